@@ -1,0 +1,141 @@
+(ns chive.repl-test
+  "The nREPL server as a user meets it: `bin/chive repl` in a child JVM (JDK 17,
+  and the Temurin 25 JDK when installed), reached with nREPL's own client."
+  (:require [clojure.test :refer [deftest is testing]]
+            [clojure.java.io :as io]
+            [clojure.string :as str]
+            [nrepl.core :as nrepl]
+            [chive.repl :as repl]
+            [chive.versions-test :refer [project-root]])
+  (:import (java.io File)
+           (java.net ServerSocket)
+           (java.util.concurrent TimeUnit)))
+
+(defn- free-port []
+  (with-open [s (ServerSocket. 0)] (.getLocalPort s)))
+
+(defn- jdk-25-home []
+  (->> (.listFiles (io/file "/usr/lib/jvm"))
+       (filter #(re-find #"^temurin-(2[5-9]|[3-9]\d)" (.getName ^File %)))
+       (filter #(.exists (io/file % "bin" "java")))
+       sort first))
+
+(defn- jdks-to-test []
+  (let [this (System/getProperty "java.home")
+        j25 (jdk-25-home)]
+    (when (and (nil? j25) (System/getenv "CHIVE_REQUIRE_JDK25"))
+      (throw (ex-info "CHIVE_REQUIRE_JDK25 is set but no Temurin 25+ JDK is under /usr/lib/jvm" {})))
+    (cond-> [this] j25 (conj (str j25)))))
+
+(defn- start-repl-process
+  "Starts bin/chive repl with JAVA_HOME=`java-home`; returns {:proc :port :port-file :stdout}."
+  [java-home]
+  (let [port (free-port)
+        dir (doto (File/createTempFile "chive-repl" "") .delete .mkdirs)
+        port-file (io/file dir ".nrepl-port")
+        out-file (io/file dir "stdout.txt")
+        pb (doto (ProcessBuilder. ^java.util.List
+                                  [(str (io/file (project-root) "bin" "chive")) "repl"
+                                   "--port" (str port) "--port-file" (str port-file)])
+             (.redirectOutput out-file)
+             (.redirectError (io/file dir "stderr.txt")))
+        _ (.put (.environment pb) "JAVA_HOME" java-home)
+        proc (.start pb)
+        deadline (+ (System/currentTimeMillis) 120000)]
+    (loop []
+      (cond
+        (str/includes? (slurp out-file) "started on port") nil
+        (not (.isAlive proc))
+        (throw (ex-info (str "bin/chive repl exited with " (.exitValue proc) ":\n"
+                             (slurp (io/file dir "stderr.txt"))) {}))
+        (> (System/currentTimeMillis) deadline)
+        (do (.destroyForcibly proc)
+            (throw (ex-info (str "bin/chive repl did not start in 120 s:\n" (slurp (io/file dir "stderr.txt"))) {})))
+        :else (do (Thread/sleep 100) (recur))))
+    {:proc proc :port port :port-file port-file :stdout out-file}))
+
+(defn- eval-code
+  "Evaluates `code` in `session`; returns {:values [...] :out \"...\" :err ... :status #{...}}."
+  [session code]
+  (let [resps (doall (nrepl/message session {:op "eval" :code code}))]
+    {:values (vec (keep :value resps))
+     :out (apply str (keep :out resps))
+     :err (apply str (keep :err resps))
+     :status (set (mapcat :status resps))}))
+
+(defn- check-server [java-home]
+  (let [{:keys [^Process proc port ^File port-file stdout]} (start-repl-process java-home)]
+    (try
+      (testing (str "JDK at " java-home)
+        (is (= (str port) (str/trim (slurp port-file))) ".nrepl-port names the port")
+        (is (str/includes? (slurp stdout) "cider-connect-clj"))
+        (is (str/includes? (slurp stdout) "Calva"))
+        (with-open [conn (nrepl/connect :port port :host "127.0.0.1")]
+          (let [client (nrepl/client conn 30000)
+                session (nrepl/client-session client)
+                expected-java (System/getProperty "java.specification.version")]
+            (testing "evaluation"
+              (is (= ["3"] (:values (eval-code session "(+ 1 2)")))))
+            (testing "printed output streams to the client"
+              (is (str/includes? (:out (eval-code session "(println \"hello from chive\")"))
+                                 "hello from chive")))
+            (testing "the versions the pom names, inside the server's classpath"
+              (is (= [(pr-str (System/getProperty "chive.expected.clojure"))]
+                     (:values (eval-code session "(clojure-version)"))))
+              (is (= [(pr-str (System/getProperty "chive.expected.jackson"))]
+                     (:values (eval-code session "(str com.fasterxml.jackson.core.json.PackageVersion/VERSION)"))))
+              (is (= ["false"] (:values (eval-code session "(clojure.string/includes? (:clojure-jar (chive.version/versions)) \"/usr/share/java\")"))))
+              (is (= ["\"{\\\"a\\\":1}\""]
+                     (:values (eval-code session "(do (require 'cheshire.core) (cheshire.core/generate-string {:a 1}))"))))
+              (let [spec (first (:values (eval-code session "(System/getProperty \"java.specification.version\")")))]
+                (is (some? spec))
+                (when (= java-home (System/getProperty "java.home"))
+                  (is (= (pr-str expected-java) spec)))))
+            (testing "interrupt stops a long evaluation within 2 s"
+              (let [id (str (random-uuid))
+                    responses (future (doall (nrepl/message session {:op "eval" :id id
+                                                                     :code "(Thread/sleep 60000)"})))]
+                (Thread/sleep 500)
+                (let [t0 (System/nanoTime)]
+                  (doall (nrepl/message session {:op "interrupt" :interrupt-id id}))
+                  (let [resps (deref responses 2000 ::timeout)
+                        secs (/ (- (System/nanoTime) t0) 1e9)]
+                    (is (not= ::timeout resps) "the evaluation returned")
+                    (is (< secs 2.0) (str "interrupted after " secs " s"))
+                    (when (not= ::timeout resps)
+                      (is (contains? (set (mapcat :status resps)) "interrupted")))))
+                (is (= ["3"] (:values (eval-code session "(+ 1 2)"))) "the session still works"))))))
+      (finally
+        (.destroy proc)
+        (.waitFor proc 20 TimeUnit/SECONDS)
+        (when (.isAlive proc) (.destroyForcibly proc))))
+    (is (not (.exists port-file)) ".nrepl-port is removed on exit")))
+
+(deftest repl-server-on-each-jdk
+  (doseq [home (jdks-to-test)]
+    (check-server home)))
+
+(deftest binds-loopback-by-default
+  (let [dir (doto (File/createTempFile "chive-repl" "") .delete .mkdirs)
+        pf (io/file dir ".nrepl-port")
+        server (repl/start! {:port 0 :port-file (str pf)})]
+    (try
+      (is (= "127.0.0.1" (repl/listening-address server)))
+      (is (= (str (:port server)) (slurp pf)))
+      (finally (repl/stop! server)))
+    (is (not (.exists pf)))))
+
+(deftest non-loopback-bind-warns
+  (is (nil? (repl/bind-warning "127.0.0.1")))
+  (is (nil? (repl/bind-warning "localhost")))
+  (is (str/includes? (repl/bind-warning "0.0.0.0") "Anyone who can reach"))
+  (is (str/includes? (repl/bind-warning "0.0.0.0") "0.0.0.0")))
+
+(deftest argument-errors-name-the-value
+  (is (= {:port 7888 :bind "::1"} (repl/parse-args ["--port" "7888" "--bind" "::1"])))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--port must be an integer in 0..65535, got \"abc\""
+                        (repl/parse-args ["--port" "abc"])))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown argument \"--frob\""
+                        (repl/parse-args ["--frob" "1"])))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"port must be an integer"
+                        (repl/start! {:port 70000}))))
