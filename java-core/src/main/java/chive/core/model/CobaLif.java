@@ -1,0 +1,123 @@
+package chive.core.model;
+
+import chive.core.sim.NeuronGroup;
+
+/**
+ * Conductance-based leaky integrate-and-fire, conductances relative to the
+ * leak (dimensionless), optionally with the adaptive threshold of Diehl &amp;
+ * Cook 2015:
+ * <pre>
+ *   dv/dt  = (v_rest - v + ge·(e_e - v) + gi·(e_i - v) + r_m·i_ext) / tau_m   (unless refractory)
+ *   dge/dt = -ge / tau_e,   dgi/dt = -gi / tau_i
+ *   dtheta/dt = -theta / tau_theta                       (adaptive, unless theta is fixed)
+ *   spike: v &gt; v_th + theta - theta_offset   (theta = 0 when not adaptive)
+ *   reset: v = v_reset; theta += theta_plus (adaptive, unless fixed)
+ * </pre>
+ * v integrates by exponential Euler (conductances held over the step, then v
+ * relaxes exactly towards its steady state); ge, gi and theta decay exactly.
+ * {@code fix_theta} = 1 freezes theta (Diehl &amp; Cook's test phase).
+ */
+public final class CobaLif extends NeuronGroup {
+  private final boolean adaptive;
+  private final float[] v, ge, gi, iext, theta;
+  private double dtOverTm, ae, ai, atheta, vRest, ee, ei, vTh, vReset, rm, thetaPlus, thetaOffset;
+  private boolean fixTheta;
+  private int refSteps;
+
+  public CobaLif(String name, int n, boolean adaptive) {
+    super(name, n);
+    this.adaptive = adaptive;
+    addParam("tau_m", 20.0);
+    addParam("tau_e", 5.0);
+    addParam("tau_i", 10.0);
+    addParam("v_rest", -60.0);
+    addParam("e_e", 0.0);
+    addParam("e_i", -80.0);
+    addParam("v_th", -50.0);
+    addParam("v_reset", -60.0);
+    addParam("t_ref", 5.0);
+    addParam("r_m", 1.0);
+    if (adaptive) {
+      addParam("theta_plus", 0.05);
+      addParam("tau_theta", 1e7);
+      addParam("theta_offset", 20.0);
+      addParam("fix_theta", 0.0);
+    }
+    v = addVar("v", -60f);
+    ge = addVar("ge", 0f);
+    gi = addVar("gi", 0f);
+    iext = addVar("i_ext", 0f);
+    theta = adaptive ? addVar("theta", 20f) : null;
+  }
+
+  @Override public String model() { return adaptive ? "adaptive COBA LIF" : "COBA LIF"; }
+
+  public boolean adaptive() { return adaptive; }
+
+  @Override
+  protected void configure() {
+    dtOverTm = dt / positive("tau_m");
+    ae = Math.exp(-dt / positive("tau_e"));
+    ai = Math.exp(-dt / positive("tau_i"));
+    vRest = param("v_rest");
+    ee = param("e_e");
+    ei = param("e_i");
+    vTh = param("v_th");
+    vReset = param("v_reset");
+    rm = param("r_m");
+    refSteps = steps(param("t_ref"));
+    if (adaptive) {
+      atheta = Math.exp(-dt / positive("tau_theta"));
+      thetaPlus = param("theta_plus");
+      thetaOffset = param("theta_offset");
+      fixTheta = param("fix_theta") != 0;
+    }
+  }
+
+  @Override
+  protected int update(int from, int to, long step, int[] spikes) {
+    final float[] v = this.v, ge = this.ge, gi = this.gi, iext = this.iext, theta = this.theta;
+    final int[] ref = refractory;
+    final double k = dtOverTm, ae = this.ae, ai = this.ai, vRest = this.vRest, ee = this.ee, ei = this.ei;
+    final double vTh = this.vTh - (adaptive ? thetaOffset : 0), rm = this.rm;
+    final boolean decayTheta = adaptive && !fixTheta;
+    final double at = atheta;
+    final int hold = Math.max(0, refSteps - 1);
+    int count = 0;
+    for (int i = from; i < to; i++) {
+      double e = ge[i], g = gi[i];
+      ge[i] = (float) (e * ae);
+      gi[i] = (float) (g * ai);
+      double th = 0;
+      if (adaptive) {
+        th = theta[i];
+        if (decayTheta) theta[i] = (float) (th *= at);
+      }
+      if (ref[i] > 0) {
+        ref[i]--;
+        continue;
+      }
+      double gtot = 1 + e + g;
+      double vinf = (vRest + e * ee + g * ei + rm * iext[i]) / gtot;
+      double vn = vinf + (v[i] - vinf) * Math.exp(-k * gtot);
+      v[i] = (float) vn;
+      if (vn > vTh + th) {
+        spikes[count++] = i;
+        ref[i] = hold;
+      }
+    }
+    return count;
+  }
+
+  @Override
+  protected void reset(int[] spikes, int count) {
+    final float r = (float) vReset;
+    final boolean grow = adaptive && !fixTheta;
+    final float tp = (float) thetaPlus;
+    for (int k = 0; k < count; k++) {
+      int i = spikes[k];
+      v[i] = r;
+      if (grow) theta[i] += tp;
+    }
+  }
+}

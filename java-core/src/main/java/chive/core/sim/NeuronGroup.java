@@ -1,0 +1,203 @@
+package chive.core.sim;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A population of neurons of one model, stored as struct-of-arrays: one
+ * {@code float[]} per state variable, indexed by neuron.
+ *
+ * <p>Units inside the core are one coherent set, so kernels carry no
+ * conversion factors: ms, mV, nA, µS, nF, MΩ, Hz (µS·mV = nA, nF·mV/ms = nA,
+ * nF·MΩ = ms). Conductances of the LIF models are relative to the leak
+ * (dimensionless), as in Brian's and Diehl &amp; Cook's equations.
+ *
+ * <p>Conventions (one network step at time t = step·dt, as in Brian2):
+ * <ol>
+ *   <li>state monitors record the state at t;
+ *   <li>{@link #update} integrates every neuron from t to t + dt, then tests the
+ *       threshold; a spike is stamped t (the start of the step);
+ *   <li>projections deliver this step's spikes (and delayed ones due now);
+ *   <li>{@link #reset} applies the reset to the neurons that spiked.
+ * </ol>
+ * A neuron whose refractory period is r (r/dt = R steps) and that spikes at
+ * step s cannot spike again before step s + R; models with "v held" (the LIF
+ * family) also keep v from integrating during steps s+1 .. s+R-1, as Brian's
+ * {@code (unless refractory)} does.
+ *
+ * <p>Subclasses implement {@link #update} over a range of neurons; the network
+ * calls it for disjoint ranges from several threads at once.
+ */
+public abstract class NeuronGroup {
+  private final String name;
+  protected final int n;
+  private final Map<String, float[]> vars = new LinkedHashMap<>();
+  private final Map<String, Double> params = new LinkedHashMap<>();
+  /** Steps of refractoriness left, per neuron (0: not refractory). */
+  protected final int[] refractory;
+  protected double dt = Double.NaN;
+  /** The network's seed, for counter-based random numbers ({@link Rng}). */
+  protected long seed;
+
+  // Per-partition spike lists of the current step, written by update().
+  int[][] partSpikes = new int[0][];
+  int[] partCount = new int[0];
+  int[] partFrom = new int[0];
+  int[] partTo = new int[0];
+  /** Index of this group in its network, set when added. */
+  int id = -1;
+
+  protected NeuronGroup(String name, int n) {
+    if (name == null || name.isEmpty()) throw new ChiveException("a neuron group needs a non-empty name");
+    if (n <= 0) throw new ChiveException("group '" + name + "': size must be positive, got " + n);
+    this.name = name;
+    this.n = n;
+    this.refractory = new int[n];
+  }
+
+  /** Model name for messages, e.g. "LIF". */
+  public abstract String model();
+
+  /**
+   * Integrates neurons [from, to) over one step and writes the indices of those
+   * that spiked, ascending, into {@code spikes} starting at 0. Returns the count.
+   */
+  protected abstract int update(int from, int to, long step, int[] spikes);
+
+  /** Applies the reset to the {@code count} neurons listed in {@code spikes}. */
+  protected abstract void reset(int[] spikes, int count);
+
+  /** Recomputes cached coefficients from the parameters and dt. Called after any change. */
+  protected abstract void configure();
+
+  /** This group's index in its network (its random stream), -1 before it is added. */
+  public final int id() { return id; }
+  public final String name() { return name; }
+  public final int size() { return n; }
+  public final double dt() { return dt; }
+
+  /** Declares a state variable, initialised to {@code init}. For subclass constructors. */
+  protected final float[] addVar(String var, float init) {
+    float[] a = new float[n];
+    Arrays.fill(a, init);
+    vars.put(var, a);
+    return a;
+  }
+
+  /** Declares a parameter with its default value. For subclass constructors. */
+  protected final void addParam(String param, double value) { params.put(param, value); }
+
+  /** The state variable {@code var}: the live array, writes take effect at the next step. */
+  public final float[] var(String var) {
+    float[] a = vars.get(var);
+    if (a == null) {
+      throw new ChiveException("group '" + name + "' (" + model() + ") has no state variable '" + var
+          + "'; it has " + vars.keySet());
+    }
+    return a;
+  }
+
+  public final boolean hasVar(String var) { return vars.containsKey(var); }
+  public final String[] varNames() { return vars.keySet().toArray(new String[0]); }
+  public final String[] paramNames() { return params.keySet().toArray(new String[0]); }
+
+  public final double param(String param) {
+    Double v = params.get(param);
+    if (v == null) throw unknownParam(param);
+    return v;
+  }
+
+  /** Sets a parameter (internal units); takes effect at the next step. */
+  public final void setParam(String param, double value) {
+    if (!params.containsKey(param)) throw unknownParam(param);
+    if (!Double.isFinite(value)) {
+      throw new ChiveException("group '" + name + "': parameter '" + param + "' must be finite, got " + value);
+    }
+    Double old = params.put(param, value);
+    if (!Double.isNaN(dt)) {
+      try {
+        configure();
+      } catch (RuntimeException e) {
+        params.put(param, old);
+        configure();
+        throw e;
+      }
+    }
+  }
+
+  private ChiveException unknownParam(String param) {
+    return new ChiveException("group '" + name + "' (" + model() + ") has no parameter '" + param
+        + "'; it has " + params.keySet());
+  }
+
+  /** Steps of refractoriness left per neuron (live array). */
+  public final int[] refractoryCounters() { return refractory; }
+
+  /** Converts a duration in ms to whole steps of dt (Brian's rounding). */
+  protected final int steps(double ms) {
+    if (ms < 0) throw new ChiveException("group '" + name + "': a duration must be >= 0 ms, got " + ms);
+    return (int) Math.round(ms / dt);
+  }
+
+  /** Checks that a parameter is strictly positive. */
+  protected final double positive(String param) {
+    double v = param(param);
+    if (!(v > 0)) throw new ChiveException("group '" + name + "': parameter '" + param + "' must be > 0, got " + v);
+    return v;
+  }
+
+  /** Bytes of state this group holds. */
+  public long bytes() {
+    return 4L * n * (vars.size() + 1) + 4L * n;
+  }
+
+  void bind(double dt, int id, long seed) {
+    this.dt = dt;
+    this.id = id;
+    this.seed = seed;
+    configure();
+  }
+
+  void partition(int threads) {
+    partSpikes = new int[threads][];
+    partCount = new int[threads];
+    partFrom = new int[threads];
+    partTo = new int[threads];
+    for (int p = 0; p < threads; p++) {
+      partFrom[p] = (int) ((long) n * p / threads);
+      partTo[p] = (int) ((long) n * (p + 1) / threads);
+      partSpikes[p] = new int[partTo[p] - partFrom[p]];
+    }
+  }
+
+  /** Spikes of the last step, ascending (a copy). */
+  public int[] lastSpikes() {
+    int total = 0;
+    for (int c : partCount) total += c;
+    int[] out = new int[total];
+    int k = 0;
+    for (int p = 0; p < partCount.length; p++) {
+      System.arraycopy(partSpikes[p], 0, out, k, partCount[p]);
+      k += partCount[p];
+    }
+    return out;
+  }
+
+  /** Throws if any value of the state variables in [from, to) is NaN or infinite. */
+  protected final void checkFinite(int from, int to, long step) {
+    for (Map.Entry<String, float[]> e : vars.entrySet()) {
+      float[] a = e.getValue();
+      for (int i = from; i < to; i++) {
+        if (!Float.isFinite(a[i])) {
+          throw new ChiveException("group '" + name + "' (" + model() + "): state variable '" + e.getKey()
+              + "' of neuron " + i + " became " + a[i] + " at step " + step
+              + " (t = " + (step * dt) + " ms); dt " + dt + " ms may be too large for this model");
+        }
+      }
+    }
+  }
+
+  @Override
+  public String toString() { return model() + " group '" + name + "' of " + n; }
+}

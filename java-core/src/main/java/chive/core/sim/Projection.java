@@ -1,0 +1,214 @@
+package chive.core.sim;
+
+import java.util.Arrays;
+
+/**
+ * Synapses from one group to another, stored in CSR by presynaptic neuron
+ * (rows sorted by post) for event-driven delivery. A spike of pre neuron i adds
+ * each synapse's weight to the target state variable ({@code ge}, {@code gi},
+ * {@code v}, ...) of its post neuron, {@code delay} steps later.
+ *
+ * <p>Delivery is partitioned by post neuron: each thread adds the inputs to its
+ * own range of post neurons, in ascending presynaptic order, so any thread
+ * count gives the same floating-point sums. Delays use a ring buffer of
+ * (maxDelay + 1) slots per post neuron; a spike at step s with delay d steps is
+ * added to its target during step s + d (d = 0: the same step, before resets).
+ *
+ * <p>Memory: 8 bytes per synapse (post index, weight), plus 2 with
+ * heterogeneous delays, plus 4 per post neuron per delay slot.
+ */
+public final class Projection {
+  private final String name;
+  final NeuronGroup pre;
+  final NeuronGroup post;
+  private final String target;
+  final Connectivity conn;
+  final float[] w;
+  /** Per-synapse delay in steps, or null when all share {@link #uniformDelay}. */
+  private short[] delaySteps;
+  private final double[] delayMs;
+  private int uniformDelay;
+  private int slots;
+  private float[] ring;
+  private float[] targetArr;
+  int id = -1;
+  private Plasticity plasticity;
+
+  /**
+   * @param weights one value per synapse in CSR order (length conn.size()); the array is adopted
+   * @param delayMs null (no delay), one value (shared), or one per synapse in CSR order
+   */
+  public Projection(String name, NeuronGroup pre, NeuronGroup post, String target,
+                    Connectivity conn, float[] weights, double[] delayMs) {
+    if (conn.nPre != pre.size() || conn.nPost != post.size()) {
+      throw new ChiveException("projection '" + name + "': connectivity is " + conn.nPre + "x" + conn.nPost
+          + " but the groups are " + pre.size() + " (" + pre.name() + ") and " + post.size() + " (" + post.name() + ")");
+    }
+    post.var(target); // throws, naming the valid variables
+    if (weights.length != conn.size()) {
+      throw new ChiveException("projection '" + name + "': " + weights.length + " weights for " + conn.size() + " synapses");
+    }
+    for (int s = 0; s < weights.length; s++) {
+      if (!Float.isFinite(weights[s])) {
+        throw new ChiveException("projection '" + name + "': weight of synapse " + s + " is " + weights[s]);
+      }
+    }
+    if (delayMs != null && delayMs.length != 1 && delayMs.length != conn.size()) {
+      throw new ChiveException("projection '" + name + "': " + delayMs.length + " delays for " + conn.size()
+          + " synapses (give one value or one per synapse)");
+    }
+    if (delayMs != null) {
+      for (double d : delayMs) {
+        if (!(d >= 0) || Double.isInfinite(d)) throw new ChiveException("projection '" + name + "': delays must be finite and >= 0 ms, got " + d);
+      }
+    }
+    this.name = name;
+    this.pre = pre;
+    this.post = post;
+    this.target = target;
+    this.conn = conn;
+    this.w = weights;
+    this.delayMs = delayMs;
+  }
+
+  public String name() { return name; }
+  public NeuronGroup pre() { return pre; }
+  public NeuronGroup post() { return post; }
+  public String target() { return target; }
+  public Connectivity connectivity() { return conn; }
+  public int size() { return conn.size(); }
+  /** The live weight array, CSR order; writes take effect at the next step. */
+  public float[] weights() { return w; }
+  public Plasticity plasticity() { return plasticity; }
+
+  /** Attaches a plasticity rule (or null to freeze the weights). */
+  public void setPlasticity(Plasticity rule) {
+    if (rule != null) rule.attach(this);
+    this.plasticity = rule;
+  }
+
+  /** Largest delay in steps. */
+  public int maxDelaySteps() { return slots == 0 ? 0 : slots - 1; }
+
+  void bind(double dt, int id) {
+    this.id = id;
+    targetArr = post.var(target);
+    if (delayMs == null) {
+      uniformDelay = 0;
+      delaySteps = null;
+    } else if (delayMs.length == 1) {
+      uniformDelay = (int) Math.round(delayMs[0] / dt);
+      delaySteps = null;
+    } else {
+      delaySteps = new short[delayMs.length];
+      int max = 0;
+      for (int s = 0; s < delayMs.length; s++) {
+        long d = Math.round(delayMs[s] / dt);
+        if (d > Short.MAX_VALUE) {
+          throw new ChiveException("projection '" + name + "': delay " + delayMs[s] + " ms is " + d
+              + " steps of dt; at most " + Short.MAX_VALUE + " are supported");
+        }
+        delaySteps[s] = (short) d;
+        max = (int) Math.max(max, d);
+      }
+      uniformDelay = -1;
+      slots = max + 1;
+    }
+    if (delaySteps == null) slots = uniformDelay == 0 ? 0 : uniformDelay + 1;
+    if (slots > 0) {
+      long need = (long) slots * post.size();
+      if (need > Integer.MAX_VALUE - 8) throw new ChiveException("projection '" + name + "': delay ring of " + need + " floats is too large");
+      float[] old = ring;
+      ring = new float[(int) need];
+      if (old != null && old.length == ring.length) System.arraycopy(old, 0, ring, 0, old.length);
+    } else {
+      ring = null;
+    }
+    if (plasticity != null) plasticity.bind(dt);
+  }
+
+  /** Delivers this step's spikes of the pre group into post neurons [from, to). */
+  void deliver(int from, int to, long step, boolean wholeRange) {
+    final int[] rowPtr = conn.rowPtr;
+    final int[] col = conn.post;
+    final float[] w = this.w;
+    final NeuronGroup g = pre;
+    final int parts = g.partCount.length;
+    if (ring == null) {
+      final float[] tgt = targetArr;
+      for (int p = 0; p < parts; p++) {
+        final int[] sp = g.partSpikes[p];
+        for (int k = 0, c = g.partCount[p]; k < c; k++) {
+          int i = sp[k];
+          int a = rowPtr[i], b = rowPtr[i + 1];
+          if (!wholeRange) a = lowerBound(col, a, b, from);
+          for (int s = a; s < b; s++) {
+            int j = col[s];
+            if (j >= to) break;
+            tgt[j] += w[s];
+          }
+        }
+      }
+      return;
+    }
+    final float[] ring = this.ring;
+    final int slots = this.slots;
+    final int nPost = post.size();
+    final short[] ds = delaySteps;
+    for (int p = 0; p < parts; p++) {
+      final int[] sp = g.partSpikes[p];
+      for (int k = 0, c = g.partCount[p]; k < c; k++) {
+        int i = sp[k];
+        int a = rowPtr[i], b = rowPtr[i + 1];
+        if (!wholeRange) a = lowerBound(col, a, b, from);
+        if (ds == null) {
+          int base = (int) ((step + uniformDelay) % slots) * nPost;
+          for (int s = a; s < b; s++) {
+            int j = col[s];
+            if (j >= to) break;
+            ring[base + j] += w[s];
+          }
+        } else {
+          for (int s = a; s < b; s++) {
+            int j = col[s];
+            if (j >= to) break;
+            ring[(int) ((step + ds[s]) % slots) * nPost + j] += w[s];
+          }
+        }
+      }
+    }
+    final float[] tgt = targetArr;
+    int base = (int) (step % slots) * nPost;
+    for (int j = from; j < to; j++) {
+      tgt[j] += ring[base + j];
+      ring[base + j] = 0f;
+    }
+  }
+
+  /** First index in [a, b) whose value is >= key (col sorted ascending there). */
+  static int lowerBound(int[] col, int a, int b, int key) {
+    int lo = a, hi = b;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (col[mid] < key) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Input still in flight: per post neuron and delay slot (a copy), for saving. */
+  public float[] pendingRing() { return ring == null ? new float[0] : Arrays.copyOf(ring, ring.length); }
+
+  /** Bytes held by this projection. */
+  public long bytes() {
+    long b = 8L * conn.size() + 4L * (conn.nPre + 1);
+    if (delaySteps != null) b += 2L * conn.size();
+    if (ring != null) b += 4L * ring.length;
+    if (plasticity != null) b += plasticity.bytes();
+    return b;
+  }
+
+  @Override
+  public String toString() {
+    return "projection '" + name + "' " + pre.name() + " -> " + post.name() + "." + target + " (" + conn.size() + " synapses)";
+  }
+}

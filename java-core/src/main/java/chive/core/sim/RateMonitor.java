@@ -1,0 +1,52 @@
+package chive.core.sim;
+
+/** Population rate of a group, every step: spikes / (N·dt), in Hz. */
+public final class RateMonitor extends Monitor {
+  private IntList[] counts = new IntList[0];
+  private final IntList done = new IntList(1024);
+  private int firstStep = -1;
+
+  public RateMonitor(NeuronGroup group) { super(group); }
+
+  @Override
+  synchronized void partition(int threads) {
+    fold();
+    counts = new IntList[threads];
+    for (int p = 0; p < threads; p++) counts[p] = new IntList(1024);
+  }
+
+  private void fold() {
+    if (counts.length == 0) return;
+    int m = counts[0].size();
+    for (int r = 0; r < m; r++) {
+      int s = 0;
+      for (IntList c : counts) s += c.get(r);
+      done.add(s);
+    }
+    for (IntList c : counts) c.clear();
+  }
+
+  @Override
+  void atEnd(int p, long step) {
+    if (firstStep < 0 && p == 0) firstStep = (int) step;
+    counts[p].add(group.partCount[p]);
+  }
+
+  /** First recorded step (-1 before any). */
+  public int firstStep() { return firstStep; }
+
+  /** Rate per step in Hz. */
+  public synchronized double[] rates() {
+    fold();
+    double[] r = new double[done.size()];
+    double scale = 1000.0 / (group.size() * group.dt());
+    for (int k = 0; k < r.length; k++) r[k] = done.get(k) * scale;
+    return r;
+  }
+
+  /** Spike counts per step. */
+  public synchronized int[] counts() { fold(); return done.toArray(); }
+
+  @Override
+  public long bytes() { return 4L * done.raw().length; }
+}

@@ -1,0 +1,90 @@
+package chive.core.sim;
+
+/**
+ * Every spike of a group: neuron index and step (time = step·dt, the start of
+ * the step in which the threshold was crossed). Reads are ordered by time,
+ * then index. 8 bytes per spike.
+ */
+public final class SpikeMonitor extends Monitor {
+  private IntList[] idx = new IntList[0];
+  private IntList[] steps = new IntList[0];
+  // Spikes recorded under earlier partitionings, already merged.
+  private final IntList doneIdx = new IntList(64);
+  private final IntList doneSteps = new IntList(64);
+
+  public SpikeMonitor(NeuronGroup group) { super(group); }
+
+  @Override
+  synchronized void partition(int threads) {
+    fold();
+    idx = new IntList[threads];
+    steps = new IntList[threads];
+    for (int p = 0; p < threads; p++) {
+      idx[p] = new IntList(256);
+      steps[p] = new IntList(256);
+    }
+  }
+
+  /** Merges the partition buffers (each in step order) into the done lists. */
+  private void fold() {
+    int parts = idx.length;
+    if (parts == 0) return;
+    int[] ptr = new int[parts];
+    while (true) {
+      long cur = Long.MAX_VALUE;
+      for (int p = 0; p < parts; p++) if (ptr[p] < steps[p].size()) cur = Math.min(cur, steps[p].get(ptr[p]));
+      if (cur == Long.MAX_VALUE) break;
+      for (int p = 0; p < parts; p++) {
+        while (ptr[p] < steps[p].size() && steps[p].get(ptr[p]) == cur) {
+          doneIdx.add(idx[p].get(ptr[p]));
+          doneSteps.add((int) cur);
+          ptr[p]++;
+        }
+      }
+    }
+    for (int p = 0; p < parts; p++) { idx[p].clear(); steps[p].clear(); }
+  }
+
+  @Override
+  void atEnd(int p, long step) {
+    int c = group.partCount[p];
+    if (c == 0) return;
+    idx[p].addAll(group.partSpikes[p], 0, c);
+    IntList st = steps[p];
+    for (int k = 0; k < c; k++) st.add((int) step);
+  }
+
+  /** Neuron indices of all spikes, in time order. */
+  public synchronized int[] indices() { fold(); return doneIdx.toArray(); }
+
+  /** Steps of all spikes, in time order (multiply by dt for ms). */
+  public synchronized int[] steps() { fold(); return doneSteps.toArray(); }
+
+  /** Spike times in ms. */
+  public synchronized double[] times() {
+    fold();
+    double[] t = new double[doneSteps.size()];
+    for (int k = 0; k < t.length; k++) t[k] = doneSteps.get(k) * group.dt();
+    return t;
+  }
+
+  public synchronized int count() { fold(); return doneIdx.size(); }
+
+  /** Spike count per neuron. */
+  public synchronized int[] countsPerNeuron() {
+    fold();
+    int[] c = new int[group.size()];
+    for (int k = 0; k < doneIdx.size(); k++) c[doneIdx.get(k)]++;
+    return c;
+  }
+
+  /** Forgets what was recorded. */
+  public synchronized void clear() {
+    fold();
+    doneIdx.clear();
+    doneSteps.clear();
+  }
+
+  @Override
+  public long bytes() { return 8L * (doneIdx.raw().length); }
+}

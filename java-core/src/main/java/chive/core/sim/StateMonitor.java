@@ -1,0 +1,98 @@
+package chive.core.sim;
+
+import java.util.Arrays;
+
+/**
+ * A state variable of chosen neurons, every {@code every} steps, recorded at
+ * the start of the step (the value at t = step·dt, as Brian's StateMonitor).
+ */
+public final class StateMonitor extends Monitor {
+  private final String var;
+  private final float[] arr;
+  private final int[] indices;
+  private final int every;
+  private int[] partLo = new int[0], partHi = new int[0];
+  private FloatList[] vals = new FloatList[0];
+  private final IntList recSteps = new IntList(64);
+  private final FloatList done = new FloatList(64);
+  private int doneRecords;
+
+  /** @param indices neurons to record (any order; duplicates removed) */
+  public StateMonitor(NeuronGroup group, String var, int[] indices, int every) {
+    super(group);
+    this.arr = group.var(var);
+    this.var = var;
+    if (every < 1) throw new ChiveException("state monitor of '" + group.name() + "." + var + "': every must be >= 1 step, got " + every);
+    int[] ix = Arrays.stream(indices).distinct().sorted().toArray();
+    for (int i : ix) {
+      if (i < 0 || i >= group.size()) {
+        throw new ChiveException("state monitor of '" + group.name() + "." + var + "': neuron " + i + " is outside [0, " + group.size() + ")");
+      }
+    }
+    this.indices = ix;
+    this.every = every;
+  }
+
+  public String var() { return var; }
+  public int[] indices() { return indices.clone(); }
+  public int every() { return every; }
+
+  @Override
+  synchronized void partition(int threads) {
+    fold();
+    vals = new FloatList[threads];
+    partLo = new int[threads];
+    partHi = new int[threads];
+    for (int p = 0; p < threads; p++) {
+      partLo[p] = Projection.lowerBound(indices, 0, indices.length, group.partFrom[p]);
+      partHi[p] = Projection.lowerBound(indices, 0, indices.length, group.partTo[p]);
+      vals[p] = new FloatList(64);
+    }
+  }
+
+  private void fold() {
+    int records = recSteps.size() - doneRecords;
+    for (int r = 0; r < records; r++) {
+      for (int p = 0; p < vals.length; p++) {
+        int w = partHi[p] - partLo[p];
+        for (int k = 0; k < w; k++) done.add(vals[p].get(r * w + k));
+      }
+    }
+    doneRecords = recSteps.size();
+    for (FloatList v : vals) v.clear();
+  }
+
+  @Override
+  void atStart(int p, long step) {
+    if (step % every != 0) return;
+    if (p == 0) recSteps.add((int) step);
+    FloatList v = vals[p];
+    for (int k = partLo[p]; k < partHi[p]; k++) v.add(arr[indices[k]]);
+  }
+
+  /** Recorded steps. */
+  public synchronized int[] steps() { return recSteps.toArray(); }
+
+  /** Values as [record][neuron] (row r holds all chosen neurons at steps()[r]). */
+  public synchronized float[][] values() {
+    fold();
+    float[] flat = done.toArray();
+    int w = indices.length;
+    float[][] out = new float[doneRecords][];
+    for (int r = 0; r < doneRecords; r++) out[r] = Arrays.copyOfRange(flat, r * w, (r + 1) * w);
+    return out;
+  }
+
+  /** The trace of one recorded neuron (its position in indices()). */
+  public synchronized float[] trace(int neuron) {
+    int k = Arrays.binarySearch(indices, neuron);
+    if (k < 0) throw new ChiveException("state monitor of '" + group.name() + "." + var + "' does not record neuron " + neuron);
+    fold();
+    float[] out = new float[doneRecords];
+    for (int r = 0; r < doneRecords; r++) out[r] = done.get(r * indices.length + k);
+    return out;
+  }
+
+  @Override
+  public long bytes() { return 4L * done.size() + 4L * recSteps.size(); }
+}

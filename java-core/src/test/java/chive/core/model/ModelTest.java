@@ -1,0 +1,151 @@
+package chive.core.model;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import chive.core.sim.Network;
+import chive.core.sim.SpikeMonitor;
+import chive.core.sim.StateMonitor;
+import org.junit.jupiter.api.Test;
+
+class ModelTest {
+
+  /** Rate of a LIF driven by a constant input, closed form: 1 / (t_ref + tau ln((vinf - vr)/(vinf - vth))). */
+  static double lifRateHz(double tau, double vRest, double rI, double vTh, double vReset, double tRef) {
+    double vinf = vRest + rI;
+    if (vinf <= vTh) return 0;
+    return 1000.0 / (tRef + tau * Math.log((vinf - vReset) / (vinf - vTh)));
+  }
+
+  @Test
+  void lifFICurveMatchesTheClosedForm() {
+    double dt = 0.01;
+    int n = 12;
+    Network net = new Network(dt, 1);
+    Lif g = net.add(new Lif("lif", n));
+    g.setParam("tau_m", 10);
+    g.setParam("v_rest", -70);
+    g.setParam("v_th", -50);
+    g.setParam("v_reset", -65);
+    g.setParam("t_ref", 2);
+    g.setParam("r_m", 100); // MΩ: 0.1 nA -> 10 mV
+    float[] iext = g.var("i_ext");
+    java.util.Arrays.fill(g.var("v"), -70f);
+    for (int i = 0; i < n; i++) iext[i] = (float) (0.1 + 0.05 * i); // 0.1 .. 0.65 nA
+    SpikeMonitor m = net.add(new SpikeMonitor(g));
+    double durMs = 4000;
+    net.run(durMs, 2, null);
+    int[] counts = m.countsPerNeuron();
+    for (int i = 0; i < n; i++) {
+      double expected = lifRateHz(10, -70, 100 * iext[i], -50, -65, 2);
+      // Measure the rate from the inter-spike intervals, not the count (which
+      // includes the time to the first spike).
+      double[] t = timesOf(m, i);
+      if (expected == 0) {
+        assertEquals(0, counts[i], "neuron " + i + " is below threshold");
+        continue;
+      }
+      double isi = (t[t.length - 1] - t[0]) / (t.length - 1);
+      double measured = 1000.0 / isi;
+      // Spike times are quantised to dt: the period is exact to within one step.
+      double tol = expected * expected * dt / 1000.0 + 1e-9;
+      assertEquals(expected, measured, Math.max(tol, 0.002 * expected),
+          "neuron " + i + " at " + (100 * iext[i]) + " mV drive");
+    }
+  }
+
+  static double[] timesOf(SpikeMonitor m, int neuron) {
+    int[] idx = m.indices();
+    double[] t = m.times();
+    return java.util.stream.IntStream.range(0, idx.length).filter(k -> idx[k] == neuron).mapToDouble(k -> t[k]).toArray();
+  }
+
+  @Test
+  void lifRelaxesExactlyAtLargeDt() {
+    // Linear dynamics use the exact solution, so a 1 ms step lands on the analytic curve.
+    Network net = new Network(1.0, 1);
+    Lif g = net.add(new Lif("lif", 1));
+    g.setParam("tau_m", 20);
+    g.setParam("tau_e", 5);
+    g.setParam("v_rest", -70);
+    g.setParam("v_th", 0);
+    g.var("v")[0] = -60;
+    g.var("ge")[0] = 4;
+    StateMonitor m = net.add(new StateMonitor(g, "v", new int[] {0}, 1));
+    net.run(30, 1, null);
+    float[] v = m.trace(0);
+    for (int k = 0; k < v.length; k++) {
+      double t = k * 1.0;
+      // v(t) = El + (v0 - El - A) e^{-t/tm} + A e^{-t/te}, A = ge0 te/(te - tm)
+      double a = 4 * 5.0 / (5.0 - 20.0);
+      double exact = -70 + (10 - a) * Math.exp(-t / 20) + a * Math.exp(-t / 5);
+      assertEquals(exact, v[k], 1e-4, "t = " + t);
+    }
+  }
+
+  @Test
+  void refractoryHoldsVAsBrianDoes() {
+    // A spike in step s holds v at v_reset through step s + R - 1 (R = t_ref/dt), integrating again from step s + R.
+    Network net = new Network(0.1, 1);
+    Lif g = net.add(new Lif("lif", 1));
+    g.setParam("t_ref", 1.0);
+    g.setParam("v_rest", 0);
+    g.setParam("v_th", -50);
+    g.setParam("v_reset", -60);
+    g.var("v")[0] = -49f; // above threshold after the first update
+    StateMonitor m = net.add(new StateMonitor(g, "v", new int[] {0}, 1));
+    SpikeMonitor sm = net.add(new SpikeMonitor(g));
+    net.runSteps(100, 1, null);
+    assertEquals(0, sm.steps()[0]);
+    float[] v = m.trace(0);
+    for (int k = 1; k <= 10; k++) assertEquals(-60f, v[k], 0f, "held at the start of step " + k);
+    assertTrue(v[11] > -60f, "integrating again in step 10");
+    // v_rest is above threshold: it fires regularly, each period = refractory hold + the climb back.
+    int[] st = sm.steps();
+    assertTrue(st.length >= 2, "fires again after the refractory period");
+    double climbSteps = 20 * Math.log(60.0 / 50.0) / 0.1; // -60 to -50 towards 0 with tau 20 ms
+    assertEquals(10 + climbSteps, st[1] - st[0], 1.0);
+  }
+
+  @Test
+  void poissonRatesAndIsiCv() {
+    double dt = 0.1, rate = 20;
+    Network net = new Network(dt, 99);
+    PoissonGroup p = net.add(new PoissonGroup("p", 500));
+    p.setRates(rate);
+    SpikeMonitor m = net.add(new SpikeMonitor(p));
+    double dur = 20000;
+    net.run(dur, 2, null);
+    double measured = m.count() / (500 * dur / 1000);
+    double sd = Math.sqrt(rate * 500 * dur / 1000) / (500 * dur / 1000);
+    assertEquals(rate, measured, 4 * sd);
+    int[] idx = m.indices();
+    double[] t = m.times();
+    double[] last = new double[500];
+    java.util.Arrays.fill(last, -1);
+    double sum = 0, sum2 = 0;
+    long k = 0;
+    for (int s = 0; s < idx.length; s++) {
+      int i = idx[s];
+      if (last[i] >= 0) {
+        double isi = t[s] - last[i];
+        sum += isi;
+        sum2 += isi * isi;
+        k++;
+      }
+      last[i] = t[s];
+    }
+    double mean = sum / k, var = sum2 / k - mean * mean;
+    double cv = Math.sqrt(var) / mean;
+    // Bernoulli trials per step give CV = sqrt(1 - rate·dt) = 0.999 at 20 Hz, 0.1 ms.
+    assertEquals(Math.sqrt(1 - rate * dt / 1000), cv, 0.02);
+  }
+
+  @Test
+  void poissonRejectsBadRates() {
+    Network net = new Network(0.1, 1);
+    PoissonGroup p = net.add(new PoissonGroup("p", 3));
+    var e = assertThrows(chive.core.sim.ChiveException.class, () -> p.setRates(1, Double.NaN, 2));
+    assertTrue(e.getMessage().contains("neuron 1"), e.getMessage());
+    assertThrows(chive.core.sim.ChiveException.class, () -> p.setRates(1, 2));
+  }
+}
