@@ -40,6 +40,8 @@ public final class AdEx extends NeuronGroup {
     ge = addVar("ge", 0f);
   }
 
+  @Override public double costPerNeuronNs() { return 12.0; }
+
   @Override public String model() { return "AdEx"; }
 
   @Override
@@ -61,16 +63,17 @@ public final class AdEx extends NeuronGroup {
   @Override
   protected int update(int from, int to, long step, int[] spikes) {
     final float[] v = this.v, w = this.w, iext = this.iext, ge = this.ge;
-    final int[] ref = refractory;
+    final float[] ref = refractory;
     final double dt = this.dt;
-    final int hold = Math.max(0, refSteps - 1);
+    final float refr = refSteps;
     int count = 0;
     for (int i = from; i < to; i++) {
       double vi = v[i], wi = w[i], in = iext[i] + ge[i];
       ge[i] = (float) (ge[i] * ae);
       w[i] = (float) (wi + dt * (a * (vi - el) - wi) / tauW);
-      if (ref[i] > 0) {
-        ref[i]--;
+      float c = Math.max(ref[i] - 1f, 0f);
+      ref[i] = c;
+      if (c > 0f) {
         continue;
       }
       double ex = gl * deltaT * Math.exp((Math.min(vi, vPeak) - vt) / deltaT);
@@ -78,7 +81,7 @@ public final class AdEx extends NeuronGroup {
       v[i] = (float) vn;
       if (vn > vPeak) {
         spikes[count++] = i;
-        ref[i] = hold;
+        ref[i] = refr;
       }
     }
     return count;

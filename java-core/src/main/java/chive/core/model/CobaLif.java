@@ -50,6 +50,8 @@ public final class CobaLif extends NeuronGroup {
     theta = adaptive ? addVar("theta", 20f) : null;
   }
 
+  @Override public double costPerNeuronNs() { return 8.0; }
+
   @Override public String model() { return adaptive ? "adaptive COBA LIF" : "COBA LIF"; }
 
   public boolean adaptive() { return adaptive; }
@@ -77,12 +79,12 @@ public final class CobaLif extends NeuronGroup {
   @Override
   protected int update(int from, int to, long step, int[] spikes) {
     final float[] v = this.v, ge = this.ge, gi = this.gi, iext = this.iext, theta = this.theta;
-    final int[] ref = refractory;
+    final float[] ref = refractory;
     final double k = dtOverTm, ae = this.ae, ai = this.ai, vRest = this.vRest, ee = this.ee, ei = this.ei;
     final double vTh = this.vTh - (adaptive ? thetaOffset : 0), rm = this.rm;
     final boolean decayTheta = adaptive && !fixTheta;
     final double at = atheta;
-    final int hold = Math.max(0, refSteps - 1);
+    final float refr = refSteps;
     int count = 0;
     for (int i = from; i < to; i++) {
       double e = ge[i], g = gi[i];
@@ -93,8 +95,9 @@ public final class CobaLif extends NeuronGroup {
         th = theta[i];
         if (decayTheta) theta[i] = (float) (th *= at);
       }
-      if (ref[i] > 0) {
-        ref[i]--;
+      float c = Math.max(ref[i] - 1f, 0f);
+      ref[i] = c;
+      if (c > 0f) {
         continue;
       }
       double gtot = 1 + e + g;
@@ -103,7 +106,7 @@ public final class CobaLif extends NeuronGroup {
       v[i] = (float) vn;
       if (vn > vTh + th) {
         spikes[count++] = i;
-        ref[i] = hold;
+        ref[i] = refr;
       }
     }
     return count;

@@ -50,6 +50,8 @@ public final class HodgkinHuxley extends NeuronGroup {
     iext = addVar("i_ext", 0f);
   }
 
+  @Override public double costPerNeuronNs() { return 120.0; }
+
   @Override public String model() { return "Hodgkin-Huxley (Traub-Miles)"; }
 
   @Override
@@ -86,9 +88,9 @@ public final class HodgkinHuxley extends NeuronGroup {
   @Override
   protected int update(int from, int to, long step, int[] spikes) {
     final float[] v = this.v, m = this.m, h = this.h, nn = this.nn, ge = this.ge, gi = this.gi, iext = this.iext;
-    final int[] ref = refractory;
+    final float[] ref = refractory;
     final double dt = this.dt;
-    final int hold = Math.max(0, refSteps - 1);
+    final float refr = refSteps;
     int count = 0;
     for (int i = from; i < to; i++) {
       double vi = v[i], mi = m[i], hi = h[i], ni = nn[i], e = ge[i], g = gi[i];
@@ -111,13 +113,14 @@ public final class HodgkinHuxley extends NeuronGroup {
       nn[i] = (float) gate(ni, an, bn, dt);
       ge[i] = (float) (e * ae);
       gi[i] = (float) (g * ai);
-      if (ref[i] > 0) {
-        ref[i]--;
+      float c = Math.max(ref[i] - 1f, 0f);
+      ref[i] = c;
+      if (c > 0f) {
         continue;
       }
       if (vn > vSpike) {
         spikes[count++] = i;
-        ref[i] = hold;
+        ref[i] = refr;
       }
     }
     return count;

@@ -38,6 +38,8 @@ public final class Izhikevich extends NeuronGroup {
     ge = addVar("ge", 0f);
   }
 
+  @Override public double costPerNeuronNs() { return 4.0; }
+
   @Override public String model() { return "Izhikevich"; }
 
   @Override
@@ -60,9 +62,9 @@ public final class Izhikevich extends NeuronGroup {
   @Override
   protected int update(int from, int to, long step, int[] spikes) {
     final float[] v = this.v, u = this.u, iext = this.iext, ge = this.ge;
-    final int[] ref = refractory;
+    final float[] ref = refractory;
     final double a = this.a, b = this.b, dt = this.dt, vPeak = this.vPeak, ae = this.ae;
-    final int hold = Math.max(0, refSteps - 1);
+    final float refr = refSteps;
     int count = 0;
     for (int i = from; i < to; i++) {
       double vi = v[i], ui = u[i], in = iext[i] + ge[i];
@@ -83,15 +85,16 @@ public final class Izhikevich extends NeuronGroup {
         un = ui + dt * a * (b * vi - ui);
       }
       u[i] = (float) un;
-      if (ref[i] > 0) {
-        ref[i]--;
+      float c = Math.max(ref[i] - 1f, 0f);
+      ref[i] = c;
+      if (c > 0f) {
         v[i] = (float) vn;
         continue;
       }
       v[i] = (float) vn;
       if (vn >= vPeak) {
         spikes[count++] = i;
-        ref[i] = hold;
+        ref[i] = refr;
       }
     }
     return count;

@@ -36,6 +36,8 @@ public final class Lif extends NeuronGroup {
     iext = addVar("i_ext", 0f);
   }
 
+  @Override public double costPerNeuronNs() { return 1.0; }
+
   @Override public String model() { return "LIF"; }
 
   /** Coefficient of a synaptic variable with time constant ts in v after one step (exact). */
@@ -62,26 +64,45 @@ public final class Lif extends NeuronGroup {
 
   @Override
   protected int update(int from, int to, long step, int[] spikes) {
-    final float[] v = this.v, ge = this.ge, gi = this.gi, iext = this.iext;
-    final int[] ref = refractory;
-    final double am = this.am, ae = this.ae, ai = this.ai, ce = this.ce, ci = this.ci;
-    final double vRest = this.vRest, vTh = this.vTh, rm = this.rm;
-    final int hold = Math.max(0, refSteps - 1);
+    integrate(from, to);
+    return threshold(from, to, spikes);
+  }
+
+  /**
+   * Branch-free pass over [from, to), in float arithmetic so the JIT can
+   * vectorise it: decay ge and gi; count the refractory counter c down; advance
+   * v exactly unless the neuron is refractory (c still above 0 after the
+   * countdown), with the blend v' = vn + (v - vn)·min(c, 1). min(c, 1) is
+   * exactly 0 or 1; for a held neuron vn + (v - vn) equals v exactly whenever v
+   * and vn have the same sign and lie within a factor of two of each other
+   * (Sterbenz), as membrane potentials do; outside that it may differ by one ulp.
+   * The scalar reference in the tests checks this pass bit for bit.
+   */
+  private void integrate(int from, int to) {
+    final float[] v = this.v, ge = this.ge, gi = this.gi, iext = this.iext, ref = refractory;
+    final float am = (float) this.am, ae = (float) this.ae, ai = (float) this.ai;
+    final float ce = (float) this.ce, ci = (float) this.ci, vRest = (float) this.vRest, rm = (float) this.rm;
+    for (int i = from; i < to; i++) {
+      float e = ge[i], g = gi[i], vi = v[i];
+      ge[i] = e * ae;
+      gi[i] = g * ai;
+      float vinf = vRest + rm * iext[i];
+      float vn = vinf + (vi - vinf) * am + ce * e + ci * g;
+      float c = Math.max(ref[i] - 1f, 0f);
+      ref[i] = c;
+      v[i] = vn + (vi - vn) * Math.min(c, 1f);
+    }
+  }
+
+  /** Neurons not refractory whose v crossed v_th spike; their counter is set to t_ref/dt. */
+  private int threshold(int from, int to, int[] spikes) {
+    final float[] v = this.v, ref = refractory;
+    final float vTh = (float) this.vTh, r = refSteps;
     int count = 0;
     for (int i = from; i < to; i++) {
-      double e = ge[i], g = gi[i];
-      ge[i] = (float) (e * ae);
-      gi[i] = (float) (g * ai);
-      if (ref[i] > 0) {
-        ref[i]--;
-        continue;
-      }
-      double vinf = vRest + rm * iext[i];
-      double vn = vinf + (v[i] - vinf) * am + ce * e + ci * g;
-      v[i] = (float) vn;
-      if (vn > vTh) {
+      if (v[i] > vTh && ref[i] == 0f) {
         spikes[count++] = i;
-        ref[i] = hold;
+        ref[i] = r;
       }
     }
     return count;

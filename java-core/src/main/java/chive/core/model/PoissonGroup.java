@@ -20,6 +20,8 @@ public final class PoissonGroup extends NeuronGroup {
     rate = addVar("rate", 0f);
   }
 
+  @Override public double costPerNeuronNs() { return 3.0; }
+
   @Override public String model() { return "Poisson"; }
 
   @Override

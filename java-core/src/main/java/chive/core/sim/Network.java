@@ -121,6 +121,19 @@ public final class Network {
     return monitors.remove(m);
   }
 
+  /**
+   * A thread count for this network on this machine: the available processors
+   * when a step holds enough work to pay for two cross-core barriers (about
+   * 50 µs of neuron updates), else 1. Results do not depend on it.
+   */
+  public int suggestedThreads() {
+    double ns = 0;
+    for (NeuronGroup g : groups) ns += g.costPerNeuronNs() * g.size();
+    int cores = Runtime.getRuntime().availableProcessors();
+    if (ns < 50_000) return 1;
+    return (int) Math.max(1, Math.min(cores, ns / 25_000));
+  }
+
   /** Bytes held by groups, projections and monitors. */
   public long bytes() {
     long b = 0;

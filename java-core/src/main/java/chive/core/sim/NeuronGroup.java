@@ -24,7 +24,7 @@ import java.util.Map;
  * A neuron whose refractory period is r (r/dt = R steps) and that spikes at
  * step s cannot spike again before step s + R; models with "v held" (the LIF
  * family) also keep v from integrating during steps s+1 .. s+R-1, as Brian's
- * {@code (unless refractory)} does.
+ * {@code (unless refractory)} does (see {@link #refractory}).
  *
  * <p>Subclasses implement {@link #update} over a range of neurons; the network
  * calls it for disjoint ranges from several threads at once.
@@ -34,8 +34,13 @@ public abstract class NeuronGroup {
   protected final int n;
   private final Map<String, float[]> vars = new LinkedHashMap<>();
   private final Map<String, Double> params = new LinkedHashMap<>();
-  /** Steps of refractoriness left, per neuron (0: not refractory). */
-  protected final int[] refractory;
+  /**
+   * Refractory counter per neuron, in whole steps (a float so that updates
+   * vectorise). A spike sets it to R = round(t_ref/dt); each step first counts
+   * it down (c = max(c - 1, 0)); while it is still above 0 the neuron is
+   * refractory (v held in the LIF family), and it may spike only when it is 0.
+   */
+  protected final float[] refractory;
   protected double dt = Double.NaN;
   /** The network's seed, for counter-based random numbers ({@link Rng}). */
   protected long seed;
@@ -53,8 +58,14 @@ public abstract class NeuronGroup {
     if (n <= 0) throw new ChiveException("group '" + name + "': size must be positive, got " + n);
     this.name = name;
     this.n = n;
-    this.refractory = new int[n];
+    this.refractory = new float[n];
   }
+
+  /**
+   * Rough cost of one neuron's step in nanoseconds, used only to choose a
+   * default thread count ({@link Network#suggestedThreads}).
+   */
+  public double costPerNeuronNs() { return 2.0; }
 
   /** Model name for messages, e.g. "LIF". */
   public abstract String model();
@@ -131,8 +142,8 @@ public abstract class NeuronGroup {
         + "'; it has " + params.keySet());
   }
 
-  /** Steps of refractoriness left per neuron (live array). */
-  public final int[] refractoryCounters() { return refractory; }
+  /** Refractory counters per neuron (live array; see {@link #refractory}). */
+  public final float[] refractoryCounters() { return refractory; }
 
   /** Converts a duration in ms to whole steps of dt (Brian's rounding). */
   protected final int steps(double ms) {

@@ -1,0 +1,132 @@
+(ns chive.bench
+  "bin/chive bench NAME [--n N] [--duration MS] [--threads T] [--seed S]
+
+  The standard benchmark networks, built through the public map API of
+  `chive.net` on the general engine, as Brian2 2.5.1 defines them
+  (examples/CUBA.py, examples/COBAHH.py; connection probability 80/N, so each
+  neuron has about 80 synapses at any N; dt 0.1 ms). One JSON line per result
+  on stdout; progress on stderr.
+
+  run_s is the wall time of the simulation loop alone, measured after a
+  warm-up run of a separate copy of the network (so the JIT has compiled the
+  kernels); build_s is the time to build the network from its map."
+  (:require [cheshire.core :as json]
+            [chive.net :as net]
+            [chive.units :refer [ms mV nS uS um2 Hz]])
+  (:gen-class))
+
+(set! *warn-on-reflection* true)
+
+(defn cuba-spec
+  "Brian2's CUBA (Vogels & Abbott 2005; Brette et al. 2007 benchmark 2) as a
+  chive map: 80 % excitatory, p = 80/N, exact integration, delays none."
+  [{:keys [n seed duration-ms] :or {seed 1}}]
+  (let [ne (int (* 0.8 n)) ni (- n ne)
+        p (min 1.0 (/ 80.0 n))
+        cell {:model :lif
+              :params {:tau_m (ms 20) :tau_e (ms 5) :tau_i (ms 10) :v_rest (mV -49)
+                       :v_th (mV -50) :v_reset (mV -60) :t_ref (ms 5)}
+              :init {:v [:uniform (mV -60) (mV -50)]}}
+        conn {:rule :fixed-probability :p p :self? true}]
+    {:dt (ms 0.1) :seed seed
+     :groups {:exc (assoc cell :n ne) :inh (assoc cell :n ni)}
+     :projections (into {} (for [[src target w] [[:exc :ge (mV 1.62)] [:inh :gi (mV -9)]]
+                                 dst [:exc :inh]]
+                             [(keyword (str (name src) "->" (name dst)))
+                              {:from src :to dst :target target :connect conn :weight w}]))
+     :monitors {:exc-spikes {:type :spikes :group :exc} :inh-spikes {:type :spikes :group :inh}}}))
+
+(defn cobahh-spec
+  "Brian2's COBAHH (Brette et al. 2007 benchmark 3): Traub-Miles HH cells of
+  area 20000 µm², conductance synapses we 6 nS, wi 67 nS, p = 80/N."
+  [{:keys [n seed] :or {seed 1}}]
+  (let [ne (int (* 0.8 n)) ni (- n ne)
+        p (min 1.0 (/ 80.0 n))
+        cell {:model :hh
+              :params {:c_m (chive.units/nF 0.2) :g_l (uS 0.01) :e_l (mV -60) :e_k (mV -90) :e_na (mV 50)
+                       :g_na (uS 20) :g_kd (uS 6) :v_t (mV -63) :e_e (mV 0) :e_i (mV -80)
+                       :tau_e (ms 5) :tau_i (ms 10) :v_spike (mV -20) :t_ref (ms 3)}
+              :init {:v [:normal (mV -65) (mV 5)]
+                     :ge [:normal (nS 40) (nS 15)]
+                     :gi [:normal (nS 200) (nS 120)]}}
+        conn {:rule :fixed-probability :p p :self? true}]
+    {:dt (ms 0.1) :seed seed
+     :groups {:exc (assoc cell :n ne) :inh (assoc cell :n ni)}
+     :projections (into {} (for [[src target w] [[:exc :ge (nS 6)] [:inh :gi (nS 67)]]
+                                 dst [:exc :inh]]
+                             [(keyword (str (name src) "->" (name dst)))
+                              {:from src :to dst :target target :connect conn :weight w}]))
+     :monitors {:exc-spikes {:type :spikes :group :exc} :inh-spikes {:type :spikes :group :inh}}}))
+
+(def benches {"cuba" cuba-spec "cobahh" cobahh-spec})
+
+(defn- log [& xs] (binding [*out* *err*] (apply println xs) (flush)))
+
+(defn measure
+  "Builds and runs benchmark `bench-name`; returns the result map (JSON keys)."
+  [bench-name {:keys [n duration-ms threads seed warmup] :as opts}]
+  (let [spec-fn (or (benches bench-name)
+                    (throw (ex-info (str "unknown benchmark " (pr-str bench-name) "; valid: " (sort (keys benches)))
+                                    {:bench bench-name})))
+        opts (assoc opts :duration-ms duration-ms)]
+    (when warmup
+      (log (format "warm-up: %s, N = %d, %.0f ms" bench-name n duration-ms))
+      (let [w (net/build (spec-fn opts))]
+        (net/run! w (ms duration-ms) :threads (or threads (net/default-threads w)) :progress false)))
+    (System/gc)
+    (let [t0 (System/nanoTime)
+          nw (net/build (spec-fn opts))
+          build-s (/ (- (System/nanoTime) t0) 1e9)
+          _ (log (format "built %s: N = %d, %d synapses in %.2f s" bench-name n (:synapses (net/summary nw)) build-s))
+          threads (or threads (net/default-threads nw))
+          r (net/run! nw (ms duration-ms) :threads threads)
+          spikes (+ (:count (net/spikes nw :exc-spikes)) (:count (net/spikes nw :inh-spikes)))
+          summary (net/summary nw)]
+      {:bench bench-name :n n :synapses (:synapses summary) :duration_s (/ duration-ms 1000.0)
+       :spikes spikes :mean_rate_hz (/ spikes (* n (/ duration-ms 1000.0)))
+       :build_s build-s :run_s (:wall-s r) :threads threads :seed seed
+       :bytes_per_synapse (double (/ (reduce + (map (fn [[_ p]] (* 8 (:synapses p))) (:projections summary)))
+                                     (max 1 (:synapses summary))))
+       :network_bytes (:bytes summary)
+       :jdk (System/getProperty "java.version")})))
+
+(def ^:private usage
+  "Usage: bin/chive bench cuba|cobahh [--n N] [--duration MS] [--threads T] [--seed S] [--repeat K] [--no-warmup]
+  --n N          neurons (default 4000)
+  --duration MS  biological time in ms (default 1000)
+  --threads T    simulation threads (default: chive's choice for the network, see chive.net/default-threads)
+  --seed S       random seed (default 1)
+  --repeat K     measure K times (one JSON line each; default 1)")
+
+(defn parse-args [[bench & args]]
+  (when (or (nil? bench) (#{"-h" "--help"} bench))
+    (throw (ex-info usage {:usage true})))
+  (loop [opts {:bench bench :n 4000 :duration-ms 1000.0 :threads nil :seed 1 :repeat 1 :warmup true}
+         [a v & more :as args] args]
+    (if (empty? args)
+      opts
+      (let [num (fn [parse k] (or (parse v) (throw (ex-info (str a " needs a number, got " (pr-str v) "\n" usage) {:arg a}))))]
+        (case a
+          "--n" (recur (assoc opts :n (num parse-long a)) more)
+          "--duration" (recur (assoc opts :duration-ms (num parse-double a)) more)
+          "--threads" (recur (assoc opts :threads (num parse-long a)) more)
+          "--seed" (recur (assoc opts :seed (num parse-long a)) more)
+          "--repeat" (recur (assoc opts :repeat (num parse-long a)) more)
+          "--no-warmup" (recur (assoc opts :warmup false) (cons v more))
+          (throw (ex-info (str "unknown option " (pr-str a) "\n" usage) {:arg a})))))))
+
+(defn -main [& args]
+  (let [opts (try (parse-args args)
+                  (catch clojure.lang.ExceptionInfo e
+                    (binding [*out* *err*] (println (ex-message e)))
+                    (System/exit (if (:usage (ex-data e)) 0 2))))]
+    (try
+      (dotimes [k (:repeat opts)]
+        (let [r (measure (:bench opts) (assoc opts :warmup (and (:warmup opts) (zero? k))))]
+          (println (json/generate-string r))
+          (flush)))
+      (catch clojure.lang.ExceptionInfo e
+        (binding [*out* *err*] (println "chive bench:" (ex-message e)))
+        (System/exit 2)))
+    (shutdown-agents)
+    (System/exit 0)))

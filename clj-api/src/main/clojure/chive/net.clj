@@ -1,0 +1,447 @@
+(ns chive.net
+  "Spiking networks as Clojure maps: describe, build, run, read, change, continue.
+
+  A network is a map; `build` turns it into a live network (Java objects inside),
+  `run!` advances it, the readers return Clojure data or primitive arrays.
+
+      (require '[chive.net :as net] '[chive.units :refer [ms mV Hz]])
+      (def n (net/build
+               {:dt (ms 0.1) :seed 1
+                :groups {:in  {:model :poisson :n 100 :rate (Hz 20)}
+                         :exc {:model :lif :n 400
+                               :params {:tau_m (ms 20) :v_th (mV -50) :v_reset (mV -60)}
+                               :init {:v [:uniform (mV -60) (mV -50)]}}}
+                :projections {:in->exc {:from :in :to :exc :target :ge
+                                        :connect {:rule :fixed-probability :p 0.1}
+                                        :weight (mV 2)}}
+                :monitors {:spikes {:type :spikes :group :exc}}}))
+      (net/run! n (ms 200))
+      (net/spikes n :spikes)         ;=> {:indices #ints [...] :times-ms #doubles [...] :count 1234}
+      (net/set-param! n :exc :tau_m (ms 25))
+      (net/run! n (ms 200))          ; continues at t = 200 ms
+
+  Cheat sheet
+  - describe: `models` (what each model integrates, its parameters and units)
+  - build:    `build`, `estimate-bytes`
+  - run:      `run!` (progress on *err* for long runs; nREPL interrupt stops it at a step boundary)
+  - read:     `spikes`, `spike-trains`, `trace`, `rates`, `state`, `param`, `weights`, `summary`, `time-ms`
+  - change:   `set-param!`, `set-state!`, `set-rates!`, `set-weights!`
+
+  Groups are added in the order of their names (sorted), which fixes each
+  group's random stream: the same map and seed give the same network, and the
+  same spikes with any :threads."
+  (:refer-clojure :exclude [run!])
+  (:require [chive.units :as u])
+  (:import (chive.core.sim Network NeuronGroup Projection Connectivity SpikeMonitor StateMonitor
+                           RateMonitor Fill Network$ProgressListener Network$RunResult ChiveException)
+           (chive.core.model Lif CobaLif Izhikevich AdEx HodgkinHuxley PoissonGroup SpikeGeneratorGroup)))
+
+(set! *warn-on-reflection* true)
+
+(def models
+  "Built-in neuron models: constructor, parameters and state variables with
+  their internal units (a plain number is accepted only where the unit is :1)."
+  {:lif {:doc "LIF with exponential current synapses (CUBA); ge, gi in mV"
+         :new (fn [nm n] (Lif. nm n))
+         :params {:tau_m :ms :tau_e :ms :tau_i :ms :v_rest :mV :v_th :mV :v_reset :mV :t_ref :ms :r_m :Mohm}
+         :vars {:v :mV :ge :mV :gi :mV :i_ext :nA}}
+   :coba-lif {:doc "conductance LIF, ge and gi relative to the leak"
+              :new (fn [nm n] (CobaLif. nm n false))
+              :params {:tau_m :ms :tau_e :ms :tau_i :ms :v_rest :mV :e_e :mV :e_i :mV :v_th :mV
+                       :v_reset :mV :t_ref :ms :r_m :Mohm}
+              :vars {:v :mV :ge :1 :gi :1 :i_ext :nA}}
+   :adaptive-lif {:doc "conductance LIF with the Diehl & Cook adaptive threshold theta"
+                  :new (fn [nm n] (CobaLif. nm n true))
+                  :params {:tau_m :ms :tau_e :ms :tau_i :ms :v_rest :mV :e_e :mV :e_i :mV :v_th :mV
+                           :v_reset :mV :t_ref :ms :r_m :Mohm :theta_plus :mV :tau_theta :ms
+                           :theta_offset :mV :fix_theta :1}
+                  :vars {:v :mV :ge :1 :gi :1 :i_ext :nA :theta :mV}}
+   :izhikevich {:doc "Izhikevich 2003, published dimensionless form (a, b, d, i_ext plain numbers)"
+                :new (fn [nm n] (Izhikevich. nm n))
+                :params {:a :1 :b :1 :c :mV :d :1 :v_peak :mV :tau_e :ms :t_ref :ms :method :1}
+                :vars {:v :mV :u :1 :i_ext :1 :ge :1}}
+   :adex {:doc "adaptive exponential IF (Brette & Gerstner 2005); ge is a current in nA"
+          :new (fn [nm n] (AdEx. nm n))
+          :params {:c_m :nF :g_l :uS :e_l :mV :v_t :mV :delta_t :mV :a :uS :tau_w :ms :b :nA
+                   :v_reset :mV :v_peak :mV :tau_e :ms :t_ref :ms}
+          :vars {:v :mV :w :nA :i_ext :nA :ge :nA}}
+   :hh {:doc "Hodgkin-Huxley, Traub-Miles kinetics, conductance synapses (COBAHH)"
+        :new (fn [nm n] (HodgkinHuxley. nm n))
+        :params {:c_m :nF :g_l :uS :e_l :mV :e_k :mV :e_na :mV :g_na :uS :g_kd :uS :v_t :mV
+                 :e_e :mV :e_i :mV :tau_e :ms :tau_i :ms :v_spike :mV :t_ref :ms}
+        :vars {:v :mV :m :1 :h :1 :n :1 :ge :uS :gi :uS :i_ext :nA}}
+   :poisson {:doc "Poisson sources; :rate (one value or one per neuron)"
+             :new (fn [nm n] (PoissonGroup. nm n))
+             :params {}
+             :vars {:rate :Hz}}
+   :spike-generator {:doc "spikes at given times: :spikes {:indices [...] :times [(ms 1) ...]}"
+                     :params {}
+                     :vars {}}})
+
+(defn- err [msg data] (throw (ex-info msg data)))
+
+(defn- model-of [group-key spec]
+  (or (models (:model spec))
+      (err (str "group " group-key ": unknown model " (pr-str (:model spec)) "; valid models: "
+                (sort (keys models)))
+           {:group group-key :model (:model spec) :valid (sort (keys models))})))
+
+(defn- unit-of [kind table group-key k]
+  (or (get table (keyword (name k)))
+      (err (str "group " group-key ": unknown " kind " " (pr-str k) "; valid: " (sort (keys table)))
+           {:group group-key kind k :valid (sort (keys table))})))
+
+(defn- seed-for
+  "A seed derived from the network seed and a name, stable across runs."
+  ^long [^long seed what]
+  (chive.core.sim.Rng/bits seed 0x5EED (long (hash (str what))) 0))
+
+(defn- fill-var!
+  "Sets array `a` (a state variable in `unit`) from an init spec:
+  a quantity or number, [:uniform lo hi], [:normal mean sd], or a sequence with
+  one value per neuron."
+  [^floats a spec unit what seed]
+  (let [conv #(u/check what % unit)]
+    (cond
+      (or (number? spec) (u/quantity? spec)) (Fill/constant a (conv spec))
+      (and (vector? spec) (= :uniform (first spec)))
+      (let [[_ lo hi] spec] (Fill/uniform a (conv lo) (conv hi) (long seed)))
+      (and (vector? spec) (= :normal (first spec)))
+      (let [[_ mean sd & [{:keys [min max]}]] spec]
+        (Fill/normal a (conv mean) (conv sd)
+                     (if min (conv min) Double/NEGATIVE_INFINITY)
+                     (if max (conv max) Double/POSITIVE_INFINITY) (long seed)))
+      (sequential? spec)
+      (let [vs (double-array (map conv spec))] (Fill/from a vs 1.0 (str what)))
+      (instance? (Class/forName "[D") spec)
+      (if (= unit :1)
+        (Fill/from a ^doubles spec 1.0 (str what))
+        (err (str what ": a raw double array has no unit; give a sequence of quantities or a "
+                  "[:uniform lo hi] / [:normal mean sd] spec") {:what what :unit unit}))
+      :else (err (str what ": cannot initialise from " (pr-str spec)
+                      "; give a value, [:uniform lo hi], [:normal mean sd] or one value per neuron")
+                 {:what what :spec spec}))))
+
+(defn- build-group ^NeuronGroup [group-key spec ^long seed]
+  (let [m (model-of group-key spec)
+        n (:n spec)
+        nm (name group-key)]
+    (when-not (and (integer? n) (pos? n))
+      (err (str "group " group-key ": :n must be a positive integer, got " (pr-str n)) {:group group-key :n n}))
+    (let [^NeuronGroup g
+          (if (= :spike-generator (:model spec))
+            (let [{:keys [indices times]} (:spikes spec)]
+              (when-not (= (count indices) (count times))
+                (err (str "group " group-key ": :spikes has " (count indices) " indices but " (count times) " times")
+                     {:group group-key}))
+              (SpikeGeneratorGroup. nm (int n) (int-array indices)
+                                    (double-array (map #(u/check :times % :ms) times))))
+            ((:new m) nm (int n)))]
+      (doseq [[k v] (:params spec)]
+        (.setParam g (name k) (u/check (keyword (name group-key) (name k)) v (unit-of :param (:params m) group-key k))))
+      (when (= :poisson (:model spec))
+        (when-let [r (:rate spec)]
+          (fill-var! (.var g "rate") r :Hz (keyword nm "rate") (seed-for seed [nm "rate"]))))
+      g)))
+
+(defn- init-group! [^NeuronGroup g group-key spec ^long seed]
+  (let [m (model-of group-key spec)]
+    (doseq [[k v] (:init spec)]
+      (let [unit (unit-of :var (:vars m) group-key k)]
+        (fill-var! (.var g (name k)) v unit (keyword (name group-key) (name k)) (seed-for seed [(name group-key) (name k)]))))))
+
+(defn- connectivity ^Connectivity [proj-key {:keys [rule p k self? pre post] :as c} npre npost seed]
+  (let [rule (if (keyword? c) c rule)
+        self? (if (nil? self?) true self?)]
+    (case rule
+      :all-to-all (Connectivity/allToAll npre npost)
+      :all-to-all-except-diagonal (Connectivity/allToAllExceptDiagonal npre npost)
+      :one-to-one (Connectivity/oneToOne npre npost)
+      :fixed-probability (do (when-not (number? p)
+                               (err (str "projection " proj-key ": :fixed-probability needs :p, got " (pr-str p))
+                                    {:projection proj-key}))
+                             (Connectivity/fixedProbability npre npost (double p) (not self?) seed))
+      :fixed-in-degree (do (when-not (integer? k)
+                             (err (str "projection " proj-key ": :fixed-in-degree needs an integer :k, got " (pr-str k))
+                                  {:projection proj-key}))
+                           (Connectivity/fixedInDegree npre npost (int k) (not self?) seed))
+      :explicit (Connectivity/fromPairs npre npost (int-array pre) (int-array post))
+      (err (str "projection " proj-key ": unknown connection rule " (pr-str rule) "; valid: "
+                [:all-to-all :all-to-all-except-diagonal :one-to-one :fixed-probability :fixed-in-degree :explicit])
+           {:projection proj-key :rule rule}))))
+
+(defn- expected-synapses
+  "Synapses a projection spec will create (expected value for random rules)."
+  ^double [{:keys [connect]} npre npost]
+  (let [rule (if (keyword? connect) connect (:rule connect))]
+    (case rule
+      :all-to-all (* 1.0 npre npost)
+      :all-to-all-except-diagonal (* 1.0 npre (dec npost))
+      :one-to-one (double npre)
+      :fixed-probability (* 1.0 npre npost (double (:p connect 0)))
+      :fixed-in-degree (* 1.0 npost (long (:k connect 0)))
+      :explicit (double (count (:pre connect)))
+      0.0)))
+
+(def ^:private bytes-per-synapse 10)
+
+(defn estimate-bytes
+  "Bytes a network spec will need once built (state arrays and synapses,
+  not monitors' recordings)."
+  [{:keys [groups projections]}]
+  (let [gbytes (reduce + (for [[k s] groups] (* 4 (:n s 0) (+ 2 (count (:vars (models (:model s))))))))
+        pbytes (reduce + (for [[_ p] projections
+                               :let [a (get-in groups [(:from p) :n] 0) b (get-in groups [(:to p) :n] 0)]]
+                           (* bytes-per-synapse (expected-synapses p a b))))]
+    (long (+ gbytes pbytes))))
+
+(defn- check-fits! [spec]
+  (let [need (estimate-bytes spec)
+        rt (Runtime/getRuntime)
+        free (- (.maxMemory rt) (- (.totalMemory rt) (.freeMemory rt)))]
+    (when (> need (* 0.9 free))
+      (err (format "the network needs about %.1f MiB but only %.1f MiB of heap are free (max %.1f MiB); raise -Xmx (CHIVE_JVM_OPTS=-Xmx8g) or shrink it"
+                   (/ need 1048576.0) (/ free 1048576.0) (/ (.maxMemory rt) 1048576.0))
+           {:need-bytes need :free-bytes free}))))
+
+(defn- build-weights ^floats [proj-key spec ^Connectivity conn unit seed]
+  (let [w (:weight spec)
+        n (.size conn)
+        a (float-array n)
+        what (keyword (name proj-key) "weight")]
+    (fill-var! a w unit what seed)
+    (if-let [order (and (sequential? w) (.order conn))]
+      (Fill/permuted a order)
+      a)))
+
+(defn- delays [proj-key {:keys [delay]} ^Connectivity conn]
+  (cond
+    (nil? delay) nil
+    (or (u/quantity? delay) (number? delay)) (double-array [(u/check (keyword (name proj-key) "delay") delay :ms)])
+    (sequential? delay)
+    (let [ds (double-array (map #(u/check (keyword (name proj-key) "delay") % :ms) delay))]
+      (if-let [order (.order conn)]
+        (let [out (double-array (alength order))]
+          (dotimes [k (alength order)] (aset out k (aget ds (aget ^ints order k))))
+          out)
+        ds))
+    :else (err (str "projection " proj-key ": :delay must be a time or one time per synapse, got " (pr-str delay))
+               {:projection proj-key})))
+
+(defrecord Net [^Network java groups projections monitors spec])
+
+(defn- get-group ^NeuronGroup [^Net net k]
+  (or (get (:groups net) k)
+      (err (str "no group " (pr-str k) "; the network has " (sort (keys (:groups net))))
+           {:group k :valid (sort (keys (:groups net)))})))
+
+(defn- get-monitor [^Net net k]
+  (or (get (:monitors net) k)
+      (err (str "no monitor " (pr-str k) "; the network has " (sort (keys (:monitors net))))
+           {:monitor k :valid (sort (keys (:monitors net)))})))
+
+(defn- get-projection ^Projection [^Net net k]
+  (or (get (:projections net) k)
+      (err (str "no projection " (pr-str k) "; the network has " (sort (keys (:projections net))))
+           {:projection k :valid (sort (keys (:projections net)))})))
+
+(defn build
+  "Builds a live network from a spec map:
+  - :dt      time step (default (ms 0.1))
+  - :seed    random seed (default 0)
+  - :groups  {name {:model m :n size :params {...} :init {var init} :rate r}}; models in `models`;
+             init: a value, [:uniform lo hi], [:normal mean sd {:min :max}], or one value per neuron
+  - :projections {name {:from g :to g :target var :connect rule :weight w :delay d}};
+             rule: :all-to-all, :one-to-one, :all-to-all-except-diagonal, or a map
+             {:rule :fixed-probability :p 0.02 :self? true}, {:rule :fixed-in-degree :k 80},
+             {:rule :explicit :pre [...] :post [...]}; weight in the target variable's unit
+  - :monitors {name {:type :spikes|:state|:rate :group g, for :state :var v :neurons [i ...] :every dt}}
+  Checks units, names and sizes first, and the memory it will need against the heap."
+  [spec]
+  (let [dt (u/check :dt (:dt spec (u/ms 0.1)) :ms)
+        seed (long (:seed spec 0))
+        gspecs (into (sorted-map) (:groups spec))
+        _ (when (empty? gspecs) (err "a network needs at least one group under :groups" {:spec spec}))
+        _ (doseq [[k p] (:projections spec)
+                  end [:from :to]]
+            (when-not (contains? gspecs (get p end))
+              (err (str "projection " k ": " end " names no group: " (pr-str (get p end)) "; groups: " (keys gspecs))
+                   {:projection k end (get p end)})))
+        _ (check-fits! spec)
+        net (Network. dt seed)
+        groups (into {} (for [[k gs] gspecs] [k (.add net ^NeuronGroup (build-group k gs seed))]))
+        _ (doseq [[k gs] gspecs] (init-group! (groups k) k gs seed))
+        projections
+        (into {}
+              (for [[k ps] (sort-by key (:projections spec))]
+                (let [^NeuronGroup pre (groups (:from ps))
+                      ^NeuronGroup post (groups (:to ps))
+                      tmodel (model-of (:to ps) (gspecs (:to ps)))
+                      target (:target ps)
+                      unit (or (get (:vars tmodel) (keyword (name (or target :none))))
+                               (err (str "projection " k ": target " (pr-str target) " is not a variable of group "
+                                         (:to ps) "; valid: " (sort (keys (:vars tmodel))))
+                                    {:projection k :target target}))
+                      conn (connectivity k (:connect ps) (.size pre) (.size post) (seed-for seed [(name k) "connect"]))
+                      w (build-weights k ps conn unit (seed-for seed [(name k) "weight"]))]
+                  [k (.add net ^Projection (Projection. (name k) pre post (name target) conn w (delays k ps conn)))])))
+        monitors
+        (into {}
+              (for [[k {:keys [type group var neurons every] :as ms}] (:monitors spec)]
+                (let [^NeuronGroup g (or (groups group) (err (str "monitor " k ": no group " (pr-str group)) {:monitor k}))]
+                  [k (case type
+                       :spikes (.add net (SpikeMonitor. g))
+                       :rate (.add net (RateMonitor. g))
+                       :state (let [every-steps (if every (max 1 (Math/round (/ (u/check :every every :ms) dt))) 1)]
+                                (.add net (StateMonitor. g (name var) (int-array (or neurons (range (.size ^NeuronGroup g))))
+                                                         (int every-steps))))
+                       (err (str "monitor " k ": unknown :type " (pr-str type) "; valid: [:spikes :state :rate]")
+                            {:monitor k :type type}))])))]
+    (->Net net groups projections monitors spec)))
+
+(defn default-threads
+  "Threads a run of `net` uses when not told: the available processors when a
+  step holds enough work to pay for cross-core synchronisation, else 1 (see
+  chive.core.sim.Network/suggestedThreads). Results do not depend on it."
+  ([] (.availableProcessors (Runtime/getRuntime)))
+  ([^Net net] (.suggestedThreads ^Network (:java net))))
+
+(defn- progress-printer
+  "A listener that prints progress to *err* once a run has taken 2 s, every second."
+  ^Network$ProgressListener []
+  (let [err-out *err*
+        last-print (volatile! 0.0)]
+    (reify Network$ProgressListener
+      (progress [_ done total sim-ms wall]
+        (when (and (> wall 2.0) (>= (- wall @last-print) 1.0) (< done total))
+          (vreset! last-print wall)
+          (let [frac (/ (double done) (max 1 total))
+                bar (apply str (concat (repeat (int (* 20 frac)) "#") (repeat (- 20 (int (* 20 frac))) ".")))]
+            (binding [*out* err-out]
+              (println (format "[%s] %3.0f%%  t = %.1f ms  %.1f s wall  %.3g x real time"
+                               bar (* 100 frac) sim-ms wall (/ (/ sim-ms 1000.0) (max wall 1e-9))))
+              (flush))))))))
+
+(defn run!
+  "Advances the network by `duration` (a time). Options:
+  - :threads   threads (default `(default-threads net)`); results do not depend on it
+  - :progress  true (default: prints to *err* when the run takes over 2 s), false,
+               or (fn [{:keys [done total sim-ms wall-s]}]) called about twice a second
+  Returns {:steps n :t-ms clock-after :wall-s s :interrupted bool}. An nREPL
+  interrupt (or Thread.interrupt) stops the run at a step boundary; the network
+  stays consistent and `run!` can continue it."
+  [^Net net duration & {:keys [threads progress] :or {progress true}}]
+  (let [^Network jn (:java net)
+        dur (u/check :duration duration :ms)
+        threads (int (or threads (default-threads net)))
+        listener (cond
+                   (fn? progress) (reify Network$ProgressListener
+                                    (progress [_ done total sim-ms wall]
+                                      (progress {:done done :total total :sim-ms sim-ms :wall-s wall})))
+                   progress (progress-printer)
+                   :else nil)
+        ^Network$RunResult r (.run jn dur threads listener)]
+    (when (.interrupted r)
+      (binding [*out* *err*]
+        (println (format "run interrupted at t = %.1f ms after %d of %d steps; the network is consistent, run! continues it"
+                         (.timeMs jn) (.stepsRun r) (.stepsRequested r)))))
+    {:steps (.stepsRun r) :t-ms (.timeMs jn) :wall-s (.wallSeconds r)
+     :interrupted (.interrupted r) :threads (.threads r)}))
+
+(defn time-ms "The network's clock in ms." ^double [^Net net] (.timeMs ^Network (:java net)))
+
+(defn spikes
+  "Spikes recorded by spike monitor `k`: {:indices int[] :times-ms double[] :count n},
+  in time order."
+  [^Net net k]
+  (let [^SpikeMonitor m (get-monitor net k)]
+    (when-not (instance? SpikeMonitor m) (err (str "monitor " k " is not a spike monitor") {:monitor k}))
+    {:indices (.indices m) :times-ms (.times m) :count (.count m)}))
+
+(defn spike-trains
+  "Spike times per neuron from spike monitor `k`: {neuron [t-ms ...]}."
+  [^Net net k]
+  (let [{:keys [^ints indices ^doubles times-ms]} (spikes net k)]
+    (persistent!
+     (reduce (fn [acc i] (let [n (aget indices (int i))]
+                           (assoc! acc n (conj (get acc n []) (aget times-ms (int i))))))
+             (transient {}) (range (alength indices))))))
+
+(defn trace
+  "State recorded by state monitor `k`: {:var v :neurons [...] :times-ms double[] :values float[record][neuron]}."
+  [^Net net k]
+  (let [^StateMonitor m (get-monitor net k)
+        dt (.dt ^Network (:java net))]
+    (when-not (instance? StateMonitor m) (err (str "monitor " k " is not a state monitor") {:monitor k}))
+    {:var (keyword (.var m)) :neurons (vec (.indices m))
+     :times-ms (double-array (map #(* dt %) (.steps m))) :values (.values m)}))
+
+(defn rates
+  "Population rate per step from rate monitor `k`: {:times-ms double[] :rates-hz double[]}."
+  [^Net net k]
+  (let [^RateMonitor m (get-monitor net k)
+        dt (.dt ^Network (:java net))]
+    (when-not (instance? RateMonitor m) (err (str "monitor " k " is not a rate monitor") {:monitor k}))
+    (let [r (.rates m)
+          first-step (.firstStep m)]
+      {:times-ms (double-array (map #(* dt (+ first-step %)) (range (alength r)))) :rates-hz r})))
+
+(defn state
+  "The live array of state variable `var` of group `g` (internal units: see `models`)."
+  ^floats [^Net net g var]
+  (.var (get-group net g) (name var)))
+
+(defn set-state!
+  "Sets state variable `var` of group `g` from an init spec (as in `build`'s :init)."
+  [^Net net g var spec]
+  (let [gs (get-in net [:spec :groups g])
+        unit (unit-of :var (:vars (model-of g gs)) g var)]
+    (fill-var! (state net g var) spec unit (keyword (name g) (name var))
+               (seed-for (.seed ^Network (:java net)) [(name g) (name var) (time-ms net)]))
+    net))
+
+(defn set-rates!
+  "Sets the rates of Poisson group `g`: one rate (a frequency) or one per neuron."
+  [^Net net g rates]
+  (set-state! net g :rate rates))
+
+(defn param
+  "Parameter `p` of group `g`, as a quantity in its unit."
+  [^Net net g p]
+  (let [m (model-of g (get-in net [:spec :groups g]))
+        unit (unit-of :param (:params m) g p)
+        v (.param (get-group net g) (name p))]
+    (if (= unit :1) v (u/q v unit))))
+
+(defn set-param!
+  "Sets parameter `p` of group `g` (a quantity of the right dimension); takes
+  effect at the next step. Returns the network."
+  [^Net net g p value]
+  (let [m (model-of g (get-in net [:spec :groups g]))
+        unit (unit-of :param (:params m) g p)]
+    (.setParam (get-group net g) (name p) (u/check (keyword (name g) (name p)) value unit))
+    net))
+
+(defn weights
+  "The live weight array of projection `k` (CSR order, target variable's unit)."
+  ^floats [^Net net k]
+  (.weights (get-projection net k)))
+
+(defn connections
+  "Projection `k` as {:pre int[] :post int[] :weight float[]} (one entry per synapse)."
+  [^Net net k]
+  (let [p (get-projection net k)
+        c (.connectivity p)]
+    {:pre (.pre c) :post (aclone (.post c)) :weight (aclone (.weights p))}))
+
+(defn summary
+  "Sizes and memory of the network, as data."
+  [^Net net]
+  (let [^Network jn (:java net)]
+    {:t-ms (.timeMs jn) :dt-ms (.dt jn) :seed (.seed jn)
+     :groups (into (sorted-map) (for [[k ^NeuronGroup g] (:groups net)] [k {:model (.model g) :n (.size g)}]))
+     :projections (into (sorted-map) (for [[k ^Projection p] (:projections net)]
+                                       [k {:from (keyword (.name (.pre p))) :to (keyword (.name (.post p)))
+                                           :target (keyword (.target p)) :synapses (.size p)}]))
+     :synapses (reduce + (map #(.size ^Projection %) (vals (:projections net))))
+     :bytes (.bytes jn)}))

@@ -1,0 +1,182 @@
+(ns chive.units
+  "Physical quantities with dimensions, checked before anything reaches the
+  Java core.
+
+  A quantity holds its value in SI units and its dimension as exponents of
+  (m kg s A K mol cd). Build one with a unit function, combine with q+ q- q* q-div,
+  and convert with `in`:
+
+      (ms 20)                    ;=> #chive/q \"20.0 ms\"
+      (in (ms 20) :s)            ;=> 0.02
+      (q* (nS 6) (mV 10))        ;=> #chive/q \"0.06 nA\"
+      (q+ (ms 1) (mV 1))         ;; throws: cannot add a time and a voltage
+
+  Cheat sheet
+  - time: s ms us;  voltage: V mV;  current: A nA pA;  conductance: S mS uS nS
+  - capacitance: F uF nF pF;  resistance: ohm Mohm Gohm;  frequency: Hz kHz
+  - area: m2 cm2 um2;  plain numbers: dimensionless
+  - `check` converts a parameter to chive's internal unit or throws ex-info
+    naming the parameter, the unit given and the unit expected.
+
+  chive's core works in ms, mV, nA, µS, nF, MΩ and Hz: a coherent set
+  (µS·mV = nA, nF·mV/ms = nA, nF·MΩ = ms) so kernels need no factors."
+  (:refer-clojure :exclude [time]))
+
+(set! *warn-on-reflection* true)
+
+(defrecord Quantity [^double value dim])
+
+(def ^:private dims
+  "Named dimensions: exponent vectors over (m kg s A K mol cd)."
+  {:dimensionless [0 0 0 0 0 0 0]
+   :time          [0 0 1 0 0 0 0]
+   :frequency     [0 0 -1 0 0 0 0]
+   :voltage       [2 1 -3 -1 0 0 0]
+   :current       [0 0 0 1 0 0 0]
+   :conductance   [-2 -1 3 2 0 0 0]
+   :capacitance   [-2 -1 4 2 0 0 0]
+   :resistance    [2 1 -3 -2 0 0 0]
+   :area          [2 0 0 0 0 0 0]
+   :length        [1 0 0 0 0 0 0]
+   :conductance-density [-4 -1 3 2 0 0 0]
+   :capacitance-density [-4 -1 4 2 0 0 0]})
+
+(def ^:private dim-names (into {} (map (fn [[k v]] [v k])) dims))
+
+(def units
+  "Unit keyword -> [dimension factor-to-SI]."
+  {:1 [:dimensionless 1.0]
+   :s [:time 1.0] :ms [:time 1e-3] :us [:time 1e-6]
+   :Hz [:frequency 1.0] :kHz [:frequency 1e3]
+   :V [:voltage 1.0] :mV [:voltage 1e-3]
+   :A [:current 1.0] :nA [:current 1e-9] :pA [:current 1e-12]
+   :S [:conductance 1.0] :mS [:conductance 1e-3] :uS [:conductance 1e-6] :nS [:conductance 1e-9]
+   :F [:capacitance 1.0] :uF [:capacitance 1e-6] :nF [:capacitance 1e-9] :pF [:capacitance 1e-12]
+   :ohm [:resistance 1.0] :Mohm [:resistance 1e6] :Gohm [:resistance 1e9]
+   :m2 [:area 1.0] :cm2 [:area 1e-4] :um2 [:area 1e-12]
+   :S-per-cm2 [:conductance-density 1e4] :mS-per-cm2 [:conductance-density 10.0]
+   :uF-per-cm2 [:capacitance-density 1e-2]})
+
+(def ^:private preferred
+  "Unit used to print each dimension."
+  {:time :ms :frequency :Hz :voltage :mV :current :nA :conductance :nS :capacitance :pF
+   :resistance :Mohm :area :um2 :dimensionless :1})
+
+(defn quantity?
+  "True for a chive quantity."
+  [x] (instance? Quantity x))
+
+(defn dimension
+  "The dimension of `x` as a keyword (:time, :voltage, ...) when it has a name,
+  else its exponent vector. Plain numbers are :dimensionless."
+  [x]
+  (let [d (if (quantity? x) (:dim x) (:dimensionless dims))]
+    (get dim-names d d)))
+
+(defn q
+  "The quantity `value` `unit` (a keyword of `units`): (q 20 :ms)."
+  [value unit]
+  (let [[dim factor] (or (units unit)
+                         (throw (ex-info (str "unknown unit " (pr-str unit) "; known: " (sort (keys units)))
+                                         {:unit unit})))]
+    (when-not (number? value)
+      (throw (ex-info (str "a quantity needs a number, got " (pr-str value) " for unit " (name unit))
+                      {:value value :unit unit})))
+    (->Quantity (* (double value) (double factor)) (dims dim))))
+
+(defn in
+  "The number `x` is in `unit`: (in (ms 20) :s) => 0.02. Throws ex-info when
+  the dimensions differ. A plain number is dimensionless."
+  ^double [x unit]
+  (let [[dim factor] (or (units unit) (throw (ex-info (str "unknown unit " (pr-str unit)) {:unit unit})))
+        xd (if (quantity? x) (:dim x) (:dimensionless dims))
+        xv (if (quantity? x) (:value x) (double x))]
+    (when-not (= xd (dims dim))
+      (throw (ex-info (str "cannot express " (pr-str x) " (" (name (dimension x)) ") in " (name unit)
+                           " (" (name dim) ")")
+                      {:value x :unit unit :given (dimension x) :expected dim})))
+    (/ (double xv) (double factor))))
+
+(defn- as-q [x]
+  (cond (quantity? x) x
+        (number? x) (->Quantity (double x) (:dimensionless dims))
+        :else (throw (ex-info (str "not a quantity or number: " (pr-str x)) {:value x}))))
+
+(defn- simplify [^Quantity x]
+  (if (= (:dim x) (:dimensionless dims)) (:value x) x))
+
+(defn q+
+  "Sum of quantities of one dimension."
+  [x & more]
+  (reduce (fn [a b]
+            (let [a (as-q a) b (as-q b)]
+              (when-not (= (:dim a) (:dim b))
+                (throw (ex-info (str "cannot add " (name (dimension a)) " " (pr-str a) " and "
+                                     (name (dimension b)) " " (pr-str b))
+                                {:left a :right b})))
+              (->Quantity (+ (:value a) (:value b)) (:dim a))))
+          (as-q x) more))
+
+(defn q-
+  "Difference (or negation) of quantities of one dimension."
+  ([x] (let [a (as-q x)] (->Quantity (- (:value a)) (:dim a))))
+  ([x & more] (q+ x (apply q+ (map q- more)))))
+
+(defn q*
+  "Product: values multiply, dimensions add."
+  [& xs]
+  (simplify (reduce (fn [a b] (let [a (as-q a) b (as-q b)]
+                                (->Quantity (* (:value a) (:value b)) (mapv + (:dim a) (:dim b)))))
+                    (as-q 1) xs)))
+
+(defn q-div
+  "Quotient: values divide, dimensions subtract."
+  [x & ys]
+  (simplify (reduce (fn [a b] (let [a (as-q a) b (as-q b)]
+                                (->Quantity (/ (:value a) (:value b)) (mapv - (:dim a) (:dim b)))))
+                    (as-q x) ys)))
+
+(defn check
+  "Converts `x`, the value of `param`, to `unit` (chive's internal unit for it).
+  A plain number is accepted only for dimensionless parameters. Throws ex-info
+  naming the parameter, what was given and what is expected:
+
+      (check :tau_m (ms 20) :ms)  ;=> 20.0
+      (check :tau_m (mV 20) :ms)  ;; tau_m: expected a time (ms), got a voltage: 20.0 mV
+      (check :tau_m 20 :ms)       ;; tau_m: expected a time (ms), got the plain number 20; write (ms 20)"
+  ^double [param x unit]
+  (let [[dim] (units unit)]
+    (cond
+      (and (number? x) (= dim :dimensionless)) (double x)
+      (number? x)
+      (throw (ex-info (str (name param) ": expected a " (name dim) " (" (name unit) "), got the plain number "
+                           x "; write (" (name unit) " " x ")")
+                      {:param param :given :dimensionless :expected dim :value x :unit unit}))
+      (quantity? x)
+      (if (= (:dim x) (dims dim))
+        (in x unit)
+        (throw (ex-info (str (name param) ": expected a " (name dim) " (" (name unit) "), got a "
+                             (name (dimension x)) ": " (pr-str x))
+                        {:param param :given (dimension x) :expected dim :value x :unit unit})))
+      :else
+      (throw (ex-info (str (name param) ": expected a " (name dim) " (" (name unit) "), got " (pr-str x))
+                      {:param param :expected dim :value x :unit unit})))))
+
+(defn- fmt [^Quantity x]
+  (let [dim (dimension x)
+        u (preferred dim)]
+    (if u
+      (str (in x u) (when-not (= u :1) (str " " (name u))))
+      (str (:value x) " SI" (:dim x)))))
+
+(defmethod print-method Quantity [x ^java.io.Writer w]
+  (.write w (str "#chive/q \"" (fmt x) "\"")))
+
+(defmacro ^:private defunits [& pairs]
+  `(do ~@(for [[sym unit] (partition 2 pairs)]
+           `(defn ~sym ~(str "The quantity `x` " (name unit) ".") [~'x] (q ~'x ~unit)))))
+
+(defunits
+  s :s, ms :ms, us :us, Hz :Hz, kHz :kHz, V :V, mV :mV, A :A, nA :nA, pA :pA,
+  S :S, mS :mS, uS :uS, nS :nS, F :F, uF :uF, nF :nF, pF :pF,
+  ohm :ohm, Mohm :Mohm, Gohm :Gohm, m2 :m2, cm2 :cm2, um2 :um2)
