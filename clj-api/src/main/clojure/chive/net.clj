@@ -88,7 +88,7 @@
 
 (defn- unit-of [kind table group-key k]
   (or (get table (keyword (name k)))
-      (err (str "group " group-key ": unknown " kind " " (pr-str k) "; valid: " (sort (keys table)))
+      (err (str "group " group-key ": unknown " (name kind) " " (pr-str k) "; valid: " (sort (keys table)))
            {:group group-key kind k :valid (sort (keys table))})))
 
 (defn- seed-for

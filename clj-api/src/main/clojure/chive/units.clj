@@ -136,6 +136,11 @@
                                 (->Quantity (/ (:value a) (:value b)) (mapv - (:dim a) (:dim b)))))
                     (as-q x) ys)))
 
+(defn- label
+  "A parameter's name for messages: :exc/tau_m -> \"exc/tau_m\"."
+  [p]
+  (if (keyword? p) (subs (str p) 1) (str p)))
+
 (defn check
   "Converts `x`, the value of `param`, to `unit` (chive's internal unit for it).
   A plain number is accepted only for dimensionless parameters. Throws ex-info
@@ -149,17 +154,17 @@
     (cond
       (and (number? x) (= dim :dimensionless)) (double x)
       (number? x)
-      (throw (ex-info (str (name param) ": expected a " (name dim) " (" (name unit) "), got the plain number "
+      (throw (ex-info (str (label param) ": expected a " (name dim) " (" (name unit) "), got the plain number "
                            x "; write (" (name unit) " " x ")")
                       {:param param :given :dimensionless :expected dim :value x :unit unit}))
       (quantity? x)
       (if (= (:dim x) (dims dim))
         (in x unit)
-        (throw (ex-info (str (name param) ": expected a " (name dim) " (" (name unit) "), got a "
+        (throw (ex-info (str (label param) ": expected a " (name dim) " (" (name unit) "), got a "
                              (name (dimension x)) ": " (pr-str x))
                         {:param param :given (dimension x) :expected dim :value x :unit unit})))
       :else
-      (throw (ex-info (str (name param) ": expected a " (name dim) " (" (name unit) "), got " (pr-str x))
+      (throw (ex-info (str (label param) ": expected a " (name dim) " (" (name unit) "), got " (pr-str x))
                       {:param param :expected dim :value x :unit unit})))))
 
 (defn- fmt [^Quantity x]

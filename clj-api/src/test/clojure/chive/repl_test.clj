@@ -104,7 +104,29 @@
                     (is (< secs 2.0) (str "interrupted after " secs " s"))
                     (when (not= ::timeout resps)
                       (is (contains? (set (mapcat :status resps)) "interrupted")))))
-                (is (= ["3"] (:values (eval-code session "(+ 1 2)"))) "the session still works"))))))
+                (is (= ["3"] (:values (eval-code session "(+ 1 2)"))) "the session still works"))
+            (testing "the engine from the REPL: build CUBA from a map, run, read, change, continue, interrupt"
+              (is (= ["true"] (:values (eval-code session (str "(do (require '[chive.net :as net] '[chive.bench :as b] '[chive.units :refer [ms mV]])"
+                                                              " (def n (net/build (b/cuba-spec {:n 4000 :seed 1})))"
+                                                              " (net/run! n (ms 200))"
+                                                              " (pos? (:count (net/spikes n :exc-spikes))))")))))
+              (is (= ["400.0"] (:values (eval-code session "(do (net/set-param! n :exc :tau_m (ms 25)) (net/run! n (ms 200)) (net/time-ms n))"))))
+              (let [id (str (random-uuid))
+                    responses (future (doall (nrepl/message session {:op "eval" :id id
+                                                                     :code "(net/run! n (ms 1e7) :threads 2 :progress false)"})))]
+                (Thread/sleep 1500)
+                (let [t0 (System/nanoTime)]
+                  (doall (nrepl/message session {:op "interrupt" :interrupt-id id}))
+                  (let [resps (deref responses 2000 ::timeout)
+                        secs (/ (- (System/nanoTime) t0) 1e9)]
+                    (is (not= ::timeout resps) "the long run returned after the interrupt")
+                    (is (< secs 2.0) (str "run interrupted after " secs " s")))))
+              (let [t (parse-double (first (:values (eval-code session "(net/time-ms n)"))))]
+                (is (< 400.0 t 1e7) (str "stopped mid-run at " t " ms"))
+                (is (= [(pr-str (+ t 10.0))] (:values (eval-code session "(do (net/run! n (ms 10)) (net/time-ms n))")))
+                    "the network continues from where the interrupt left it")
+                (is (= ["0"] (:values (eval-code session "(count (filter #(.startsWith (.getName ^Thread %) \"chive-sim-\") (keys (Thread/getAllStackTraces))))")))
+                    "worker threads were joined")))))))
       (finally
         (.destroy proc)
         (.waitFor proc 20 TimeUnit/SECONDS)

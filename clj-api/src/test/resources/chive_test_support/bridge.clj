@@ -17,15 +17,14 @@
   "Runs the deftest var `v` as clojure.test/test-vars would (once and each
   fixtures included). Returns a vector of maps, one per failing `is` or
   error: {:type :fail|:error, :text <what clojure.test printed>, :actual ...}.
-  Everything clojure.test prints also goes to *out*."
-  [v]
+  What clojure.test prints also goes to *out* when `echo?` is true."
+  [v echo?]
   (let [problems (atom [])
         base t/report]
     (binding [t/*report-counters* (ref t/*initial-report-counters*)
               t/report (fn [m]
                          (let [text (with-out-str (binding [t/*test-out* *out*] (base m)))]
-                           (print text)
-                           (flush)
+                           (when echo? (print text) (flush))
                            (when (#{:fail :error} (:type m))
                              (swap! problems conj (assoc m :text text)))))]
       (t/test-vars [v]))

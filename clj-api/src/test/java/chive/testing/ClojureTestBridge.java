@@ -68,15 +68,20 @@ public final class ClojureTestBridge {
 
   /** One node per namespace: a container of its deftests, or a failing test if it does not load. */
   public static List<DynamicNode> nodes(List<String> namespaces) {
+    return nodes(namespaces, true);
+  }
+
+  /** As {@link #nodes(List)}; {@code echo} false keeps clojure.test's report out of the build log. */
+  public static List<DynamicNode> nodes(List<String> namespaces, boolean echo) {
     init();
     List<DynamicNode> out = new ArrayList<>();
     for (String ns : namespaces) {
-      out.add(nodeFor(ns));
+      out.add(nodeFor(ns, echo));
     }
     return out;
   }
 
-  private static DynamicNode nodeFor(String ns) {
+  private static DynamicNode nodeFor(String ns, boolean echo) {
     Symbol sym = Symbol.intern(ns);
     try {
       require.invoke(sym);
@@ -88,13 +93,13 @@ public final class ClojureTestBridge {
     List<DynamicTest> tests = new ArrayList<>();
     for (Object o : (Iterable<?>) testVars.invoke(sym)) {
       Var v = (Var) o;
-      tests.add(DynamicTest.dynamicTest(ns + "/" + v.sym.getName(), () -> runOne(ns, v)));
+      tests.add(DynamicTest.dynamicTest(ns + "/" + v.sym.getName(), () -> runOne(ns, v, echo)));
     }
     return DynamicContainer.dynamicContainer(ns, tests);
   }
 
-  private static void runOne(String ns, Var v) {
-    List<?> problems = (List<?>) runTestVar.invoke(v);
+  private static void runOne(String ns, Var v, boolean echo) {
+    List<?> problems = (List<?>) runTestVar.invoke(v, echo);
     if (problems.isEmpty()) return;
     StringBuilder msg = new StringBuilder();
     Throwable cause = null;

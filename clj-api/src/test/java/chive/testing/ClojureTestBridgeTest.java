@@ -22,7 +22,7 @@ class ClojureTestBridgeTest {
 
   /** Name of each dynamic test in the node for {@code ns}, to its executable. */
   private static Map<String, Executable> testsOf(String ns) {
-    List<DynamicNode> nodes = ClojureTestBridge.nodes(List.of(ns));
+    List<DynamicNode> nodes = ClojureTestBridge.nodes(List.of(ns), false);
     assertEquals(1, nodes.size());
     Map<String, Executable> out = new TreeMap<>();
     DynamicNode node = nodes.get(0);

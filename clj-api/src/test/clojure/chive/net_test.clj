@@ -1,0 +1,84 @@
+(ns chive.net-test
+  (:require [clojure.test :refer [deftest is testing]]
+            [chive.net :as net]
+            [chive.bench :as bench]
+            [chive.units :refer [ms mV Hz nS]]))
+
+(def small-spec
+  {:dt (ms 0.1) :seed 3
+   :groups {:in {:model :poisson :n 50 :rate (Hz 40)}
+            :exc {:model :lif :n 100
+                  :params {:tau_m (ms 20) :v_rest (mV -60) :v_th (mV -50) :v_reset (mV -60) :t_ref (ms 2)}
+                  :init {:v [:uniform (mV -60) (mV -50)]}}}
+   :projections {:in->exc {:from :in :to :exc :target :ge
+                           :connect {:rule :fixed-probability :p 0.2} :weight (mV 3)
+                           :delay (ms 1)}}
+   :monitors {:spikes {:type :spikes :group :exc}
+              :v {:type :state :group :exc :var :v :neurons [0 1 2] :every (ms 1)}
+              :rate {:type :rate :group :exc}}})
+
+(deftest build-run-read-change-continue
+  (let [n (net/build small-spec)
+        r1 (net/run! n (ms 200) :threads 1)
+        c1 (:count (net/spikes n :spikes))]
+    (is (= 2000 (:steps r1)))
+    (is (== 200.0 (net/time-ms n)))
+    (is (pos? c1) "the input drives the group")
+    (let [{:keys [times-ms values neurons]} (net/trace n :v)]
+      (is (= [0 1 2] neurons))
+      (is (= 200 (alength ^doubles times-ms)) "one record per ms")
+      (is (= 3 (alength ^floats (first values)))))
+    (is (= 2000 (alength ^doubles (:rates-hz (net/rates n :rate)))))
+    (testing "change a parameter and continue"
+      (net/set-param! n :exc :v_th (mV -40))
+      (is (= (mV -40) (net/param n :exc :v_th)))
+      (net/run! n (ms 200) :threads 2)
+      (is (== 400.0 (net/time-ms n)))
+      (let [{:keys [^doubles times-ms]} (net/spikes n :spikes)
+            late (count (filter #(>= % 200.0) times-ms))]
+        (is (< late c1) "a higher threshold fires less")))
+    (testing "set Poisson rates between runs"
+      (net/set-rates! n :in (Hz 0))
+      (let [before (:count (net/spikes n :spikes))]
+        (net/run! n (ms 50))
+        ;; Only spikes still in the 1 ms delay line can arrive; a silent input soon silences the group.
+        (is (<= (- (:count (net/spikes n :spikes)) before) 20))))
+    (is (= 100 (get-in (net/summary n) [:groups :exc :n])))))
+
+(deftest same-spikes-for-any-thread-count
+  (let [run-with (fn [t] (let [n (net/build small-spec)]
+                           (net/run! n (ms 300) :threads t)
+                           (vec (:indices (net/spikes n :spikes)))))]
+    (is (= (run-with 1) (run-with 2) (run-with 3)))))
+
+(deftest errors-name-the-problem
+  (testing "wrong unit names parameter, given and expected"
+    (let [e (is (thrown? clojure.lang.ExceptionInfo
+                         (net/build (assoc-in small-spec [:groups :exc :params :tau_m] (mV 20)))))]
+      (is (re-find #"exc/tau_m: expected a time \(ms\), got a voltage" (ex-message e)))))
+  (testing "unknown names list the valid ones"
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown model :lifx; valid models: \(:adaptive-lif"
+                          (net/build (assoc-in small-spec [:groups :exc :model] :lifx))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown param :tau_x; valid: \(:r_m :t_ref"
+                          (net/build (assoc-in small-spec [:groups :exc :params :tau_x] (ms 1)))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown connection rule :linearish"
+                          (net/build (assoc-in small-spec [:projections :in->exc :connect] :linearish))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"target :gx is not a variable of group :exc"
+                          (net/build (assoc-in small-spec [:projections :in->exc :target] :gx))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"no group :nope"
+                          (net/state (net/build small-spec) :nope :v))))
+  (testing "impossible sizes"
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #":n must be a positive integer, got -5"
+                          (net/build (assoc-in small-spec [:groups :exc :n] -5))))
+    (let [e (is (thrown? clojure.lang.ExceptionInfo
+                         (net/build {:groups {:a {:model :lif :n 2000000} :b {:model :lif :n 2000000}}
+                                     :projections {:ab {:from :a :to :b :target :ge :connect :all-to-all :weight (mV 1)}}})))]
+      (is (re-find #"needs about .* MiB but only .* MiB of heap are free" (ex-message e))))))
+
+(deftest cuba-from-the-map-api-matches-brian2s-rate
+  ;; Brian2 2.5.1 gives 5.4-5.7 Hz for this network at N = 4000 (bench/brian2_bench.py).
+  (let [n (net/build (bench/cuba-spec {:n 4000 :seed 2}))]
+    (net/run! n (ms 1000) :threads 1)
+    (let [spikes (+ (:count (net/spikes n :exc-spikes)) (:count (net/spikes n :inh-spikes)))
+          rate (/ spikes 4000.0)]
+      (is (< 4.8 rate 6.3) (str "mean rate " rate " Hz")))))
