@@ -287,7 +287,7 @@ public final class Network {
         g.partCount[p] = g.update(g.partFrom[p], g.partTo[p], s, g.partSpikes[p]);
         if ((s & (FINITE_CHECK_EVERY - 1)) == 0) g.checkFinite(g.partFrom[p], g.partTo[p], s);
       }
-      for (Projection pr : plastic) pr.plasticity().preStep(s, pr.pre.partFrom[p], pr.pre.partTo[p]);
+      for (Projection pr : plastic) pr.plasticity().preStep(s, p);
     }
 
     void phaseB(int p, long s) {
@@ -296,7 +296,7 @@ public final class Network {
         NeuronGroup post = pr.post;
         pr.deliver(post.partFrom[p], post.partTo[p], s, whole);
       }
-      for (Projection pr : plastic) pr.plasticity().postStep(s, pr.post.partFrom[p], pr.post.partTo[p]);
+      for (Projection pr : plastic) pr.plasticity().postStep(s, p);
       for (NeuronGroup g : gs) g.reset(g.partSpikes[p], g.partCount[p]);
       for (Monitor m : ms) m.atEnd(p, s);
     }

@@ -182,6 +182,16 @@ public abstract class NeuronGroup {
     }
   }
 
+  /** Number of partitions of the current run (one per thread). */
+  public final int partitions() { return partCount.length; }
+  /** First neuron of partition {@code p}. */
+  public final int partitionFrom(int p) { return partFrom[p]; }
+  /** One past the last neuron of partition {@code p}. */
+  public final int partitionTo(int p) { return partTo[p]; }
+  /** This step's spikes of partition {@code p} (live; the first {@link #partitionSpikeCount} entries, ascending). */
+  public final int[] partitionSpikes(int p) { return partSpikes[p]; }
+  public final int partitionSpikeCount(int p) { return partCount[p]; }
+
   /** Spikes of the last step, ascending (a copy). */
   public int[] lastSpikes() {
     int total = 0;

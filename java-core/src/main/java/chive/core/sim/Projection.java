@@ -32,6 +32,7 @@ public final class Projection {
   private float[] ring;
   private float[] targetArr;
   int id = -1;
+  private double dt = Double.NaN;
   private Plasticity plasticity;
 
   /**
@@ -83,8 +84,31 @@ public final class Projection {
 
   /** Attaches a plasticity rule (or null to freeze the weights). */
   public void setPlasticity(Plasticity rule) {
-    if (rule != null) rule.attach(this);
+    if (rule != null) {
+      rule.attach(this);
+      if (!Double.isNaN(dt)) rule.bind(dt);
+    }
     this.plasticity = rule;
+  }
+
+  /** CSR row pointers (by pre neuron), for plasticity rules. */
+  public int[] rowPtr() { return conn.rowPtr; }
+  /** Post index per synapse (CSR order), for plasticity rules. */
+  public int[] postIndex() { return conn.post; }
+
+  /**
+   * Scales each post neuron's incoming weights so that they sum to {@code total}
+   * (Diehl &amp; Cook's normalisation); posts whose weights sum to 0 are left alone.
+   */
+  public void normalizeIncoming(double total) {
+    if (!(total > 0) || Double.isInfinite(total)) {
+      throw new ChiveException("projection '" + name + "': normalisation total must be > 0, got " + total);
+    }
+    double[] sums = new double[post.size()];
+    final int[] col = conn.post;
+    for (int s = 0; s < col.length; s++) sums[col[s]] += w[s];
+    for (int j = 0; j < sums.length; j++) sums[j] = sums[j] == 0 ? 1 : total / sums[j];
+    for (int s = 0; s < col.length; s++) w[s] = (float) (w[s] * sums[col[s]]);
   }
 
   /** Largest delay in steps. */
@@ -92,6 +116,7 @@ public final class Projection {
 
   void bind(double dt, int id) {
     this.id = id;
+    this.dt = dt;
     targetArr = post.var(target);
     if (delayMs == null) {
       uniformDelay = 0;
