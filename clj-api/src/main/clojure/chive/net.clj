@@ -25,14 +25,15 @@
   - build:    `build`, `estimate-bytes`
   - run:      `run!` (progress on *err* for long runs; nREPL interrupt stops it at a step boundary)
   - read:     `spikes`, `spike-trains`, `trace`, `rates`, `state`, `param`, `weights`, `summary`, `time-ms`
-  - change:   `set-param!`, `set-state!`, `set-rates!`, `set-weights!`
+  - change:   `set-param!`, `set-state!`, `set-rates!`, `set-learning!`, `normalize!`
 
   Groups are added in the order of their names (sorted), which fixes each
   group's random stream: the same map and seed give the same network, and the
   same spikes with any :threads."
   (:refer-clojure :exclude [run!])
   (:require [chive.units :as u])
-  (:import (chive.core.sim Network NeuronGroup Projection Connectivity SpikeMonitor StateMonitor
+  (:import (chive.core.plasticity Stdp)
+           (chive.core.sim Network NeuronGroup Projection Connectivity SpikeMonitor StateMonitor
                            RateMonitor Fill Network$ProgressListener Network$RunResult ChiveException)
            (chive.core.model Lif CobaLif Izhikevich AdEx HodgkinHuxley PoissonGroup SpikeGeneratorGroup)))
 
@@ -228,6 +229,28 @@
     :else (err (str "projection " proj-key ": :delay must be a time or one time per synapse, got " (pr-str delay))
                {:projection proj-key})))
 
+(defn- plasticity-rule
+  "An STDP rule from a projection's :plasticity spec (see `build`)."
+  ^Stdp [proj-key {:keys [rule] :as p} target-unit]
+  (let [t #(u/check (keyword (name proj-key) (name %)) (get p %) :ms)
+        w #(u/check (keyword (name proj-key) (name %)) (get p % %2) target-unit)
+        num #(u/check (keyword (name proj-key) (name %)) (get p %) :1)
+        need (fn [ks] (doseq [k ks] (when-not (contains? p k)
+                                      (err (str "projection " proj-key ": plasticity " rule " needs " k)
+                                           {:projection proj-key :missing k}))))]
+    (case rule
+      (:stdp :stdp-multiplicative)
+      (do (need [:tau_pre :tau_post :a_plus :a_minus :w_max])
+          (Stdp/pair (= rule :stdp-multiplicative) (t :tau_pre) (t :tau_post)
+                     (w :a_plus nil) (w :a_minus nil) (w :w_min 0.0) (w :w_max nil)))
+      :diehl-cook
+      (do (need [:tau_pre :tau_post1 :tau_post2 :nu_pre :nu_post :w_max])
+          (Stdp/diehlCook (t :tau_pre) (t :tau_post1) (t :tau_post2)
+                          (w :nu_pre nil) (w :nu_post nil) (w :w_max nil)))
+      (err (str "projection " proj-key ": unknown plasticity rule " (pr-str rule)
+                "; valid: [:stdp :stdp-multiplicative :diehl-cook]")
+           {:projection proj-key :rule rule}))))
+
 (defrecord Net [^Network java groups projections monitors spec])
 
 (defn- get-group ^NeuronGroup [^Net net k]
@@ -251,10 +274,14 @@
   - :seed    random seed (default 0)
   - :groups  {name {:model m :n size :params {...} :init {var init} :rate r}}; models in `models`;
              init: a value, [:uniform lo hi], [:normal mean sd {:min :max}], or one value per neuron
-  - :projections {name {:from g :to g :target var :connect rule :weight w :delay d}};
+  - :projections {name {:from g :to g :target var :connect rule :weight w :delay d :plasticity p}};
              rule: :all-to-all, :one-to-one, :all-to-all-except-diagonal, or a map
              {:rule :fixed-probability :p 0.02 :self? true}, {:rule :fixed-in-degree :k 80},
-             {:rule :explicit :pre [...] :post [...]}; weight in the target variable's unit
+             {:rule :explicit :pre [...] :post [...]}; weight in the target variable's unit;
+             plasticity (weights and amplitudes in the weight's unit, times as times):
+             {:rule :stdp :tau_pre :tau_post :a_plus :a_minus :w_max [:w_min]} (additive pair STDP),
+             {:rule :stdp-multiplicative ...} (soft bounds), or
+             {:rule :diehl-cook :tau_pre :tau_post1 :tau_post2 :nu_pre :nu_post :w_max}
   - :monitors {name {:type :spikes|:state|:rate :group g, for :state :var v :neurons [i ...] :every dt}}
   Checks units, names and sizes first, and the memory it will need against the heap."
   [spec]
@@ -283,8 +310,11 @@
                                          (:to ps) "; valid: " (sort (keys (:vars tmodel))))
                                     {:projection k :target target}))
                       conn (connectivity k (:connect ps) (.size pre) (.size post) (seed-for seed [(name k) "connect"]))
-                      w (build-weights k ps conn unit (seed-for seed [(name k) "weight"]))]
-                  [k (.add net ^Projection (Projection. (name k) pre post (name target) conn w (delays k ps conn)))])))
+                      w (build-weights k ps conn unit (seed-for seed [(name k) "weight"]))
+                      proj (.add net ^Projection (Projection. (name k) pre post (name target) conn w (delays k ps conn)))]
+                  (when-let [pl (:plasticity ps)]
+                    (.setPlasticity proj (plasticity-rule k pl unit)))
+                  [k proj])))
         monitors
         (into {}
               (for [[k {:keys [type group var neurons every] :as ms}] (:monitors spec)]
@@ -426,6 +456,25 @@
   "The live weight array of projection `k` (CSR order, target variable's unit)."
   ^floats [^Net net k]
   (.weights (get-projection net k)))
+
+(defn set-learning!
+  "Switches the plasticity of projection `k` on or off (takes effect at the next step)."
+  [^Net net k on?]
+  (let [p (get-projection net k)]
+    (if-let [^Stdp rule (.plasticity p)]
+      (.setLearning rule (boolean on?))
+      (err (str "projection " k " has no plasticity") {:projection k}))
+    net))
+
+(defn normalize!
+  "Scales each post neuron's incoming weights on projection `k` to sum to `total`
+  (in the weight's unit; Diehl & Cook use 78)."
+  [^Net net k total]
+  (let [p (get-projection net k)
+        g (keyword (.name (.post p)))
+        unit (get-in models [(get-in net [:spec :groups g :model]) :vars (keyword (.target p))])]
+    (.normalizeIncoming p (u/check (keyword (name k) "total") total unit))
+    net))
 
 (defn connections
   "Projection `k` as {:pre int[] :post int[] :weight float[]} (one entry per synapse)."

@@ -82,3 +82,34 @@
     (let [spikes (+ (:count (net/spikes n :exc-spikes)) (:count (net/spikes n :inh-spikes)))
           rate (/ spikes 4000.0)]
       (is (< 4.8 rate 6.3) (str "mean rate " rate " Hz")))))
+
+(deftest plasticity-from-the-map
+  (let [spec (-> small-spec
+                 (assoc-in [:groups :exc :model] :adaptive-lif)
+                 (assoc-in [:groups :exc :params] {:v_rest (mV -65) :v_th (mV -52) :v_reset (mV -65)
+                                                    :tau_m (ms 100) :tau_e (ms 1) :tau_i (ms 2)})
+                 (assoc-in [:groups :exc :init] {:v (mV -65) :theta (mV 20)})
+                 (update-in [:projections :in->exc] merge
+                            {:weight [:uniform 0.2 0.6] :delay nil :connect :all-to-all
+                             :plasticity {:rule :diehl-cook :tau_pre (ms 20) :tau_post1 (ms 20) :tau_post2 (ms 40)
+                                          :nu_pre 0.0001 :nu_post 0.01 :w_max 1.0}}))
+        n (net/build spec)
+        w0 (vec (net/weights n :in->exc))]
+    (net/set-rates! n :in (Hz 60))
+    (net/run! n (ms 500))
+    (is (pos? (:count (net/spikes n :spikes))) "the excitatory cells fire")
+    (is (< 100 (count (filter false? (map = w0 (net/weights n :in->exc))))) "weights learn")
+    (is (every? #(<= 0.0 % 1.0) (net/weights n :in->exc)) "within [0, w_max]")
+    (net/set-learning! n :in->exc false)
+    (let [w1 (vec (net/weights n :in->exc))]
+      (net/run! n (ms 200))
+      (is (zero? (count (filter false? (map = w1 (net/weights n :in->exc))))) "frozen when learning is off"))
+    (net/normalize! n :in->exc 3.0)
+    (let [{:keys [post weight]} (net/connections n :in->exc)
+          sums (reduce (fn [m k] (update m (aget ^ints post k) (fnil + 0.0) (aget ^floats weight k)))
+                       {} (range (alength ^ints post)))]
+      (is (every? #(< (Math/abs (- 3.0 %)) 1e-3) (vals sums)))))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"plasticity :diehl-cook needs :nu_post"
+                        (net/build (assoc-in small-spec [:projections :in->exc :plasticity]
+                                             {:rule :diehl-cook :tau_pre (ms 20) :tau_post1 (ms 20)
+                                              :tau_post2 (ms 40) :nu_pre 0.0001 :w_max 1.0})))))
