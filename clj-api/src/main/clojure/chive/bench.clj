@@ -98,21 +98,26 @@
   --seed S       random seed (default 1)
   --repeat K     measure K times (one JSON line each; default 1)")
 
-(defn parse-args [[bench & args]]
+(defn parse-args
+  "Command-line arguments to options; throws ex-info naming a bad argument."
+  [[bench & args]]
   (when (or (nil? bench) (#{"-h" "--help"} bench))
     (throw (ex-info usage {:usage true})))
   (loop [opts {:bench bench :n 4000 :duration-ms 1000.0 :threads nil :seed 1 :repeat 1 :warmup true}
-         [a v & more :as args] args]
+         args args]
     (if (empty? args)
       opts
-      (let [num (fn [parse k] (or (parse v) (throw (ex-info (str a " needs a number, got " (pr-str v) "\n" usage) {:arg a}))))]
+      (let [[a v & more] args
+            value (fn [parse]
+                    (or (and v (parse v))
+                        (throw (ex-info (str a " needs a number, got " (pr-str v) "\n" usage) {:arg a :value v}))))]
         (case a
-          "--n" (recur (assoc opts :n (num parse-long a)) more)
-          "--duration" (recur (assoc opts :duration-ms (num parse-double a)) more)
-          "--threads" (recur (assoc opts :threads (num parse-long a)) more)
-          "--seed" (recur (assoc opts :seed (num parse-long a)) more)
-          "--repeat" (recur (assoc opts :repeat (num parse-long a)) more)
-          "--no-warmup" (recur (assoc opts :warmup false) (cons v more))
+          "--no-warmup" (recur (assoc opts :warmup false) (rest args))
+          "--n" (recur (assoc opts :n (value parse-long)) more)
+          "--duration" (recur (assoc opts :duration-ms (value parse-double)) more)
+          "--threads" (recur (assoc opts :threads (value parse-long)) more)
+          "--seed" (recur (assoc opts :seed (value parse-long)) more)
+          "--repeat" (recur (assoc opts :repeat (value parse-long)) more)
           (throw (ex-info (str "unknown option " (pr-str a) "\n" usage) {:arg a})))))))
 
 (defn -main [& args]

@@ -113,3 +113,16 @@
                         (net/build (assoc-in small-spec [:projections :in->exc :plasticity]
                                              {:rule :diehl-cook :tau_pre (ms 20) :tau_post1 (ms 20)
                                               :tau_post2 (ms 40) :nu_pre 0.0001 :w_max 1.0})))))
+
+(deftest bench-arguments
+  (is (= {:bench "cuba" :n 400 :duration-ms 100.0 :threads 2 :seed 1 :repeat 1 :warmup false}
+         (bench/parse-args ["cuba" "--n" "400" "--duration" "100" "--threads" "2" "--no-warmup"])))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--n needs a number, got \"x\""
+                        (bench/parse-args ["cuba" "--n" "x"])))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown option \"--frob\""
+                        (bench/parse-args ["cuba" "--frob"])))
+  (let [r (bench/measure "cuba" {:n 400 :duration-ms 100.0 :threads 1 :seed 1 :warmup false})]
+    (is (= #{:bench :n :synapses :duration_s :spikes :mean_rate_hz :build_s :run_s :threads :seed :jdk
+             :bytes_per_synapse :network_bytes}
+           (set (keys r))))
+    (is (= "cuba" (:bench r)))))

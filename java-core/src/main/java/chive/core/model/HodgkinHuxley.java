@@ -72,10 +72,14 @@ public final class HodgkinHuxley extends NeuronGroup {
     refSteps = steps(param("t_ref"));
   }
 
-  /** (eˣ - 1)/x, accurate near 0. */
+  /**
+   * (eˣ - 1)/x. Math.exp is a JIT intrinsic where Math.expm1 is not, so away
+   * from 0 this uses (exp(x) - 1)/x, whose relative error is below 1e-11 for
+   * |x| &gt;= 1e-4; nearer 0, the series 1 + x/2 + x²/6 + x³/24 (error below 1e-17).
+   */
   static double exprel(double x) {
-    if (Math.abs(x) < 1e-6) return 1 + x / 2;
-    return Math.expm1(x) / x;
+    if (Math.abs(x) < 1e-4) return 1 + x * (0.5 + x * (1.0 / 6 + x / 24));
+    return (Math.exp(x) - 1) / x;
   }
 
   /** x relaxes towards alpha/(alpha+beta) with rate alpha+beta, exactly over dt. */
