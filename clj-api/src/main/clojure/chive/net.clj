@@ -31,7 +31,8 @@
   group's random stream: the same map and seed give the same network, and the
   same spikes with any :threads."
   (:refer-clojure :exclude [run!])
-  (:require [chive.units :as u])
+  (:require [chive.model :as model]
+            [chive.units :as u])
   (:import (chive.core.plasticity Stdp)
            (chive.core.sim Network NeuronGroup Projection Connectivity SpikeMonitor StateMonitor
                            RateMonitor Fill Network$ProgressListener Network$RunResult ChiveException)
@@ -81,8 +82,26 @@
 
 (defn- err [msg data] (throw (ex-info msg data)))
 
+(defn- convert
+  "`x` in internal units for `unit`: a unit keyword of a built-in model, or a
+  dimension vector of a DSL model (chive.model)."
+  ^double [what x unit]
+  (if (vector? unit) (u/check-dim what x unit) (u/check what x unit)))
+
+(defn- as-quantity [v unit]
+  (cond (vector? unit) (u/from-internal v unit)
+        (= unit :1) v
+        :else (u/q v unit)))
+
+(defn- dsl-model [m]
+  {:doc (:doc m)
+   :new (fn [nm n] (model/group m nm n))
+   :params (:param-dims m)
+   :vars (:state-dims m)})
+
 (defn- model-of [group-key spec]
-  (or (models (:model spec))
+  (or (when (model/model? (:model spec)) (dsl-model (:model spec)))
+      (models (:model spec))
       (err (str "group " group-key ": unknown model " (pr-str (:model spec)) "; valid models: "
                 (sort (keys models)))
            {:group group-key :model (:model spec) :valid (sort (keys models))})))
@@ -102,7 +121,7 @@
   a quantity or number, [:uniform lo hi], [:normal mean sd], or a sequence with
   one value per neuron."
   [^floats a spec unit what seed]
-  (let [conv #(u/check what % unit)]
+  (let [conv #(convert what % unit)]
     (cond
       (or (number? spec) (u/quantity? spec)) (Fill/constant a (conv spec))
       (and (vector? spec) (= :uniform (first spec)))
@@ -115,7 +134,7 @@
       (sequential? spec)
       (let [vs (double-array (map conv spec))] (Fill/from a vs 1.0 (str what)))
       (instance? (Class/forName "[D") spec)
-      (if (= unit :1)
+      (if (or (= unit :1) (= unit [0 0 0 0 0 0 0]))
         (Fill/from a ^doubles spec 1.0 (str what))
         (err (str what ": a raw double array has no unit; give a sequence of quantities or a "
                   "[:uniform lo hi] / [:normal mean sd] spec") {:what what :unit unit}))
@@ -139,7 +158,7 @@
                                     (double-array (map #(u/check :times % :ms) times))))
             ((:new m) nm (int n)))]
       (doseq [[k v] (:params spec)]
-        (.setParam g (name k) (u/check (keyword (name group-key) (name k)) v (unit-of :param (:params m) group-key k))))
+        (.setParam g (name k) (convert (keyword (name group-key) (name k)) v (unit-of :param (:params m) group-key k))))
       (when (= :poisson (:model spec))
         (when-let [r (:rate spec)]
           (fill-var! (.var g "rate") r :Hz (keyword nm "rate") (seed-for seed [nm "rate"]))))
@@ -190,7 +209,7 @@
   "Bytes a network spec will need once built (state arrays and synapses,
   not monitors' recordings)."
   [{:keys [groups projections]}]
-  (let [gbytes (reduce + (for [[k s] groups] (* 4 (:n s 0) (+ 2 (count (:vars (models (:model s))))))))
+  (let [gbytes (reduce + (for [[k s] groups] (* 4 (:n s 0) (+ 2 (count (:vars (model-of k s)))))))
         pbytes (reduce + (for [[_ p] projections
                                :let [a (get-in groups [(:from p) :n] 0) b (get-in groups [(:to p) :n] 0)]]
                            (* bytes-per-synapse (expected-synapses p a b))))]
@@ -233,7 +252,7 @@
   "An STDP rule from a projection's :plasticity spec (see `build`)."
   ^Stdp [proj-key {:keys [rule] :as p} target-unit]
   (let [t #(u/check (keyword (name proj-key) (name %)) (get p %) :ms)
-        w #(u/check (keyword (name proj-key) (name %)) (get p % %2) target-unit)
+        w #(convert (keyword (name proj-key) (name %)) (get p % %2) target-unit)
         num #(u/check (keyword (name proj-key) (name %)) (get p %) :1)
         need (fn [ks] (doseq [k ks] (when-not (contains? p k)
                                       (err (str "projection " proj-key ": plasticity " rule " needs " k)
@@ -441,7 +460,7 @@
   (let [m (model-of g (get-in net [:spec :groups g]))
         unit (unit-of :param (:params m) g p)
         v (.param (get-group net g) (name p))]
-    (if (= unit :1) v (u/q v unit))))
+    (as-quantity v unit)))
 
 (defn set-param!
   "Sets parameter `p` of group `g` (a quantity of the right dimension); takes
@@ -449,7 +468,7 @@
   [^Net net g p value]
   (let [m (model-of g (get-in net [:spec :groups g]))
         unit (unit-of :param (:params m) g p)]
-    (.setParam (get-group net g) (name p) (u/check (keyword (name g) (name p)) value unit))
+    (.setParam (get-group net g) (name p) (convert (keyword (name g) (name p)) value unit))
     net))
 
 (defn weights
@@ -472,8 +491,8 @@
   [^Net net k total]
   (let [p (get-projection net k)
         g (keyword (.name (.post p)))
-        unit (get-in models [(get-in net [:spec :groups g :model]) :vars (keyword (.target p))])]
-    (.normalizeIncoming p (u/check (keyword (name k) "total") total unit))
+        unit (get-in (model-of g (get-in net [:spec :groups g])) [:vars (keyword (.target p))])]
+    (.normalizeIncoming p (convert (keyword (name k) "total") total unit))
     net))
 
 (defn connections

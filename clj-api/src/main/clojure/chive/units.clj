@@ -2,8 +2,9 @@
   "Physical quantities with dimensions, checked before anything reaches the
   Java core.
 
-  A quantity holds its value in SI units and its dimension as exponents of
-  (m kg s A K mol cd). Build one with a unit function, combine with q+ q- q* q-div,
+  A quantity holds its dimension as exponents of (m kg s A K mol cd) and its
+  value in chive's coherent internal units (the base scales µm, µg, ms, nA, so
+  that mV, nA, µS, nF, MΩ and ms are 1 and (mV 140) is exactly 140.0 inside). Build one with a unit function, combine with q+ q- q* q-div,
   and convert with `in`:
 
       (ms 20)                    ;=> #chive/q \"20.0 ms\"
@@ -26,6 +27,21 @@
 
 (defrecord Quantity [^double value dim])
 
+(def ^:private base-exp
+  "Power of ten of the SI value of one internal unit of each base dimension
+  (m kg s A K mol cd): µm, µg, ms, nA. Then V -> mV, S -> µS, F -> nF,
+  ohm -> MΩ, Hz -> 1/ms. Powers of ten keep conversions exact where they can be."
+  [-6 -9 -3 -9 0 0 0])
+
+(defn- internal-exp ^long [dim] (reduce + 0 (map * base-exp dim)))
+
+(defn- pow10 ^double [^long k] (if (neg? k) (/ 1.0 (Math/pow 10.0 (- k))) (Math/pow 10.0 k)))
+
+(defn internal-scale
+  "SI value of one internal unit of dimension `dim` (an exponent vector)."
+  ^double [dim]
+  (pow10 (internal-exp dim)))
+
 (def ^:private dims
   "Named dimensions: exponent vectors over (m kg s A K mol cd)."
   {:dimensionless [0 0 0 0 0 0 0]
@@ -44,18 +60,18 @@
 (def ^:private dim-names (into {} (map (fn [[k v]] [v k])) dims))
 
 (def units
-  "Unit keyword -> [dimension factor-to-SI]."
-  {:1 [:dimensionless 1.0]
-   :s [:time 1.0] :ms [:time 1e-3] :us [:time 1e-6]
-   :Hz [:frequency 1.0] :kHz [:frequency 1e3]
-   :V [:voltage 1.0] :mV [:voltage 1e-3]
-   :A [:current 1.0] :nA [:current 1e-9] :pA [:current 1e-12]
-   :S [:conductance 1.0] :mS [:conductance 1e-3] :uS [:conductance 1e-6] :nS [:conductance 1e-9]
-   :F [:capacitance 1.0] :uF [:capacitance 1e-6] :nF [:capacitance 1e-9] :pF [:capacitance 1e-12]
-   :ohm [:resistance 1.0] :Mohm [:resistance 1e6] :Gohm [:resistance 1e9]
-   :m2 [:area 1.0] :cm2 [:area 1e-4] :um2 [:area 1e-12]
-   :S-per-cm2 [:conductance-density 1e4] :mS-per-cm2 [:conductance-density 10.0]
-   :uF-per-cm2 [:capacitance-density 1e-2]})
+  "Unit keyword -> [dimension power-of-ten of its SI value]."
+  {:1 [:dimensionless 0]
+   :s [:time 0] :ms [:time -3] :us [:time -6]
+   :Hz [:frequency 0] :kHz [:frequency 3]
+   :V [:voltage 0] :mV [:voltage -3]
+   :A [:current 0] :nA [:current -9] :pA [:current -12]
+   :S [:conductance 0] :mS [:conductance -3] :uS [:conductance -6] :nS [:conductance -9]
+   :F [:capacitance 0] :uF [:capacitance -6] :nF [:capacitance -9] :pF [:capacitance -12]
+   :ohm [:resistance 0] :Mohm [:resistance 6] :Gohm [:resistance 9]
+   :m2 [:area 0] :cm2 [:area -4] :um2 [:area -12]
+   :S-per-cm2 [:conductance-density 4] :mS-per-cm2 [:conductance-density 1]
+   :uF-per-cm2 [:capacitance-density -2]})
 
 (def ^:private preferred
   "Unit used to print each dimension."
@@ -73,29 +89,57 @@
   (let [d (if (quantity? x) (:dim x) (:dimensionless dims))]
     (get dim-names d d)))
 
+(def ^:private base-names ["m" "kg" "s" "A" "K" "mol" "cd"])
+
+(defn dim-str
+  "A readable name for a dimension keyword or exponent vector: \"voltage\", \"m^2 kg s^-3\"."
+  [d]
+  (cond
+    (keyword? d) (name d)
+    (dim-names d) (name (dim-names d))
+    :else (let [parts (for [[b e] (map vector base-names d) :when (not (zero? e))]
+                        (if (= 1 e) b (str b "^" e)))]
+            (if (empty? parts) "dimensionless" (clojure.string/join " " parts)))))
+
 (defn q
   "The quantity `value` `unit` (a keyword of `units`): (q 20 :ms)."
   [value unit]
-  (let [[dim factor] (or (units unit)
-                         (throw (ex-info (str "unknown unit " (pr-str unit) "; known: " (sort (keys units)))
-                                         {:unit unit})))]
+  (let [[dim e] (or (units unit)
+                    (throw (ex-info (str "unknown unit " (pr-str unit) "; known: " (sort (keys units)))
+                                    {:unit unit})))]
     (when-not (number? value)
       (throw (ex-info (str "a quantity needs a number, got " (pr-str value) " for unit " (name unit))
                       {:value value :unit unit})))
-    (->Quantity (* (double value) (double factor)) (dims dim))))
+    (->Quantity (* (double value) (pow10 (- (long e) (internal-exp (dims dim))))) (dims dim))))
 
 (defn in
   "The number `x` is in `unit`: (in (ms 20) :s) => 0.02. Throws ex-info when
   the dimensions differ. A plain number is dimensionless."
   ^double [x unit]
-  (let [[dim factor] (or (units unit) (throw (ex-info (str "unknown unit " (pr-str unit)) {:unit unit})))
+  (let [[dim e] (or (units unit) (throw (ex-info (str "unknown unit " (pr-str unit)) {:unit unit})))
         xd (if (quantity? x) (:dim x) (:dimensionless dims))
         xv (if (quantity? x) (:value x) (double x))]
     (when-not (= xd (dims dim))
-      (throw (ex-info (str "cannot express " (pr-str x) " (" (name (dimension x)) ") in " (name unit)
+      (throw (ex-info (str "cannot express " (pr-str x) " (" (dim-str (dimension x)) ") in " (name unit)
                            " (" (name dim) ")")
                       {:value x :unit unit :given (dimension x) :expected dim})))
-    (/ (double xv) (double factor))))
+    (* (double xv) (pow10 (- (internal-exp xd) (long e))))))
+
+(defn internal
+  "The value of `x` in chive's coherent internal units (see the namespace doc);
+  a plain number is itself."
+  ^double [x]
+  (if (quantity? x) (:value x) (double x)))
+
+(defn dim-vector
+  "The exponent vector of `x`'s dimension (plain numbers: all zeros)."
+  [x]
+  (if (quantity? x) (:dim x) (:dimensionless dims)))
+
+(defn dim-of-name
+  "The exponent vector of a named dimension (:time, :voltage, ...)."
+  [k]
+  (or (dims k) (throw (ex-info (str "unknown dimension " (pr-str k) "; known: " (sort (keys dims))) {:dimension k}))))
 
 (defn- as-q [x]
   (cond (quantity? x) x
@@ -111,8 +155,8 @@
   (reduce (fn [a b]
             (let [a (as-q a) b (as-q b)]
               (when-not (= (:dim a) (:dim b))
-                (throw (ex-info (str "cannot add " (name (dimension a)) " " (pr-str a) " and "
-                                     (name (dimension b)) " " (pr-str b))
+                (throw (ex-info (str "cannot add " (dim-str (dimension a)) " " (pr-str a) " and "
+                                     (dim-str (dimension b)) " " (pr-str b))
                                 {:left a :right b})))
               (->Quantity (+ (:value a) (:value b)) (:dim a))))
           (as-q x) more))
@@ -161,7 +205,7 @@
       (if (= (:dim x) (dims dim))
         (in x unit)
         (throw (ex-info (str (label param) ": expected a " (name dim) " (" (name unit) "), got a "
-                             (name (dimension x)) ": " (pr-str x))
+                             (dim-str (dimension x)) ": " (pr-str x))
                         {:param param :given (dimension x) :expected dim :value x :unit unit})))
       :else
       (throw (ex-info (str (label param) ": expected a " (name dim) " (" (name unit) "), got " (pr-str x))
@@ -172,7 +216,7 @@
         u (preferred dim)]
     (if u
       (str (in x u) (when-not (= u :1) (str " " (name u))))
-      (str (:value x) " SI" (:dim x)))))
+      (str (* (:value x) (internal-scale (:dim x))) " " (dim-str (:dim x)) " (SI)"))))
 
 (defmethod print-method Quantity [x ^java.io.Writer w]
   (.write w (str "#chive/q \"" (fmt x) "\"")))
@@ -185,3 +229,26 @@
   s :s, ms :ms, us :us, Hz :Hz, kHz :kHz, V :V, mV :mV, A :A, nA :nA, pA :pA,
   S :S, mS :mS, uS :uS, nS :nS, F :F, uF :uF, nF :nF, pF :pF,
   ohm :ohm, Mohm :Mohm, Gohm :Gohm, m2 :m2, cm2 :cm2, um2 :um2)
+
+(defn check-dim
+  "Converts `x`, the value of `param`, to internal units, checking that its
+  dimension is `dim` (an exponent vector). Throws ex-info naming the parameter,
+  the dimension given and the one expected."
+  ^double [param x dim]
+  (cond
+    (and (number? x) (= dim (:dimensionless dims))) (double x)
+    (number? x)
+    (throw (ex-info (str (label param) ": expected a " (dim-str dim) ", got the plain number " x)
+                    {:param param :given :dimensionless :expected dim :value x}))
+    (quantity? x)
+    (if (= (:dim x) dim)
+      (:value x)
+      (throw (ex-info (str (label param) ": expected a " (dim-str dim) ", got a " (dim-str (:dim x)) ": " (pr-str x))
+                      {:param param :given (:dim x) :expected dim :value x})))
+    :else (throw (ex-info (str (label param) ": expected a " (dim-str dim) ", got " (pr-str x))
+                          {:param param :expected dim :value x}))))
+
+(defn from-internal
+  "The quantity whose internal value is `v` and dimension `dim` (a plain number when dimensionless)."
+  [v dim]
+  (if (= dim (:dimensionless dims)) (double v) (->Quantity (double v) dim)))

@@ -77,7 +77,7 @@ public final class HodgkinHuxley extends NeuronGroup {
    * from 0 this uses (exp(x) - 1)/x, whose relative error is below 1e-11 for
    * |x| &gt;= 1e-4; nearer 0, the series 1 + x/2 + x²/6 + x³/24 (error below 1e-17).
    */
-  static double exprel(double x) {
+  public static double exprel(double x) {
     if (Math.abs(x) < 1e-4) return 1 + x * (0.5 + x * (1.0 / 6 + x / 24));
     return (Math.exp(x) - 1) / x;
   }

@@ -82,7 +82,7 @@ public final class Izhikevich extends NeuronGroup {
         un = ui + dt / 6 * (k1u + 2 * k2u + 2 * k3u + k4u);
       } else {
         vn = vi + dt * fv(vi, ui, in);
-        un = ui + dt * a * (b * vi - ui);
+        un = ui + dt * (a * (b * vi - ui));
       }
       u[i] = (float) un;
       float c = Math.max(ref[i] - 1f, 0f);
@@ -91,8 +91,9 @@ public final class Izhikevich extends NeuronGroup {
         v[i] = (float) vn;
         continue;
       }
-      v[i] = (float) vn;
-      if (vn >= vPeak) {
+      float vf = (float) vn;
+      v[i] = vf;
+      if (vf >= vPeak) {
         spikes[count++] = i;
         ref[i] = refr;
       }

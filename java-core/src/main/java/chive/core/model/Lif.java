@@ -17,7 +17,8 @@ import chive.core.sim.NeuronGroup;
  */
 public final class Lif extends NeuronGroup {
   private final float[] v, ge, gi, iext;
-  private double am, ae, ai, ce, ci, vRest, vTh, vReset, rm;
+  private double vRest, vTh, vReset, rm;
+  private float mGe, cGe, mGi, cGi, mVge, mVgi, mVi, mVv, cV;
   private int refSteps;
 
   public Lif(String name, int n) {
@@ -40,27 +41,51 @@ public final class Lif extends NeuronGroup {
 
   @Override public String model() { return "LIF"; }
 
-  /** Coefficient of a synaptic variable with time constant ts in v after one step (exact). */
+  /** Coefficient of a synaptic variable with time constant ts in v after one step (closed form). */
   static double coupling(double dt, double tm, double ts) {
     double am = Math.exp(-dt / tm), as = Math.exp(-dt / ts);
     if (Math.abs(ts - tm) < 1e-9 * tm) return dt / tm * am;
     return ts / (ts - tm) * (as - am);
   }
 
+  /**
+   * The exact one-step map x' = M x + c of the linear system, state ordered
+   * (ge, gi, i_ext, v), computed by {@link Affine#step} from
+   * dv/dt = (ge + gi + (v_rest - v) + r_m·i_ext)/tau_m, dge/dt = -ge/tau_e,
+   * dgi/dt = -gi/tau_i. chive's DSL builds the same matrix for the same
+   * equations, so a DSL LIF reproduces this model bit for bit.
+   */
   @Override
   protected void configure() {
     double tm = positive("tau_m"), te = positive("tau_e"), ti = positive("tau_i");
-    am = Math.exp(-dt / tm);
-    ae = Math.exp(-dt / te);
-    ai = Math.exp(-dt / ti);
-    ce = coupling(dt, tm, te);
-    ci = coupling(dt, tm, ti);
     vRest = param("v_rest");
     vTh = param("v_th");
     vReset = param("v_reset");
     rm = param("r_m");
     refSteps = steps(param("t_ref"));
+    double[][] a = new double[4][4];
+    double[] b = new double[4];
+    a[0][0] = -(1.0 / te);
+    a[1][1] = -(1.0 / ti);
+    a[3][0] = 1.0 / tm;
+    a[3][1] = 1.0 / tm;
+    a[3][2] = (rm * 1.0) / tm;
+    a[3][3] = (-1.0) / tm;
+    b[3] = vRest / tm;
+    double[][] mc = Affine.step(a, b, dt);
+    mGe = (float) mc[0][0];
+    cGe = (float) mc[0][4];
+    mGi = (float) mc[1][1];
+    cGi = (float) mc[1][4];
+    mVge = (float) mc[3][0];
+    mVgi = (float) mc[3][1];
+    mVi = (float) mc[3][2];
+    mVv = (float) mc[3][3];
+    cV = (float) mc[3][4];
   }
+
+  /** The float coefficients of the one-step map, for tests: {mGe, cGe, mGi, cGi, mVge, mVgi, mVi, mVv, cV}. */
+  float[] coefficients() { return new float[] {mGe, cGe, mGi, cGi, mVge, mVgi, mVi, mVv, cV}; }
 
   @Override
   protected int update(int from, int to, long step, int[] spikes) {
@@ -70,9 +95,9 @@ public final class Lif extends NeuronGroup {
 
   /**
    * Branch-free pass over [from, to), in float arithmetic so the JIT can
-   * vectorise it: decay ge and gi; count the refractory counter c down; advance
-   * v exactly unless the neuron is refractory (c still above 0 after the
-   * countdown), with the blend v' = vn + (v - vn)·min(c, 1). min(c, 1) is
+   * vectorise it: apply the exact one-step map to (ge, gi, v); count the
+   * refractory counter c down; hold v while the counter, after counting down,
+   * is still above 0, with the blend v' = vn + (v - vn)·min(c, 1). min(c, 1) is
    * exactly 0 or 1; for a held neuron vn + (v - vn) equals v exactly whenever v
    * and vn have the same sign and lie within a factor of two of each other
    * (Sterbenz), as membrane potentials do; outside that it may differ by one ulp.
@@ -80,14 +105,13 @@ public final class Lif extends NeuronGroup {
    */
   private void integrate(int from, int to) {
     final float[] v = this.v, ge = this.ge, gi = this.gi, iext = this.iext, ref = refractory;
-    final float am = (float) this.am, ae = (float) this.ae, ai = (float) this.ai;
-    final float ce = (float) this.ce, ci = (float) this.ci, vRest = (float) this.vRest, rm = (float) this.rm;
+    final float mGe = this.mGe, mGi = this.mGi;
+    final float mVge = this.mVge, mVgi = this.mVgi, mVi = this.mVi, mVv = this.mVv, cV = this.cV;
     for (int i = from; i < to; i++) {
-      float e = ge[i], g = gi[i], vi = v[i];
-      ge[i] = e * ae;
-      gi[i] = g * ai;
-      float vinf = vRest + rm * iext[i];
-      float vn = vinf + (vi - vinf) * am + ce * e + ci * g;
+      float e = ge[i], g = gi[i], x = iext[i], vi = v[i];
+      float vn = mVge * e + mVgi * g + mVi * x + mVv * vi + cV;
+      ge[i] = mGe * e; // the affine constants of ge and gi are 0 (b = 0 in their rows)
+      gi[i] = mGi * g;
       float c = Math.max(ref[i] - 1f, 0f);
       ref[i] = c;
       v[i] = vn + (vi - vn) * Math.min(c, 1f);
@@ -97,7 +121,8 @@ public final class Lif extends NeuronGroup {
   /** Neurons not refractory whose v crossed v_th spike; their counter is set to t_ref/dt. */
   private int threshold(int from, int to, int[] spikes) {
     final float[] v = this.v, ref = refractory;
-    final float vTh = (float) this.vTh, r = refSteps;
+    final double vTh = this.vTh;
+    final float r = refSteps;
     int count = 0;
     for (int i = from; i < to; i++) {
       if (v[i] > vTh && ref[i] == 0f) {

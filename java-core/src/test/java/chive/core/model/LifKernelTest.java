@@ -13,21 +13,19 @@ import org.junit.jupiter.api.Test;
  */
 class LifKernelTest {
 
-  /** Reference: for each neuron, decay synapses; count down; hold v if refractory, else integrate; threshold. */
+  /** Reference: for each neuron, apply the one-step map; count down; hold v if refractory; threshold. */
   static int reference(float[] v, float[] ge, float[] gi, float[] iext, float[] ref, int from, int to,
-                       float am, float ae, float ai, float ce, float ci, float vRest, float rm, float vTh, float r,
-                       int[] spikes) {
+                       float[] k, double vTh, float r, int[] spikes) {
     int count = 0;
     for (int i = from; i < to; i++) {
       float e = ge[i], g = gi[i];
-      ge[i] = e * ae;
-      gi[i] = g * ai;
+      ge[i] = k[0] * e;
+      gi[i] = k[2] * g;
       float c = ref[i] - 1f;
       if (c < 0f) c = 0f;
       ref[i] = c;
       if (c > 0f) continue; // held
-      float vinf = vRest + rm * iext[i];
-      v[i] = vinf + (v[i] - vinf) * am + ce * e + ci * g;
+      v[i] = k[4] * e + k[5] * g + k[6] * iext[i] + k[7] * v[i] + k[8];
     }
     for (int i = from; i < to; i++) {
       if (v[i] > vTh && ref[i] == 0f) {
@@ -52,9 +50,15 @@ class LifKernelTest {
       iext[i] = (float) (rnd.nextDouble() * 0.5);
     }
     float[] rv = v.clone(), rge = ge.clone(), rgi = gi.clone(), rref = ref.clone();
+    float[] kc = g.coefficients();
+    // The coefficients are the exact solution: compare with the closed form.
     double dt = 0.1;
-    float am = (float) Math.exp(-dt / 20), ae = (float) Math.exp(-dt / 5), ai = (float) Math.exp(-dt / 10);
-    float ce = (float) Lif.coupling(dt, 20, 5), ci = (float) Lif.coupling(dt, 20, 10);
+    assertEquals(Math.exp(-dt / 20), kc[7], 1e-6);
+    assertEquals(Math.exp(-dt / 5), kc[0], 1e-6);
+    assertEquals(0f, kc[1], 0f);
+    assertEquals(0f, kc[3], 0f);
+    assertEquals(Lif.coupling(dt, 20, 5), kc[4], 1e-6);
+    assertEquals(Lif.coupling(dt, 20, 10), kc[5], 1e-6);
     int[] s1 = new int[n], s2 = new int[n];
     int total = 0;
     for (int step = 0; step < 3000; step++) {
@@ -66,7 +70,7 @@ class LifKernelTest {
       }
       int from = step % 7, to = n - step % 5; // odd ranges exercise the vector tails
       int c1 = g.update(from, to, step, s1);
-      int c2 = reference(rv, rge, rgi, iext, rref, from, to, am, ae, ai, ce, ci, -49f, 1f, -50f, 50f, s2);
+      int c2 = reference(rv, rge, rgi, iext, rref, from, to, kc, -50.0, 50f, s2);
       assertEquals(c2, c1, "spike count at step " + step);
       for (int k = 0; k < c1; k++) assertEquals(s2[k], s1[k]);
       g.reset(s1, c1);

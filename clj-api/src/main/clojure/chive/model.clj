@@ -1,0 +1,472 @@
+(ns chive.model
+  "Neuron models as equations in s-expressions, unit-checked when the macro
+  expands and compiled to JVM code over chive's struct-of-arrays layout.
+
+      (require '[chive.model :refer [defneuron]] '[chive.units :refer [ms mV]])
+
+      (defneuron lif
+        \"Leaky integrate-and-fire with exponential current synapses.\"
+        {:params    {:tau_m (ms 20) :tau_e (ms 5) :v_rest (mV -49) :v_th (mV -50)
+                     :v_reset (mV -60) :t_ref (ms 5)}
+         :state     {:v (mV -60) :ge (mV 0)}
+         :equations {:v  (/ (+ (- v_rest v) ge) tau_m)     ; dv/dt
+                     :ge (- (/ ge tau_e))}                ; dge/dt
+         :threshold (> v v_th)
+         :reset     [[:v v_reset]]
+         :refractory t_ref
+         :hold      #{:v}                                  ; v held while refractory
+         :method    :exact})
+
+      ;; then, in a network map: {:groups {:exc {:model lif :n 400}}}
+
+  A model map:
+  - :params     {name default}: quantities (or plain numbers for dimensionless ones)
+  - :state      {name initial}: state variables; those without an equation are
+                per-neuron constants (inputs such as an injected current)
+  - :equations  {var rhs}: dvar/dt = rhs, whose dimension must be var's per time
+  - :threshold  a condition; :reset [[var expr] ...] applied in order
+  - :refractory a time (expression of parameters); :hold the variables that do
+                not integrate while refractory (Brian's \"unless refractory\")
+  - :method     :euler (default), :rk4, or :exact (linear equations only: each
+                step applies exp(dt·A), computed from the parameters)
+  - :cost       rough ns per neuron-step, for choosing threads (default 10)
+
+  Expressions: numbers; parameter, state and t symbols; unit constants such as
+  (mV 140); + - * / (pow x n) (sq x) (sqrt x) (exp x) (log x) (exprel x)
+  (tanh x) (sin x) (cos x) (abs x) (min a b) (max a b) (if c a b) and the
+  comparisons with and/or/not. A dimension mismatch stops the macro with a
+  message that shows the equation, the offending term and both dimensions.
+
+  Inside, values are in chive's coherent internal units (see chive.units)."
+  (:require [chive.impl.javac :as javac]
+            [chive.units :as u]
+            [clojure.set :as set]
+            [clojure.string :as str])
+  (:import (chive.core.model DslGroup DslGroup$KernelFactory)))
+
+(set! *warn-on-reflection* true)
+
+(def ^:private dimless [0 0 0 0 0 0 0])
+(def ^:private time-dim (u/dim-of-name :time))
+
+(defn- dim+ [a b] (mapv + a b))
+(defn- dim- [a b] (mapv - a b))
+(defn- dim* [a k] (mapv #(* % k) a))
+
+(defn- jname [prefix sym] (str prefix (munge (name sym))))
+
+(defn- lit [x]
+  (let [d (double x)]
+    (when-not (Double/isFinite d) (throw (ex-info (str "constant " x " is not finite") {:value x})))
+    (str "(" d ")")))
+
+(defn- fail [ctx msg data]
+  (throw (ex-info (str (:where ctx) ": " msg) (merge {:model (:model ctx)} data))))
+
+(defn- free-symbols [form]
+  (cond (symbol? form) #{form}
+        (seq? form) (reduce set/union #{} (map free-symbols (rest form)))
+        (vector? form) (reduce set/union #{} (map free-symbols form))
+        :else #{}))
+
+(defn- constant-form
+  "A form with no model symbols, evaluated now (unit constants like (mV 140),
+  or a var holding a quantity); nil when it is not a constant."
+  [ctx form]
+  (when (and (empty? (set/intersection (free-symbols form) (:names ctx)))
+             (or (not (symbol? form)) (ns-resolve (:ns ctx) form)))
+    (let [v (try (binding [*ns* (:ns ctx)] (eval form))
+                 (catch Throwable e
+                   (fail ctx (str "cannot evaluate " (pr-str form) ": " (ex-message e)) {:form form})))]
+      (when (or (number? v) (u/quantity? v))
+        {:dim (u/dim-vector v) :java (lit (u/internal v)) :deg 0}))))
+
+(declare analyze)
+
+(defn- same-dims [ctx op form args]
+  (let [[a & more] args]
+    (doseq [b more]
+      (when-not (= (:dim a) (:dim b))
+        (fail ctx (str "cannot " op " " (pr-str (:form a)) " [" (u/dim-str (:dim a)) "] and "
+                       (pr-str (:form b)) " [" (u/dim-str (:dim b)) "] in " (pr-str form))
+              {:form form :term (:form b) :dims [(:dim a) (:dim b)]})))
+    (:dim a)))
+
+(defn- need-dimless [ctx f form a]
+  (when-not (= dimless (:dim a))
+    (fail ctx (str f " needs a dimensionless argument, but " (pr-str (:form a)) " is a "
+                   (u/dim-str (:dim a)) " in " (pr-str form))
+          {:form form :term (:form a) :dims [(:dim a)]})))
+
+(defn- deg-max [ds] (if (some #{:nl} ds) :nl (apply max 0 ds)))
+(defn- deg-const-only [d] (if (= 0 d) 0 :nl))
+
+(defn- analyze-call [ctx form]
+  (let [[op & args] form
+        sub (fn [] (mapv #(assoc (analyze ctx %) :form %) args))
+        join (fn [xs sep] (str "(" (str/join sep (map :java xs)) ")"))
+        fn1 (fn [java-fn] (let [[a :as xs] (sub)]
+                            (when-not (= 1 (count xs)) (fail ctx (str op " takes one argument: " (pr-str form)) {:form form}))
+                            (need-dimless ctx op form a)
+                            {:dim dimless :java (str java-fn "(" (:java a) ")") :deg (deg-const-only (:deg a))}))]
+    (case op
+      + (let [xs (sub)] {:dim (same-dims ctx "add" form xs) :java (join xs " + ") :deg (deg-max (map :deg xs))})
+      - (let [xs (sub)]
+          (if (= 1 (count xs))
+            {:dim (:dim (first xs)) :java (str "(-" (:java (first xs)) ")") :deg (:deg (first xs))}
+            {:dim (same-dims ctx "subtract" form xs) :java (join xs " - ") :deg (deg-max (map :deg xs))}))
+      * (let [xs (sub)
+              ds (map :deg xs)]
+          {:dim (reduce dim+ dimless (map :dim xs)) :java (join xs " * ")
+           :deg (if (some #{:nl} ds) :nl (let [s (reduce + ds)] (if (> s 1) :nl s)))})
+      / (let [[a & bs :as xs] (sub)]
+          (if (empty? bs)
+            {:dim (dim* (:dim a) -1) :java (str "(1.0 / " (:java a) ")") :deg (deg-const-only (:deg a))}
+            {:dim (reduce dim- (:dim a) (map :dim bs)) :java (join xs " / ")
+             :deg (if (every? #(= 0 (:deg %)) bs) (:deg a) :nl)}))
+      (pow **) (let [[x n] args
+                     a (assoc (analyze ctx x) :form x)]
+                 (when-not (number? n) (fail ctx (str "the exponent of pow must be a number: " (pr-str form)) {:form form}))
+                 (let [d (dim* (:dim a) n)]
+                   (when-not (every? #(== % (Math/rint %)) d)
+                     (fail ctx (str "(pow " (pr-str x) " " n ") has a fractional dimension " d) {:form form}))
+                   {:dim (mapv long d)
+                    :java (if (== n 2) (str "(" (:java a) " * " (:java a) ")") (str "Math.pow(" (:java a) ", " (lit n) ")"))
+                    :deg (cond (= 0 (:deg a)) 0 (== n 1) (:deg a) :else :nl)}))
+      sq (recur ctx (list 'pow (second form) 2))
+      sqrt (let [[a] (sub)]
+             (when-not (every? even? (:dim a))
+               (fail ctx (str "sqrt of " (pr-str (:form a)) " [" (u/dim-str (:dim a)) "] has no whole dimension") {:form form}))
+             {:dim (mapv #(quot % 2) (:dim a)) :java (str "Math.sqrt(" (:java a) ")") :deg (deg-const-only (:deg a))})
+      exp (fn1 "Math.exp")
+      log (fn1 "Math.log")
+      tanh (fn1 "Math.tanh")
+      sin (fn1 "Math.sin")
+      cos (fn1 "Math.cos")
+      exprel (fn1 "chive.core.model.HodgkinHuxley.exprel")
+      abs (let [[a] (sub)] {:dim (:dim a) :java (str "Math.abs(" (:java a) ")") :deg (deg-const-only (:deg a))})
+      (min max) (let [xs (sub)
+                      d (same-dims ctx (str "take the " op " of") form xs)]
+                  {:dim d :deg (deg-const-only (deg-max (map :deg xs)))
+                   :java (reduce (fn [acc x] (str "Math." op "(" acc ", " (:java x) ")")) (:java (first xs)) (rest xs))})
+      (> < >= <= ==) (let [xs (sub)]
+                       (same-dims ctx "compare" form xs)
+                       (when-not (= 2 (count xs)) (fail ctx (str op " takes two arguments: " (pr-str form)) {:form form}))
+                       {:dim :bool :java (str "(" (:java (first xs)) " " op " " (:java (second xs)) ")") :deg :nl})
+      (and or) (let [xs (sub)]
+                 (doseq [x xs] (when-not (= :bool (:dim x)) (fail ctx (str op " needs conditions, got " (pr-str (:form x))) {:form form})))
+                 {:dim :bool :java (join xs (if (= op 'and) " && " " || ")) :deg :nl})
+      not (let [[a] (sub)]
+            (when-not (= :bool (:dim a)) (fail ctx (str "not needs a condition, got " (pr-str (:form a))) {:form form}))
+            {:dim :bool :java (str "(!" (:java a) ")") :deg :nl})
+      if (let [[c a b] (sub)]
+           (when-not (= :bool (:dim c)) (fail ctx (str "if needs a condition, got " (pr-str (:form c))) {:form form}))
+           {:dim (same-dims ctx "choose between" form [a b])
+            :java (str "(" (:java c) " ? " (:java a) " : " (:java b) ")") :deg :nl})
+      (or (constant-form ctx form)
+          (fail ctx (str "unknown operation " (pr-str op) " in " (pr-str form)
+                         "; use + - * / pow sq sqrt exp log exprel tanh sin cos abs min max if, comparisons, and/or/not, or unit constants like (mV 1)")
+                {:form form})))))
+
+(defn analyze
+  "Dimension, Java code and degree in the state variables (0, 1, or :nl) of
+  expression `form`. Throws ex-info naming the offending term."
+  [ctx form]
+  (cond
+    (number? form) {:dim dimless :java (lit form) :deg 0}
+    (symbol? form)
+    (cond
+      (contains? (:params ctx) form) {:dim (get-in ctx [:params form]) :java (jname "p_" form) :deg 0}
+      (contains? (:state ctx) form) {:dim (get-in ctx [:state form]) :java (jname "s_" form)
+                                     :deg (if (contains? (:varying ctx) form) 1 0)}
+      (= 't form) {:dim time-dim :java "t" :deg :nl}
+      :else (or (constant-form ctx form)
+                (fail ctx (str "unknown symbol " form "; parameters " (sort (keys (:params ctx)))
+                               ", state " (sort (keys (:state ctx))) ", and t")
+                      {:symbol form})))
+    (seq? form) (analyze-call ctx form)
+    :else (fail ctx (str "cannot use " (pr-str form) " in an equation") {:form form})))
+
+(defn- eval-value [ctx what form]
+  (let [v (binding [*ns* (:ns ctx)] (eval form))]
+    (when-not (or (number? v) (u/quantity? v))
+      (fail ctx (str what " must be a quantity or a number, got " (pr-str v)) {:form form}))
+    v))
+
+(defn- ordered [m] (sort-by (comp name key) m))
+
+(defn- parse-spec
+  "Checks a model map and returns its analysed form."
+  [model-name spec ns-obj]
+  (let [ctx0 {:model model-name :where (str "defneuron " model-name) :ns ns-obj}
+        known #{:params :state :equations :threshold :reset :refractory :hold :method :cost :doc}
+        _ (when-let [bad (seq (remove known (keys spec)))]
+            (fail ctx0 (str "unknown keys " (vec bad) "; valid: " (sort known)) {:keys bad}))
+        params (vec (for [[k f] (ordered (:params spec))] [(symbol (name k)) (eval-value ctx0 (str "parameter " (name k)) f)]))
+        state (vec (for [[k f] (ordered (:state spec))] [(symbol (name k)) (eval-value ctx0 (str "initial " (name k)) f)]))
+        eqs (into {} (for [[k f] (:equations spec)] [(symbol (name k)) f]))
+        state-syms (set (map first state))
+        _ (when (empty? state) (fail ctx0 "a model needs at least one state variable under :state" {}))
+        _ (doseq [v (keys eqs)] (when-not (state-syms v)
+                                  (fail ctx0 (str "equation for " v ", which is not under :state " (sort state-syms)) {:var v})))
+        _ (when-let [clash (seq (set/intersection state-syms (set (map first params))))]
+            (fail ctx0 (str "names used both as parameters and state: " (vec clash)) {}))
+        method (:method spec :euler)
+        _ (when-not (#{:euler :rk4 :exact} method)
+            (fail ctx0 (str "unknown :method " (pr-str method) "; valid: [:euler :rk4 :exact]") {:method method}))
+        ctx (assoc ctx0
+                   :params (into {} (map (fn [[s v]] [s (u/dim-vector v)]) params))
+                   :state (into {} (map (fn [[s v]] [s (u/dim-vector v)]) state))
+                   :varying (set (keys eqs))
+                   :names (into (conj state-syms 't) (map first params)))
+        analysed (into {} (for [[v f] eqs]
+                            (let [c (assoc ctx :where (str "defneuron " model-name ", equation d" v "/dt = " (pr-str f)))
+                                  a (analyze c f)
+                                  want (dim- (get-in ctx [:state v]) time-dim)]
+                              (when-not (= want (:dim a))
+                                (fail c (str "d" v "/dt must be a " (u/dim-str want) " (" (u/dim-str (get-in ctx [:state v]))
+                                             " per time), but the right-hand side is a " (u/dim-str (:dim a)))
+                                      {:var v :dims [want (:dim a)]}))
+                              (when (and (= method :exact)
+                                         ;; every state variable counts, constants per neuron included:
+                                         ;; the one-step map is shared by all neurons
+                                         (= :nl (:deg (analyze (assoc c :varying state-syms) f))))
+                                (fail c (str "method :exact needs equations linear in the state variables; d" v "/dt is not") {:var v}))
+                              [v a])))
+        thr (when-let [f (:threshold spec)]
+              (let [a (analyze (assoc ctx :where (str "defneuron " model-name ", threshold " (pr-str f))) f)]
+                (when-not (= :bool (:dim a)) (fail ctx (str ":threshold must be a condition, got " (pr-str f)) {}))
+                (assoc a :form f)))
+        reset-pairs (let [r (:reset spec)] (if (map? r) (ordered r) r))
+        resets (vec (for [[k f] reset-pairs]
+                      (let [v (symbol (name k))
+                            c (assoc ctx :where (str "defneuron " model-name ", reset " v " = " (pr-str f)))]
+                        (when-not (state-syms v) (fail c (str "reset of " v ", which is not a state variable") {:var v}))
+                        (let [a (analyze c f)]
+                          (when-not (= (:dim a) (get-in ctx [:state v]))
+                            (fail c (str v " is a " (u/dim-str (get-in ctx [:state v])) " but the reset value is a " (u/dim-str (:dim a)))
+                                  {:var v}))
+                          [v a]))))
+        refr (when-let [f (:refractory spec)]
+               (let [c (assoc ctx :where (str "defneuron " model-name ", refractory " (pr-str f)) :varying #{})
+                     a (analyze c f)]
+                 (when-not (= time-dim (:dim a)) (fail c (str ":refractory must be a time, got a " (u/dim-str (:dim a))) {}))
+                 (when (seq (set/intersection (free-symbols f) state-syms))
+                   (fail c ":refractory may use parameters only" {}))
+                 a))
+        hold (set (map (comp symbol name) (:hold spec)))
+        _ (when-let [bad (seq (remove state-syms hold))] (fail ctx (str ":hold names unknown state " (vec bad)) {}))
+        _ (when (and (seq hold) (not refr)) (fail ctx ":hold needs a :refractory period" {}))]
+    {:name model-name :params params :state state :equations analysed :threshold thr :reset resets
+     :refractory refr :hold hold :method method :cost (double (:cost spec 10.0)) :doc (:doc spec)}))
+
+;; ---- Exact integration: the affine coefficients of each equation, symbolically
+
+(defn- affine-parts
+  "For an expression affine in the state variables, {:coefs {state-sym java} :const java}:
+  Java expressions over the parameters, so that rhs = Σ coefs·x + const exactly
+  as the expression computes it (no numerical differencing)."
+  [ctx form]
+  (let [state? (fn [f] (boolean (some #(contains? (:state ctx) %) (free-symbols f))))
+        const (fn [f] {:coefs {} :const (:java (analyze ctx f))})
+        lin (fn lin [f]
+              (cond
+                (and (symbol? f) (contains? (:state ctx) f)) {:coefs {f "1.0"} :const "0.0"}
+                (not (state? f)) (const f)
+                (seq? f)
+                (let [[op & args] f]
+                  (case op
+                    + (let [ps (map lin args)]
+                        {:coefs (apply merge-with (fn [a b] (str "(" a " + " b ")")) (map :coefs ps))
+                         :const (str "(" (str/join " + " (map :const ps)) ")")})
+                    - (if (= 1 (count args))
+                        (let [p (lin (first args))]
+                          {:coefs (update-vals (:coefs p) #(str "(-" % ")")) :const (str "(-" (:const p) ")")})
+                        (lin (cons '+ (cons (first args) (map #(list '- %) (rest args))))))
+                    * (let [[vf & more] (filter state? args)
+                            k (str "(" (str/join " * " (map #(:java (analyze ctx %)) (remove #{vf} args))) ")")
+                            k (if (= "()" k) "1.0" k)
+                            p (lin vf)]
+                        {:coefs (update-vals (:coefs p) #(str "(" k " * " % ")")) :const (str "(" k " * " (:const p) ")")})
+                    / (let [[num & dens] args
+                            p (lin num)
+                            d (str "(" (str/join " * " (map #(:java (analyze ctx %)) dens)) ")")]
+                        {:coefs (update-vals (:coefs p) #(str "(" % " / " d ")")) :const (str "(" (:const p) " / " d ")")})
+                    (const f)))
+                :else (const f)))]
+    (lin form)))
+
+;; ---- Java code generation
+
+(defn- deps-closure
+  "For :exact: the state variables each equation's exact step depends on."
+  [m]
+  (let [direct (into {} (for [[v a] (:equations m)]
+                          [v (set (filter (set (map first (:state m))) (free-symbols (get-in m [:forms v]))))]))]
+    (into {} (for [v (keys direct)]
+               [v (loop [acc (conj (direct v) v)]
+                    (let [nxt (into acc (mapcat #(get direct % #{}) acc))]
+                      (if (= nxt acc) acc (recur nxt))))]))))
+
+(defn- gen-source [cls m]
+  (let [state (map first (:state m))
+        sidx (into {} (map-indexed (fn [i s] [s i]) state))
+        params (map first (:params m))
+        eq-vars (sort-by name (keys (:equations m)))
+        refr? (some? (:refractory m))
+        load-all (fn [indent] (str/join (for [s state] (str indent "double " (jname "s_" s) " = " (jname "a_" s) "[i];\n"))))
+        rhs (fn [v] (:java (get-in m [:equations v])))
+        exact? (= :exact (:method m))
+        deps (when exact? (deps-closure m))
+        coef (fn [v s] (str "m_" (munge (name v)) "__" (munge (name s))))
+        update-body
+        (case (:method m)
+          :euler (str (str/join (for [v eq-vars] (str "      double d_" (munge (name v)) " = " (rhs v) ";\n")))
+                      (str/join (for [v eq-vars] (str "      double n_" (munge (name v)) " = " (jname "s_" v) " + dt * d_" (munge (name v)) ";\n"))))
+          :rk4 (let [stage (fn [k subst]
+                             (str/join
+                              (for [v eq-vars]
+                                (str "      double k" k "_" (munge (name v)) " = "
+                                     (reduce (fn [code [s expr]] (str/replace code (re-pattern (str "\\b" (jname "s_" s) "\\b")) expr))
+                                             (rhs v) subst) ";\n"))))
+                     sub (fn [k frac] (into {} (for [v eq-vars] [v (str "(" (jname "s_" v) " + " frac " * k" k "_" (munge (name v)) ")")])))]
+                 (str (stage 1 {})
+                      (stage 2 (sub 1 "0.5 * dt"))
+                      (stage 3 (sub 2 "0.5 * dt"))
+                      (stage 4 (sub 3 "dt"))
+                      (str/join (for [v eq-vars :let [mv (munge (name v))]]
+                                  (str "      double n_" mv " = " (jname "s_" v) " + dt / 6.0 * (k1_" mv " + 2.0 * k2_" mv " + 2.0 * k3_" mv " + k4_" mv ");\n")))))
+          :exact (str/join (for [v eq-vars]
+                             (str "      float n_" (munge (name v)) " = "
+                                  (str/join " + " (concat (for [s state :when (contains? (deps v) s)]
+                                                            (str (coef v s) " * f_" (munge (name s))))
+                                                          [(str "c_" (munge (name v)))]))
+                                  ";\n"))))
+        thr-vars (filter (free-symbols (:form (:threshold m))) state)]
+    (str
+     "package chive.dsl;\n"
+     "public final class " cls " implements chive.core.model.DslGroup.Kernel {\n"
+     (str/join (for [s state] (str "  private final float[] " (jname "a_" s) ";\n")))
+     "  private final float[] ref;\n"
+     (str/join (for [p params] (str "  private final double " (jname "p_" p) ";\n")))
+     "  private final double dt;\n  private final float refSteps;\n"
+     (when exact?
+       (str (str/join (for [v eq-vars s state :when (contains? (deps v) s)] (str "  private final float " (coef v s) ";\n")))
+            (str/join (for [v eq-vars] (str "  private final float c_" (munge (name v)) ";\n")))))
+     "  public " cls "(float[][] vars, float[] ref, double[] p, double dt) {\n"
+     (str/join (map-indexed (fn [i s] (str "    " (jname "a_" s) " = vars[" i "];\n")) state))
+     "    this.ref = ref;\n"
+     (str/join (map-indexed (fn [i p] (str "    " (jname "p_" p) " = p[" i "];\n")) params))
+     "    this.dt = dt;\n"
+     (if refr?
+       (str "    double r = " (:java (:refractory m)) ";\n"
+            "    if (!(r >= 0)) throw new chive.core.sim.ChiveException(\"model " (:name m) ": refractory period must be >= 0 ms, got \" + r);\n"
+            "    refSteps = (float) Math.round(r / dt);\n")
+       "    refSteps = 0f;\n")
+     (when exact?
+       (str "    int n = " (count state) ";\n"
+            "    double[][] a = new double[n][n];\n    double[] b = new double[n];\n"
+            (str/join (for [v eq-vars :let [parts (get-in m [:affine v])]]
+                        (str (str/join (for [[s code] (:coefs parts)] (str "    a[" (sidx v) "][" (sidx s) "] = " code ";\n")))
+                             "    b[" (sidx v) "] = " (:const parts) ";\n")))
+            "    double[][] mc = chive.core.model.Affine.step(a, b, dt);\n"
+            (str/join (for [v eq-vars s state :when (contains? (deps v) s)]
+                        (str "    " (coef v s) " = (float) mc[" (sidx v) "][" (sidx s) "];\n")))
+            (str/join (for [v eq-vars] (str "    c_" (munge (name v)) " = (float) mc[" (sidx v) "][n];\n")))
+))
+     "  }\n"
+     "  public int update(int from, int to, long step, int[] spikes) {\n"
+     "    final double t = step * dt;\n"
+     "    for (int i = from; i < to; i++) {\n"
+     (if exact?
+       (str/join (for [s state] (str "      float f_" (munge (name s)) " = " (jname "a_" s) "[i];\n")))
+       (load-all "      "))
+     update-body
+     (when refr?
+       (str "      float c = Math.max(ref[i] - 1f, 0f);\n      ref[i] = c;\n"
+            (str/join (for [v eq-vars :when (contains? (:hold m) v) :let [mv (munge (name v))]]
+                        (if exact?
+                          (str "      n_" mv " = n_" mv " + (f_" mv " - n_" mv ") * Math.min(c, 1f);\n")
+                          (str "      n_" mv " = n_" mv " + (" (jname "s_" v) " - n_" mv ") * Math.min(c, 1f);\n"))))))
+     (str/join (for [v eq-vars] (str "      " (jname "a_" v) "[i] = (float) n_" (munge (name v)) ";\n")))
+     "    }\n"
+     "    int count = 0;\n"
+     (when (:threshold m)
+       (str "    for (int i = from; i < to; i++) {\n"
+            (when refr? "      if (ref[i] != 0f) continue;\n")
+            (str/join (for [s thr-vars] (str "      double " (jname "s_" s) " = " (jname "a_" s) "[i];\n")))
+            "      if (" (:java (:threshold m)) ") {\n        spikes[count++] = i;\n"
+            (when refr? "        ref[i] = refSteps;\n")
+            "      }\n    }\n"))
+     "    return count;\n  }\n"
+     "  public void reset(int[] spikes, int count) {\n"
+     (when (seq (:reset m))
+       (str "    for (int k = 0; k < count; k++) {\n      int i = spikes[k];\n      final double t = 0;\n"
+            (load-all "      ")
+            (str/join (for [[v a] (:reset m)] (str "      " (jname "s_" v) " = " (:java a) ";\n")))
+            (str/join (for [v (distinct (map first (:reset m)))] (str "      " (jname "a_" v) "[i] = (float) " (jname "s_" v) ";\n")))
+            "    }\n"))
+     "  }\n}\n")))
+
+(defrecord NeuronModel [name doc params state param-dims state-dims ^Class kernel-class cost source])
+
+(defn- factory ^DslGroup$KernelFactory [^Class cls]
+  (let [ctor (.getConstructor cls (into-array Class [(Class/forName "[[F") (Class/forName "[F") (Class/forName "[D") Double/TYPE]))]
+    (reify DslGroup$KernelFactory
+      (make [_ vars refractory params dt]
+        (try
+          (.newInstance ctor (object-array [vars refractory params dt]))
+          (catch java.lang.reflect.InvocationTargetException e (throw (.getCause e))))))))
+
+(defn neuron-model
+  "Compiles a model map (see the namespace doc) into a NeuronModel value;
+  `defneuron` calls this at macro-expansion time for its checks and at load
+  time for the code. `ns-obj` resolves unit functions in the expressions."
+  [model-name spec ns-obj]
+  (let [m (parse-spec model-name spec ns-obj)
+        m (assoc m :forms (into {} (for [[k f] (:equations spec)] [(symbol (name k)) f])))
+        m (if (= :exact (:method m))
+            (let [ctx {:model model-name :where (str "defneuron " model-name) :ns ns-obj
+                       :params (into {} (map (fn [[s v]] [s (u/dim-vector v)]) (:params m)))
+                       :state (into {} (map (fn [[s v]] [s (u/dim-vector v)]) (:state m)))
+                       :varying (set (keys (:equations m)))
+                       :names (into (into #{'t} (map first (:state m))) (map first (:params m)))}]
+              (assoc m :affine (into {} (for [[v f] (:forms m)] [v (affine-parts ctx f)]))))
+            m)
+        cls (str "M_" (munge (name model-name)) "_" (Integer/toHexString (hash [model-name spec])) "_" (System/nanoTime))
+        src (gen-source cls m)
+        klass (javac/compile-class (str "chive.dsl." cls) src)]
+    (map->NeuronModel
+     {:name (str model-name) :doc (:doc spec)
+      :params (mapv (fn [[s v]] [(keyword s) v]) (:params m))
+      :state (mapv (fn [[s v]] [(keyword s) v]) (:state m))
+      :param-dims (into {} (map (fn [[s v]] [(keyword s) (u/dim-vector v)]) (:params m)))
+      :state-dims (into {} (map (fn [[s v]] [(keyword s) (u/dim-vector v)]) (:state m)))
+      :kernel-class klass :cost (:cost m) :source src})))
+
+(defn model?
+  "True for a model made by `defneuron` / `neuron-model`."
+  [x] (instance? NeuronModel x))
+
+(defn group
+  "A DslGroup of `n` neurons of `model`, named `group-name` (for chive.net)."
+  ^DslGroup [^NeuronModel model group-name n]
+  (DslGroup. (str group-name) (int n) (:name model)
+             (into-array String (map (comp name first) (:state model)))
+             (double-array (map (comp u/internal second) (:state model)))
+             (into-array String (map (comp name first) (:params model)))
+             (double-array (map (comp u/internal second) (:params model)))
+             (factory (:kernel-class model))
+             (double (:cost model))))
+
+(defmacro defneuron
+  "Defines `name` as a neuron model compiled from the equations of `spec` (see
+  the namespace doc). Units and dimensions are checked while the macro
+  expands: a mismatch is a compile error naming the equation, the term and
+  both dimensions."
+  [name & args]
+  (let [[doc spec] (if (string? (first args)) [(first args) (second args)] [nil (first args)])]
+    ;; Check now, at macro-expansion time, so errors stop compilation.
+    (parse-spec name spec *ns*)
+    `(def ~name ~@(when doc [doc])
+       (neuron-model '~name '~(cond-> spec doc (assoc :doc doc)) (the-ns '~(ns-name *ns*))))))

@@ -1,0 +1,79 @@
+package chive.core.model;
+
+import chive.core.sim.ChiveException;
+import chive.core.sim.NeuronGroup;
+
+/**
+ * A neuron group whose model was written in chive's DSL ({@code defneuron} in
+ * the Clojure API). The DSL compiles the model's equations into a class that
+ * implements {@link Kernel} over the same struct-of-arrays layout as the
+ * built-in models; this group owns the state arrays and parameters, and asks
+ * the {@link KernelFactory} for a fresh kernel whenever parameters or dt
+ * change.
+ */
+public final class DslGroup extends NeuronGroup {
+
+  /** The compiled per-step code: update and threshold over a range, and the reset. */
+  public interface Kernel {
+    /** As {@link NeuronGroup#update}: integrate [from, to), write spiking indices, return their count. */
+    int update(int from, int to, long step, int[] spikes);
+
+    /** As {@link NeuronGroup#reset}. */
+    void reset(int[] spikes, int count);
+  }
+
+  /** Builds a kernel bound to the arrays, with coefficients computed from the parameters and dt. */
+  public interface KernelFactory {
+    /**
+     * @param vars state arrays, in the order of the model's variables
+     * @param refractory the group's refractory counters
+     * @param params parameter values in internal units, in the model's order
+     * @param dt the step in ms
+     */
+    Kernel make(float[][] vars, float[] refractory, double[] params, double dt);
+  }
+
+  private final String model;
+  private final String[] vars;
+  private final String[] params;
+  private final KernelFactory factory;
+  private final double cost;
+  private Kernel kernel;
+
+  public DslGroup(String name, int n, String model, String[] vars, double[] varInit,
+                  String[] params, double[] paramDefaults, KernelFactory factory, double costNs) {
+    super(name, n);
+    if (vars.length != varInit.length || params.length != paramDefaults.length) {
+      throw new ChiveException("model " + model + ": names and values differ in length");
+    }
+    this.model = model;
+    this.vars = vars.clone();
+    this.params = params.clone();
+    this.factory = factory;
+    this.cost = costNs;
+    for (int k = 0; k < vars.length; k++) addVar(vars[k], (float) varInit[k]);
+    for (int k = 0; k < params.length; k++) addParam(params[k], paramDefaults[k]);
+  }
+
+  @Override public String model() { return model; }
+  @Override public double costPerNeuronNs() { return cost; }
+
+  @Override
+  protected void configure() {
+    float[][] arrays = new float[vars.length][];
+    for (int k = 0; k < vars.length; k++) arrays[k] = var(vars[k]);
+    double[] p = new double[params.length];
+    for (int k = 0; k < params.length; k++) p[k] = param(params[k]);
+    kernel = factory.make(arrays, refractoryCounters(), p, dt);
+  }
+
+  @Override
+  protected int update(int from, int to, long step, int[] spikes) {
+    return kernel.update(from, to, step, spikes);
+  }
+
+  @Override
+  protected void reset(int[] spikes, int count) {
+    kernel.reset(spikes, count);
+  }
+}
