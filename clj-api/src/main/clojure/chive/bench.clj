@@ -19,11 +19,16 @@
 
 (defn cuba-spec
   "Brian2's CUBA (Vogels & Abbott 2005; Brette et al. 2007 benchmark 2) as a
-  chive map: 80 % excitatory, p = 80/N, exact integration, delays none."
-  [{:keys [n seed duration-ms] :or {seed 1}}]
+  chive map: 80 % excitatory, p = 80/N, exact integration, delays none.
+  :model \"builtin\" (the Java LIF) or \"dsl\" (chive.models/lif, the same
+  equations in the DSL)."
+  [{:keys [n seed duration-ms model] :or {seed 1 model "builtin"}}]
   (let [ne (int (* 0.8 n)) ni (- n ne)
         p (min 1.0 (/ 80.0 n))
-        cell {:model :lif
+        cell {:model (case model
+                       "builtin" :lif
+                       "dsl" @(requiring-resolve 'chive.models/lif)
+                       (throw (ex-info (str "--model must be builtin or dsl, got " (pr-str model)) {:model model})))
               :params {:tau_m (ms 20) :tau_e (ms 5) :tau_i (ms 10) :v_rest (mV -49)
                        :v_th (mV -50) :v_reset (mV -60) :t_ref (ms 5)}
               :init {:v [:uniform (mV -60) (mV -50)]}}
@@ -58,7 +63,25 @@
                               {:from src :to dst :target target :connect conn :weight w}]))
      :monitors {:exc-spikes {:type :spikes :group :exc} :inh-spikes {:type :spikes :group :inh}}}))
 
-(def benches {"cuba" cuba-spec "cobahh" cobahh-spec})
+(defn izhikevich-spec
+  "N Izhikevich (2003) cells, 80 % regular spiking and 20 % fast spiking, each
+  driven by its own constant input drawn uniformly in [3, 12]; no synapses, so
+  this measures the neuron update alone (forward Euler, dt 0.1 ms).
+  :model \"builtin\" (the Java model) or \"dsl\" (chive.models/izhikevich)."
+  [{:keys [n seed model] :or {seed 1 model "builtin"}}]
+  (let [ne (int (* 0.8 n)) ni (- n ne)
+        dsl? (case model "builtin" false "dsl" true
+                   (throw (ex-info (str "--model must be builtin or dsl, got " (pr-str model)) {:model model})))
+        cell (fn [k a d]
+               {:model (if dsl? @(requiring-resolve 'chive.models/izhikevich) :izhikevich)
+                :n k
+                :params {:a a :b 0.2 :c (mV -65) :d d}
+                :init {:v (mV -65) :u -13.0 :i_ext [:uniform 3.0 12.0]}})]
+    {:dt (ms 0.1) :seed seed
+     :groups {:exc (cell ne 0.02 8.0) :inh (cell ni 0.1 2.0)}
+     :monitors {:exc-spikes {:type :spikes :group :exc} :inh-spikes {:type :spikes :group :inh}}}))
+
+(def benches {"cuba" cuba-spec "cobahh" cobahh-spec "izhikevich" izhikevich-spec})
 
 (defn- log [& xs] (binding [*out* *err*] (apply println xs) (flush)))
 
@@ -85,18 +108,20 @@
       {:bench bench-name :n n :synapses (:synapses summary) :duration_s (/ duration-ms 1000.0)
        :spikes spikes :mean_rate_hz (/ spikes (* n (/ duration-ms 1000.0)))
        :build_s build-s :run_s (:wall-s r) :threads threads :seed seed
+       :model (or (:model opts) "builtin")
        :bytes_per_synapse (double (/ (reduce + (map (fn [[_ p]] (* 8 (:synapses p))) (:projections summary)))
                                      (max 1 (:synapses summary))))
        :network_bytes (:bytes summary)
        :jdk (System/getProperty "java.version")})))
 
 (def ^:private usage
-  "Usage: bin/chive bench cuba|cobahh [--n N] [--duration MS] [--threads T] [--seed S] [--repeat K] [--no-warmup]
+  "Usage: bin/chive bench cuba|cobahh|izhikevich [--n N] [--duration MS] [--threads T] [--seed S] [--repeat K] [--no-warmup] [--model builtin|dsl]
   --n N          neurons (default 4000)
   --duration MS  biological time in ms (default 1000)
   --threads T    simulation threads (default: chive's choice for the network, see chive.net/default-threads)
   --seed S       random seed (default 1)
-  --repeat K     measure K times (one JSON line each; default 1)")
+  --repeat K     measure K times (one JSON line each; default 1)
+  --model M      cuba and izhikevich: builtin (default) or dsl (the same model written with defneuron)")
 
 (defn parse-args
   "Command-line arguments to options; throws ex-info naming a bad argument."
@@ -118,6 +143,7 @@
           "--threads" (recur (assoc opts :threads (value parse-long)) more)
           "--seed" (recur (assoc opts :seed (value parse-long)) more)
           "--repeat" (recur (assoc opts :repeat (value parse-long)) more)
+          "--model" (recur (assoc opts :model (or v (throw (ex-info (str "--model needs a value\n" usage) {:arg a})))) more)
           (throw (ex-info (str "unknown option " (pr-str a) "\n" usage) {:arg a})))))))
 
 (defn -main [& args]

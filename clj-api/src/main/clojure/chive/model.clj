@@ -319,6 +319,9 @@
         exact? (= :exact (:method m))
         deps (when exact? (deps-closure m))
         coef (fn [v s] (str "m_" (munge (name v)) "__" (munge (name s))))
+        ;; A row's affine constant that mentions no parameter and no non-zero digit is 0.
+        zero-const? (fn [v] (let [c (get-in m [:affine v :const])]
+                              (and c (not (re-find #"p_|[1-9]" c)))))
         update-body
         (case (:method m)
           :euler (str (str/join (for [v eq-vars] (str "      double d_" (munge (name v)) " = " (rhs v) ";\n")))
@@ -340,7 +343,7 @@
                              (str "      float n_" (munge (name v)) " = "
                                   (str/join " + " (concat (for [s state :when (contains? (deps v) s)]
                                                             (str (coef v s) " * f_" (munge (name s))))
-                                                          [(str "c_" (munge (name v)))]))
+                                                          (when-not (zero-const? v) [(str "c_" (munge (name v)))])))
                                   ";\n"))))
         thr-vars (filter (free-symbols (:form (:threshold m))) state)]
     (str
@@ -393,9 +396,9 @@
      "    int count = 0;\n"
      (when (:threshold m)
        (str "    for (int i = from; i < to; i++) {\n"
-            (when refr? "      if (ref[i] != 0f) continue;\n")
             (str/join (for [s thr-vars] (str "      double " (jname "s_" s) " = " (jname "a_" s) "[i];\n")))
-            "      if (" (:java (:threshold m)) ") {\n        spikes[count++] = i;\n"
+            ;; The threshold first: it is rarely true, so the branch predicts well.
+            "      if (" (:java (:threshold m)) (when refr? " && ref[i] == 0f") ") {\n        spikes[count++] = i;\n"
             (when refr? "        ref[i] = refSteps;\n")
             "      }\n    }\n"))
      "    return count;\n  }\n"

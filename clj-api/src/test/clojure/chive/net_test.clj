@@ -123,6 +123,6 @@
                         (bench/parse-args ["cuba" "--frob"])))
   (let [r (bench/measure "cuba" {:n 400 :duration-ms 100.0 :threads 1 :seed 1 :warmup false})]
     (is (= #{:bench :n :synapses :duration_s :spikes :mean_rate_hz :build_s :run_s :threads :seed :jdk
-             :bytes_per_synapse :network_bytes}
+             :bytes_per_synapse :network_bytes :model}
            (set (keys r))))
     (is (= "cuba" (:bench r)))))
