@@ -472,4 +472,6 @@
     ;; Check now, at macro-expansion time, so errors stop compilation.
     (parse-spec name spec *ns*)
     `(def ~name ~@(when doc [doc])
-       (neuron-model '~name '~(cond-> spec doc (assoc :doc doc)) (the-ns '~(ns-name *ns*))))))
+       (assoc (neuron-model '~name '~(cond-> spec doc (assoc :doc doc)) (the-ns '~(ns-name *ns*)))
+              ;; How a saved network finds this model again (chive.io/load).
+              :var-name '~(symbol (str (ns-name *ns*)) (str name))))))

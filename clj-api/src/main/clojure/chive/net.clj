@@ -142,6 +142,12 @@
                       "; give a value, [:uniform lo hi], [:normal mean sd] or one value per neuron")
                  {:what what :spec spec}))))
 
+(defn new-group
+  "A fresh group of `model` (a built-in keyword or a DSL model) with default
+  parameters, named after `group-key`; for chive.io."
+  ^NeuronGroup [group-key model n]
+  ((:new (model-of group-key {:model model})) (name group-key) (int n)))
+
 (defn- build-group ^NeuronGroup [group-key spec ^long seed]
   (let [m (model-of group-key spec)
         n (:n spec)

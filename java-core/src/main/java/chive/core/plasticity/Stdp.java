@@ -72,6 +72,9 @@ public final class Stdp implements Plasticity {
   }
 
   public Rule rule() { return rule; }
+  /** {tau_pre, tau_post, tau_post2, a_plus, a_minus, w_min, w_max} as constructed. */
+  public double[] params() { return new double[] {tauPre, tauPost, tauPost2, aPlus, aMinus, wMin, wMax}; }
+  public boolean nearest() { return nearest; }
   public boolean learning() { return learning; }
   /** Weight changes on (true) or off; takes effect at the next step. */
   public void setLearning(boolean on) { learning = on; }

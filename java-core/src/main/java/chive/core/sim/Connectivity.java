@@ -25,6 +25,21 @@ public final class Connectivity {
   }
 
   public int size() { return post.length; }
+
+  /** Rebuilds connectivity from CSR arrays (as saved); checks them. */
+  public static Connectivity fromCsr(int nPre, int nPost, int[] rowPtr, int[] post) {
+    checkSizes("csr", nPre, nPost);
+    if (rowPtr.length != nPre + 1) throw new ChiveException("csr: " + rowPtr.length + " row pointers for " + nPre + " pre neurons (need " + (nPre + 1) + ")");
+    if (rowPtr[0] != 0 || rowPtr[nPre] != post.length) throw new ChiveException("csr: row pointers must run from 0 to " + post.length);
+    for (int i = 0; i < nPre; i++) {
+      if (rowPtr[i + 1] < rowPtr[i]) throw new ChiveException("csr: row pointers decrease at row " + i);
+      for (int s = rowPtr[i]; s < rowPtr[i + 1]; s++) {
+        if (post[s] < 0 || post[s] >= nPost) throw new ChiveException("csr: post index " + post[s] + " outside [0, " + nPost + ")");
+        if (s > rowPtr[i] && post[s] < post[s - 1]) throw new ChiveException("csr: row " + i + " is not sorted by post index");
+      }
+    }
+    return new Connectivity(nPre, nPost, rowPtr, post);
+  }
   public int[] rowPtr() { return rowPtr; }
   public int[] post() { return post; }
 

@@ -223,6 +223,18 @@ public final class Projection {
   /** Input still in flight: per post neuron and delay slot (a copy), for saving. */
   public float[] pendingRing() { return ring == null ? new float[0] : Arrays.copyOf(ring, ring.length); }
 
+  /** Restores input in flight saved by {@link #pendingRing} (after the projection joined its network). */
+  public void restoreRing(float[] saved) {
+    int have = ring == null ? 0 : ring.length;
+    if (saved.length != have) {
+      throw new ChiveException("projection '" + name + "': saved delay ring has " + saved.length + " values, this projection holds " + have);
+    }
+    if (have > 0) System.arraycopy(saved, 0, ring, 0, have);
+  }
+
+  /** Delays as given (ms): null, one shared value, or one per synapse. */
+  public double[] delaysMs() { return delayMs == null ? null : delayMs.clone(); }
+
   /** Bytes held by this projection. */
   public long bytes() {
     long b = 8L * conn.size() + 4L * (conn.nPre + 1);

@@ -78,6 +78,17 @@ public final class SpikeMonitor extends Monitor {
     return c;
   }
 
+  /** Adds spikes recorded earlier (restoring a saved monitor); steps must not be later than the network's clock. */
+  public synchronized void restore(int[] indices, int[] steps) {
+    if (indices.length != steps.length) throw new ChiveException("spike monitor: " + indices.length + " indices but " + steps.length + " steps");
+    fold();
+    for (int k = 0; k < indices.length; k++) {
+      if (indices[k] < 0 || indices[k] >= group.size()) throw new ChiveException("spike monitor of '" + group.name() + "': index " + indices[k] + " outside the group");
+      doneIdx.add(indices[k]);
+      doneSteps.add(steps[k]);
+    }
+  }
+
   /** Forgets what was recorded. */
   public synchronized void clear() {
     fold();

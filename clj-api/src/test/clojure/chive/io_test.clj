@@ -1,0 +1,121 @@
+(ns chive.io-test
+  (:require [clojure.test :refer [deftest is testing]]
+            [clojure.java.io :as io]
+            [clojure.java.shell :as sh]
+            [clojure.string :as str]
+            [chive.io :as cio]
+            [chive.models :as models]
+            [chive.net :as net]
+            [chive.units :refer [ms mV Hz]])
+  (:import (java.io File RandomAccessFile)))
+
+(defn- tmp-dir [] (doto (File/createTempFile "chive-io" "") .delete .mkdirs))
+
+(def spec
+  {:dt (ms 0.5) :seed 21
+   :groups {:in {:model :poisson :n 80 :rate (Hz 30)}
+            :exc {:model :adaptive-lif :n 40
+                  :params {:v_rest (mV -65) :v_th (mV -52) :v_reset (mV -65) :tau_m (ms 100) :tau_e (ms 1) :tau_i (ms 2)}
+                  :init {:v (mV -65) :theta (mV 20)}}
+            :inh {:model models/lif :n 20
+                  :params {:v_rest (mV -60) :v_th (mV -52) :v_reset (mV -60) :t_ref (ms 2)}}}
+   :projections {:in->exc {:from :in :to :exc :target :ge :connect :all-to-all :weight [:uniform 0.05 0.4]
+                           :plasticity {:rule :diehl-cook :tau_pre (ms 20) :tau_post1 (ms 20) :tau_post2 (ms 40)
+                                        :nu_pre 0.0001 :nu_post 0.01 :w_max 1.0}}
+                 :exc->inh {:from :exc :to :inh :target :ge :connect {:rule :fixed-probability :p 0.5}
+                            :weight (mV 6) :delay (map #(ms (* 0.5 (mod % 7))) (range 10000))}
+                 :inh->exc {:from :inh :to :exc :target :gi :connect {:rule :fixed-probability :p 0.5}
+                            :weight 0.5 :delay (ms 2)}}
+   :monitors {:exc {:type :spikes :group :exc} :inh {:type :spikes :group :inh}}})
+
+(defn- fix-delays
+  "The per-synapse :delay list must match the synapse count: build once to count."
+  [s]
+  (let [n (net/build (update-in s [:projections :exc->inh] dissoc :delay))
+        k (count (:pre (net/connections n :exc->inh)))]
+    (assoc-in s [:projections :exc->inh :delay] (map #(ms (* 0.5 (mod % 7))) (range k)))))
+
+(defn- snapshot [n]
+  {:exc (vec (:indices (net/spikes n :exc))) :exc-t (vec (:times-ms (net/spikes n :exc)))
+   :inh (vec (:indices (net/spikes n :inh)))
+   :w (vec (net/weights n :in->exc)) :theta (vec (net/state n :exc :theta)) :v (vec (net/state n :inh :v))})
+
+(deftest save-load-continue-equals-one-run
+  (let [s (fix-delays spec)
+        whole (net/build s)
+        _ (net/run! whole (ms 600))
+        part (net/build s)
+        _ (net/run! part (ms 300) :threads 2)
+        dir (tmp-dir)
+        _ (cio/save! part dir)
+        loaded (cio/load dir)]
+    (is (== 300.0 (net/time-ms loaded)))
+    (net/run! loaded (ms 300) :threads 3)
+    (let [a (snapshot whole) b (snapshot loaded)]
+      (is (< 20 (count (:exc a))) "the network is active")
+      (is (pos? (count (:inh a))) "delayed input reaches the inhibitory group")
+      (doseq [k (keys a)] (is (= (k a) (k b)) (str k " identical"))))
+    (testing "parameters and units survive"
+      (is (= (mV -52) (net/param loaded :exc :v_th)))
+      (net/set-param! loaded :inh :t_ref (ms 3))
+      (is (= (ms 3) (net/param loaded :inh :t_ref))))))
+
+(deftest saving-replaces-atomically
+  (let [dir (tmp-dir)
+        n (net/build (fix-delays spec))]
+    (net/run! n (ms 50))
+    (cio/save! n dir)
+    (let [before (slurp (io/file dir "network.json"))
+          broken (assoc-in n [:spec :groups :inh :model] (assoc models/lif :var-name nil))]
+      (net/run! n (ms 50))
+      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"cannot save a group whose DSL model has no var"
+                            (cio/save! broken dir)))
+      (is (= before (slurp (io/file dir "network.json"))) "the earlier save is untouched")
+      (is (empty? (filter #(str/includes? (.getName ^File %) ".saving-") (.listFiles (.getParentFile (.getAbsoluteFile dir)))))
+          "no temporary folder is left behind")
+      (cio/save! n dir)
+      (is (== 100.0 (net/time-ms (cio/load dir)))))))
+
+(deftest corrupt-files-are-named
+  (let [dir (tmp-dir)
+        n (net/build (fix-delays spec))]
+    (net/run! n (ms 20))
+    (cio/save! n dir)
+    (let [npy (first (filter #(str/ends-with? (str %) "weight.npy") (file-seq dir)))]
+      (with-open [f (RandomAccessFile. ^File npy "rw")] (.setLength f (- (.length f) 7)))
+      (let [e (is (thrown? Exception (cio/load dir)))]
+        (is (str/includes? (ex-message e) (str npy)))
+        (is (str/includes? (ex-message e) "truncated"))))
+    (spit (io/file dir "network.json") "{\"format\": \"chive-network\", \"vers")
+    (let [e (is (thrown? clojure.lang.ExceptionInfo (cio/load dir)))]
+      (is (re-find #"network.json: not valid JSON" (ex-message e))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"is not a saved chive network"
+                          (cio/load (tmp-dir))))))
+
+(deftest numpy-reads-the-exports
+  (let [n (net/build (fix-delays spec))
+        dir (tmp-dir)]
+    (net/run! n (ms 200))
+    (cio/export! n dir {:weights [:in->exc] :state [[:exc :theta]] :spikes [:exc]})
+    (cio/save! n (io/file dir "saved"))
+    (let [script (str "import numpy as np, sys\n"
+                      "d = sys.argv[1]\n"
+                      "w = np.load(d + '/in->exc.weights.npy'); print(w.shape, repr(float(w.sum())))\n"
+                      "t = np.load(d + '/exc.theta.npy'); print(t.shape, repr(float(t.sum())))\n"
+                      "i = np.load(d + '/exc.spike_indices.npy'); s = np.load(d + '/exc.spike_times_ms.npy'); print(i.shape, s.shape, i.dtype, s.dtype)\n"
+                      "import json; m = json.load(open(d + '/saved/network.json'))\n"
+                      "g = [x for x in m['groups'] if x['name'] == 'exc'][0]\n"
+                      "v = np.load(d + '/saved/groups/' + g['folder'] + '/v.npy'); print(v.shape, v.dtype)\n")
+          r (sh/sh "/usr/bin/python3" "-c" script (str dir))
+          lines (str/split-lines (:out r))]
+      (is (zero? (:exit r)) (str "numpy under /usr/bin/python3 (Debian's python3-numpy): " (:err r)))
+      (when (zero? (:exit r))
+        (let [w (net/weights n :in->exc)
+              total (reduce + (map double w))]
+          (is (str/starts-with? (nth lines 0) "(80, 40)"))
+          (is (< (Math/abs (- total (parse-double (last (str/split (nth lines 0) #" "))))) 1e-3))
+          (is (str/starts-with? (nth lines 1) "(40,)"))
+          (is (= (str "(" (:count (net/spikes n :exc)) ",) (" (:count (net/spikes n :exc)) ",) int32 float64") (nth lines 2)))
+          (is (= "(40,) float32" (nth lines 3))))))
+    (is (.exists (io/file dir "in->exc.weights.csv")))
+    (is (str/starts-with? (slurp (io/file dir "exc.spikes.csv")) "neuron,time_ms\n"))))
