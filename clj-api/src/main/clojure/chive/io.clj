@@ -65,7 +65,12 @@
                     :let [k (pkey p)
                           folder (safe-name i k)
                           c (.connectivity p)
-                          ^Stdp rule (.plasticity p)]]
+                          pl (.plasticity p)
+                          _ (when (and pl (not (instance? Stdp pl)))
+                              (throw (ex-info (str "projection " k ": saving a defsynapse learning rule is not supported yet "
+                                                   "(built-in :stdp and :diehl-cook rules are); export its weights instead")
+                                              {:projection k})))
+                          ^Stdp rule pl]]
                 (do (.mkdirs (io/file dir "projections" folder))
                     (Npy/write (path dir "projections" folder "row_ptr.npy") (.rowPtr c))
                     (Npy/write (path dir "projections" folder "post.npy") (.post c))

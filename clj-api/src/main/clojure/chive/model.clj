@@ -55,10 +55,19 @@
 
 (defn- jname [prefix sym] (str prefix (munge (name sym))))
 
+(def ^:private ^:dynamic *float*
+  "True while generating float arithmetic (synapse rules)."
+  false)
+
 (defn- lit [x]
   (let [d (double x)]
     (when-not (Double/isFinite d) (throw (ex-info (str "constant " x " is not finite") {:value x})))
-    (str "(" d ")")))
+    (if *float* (str "(" (float d) "f)") (str "(" d ")"))))
+
+(defn- fcall
+  "A call of a double-valued Math function, cast back in float mode."
+  [f & args]
+  (str (when *float* "(float) ") f "(" (str/join ", " args) ")"))
 
 (defn- fail [ctx msg data]
   (throw (ex-info (str (:where ctx) ": " msg) (merge {:model (:model ctx)} data))))
@@ -108,7 +117,7 @@
         fn1 (fn [java-fn] (let [[a :as xs] (sub)]
                             (when-not (= 1 (count xs)) (fail ctx (str op " takes one argument: " (pr-str form)) {:form form}))
                             (need-dimless ctx op form a)
-                            {:dim dimless :java (str java-fn "(" (:java a) ")") :deg (deg-const-only (:deg a))}))]
+                            {:dim dimless :java (fcall java-fn (:java a)) :deg (deg-const-only (:deg a))}))]
     (case op
       + (let [xs (sub)] {:dim (same-dims ctx "add" form xs) :java (join xs " + ") :deg (deg-max (map :deg xs))})
       - (let [xs (sub)]
@@ -121,7 +130,7 @@
            :deg (if (some #{:nl} ds) :nl (let [s (reduce + ds)] (if (> s 1) :nl s)))})
       / (let [[a & bs :as xs] (sub)]
           (if (empty? bs)
-            {:dim (dim* (:dim a) -1) :java (str "(1.0 / " (:java a) ")") :deg (deg-const-only (:deg a))}
+            {:dim (dim* (:dim a) -1) :java (str "(" (lit 1) " / " (:java a) ")") :deg (deg-const-only (:deg a))}
             {:dim (reduce dim- (:dim a) (map :dim bs)) :java (join xs " / ")
              :deg (if (every? #(= 0 (:deg %)) bs) (:deg a) :nl)}))
       (pow **) (let [[x n] args
@@ -131,13 +140,13 @@
                    (when-not (every? #(== % (Math/rint %)) d)
                      (fail ctx (str "(pow " (pr-str x) " " n ") has a fractional dimension " d) {:form form}))
                    {:dim (mapv long d)
-                    :java (if (== n 2) (str "(" (:java a) " * " (:java a) ")") (str "Math.pow(" (:java a) ", " (lit n) ")"))
+                    :java (if (== n 2) (str "(" (:java a) " * " (:java a) ")") (fcall "Math.pow" (:java a) (lit n)))
                     :deg (cond (= 0 (:deg a)) 0 (== n 1) (:deg a) :else :nl)}))
       sq (recur ctx (list 'pow (second form) 2))
       sqrt (let [[a] (sub)]
              (when-not (every? even? (:dim a))
                (fail ctx (str "sqrt of " (pr-str (:form a)) " [" (u/dim-str (:dim a)) "] has no whole dimension") {:form form}))
-             {:dim (mapv #(quot % 2) (:dim a)) :java (str "Math.sqrt(" (:java a) ")") :deg (deg-const-only (:deg a))})
+             {:dim (mapv #(quot % 2) (:dim a)) :java (fcall "Math.sqrt" (:java a)) :deg (deg-const-only (:deg a))})
       exp (fn1 "Math.exp")
       log (fn1 "Math.log")
       tanh (fn1 "Math.tanh")
@@ -149,6 +158,10 @@
                       d (same-dims ctx (str "take the " op " of") form xs)]
                   {:dim d :deg (deg-const-only (deg-max (map :deg xs)))
                    :java (reduce (fn [acc x] (str "Math." op "(" acc ", " (:java x) ")")) (:java (first xs)) (rest xs))})
+      clip (let [[x lo hi :as xs] (sub)]
+             (when-not (= 3 (count xs)) (fail ctx (str "clip takes (clip x lo hi): " (pr-str form)) {:form form}))
+             {:dim (same-dims ctx "clip" form xs) :deg (deg-const-only (deg-max (map :deg xs)))
+              :java (str "Math.min(" (:java hi) ", Math.max(" (:java lo) ", " (:java x) "))")})
       (> < >= <= ==) (let [xs (sub)]
                        (same-dims ctx "compare" form xs)
                        (when-not (= 2 (count xs)) (fail ctx (str op " takes two arguments: " (pr-str form)) {:form form}))
@@ -165,7 +178,7 @@
             :java (str "(" (:java c) " ? " (:java a) " : " (:java b) ")") :deg :nl})
       (or (constant-form ctx form)
           (fail ctx (str "unknown operation " (pr-str op) " in " (pr-str form)
-                         "; use + - * / pow sq sqrt exp log exprel tanh sin cos abs min max if, comparisons, and/or/not, or unit constants like (mV 1)")
+                         "; use + - * / pow sq sqrt exp log exprel tanh sin cos abs min max clip if, comparisons, and/or/not, or unit constants like (mV 1)")
                 {:form form})))))
 
 (defn analyze
@@ -474,4 +487,213 @@
     `(def ~name ~@(when doc [doc])
        (assoc (neuron-model '~name '~(cond-> spec doc (assoc :doc doc)) (the-ns '~(ns-name *ns*)))
               ;; How a saved network finds this model again (chive.io/load).
+              :var-name '~(symbol (str (ns-name *ns*)) (str name))))))
+
+;; ---- Synapses: learning rules in the DSL
+
+(defrecord SynapseModel [name doc params weight-dim ^Class rule-class source var-name])
+
+(defn- parse-synapse [model-name spec ns-obj]
+  (let [ctx0 {:model model-name :where (str "defsynapse " model-name) :ns ns-obj}
+        known #{:params :weight :pre :post :equations :on-pre :on-post :doc}
+        _ (when-let [bad (seq (remove known (keys spec)))]
+            (fail ctx0 (str "unknown keys " (vec bad) "; valid: " (sort known)) {:keys bad}))
+        params (vec (for [[k f] (ordered (:params spec))] [(symbol (name k)) (eval-value ctx0 (str "parameter " (name k)) f)]))
+        weight (eval-value ctx0 ":weight" (:weight spec 1.0))
+        pre (vec (for [[k f] (ordered (:pre spec))] [(symbol (name k)) (eval-value ctx0 (str "pre " (name k)) f)]))
+        post (vec (for [[k f] (ordered (:post spec))] [(symbol (name k)) (eval-value ctx0 (str "post " (name k)) f)]))
+        pre-syms (set (map first pre)) post-syms (set (map first post))
+        dims (into {'w (u/dim-vector weight)} (map (fn [[s v]] [s (u/dim-vector v)]) (concat pre post)))
+        _ (when-let [clash (seq (set/intersection pre-syms post-syms))]
+            (fail ctx0 (str "names used for both pre and post state: " (vec clash)) {}))
+        ctx (assoc ctx0 :params (into {} (map (fn [[s v]] [s (u/dim-vector v)]) params))
+                   :state dims :varying (set (keys dims))
+                   :names (into (set (keys dims)) (map first params)))
+        eqs (into {} (for [[k f] (:equations spec)
+                           :let [v (symbol (name k))
+                                 c (assoc ctx :where (str "defsynapse " model-name ", equation d" v "/dt = " (pr-str f)))]]
+                       (do (when-not (or (pre-syms v) (post-syms v))
+                             (fail c (str v " is not pre or post state " (sort (concat pre-syms post-syms))) {:var v}))
+                           (when (seq (disj (set/intersection (free-symbols f) (set (keys dims))) v))
+                             (fail c (str "d" v "/dt may depend only on " v " (traces decay independently)") {:var v}))
+                           (let [a (analyze c f)
+                                 want (dim- (dims v) time-dim)]
+                             (when-not (= want (:dim a))
+                               (fail c (str "d" v "/dt must be a " (u/dim-str want) " but the right-hand side is a " (u/dim-str (:dim a))) {:var v}))
+                             (when (= :nl (:deg a)) (fail c (str "d" v "/dt must be linear in " v) {:var v}))
+                             [v (affine-parts c f)]))))
+        assigns (fn [k allowed reads]
+                  (vec (for [[target f] (get spec k)
+                             :let [v (symbol (name target))
+                                   c (assoc ctx :where (str "defsynapse " model-name ", " (name k) " " v " = " (pr-str f)))]]
+                         (do (when-not (allowed v)
+                               (fail c (str (name k) " may assign " (sort allowed) ", not " v) {:var v}))
+                             (when-let [bad (seq (set/difference (set/intersection (free-symbols f) (set (keys dims)))
+                                                                 (reads v)))]
+                               (fail c (str v " = ... may not read " (vec bad) " here") {:var v}))
+                             (let [a (binding [*float* true] (analyze c f))]
+                               (when-not (= (:dim a) (dims v))
+                                 (fail c (str v " is a " (u/dim-str (dims v)) " but the value is a " (u/dim-str (:dim a))) {:var v}))
+                               [v a])))))
+        all (set (keys dims))
+        on-pre (assigns :on-pre (conj pre-syms 'w) #(if (= % 'w) all pre-syms))
+        on-post (assigns :on-post (conj post-syms 'w) #(if (= % 'w) all post-syms))]
+    {:name model-name :params params :weight weight :pre pre :post post :equations eqs
+     :on-pre on-pre :on-post on-post :doc (:doc spec)}))
+
+(defn- gen-synapse-source [cls m]
+  (let [pre (map first (:pre m)) post (map first (:post m))
+        params (map first (:params m))
+        mv #(munge (name %))
+        arr #(str "v_" (mv %))
+        w-pre (filter #(= 'w (first %)) (:on-pre m)) var-pre (remove #(= 'w (first %)) (:on-pre m))
+        w-post (filter #(= 'w (first %)) (:on-post m)) var-post (remove #(= 'w (first %)) (:on-post m))
+        zero? (fn [code] (not (re-find #"p_|[1-9]" code)))
+        decay (fn [v idx]
+                (when-let [parts (get-in m [:equations v])]
+                  (str "      " (arr v) "[" idx "] = m_" (mv v) " * " (arr v) "[" idx "]"
+                       (when-not (zero? (:const parts)) (str " + c_" (mv v))) ";\n")))
+        locals (fn [vars idx] (str/join (for [v vars] (str "          float " (jname "s_" v) " = " (arr v) "[" idx "];\n"))))
+        apply-assigns (fn [as] (str/join (for [[v a] as] (str "          " (jname "s_" v) " = " (:java a) ";\n"))))]
+    (str
+     "package chive.dsl;\n"
+     "import chive.core.sim.*;\n"
+     "public final class " cls " implements chive.core.plasticity.LearningRule {\n"
+     (str/join (for [p params] (str "  private final float " (jname "p_" p) ";\n  private final double d_" (mv p) ";\n")))
+     "  private volatile boolean learning = true;\n  private Projection proj;\n"
+     "  private int[] colPtr, colSyn, preOfSyn;\n"
+     (str/join (for [v (concat pre post)] (str "  private float[] " (arr v) ";\n")))
+     (str/join (for [v (keys (:equations m))] (str "  private float m_" (mv v) ", c_" (mv v) ";\n")))
+     "  public " cls "(double[] p) {\n"
+     (str/join (map-indexed (fn [i p] (str "    " (jname "p_" p) " = (float) p[" i "];\n    d_" (mv p) " = p[" i "];\n")) params))
+     "  }\n"
+     "  public boolean learning() { return learning; }\n"
+     "  public void setLearning(boolean on) { learning = on; }\n"
+     "  public float[] trace(String name) {\n"
+     (str/join (for [v (concat pre post)] (str "    if (name.equals(\"" (name v) "\")) return " (arr v) ";\n")))
+     "    throw new ChiveException(\"rule " (:name m) " has no trace '\" + name + \"'\");\n  }\n"
+     "  public void attach(Projection p) {\n"
+     "    if (proj != null && proj != p) throw new ChiveException(\"a " (:name m) " rule belongs to one projection; make another for \" + p);\n"
+     "    proj = p;\n"
+     (str/join (for [[v init] (:pre m)] (str "    " (arr v) " = new float[p.pre().size()];\n    java.util.Arrays.fill(" (arr v) ", " (float (u/internal init)) "f);\n")))
+     (str/join (for [[v init] (:post m)] (str "    " (arr v) " = new float[p.post().size()];\n    java.util.Arrays.fill(" (arr v) ", " (float (u/internal init)) "f);\n")))
+     "    int[][] pi = p.connectivity().postIndex();\n    colPtr = pi[0];\n    colSyn = pi[1];\n    preOfSyn = p.connectivity().pre();\n  }\n"
+     "  public void bind(double dt) {\n"
+     (binding [*float* false]
+       (str/join (for [[v parts] (:equations m)]
+                   (str "    {\n      double[][] mc = chive.core.model.Affine.step(new double[][] {{"
+                        (str/replace (get-in parts [:coefs v] "0.0") #"\bp_" "d_") "}}, new double[] {"
+                        (str/replace (:const parts) #"\bp_" "d_") "}, dt);\n"
+                        "      m_" (mv v) " = (float) mc[0][0];\n      c_" (mv v) " = (float) mc[0][1];\n    }\n"))))
+     "  }\n"
+     "  public void preStep(long step, int part) {\n"
+     "    NeuronGroup pre = proj.pre();\n"
+     "    for (int i = pre.partitionFrom(part), to = pre.partitionTo(part); i < to; i++) {\n"
+     (str/join (keep #(decay % "i") pre))
+     "    }\n"
+     (when (seq var-pre)
+       (str "    int[] sp = pre.partitionSpikes(part);\n"
+            "    for (int k = 0, c = pre.partitionSpikeCount(part); k < c; k++) {\n        int i = sp[k];\n"
+            (locals pre "i") (apply-assigns var-pre)
+            (str/join (for [[v] var-pre] (str "          " (arr v) "[i] = " (jname "s_" v) ";\n")))
+            "    }\n"))
+     "  }\n"
+     "  public void postStep(long step, int part) {\n"
+     "    NeuronGroup post = proj.post(), pre = proj.pre();\n"
+     "    final int from = post.partitionFrom(part), to = post.partitionTo(part);\n"
+     "    final float[] w = proj.weights();\n"
+     "    for (int j = from; j < to; j++) {\n"
+     (str/join (keep #(decay % "j") post))
+     "    }\n"
+     "    if (learning) {\n"
+     (when (seq w-pre)
+       (str "      final int[] rowPtr = proj.rowPtr(), col = proj.postIndex();\n"
+            "      for (int q = 0, parts = pre.partitions(); q < parts; q++) {\n"
+            "        int[] sp = pre.partitionSpikes(q);\n"
+            "        for (int k = 0, c = pre.partitionSpikeCount(q); k < c; k++) {\n"
+            "          int i = sp[k];\n"
+            (locals pre "i")
+            "          int a = rowPtr[i], b = rowPtr[i + 1], lo = a, hi = b;\n"
+            "          while (lo < hi) { int mid = (lo + hi) >>> 1; if (col[mid] < from) lo = mid + 1; else hi = mid; }\n"
+            "          for (int s = lo; s < b; s++) {\n            int j = col[s];\n            if (j >= to) break;\n"
+            "          float s_w = w[s];\n" (locals post "j") (apply-assigns w-pre) "          w[s] = s_w;\n"
+            "          }\n        }\n      }\n"))
+     (when (seq w-post)
+       (str "      int[] ps = post.partitionSpikes(part);\n"
+            "      for (int k = 0, c = post.partitionSpikeCount(part); k < c; k++) {\n"
+            "        int j = ps[k];\n" (locals post "j")
+            "        for (int t = colPtr[j], e = colPtr[j + 1]; t < e; t++) {\n"
+            "          int s = colSyn[t];\n          int i = preOfSyn[s];\n          float s_w = w[s];\n"
+            (locals pre "i") (apply-assigns w-post) "          w[s] = s_w;\n"
+            "        }\n      }\n"))
+     "    }\n"
+     (when (seq var-post)
+       (str "    int[] ps2 = post.partitionSpikes(part);\n"
+            "    for (int k = 0, c = post.partitionSpikeCount(part); k < c; k++) {\n        int j = ps2[k];\n"
+            (locals post "j") (apply-assigns var-post)
+            (str/join (for [[v] var-post] (str "          " (arr v) "[j] = " (jname "s_" v) ";\n")))
+            "    }\n"))
+     "  }\n"
+     "  public long bytes() {\n    long b = 4L * (colPtr == null ? 0 : colPtr.length + colSyn.length + preOfSyn.length);\n"
+     (str/join (for [v (concat pre post)] (str "    if (" (arr v) " != null) b += 4L * " (arr v) ".length;\n")))
+     "    return b;\n  }\n}\n")))
+
+(defn synapse-model
+  "Compiles a synapse (learning rule) map into a SynapseModel; see `defsynapse`."
+  [model-name spec ns-obj]
+  (let [m (parse-synapse model-name spec ns-obj)
+        cls (str "S_" (munge (name model-name)) "_" (Integer/toHexString (hash [model-name spec])) "_" (System/nanoTime))
+        src (gen-synapse-source cls m)]
+    (map->SynapseModel {:name (str model-name) :doc (:doc spec)
+                        :params (mapv (fn [[s v]] [(keyword s) v]) (:params m))
+                        :weight-dim (u/dim-vector (:weight m))
+                        :rule-class (javac/compile-class (str "chive.dsl." cls) src)
+                        :source src})))
+
+(defn synapse-model?
+  "True for a model made by `defsynapse`."
+  [x] (instance? SynapseModel x))
+
+(defn synapse-rule
+  "A fresh learning rule of `model` with parameter `overrides` ({name quantity}),
+  ready for Projection.setPlasticity."
+  ^chive.core.plasticity.LearningRule [^SynapseModel model overrides]
+  (let [known (set (map first (:params model)))]
+    (doseq [k (keys overrides)]
+      (when-not (known (keyword (name k)))
+        (throw (ex-info (str "synapse " (:name model) " has no parameter " k "; valid: " (sort known)) {:param k})))))
+  (let [vals (for [[k default] (:params model)
+                   :let [v (get overrides k default)]]
+               (u/check-dim (keyword (:name model) (name k)) v (u/dim-vector default)))
+        ctor (.getConstructor ^Class (:rule-class model) (into-array Class [(Class/forName "[D")]))]
+    (.newInstance ctor (object-array [(double-array vals)]))))
+
+(defmacro defsynapse
+  "Defines `name` as a synaptic learning rule compiled from `spec`:
+  - :params   {name default}
+  - :weight   a quantity giving the weight's dimension (default 1.0: dimensionless);
+              checked against the target variable when the rule is attached
+  - :pre, :post  per-neuron state on either side (traces), with initial values
+  - :equations   {trace rhs}: each linear in its own variable, integrated exactly
+  - :on-pre   [[var expr] ...]: on a pre spike; pre state first (in phase A),
+              then weight assignments per synapse (seeing post state before this
+              step's post spikes)
+  - :on-post  [[var expr] ...]: on a post spike; weight assignments first, then
+              post state
+  Expressions read w (the synapse's weight), pre and post state and parameters;
+  `clip` bounds a value. Float arithmetic, as the built-in rules use.
+
+      (defsynapse pair-stdp
+        {:params {:tau_pre (ms 20) :tau_post (ms 20) :a_plus 0.01 :a_minus 0.0105 :w_max 1.0}
+         :pre {:x 0.0} :post {:y 0.0}
+         :equations {:x (- (/ x tau_pre)) :y (- (/ y tau_post))}
+         :on-pre [[:x (+ x 1)] [:w (clip (- w (* a_minus y)) 0 w_max)]]
+         :on-post [[:w (clip (+ w (* a_plus x)) 0 w_max)] [:y (+ y 1)]]})
+
+  In a network map: {:plasticity pair-stdp} or {:plasticity {:model pair-stdp :params {...}}}."
+  [name & args]
+  (let [[doc spec] (if (string? (first args)) [(first args) (second args)] [nil (first args)])]
+    (parse-synapse name spec *ns*)
+    `(def ~name ~@(when doc [doc])
+       (assoc (synapse-model '~name '~(cond-> spec doc (assoc :doc doc)) (the-ns '~(ns-name *ns*)))
               :var-name '~(symbol (str (ns-name *ns*)) (str name))))))

@@ -33,7 +33,7 @@
   (:refer-clojure :exclude [run!])
   (:require [chive.model :as model]
             [chive.units :as u])
-  (:import (chive.core.plasticity Stdp)
+  (:import (chive.core.plasticity Stdp LearningRule)
            (chive.core.sim Network NeuronGroup Projection Connectivity SpikeMonitor StateMonitor
                            RateMonitor Fill Network$ProgressListener Network$RunResult ChiveException)
            (chive.core.model Lif CobaLif Izhikevich AdEx HodgkinHuxley PoissonGroup SpikeGeneratorGroup)))
@@ -254,8 +254,26 @@
     :else (err (str "projection " proj-key ": :delay must be a time or one time per synapse, got " (pr-str delay))
                {:projection proj-key})))
 
+(declare builtin-rule)
+
+(defn- unit-dim [unit]
+  (if (vector? unit) unit (u/dim-vector (u/q 1 unit))))
+
 (defn- plasticity-rule
-  "An STDP rule from a projection's :plasticity spec (see `build`)."
+  "A learning rule from a projection's :plasticity spec (see `build`)."
+  ^chive.core.sim.Plasticity [proj-key p target-unit]
+  (let [[m overrides] (cond (model/synapse-model? p) [p {}]
+                            (and (map? p) (model/synapse-model? (:model p))) [(:model p) (:params p {})]
+                            :else nil)]
+    (if m
+      (do (when-not (= (:weight-dim m) (unit-dim target-unit))
+            (err (str "projection " proj-key ": synapse " (:name m) " has weights of dimension "
+                      (u/dim-str (:weight-dim m)) " but its target is a " (u/dim-str (unit-dim target-unit)))
+                 {:projection proj-key}))
+          (model/synapse-rule m overrides))
+      (builtin-rule proj-key p target-unit))))
+
+(defn- builtin-rule
   ^Stdp [proj-key {:keys [rule] :as p} target-unit]
   (let [t #(u/check (keyword (name proj-key) (name %)) (get p %) :ms)
         w #(convert (keyword (name proj-key) (name %)) (get p % %2) target-unit)
@@ -267,7 +285,7 @@
       (:stdp :stdp-multiplicative)
       (do (need [:tau_pre :tau_post :a_plus :a_minus :w_max])
           (Stdp/pair (= rule :stdp-multiplicative) (t :tau_pre) (t :tau_post)
-                     (w :a_plus nil) (w :a_minus nil) (w :w_min 0.0) (w :w_max nil)))
+                     (w :a_plus nil) (w :a_minus nil) (if (contains? p :w_min) (w :w_min nil) 0.0) (w :w_max nil)))
       :diehl-cook
       (do (need [:tau_pre :tau_post1 :tau_post2 :nu_pre :nu_post :w_max])
           (Stdp/diehlCook (t :tau_pre) (t :tau_post1) (t :tau_post2)
@@ -486,7 +504,7 @@
   "Switches the plasticity of projection `k` on or off (takes effect at the next step)."
   [^Net net k on?]
   (let [p (get-projection net k)]
-    (if-let [^Stdp rule (.plasticity p)]
+    (if-let [^chive.core.plasticity.LearningRule rule (.plasticity p)]
       (.setLearning rule (boolean on?))
       (err (str "projection " k " has no plasticity") {:projection k}))
     net))

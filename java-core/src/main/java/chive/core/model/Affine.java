@@ -14,6 +14,12 @@ public final class Affine {
   /** Returns {M, c} as an (n) x (n + 1) matrix: columns 0..n-1 are M, column n is c. */
   public static double[][] step(double[][] a, double[] b, double dt) {
     int n = b.length;
+    if (n == 1 && a[0].length == 1) {
+      // One variable: exp directly (Math.exp is correctly rounded to within an ulp).
+      double m = Math.exp(a[0][0] * dt);
+      double c = a[0][0] == 0 ? b[0] * dt : b[0] / a[0][0] * (m - 1);
+      return new double[][] {{m, c}};
+    }
     int m = n + 1;
     double[][] g = new double[m][m];
     double norm = 0;

@@ -27,7 +27,7 @@ import chive.core.sim.Projection;
  * the learning window. {@link #setLearning} switches weight changes off (the
  * traces still run) between runs.
  */
-public final class Stdp implements Plasticity {
+public final class Stdp implements LearningRule {
   public enum Rule { ADDITIVE, MULTIPLICATIVE, DIEHL_COOK }
 
   private final Rule rule;
@@ -75,9 +75,9 @@ public final class Stdp implements Plasticity {
   /** {tau_pre, tau_post, tau_post2, a_plus, a_minus, w_min, w_max} as constructed. */
   public double[] params() { return new double[] {tauPre, tauPost, tauPost2, aPlus, aMinus, wMin, wMax}; }
   public boolean nearest() { return nearest; }
-  public boolean learning() { return learning; }
+  @Override public boolean learning() { return learning; }
   /** Weight changes on (true) or off; takes effect at the next step. */
-  public void setLearning(boolean on) { learning = on; }
+  @Override public void setLearning(boolean on) { learning = on; }
   /** Live trace arrays: pre (x), post (y), second post (z, Diehl &amp; Cook; else null). */
   public float[] preTrace() { return x; }
   public float[] postTrace() { return y; }
@@ -98,9 +98,10 @@ public final class Stdp implements Plasticity {
 
   @Override
   public void bind(double dt) {
-    dx = (float) Math.exp(-dt / tauPre);
-    dy = (float) Math.exp(-dt / tauPost);
-    dz = rule == Rule.DIEHL_COOK ? (float) Math.exp(-dt / tauPost2) : 0f;
+    // exp(-(1/tau)·dt): the form chive.model/defsynapse generates for a decay dx/dt = -x/tau.
+    dx = (float) Math.exp(-(1.0 / tauPre) * dt);
+    dy = (float) Math.exp(-(1.0 / tauPost) * dt);
+    dz = rule == Rule.DIEHL_COOK ? (float) Math.exp(-(1.0 / tauPost2) * dt) : 0f;
   }
 
   @Override
