@@ -97,6 +97,8 @@
                       (Npy/write (path dir "monitors" folder "indices.npy") (.indices ^SpikeMonitor m))
                       (Npy/write (path dir "monitors" folder "steps.npy") (.steps ^SpikeMonitor m))
                       {:name (name k) :folder folder :type "spikes" :group g})
+                  (instance? chive.core.sim.SpikeCountMonitor m)
+                  {:name (name k) :type "counts" :group g}
                   (instance? StateMonitor m)
                   {:name (name k) :type "state" :group g :var (.var ^StateMonitor m)
                    :neurons (vec (.indices ^StateMonitor m)) :every (.every ^StateMonitor m)}
@@ -213,7 +215,8 @@
                                     (.restore sm (.ints (Npy/read fi) fi) (.ints (Npy/read fs) fs))
                                     sm)
                          "state" (StateMonitor. g ^String var (int-array neurons) (int every))
-                         "rate" (RateMonitor. g))]
+                         "rate" (RateMonitor. g)
+                         "counts" (chive.core.sim.SpikeCountMonitor. g))]
                  (.add jn ^chive.core.sim.Monitor m)
                  [(keyword name) m])))]
     (.setStep jn (long (:step meta)))

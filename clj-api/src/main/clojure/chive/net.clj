@@ -35,7 +35,7 @@
             [chive.units :as u])
   (:import (chive.core.plasticity Stdp LearningRule)
            (chive.core.sim Network NeuronGroup Projection Connectivity SpikeMonitor StateMonitor
-                           RateMonitor Fill Network$ProgressListener Network$RunResult ChiveException)
+                           RateMonitor SpikeCountMonitor Fill Network$ProgressListener Network$RunResult ChiveException)
            (chive.core.model Lif CobaLif Izhikevich AdEx HodgkinHuxley PoissonGroup SpikeGeneratorGroup)))
 
 (set! *warn-on-reflection* true)
@@ -325,7 +325,7 @@
              {:rule :stdp :tau_pre :tau_post :a_plus :a_minus :w_max [:w_min]} (additive pair STDP),
              {:rule :stdp-multiplicative ...} (soft bounds), or
              {:rule :diehl-cook :tau_pre :tau_post1 :tau_post2 :nu_pre :nu_post :w_max}
-  - :monitors {name {:type :spikes|:state|:rate :group g, for :state :var v :neurons [i ...] :every dt}}
+  - :monitors {name {:type :spikes|:state|:rate|:counts :group g, for :state :var v :neurons [i ...] :every dt}}
   Checks units, names and sizes first, and the memory it will need against the heap."
   [spec]
   (let [dt (u/check :dt (:dt spec (u/ms 0.1)) :ms)
@@ -365,10 +365,11 @@
                   [k (case type
                        :spikes (.add net (SpikeMonitor. g))
                        :rate (.add net (RateMonitor. g))
+                       :counts (.add net (SpikeCountMonitor. g))
                        :state (let [every-steps (if every (max 1 (Math/round (/ (u/check :every every :ms) dt))) 1)]
                                 (.add net (StateMonitor. g (name var) (int-array (or neurons (range (.size ^NeuronGroup g))))
                                                          (int every-steps))))
-                       (err (str "monitor " k ": unknown :type " (pr-str type) "; valid: [:spikes :state :rate]")
+                       (err (str "monitor " k ": unknown :type " (pr-str type) "; valid: [:spikes :state :rate :counts]")
                             {:monitor k :type type}))])))]
     (->Net net groups projections monitors spec)))
 
@@ -397,13 +398,15 @@
 
 (defn run!
   "Advances the network by `duration` (a time). Options:
+  - :interruptible  false runs to the end even when interrupted (the flag stays
+               set; check it between such runs). Default true.
   - :threads   threads (default `(default-threads net)`); results do not depend on it
   - :progress  true (default: prints to *err* when the run takes over 2 s), false,
                or (fn [{:keys [done total sim-ms wall-s]}]) called about twice a second
   Returns {:steps n :t-ms clock-after :wall-s s :interrupted bool}. An nREPL
   interrupt (or Thread.interrupt) stops the run at a step boundary; the network
   stays consistent and `run!` can continue it."
-  [^Net net duration & {:keys [threads progress] :or {progress true}}]
+  [^Net net duration & {:keys [threads progress interruptible] :or {progress true interruptible true}}]
   (let [^Network jn (:java net)
         dur (u/check :duration duration :ms)
         threads (int (or threads (default-threads net)))
@@ -413,7 +416,7 @@
                                       (progress {:done done :total total :sim-ms sim-ms :wall-s wall})))
                    progress (progress-printer)
                    :else nil)
-        ^Network$RunResult r (.run jn dur threads listener)]
+        ^Network$RunResult r (.runSteps jn (Math/round (/ dur (.dt jn))) threads listener (boolean interruptible))]
     (when (.interrupted r)
       (binding [*out* *err*]
         (println (format "run interrupted at t = %.1f ms after %d of %d steps; the network is consistent, run! continues it"
@@ -430,6 +433,21 @@
   (let [^SpikeMonitor m (get-monitor net k)]
     (when-not (instance? SpikeMonitor m) (err (str "monitor " k " is not a spike monitor") {:monitor k}))
     {:indices (.indices m) :times-ms (.times m) :count (.count m)}))
+
+(defn spike-counts
+  "Spike counts per neuron from count monitor `k` (:type :counts) since its last reset, as an int[]."
+  ^ints [^Net net k]
+  (let [m (get-monitor net k)]
+    (when-not (instance? SpikeCountMonitor m) (err (str "monitor " k " is not a :counts monitor") {:monitor k}))
+    (.counts ^SpikeCountMonitor m)))
+
+(defn reset-counts!
+  "Zeroes count monitor `k`."
+  [^Net net k]
+  (let [m (get-monitor net k)]
+    (when-not (instance? SpikeCountMonitor m) (err (str "monitor " k " is not a :counts monitor") {:monitor k}))
+    (.reset ^SpikeCountMonitor m)
+    net))
 
 (defn spike-trains
   "Spike times per neuron from spike monitor `k`: {neuron [t-ms ...]}."
@@ -474,9 +492,17 @@
     net))
 
 (defn set-rates!
-  "Sets the rates of Poisson group `g`: one rate (a frequency) or one per neuron."
+  "Sets the rates of Poisson group `g`: one rate (a frequency), one per neuron
+  (a sequence of frequencies), or a double[] of rates in Hz (one Java call, no
+  per-neuron work here: the fast path for training loops)."
   [^Net net g rates]
-  (set-state! net g :rate rates))
+  (if (instance? (Class/forName "[D") rates)
+    (let [grp (get-group net g)]
+      (when-not (instance? PoissonGroup grp)
+        (err (str "group " g " is not a Poisson group") {:group g}))
+      (.setRates ^PoissonGroup grp ^doubles rates)
+      net)
+    (set-state! net g :rate rates)))
 
 (defn param
   "Parameter `p` of group `g`, as a quantity in its unit."

@@ -163,6 +163,37 @@
   (swap! nw assoc-in [:spec :monitors id] {:type :spikes :group id})
   id)
 
+(defscript network-count-spikes!
+  "Counts the spikes of population `id` per neuron (constant memory; read with
+  `network-spike-counts`, zero with `network-reset-counts!`)."
+  [id]
+  (unbuilt! nw "add a recording")
+  (swap! nw assoc-in [:spec :monitors (keyword (str (name id) "-counts"))] {:type :counts :group id})
+  id)
+
+(defscript network-spike-counts
+  "Spike counts per neuron of population `id` since the last reset (int[])."
+  [id]
+  (net/spike-counts (built nw) (keyword (str (name id) "-counts"))))
+
+(defscript network-reset-counts!
+  "Zeroes the spike counts of population `id`."
+  [id]
+  (net/reset-counts! (built nw) (keyword (str (name id) "-counts")))
+  id)
+
+(defscript network-normalize!
+  "Scales each target neuron's incoming weights of connection `id` to sum to `total`."
+  [id total]
+  (net/normalize! (built nw) id total)
+  id)
+
+(defscript network-set-learning!
+  "Switches the plasticity of connection `id` on or off."
+  [id on?]
+  (net/set-learning! (built nw) id on?)
+  id)
+
 (defscript network-set-static-poisson-freq!
   "Sets the rates (Hz) of Poisson population `id`: one number or quantity for
   all, or one per neuron (any sequence or array). One call for the whole
@@ -170,7 +201,7 @@
   [id rates]
   (let [n (built nw)
         rates (cond (or (number? rates) (u/quantity? rates)) (if (u/quantity? rates) rates (u/Hz rates))
-                    (instance? (Class/forName "[D") rates) (mapv u/Hz rates)
+                    (instance? (Class/forName "[D") rates) rates ; Hz, straight to Java
                     :else (mapv #(if (u/quantity? %) % (u/Hz %)) rates))]
     (net/set-rates! n id rates)
     id))
@@ -204,9 +235,12 @@
     (if (= kind :param) (net/param n id k) (net/state n id k))))
 
 (defscript network-run!
-  "Runs the network for `duration` (ms, or a time); builds it first if needed."
+  "Runs the network for `duration` (ms, or a time); builds it first if needed.
+  The run completes even if the thread is interrupted meanwhile (the flag stays
+  set): scripts check it between runs, as `loop-run-image-input` does, so a
+  sample is never left half-presented."
   [duration]
-  (net/run! (built nw) (ms duration) :progress false))
+  (net/run! (built nw) (ms duration) :progress false :interruptible false))
 
 (defscript network-get-conn-info
   "Connection `id` as {:source int[] :target int[] :weight float[]} (one entry per synapse)."

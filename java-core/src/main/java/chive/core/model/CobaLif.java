@@ -14,7 +14,9 @@ import chive.core.sim.NeuronGroup;
  *   reset: v = v_reset; theta += theta_plus (adaptive, unless fixed)
  * </pre>
  * v integrates by exponential Euler (conductances held over the step, then v
- * relaxes exactly towards its steady state); ge, gi and theta decay exactly.
+ * relaxes exactly towards its steady state) or, with {@code method} = 1, by
+ * forward Euler (as Diehl &amp; Cook's Brian 1 code did; no exp per neuron);
+ * ge, gi and theta decay exactly.
  * {@code fix_theta} = 1 freezes theta (Diehl &amp; Cook's test phase).
  */
 public final class CobaLif extends NeuronGroup {
@@ -22,6 +24,7 @@ public final class CobaLif extends NeuronGroup {
   private final float[] v, ge, gi, iext, theta;
   private double dtOverTm, ae, ai, atheta, vRest, ee, ei, vTh, vReset, rm, thetaPlus, thetaOffset;
   private boolean fixTheta;
+  private boolean euler;
   private int refSteps;
 
   public CobaLif(String name, int n, boolean adaptive) {
@@ -43,6 +46,7 @@ public final class CobaLif extends NeuronGroup {
       addParam("theta_offset", 20.0);
       addParam("fix_theta", 0.0);
     }
+    addParam("method", 0.0);
     v = addVar("v", -60f);
     ge = addVar("ge", 0f);
     gi = addVar("gi", 0f);
@@ -68,6 +72,9 @@ public final class CobaLif extends NeuronGroup {
     vReset = param("v_reset");
     rm = param("r_m");
     refSteps = steps(param("t_ref"));
+    double m = param("method");
+    if (m != 0 && m != 1) throw new chive.core.sim.ChiveException("group '" + name() + "': method must be 0 (exponential Euler) or 1 (forward Euler), got " + m);
+    euler = m == 1;
     if (adaptive) {
       atheta = Math.exp(-dt / positive("tau_theta"));
       thetaPlus = param("theta_plus");
@@ -100,9 +107,14 @@ public final class CobaLif extends NeuronGroup {
       if (c > 0f) {
         continue;
       }
-      double gtot = 1 + e + g;
-      double vinf = (vRest + e * ee + g * ei + rm * iext[i]) / gtot;
-      double vn = vinf + (v[i] - vinf) * Math.exp(-k * gtot);
+      double vi = v[i], vn;
+      if (euler) {
+        vn = vi + k * ((vRest - vi) + e * (ee - vi) + g * (ei - vi) + rm * iext[i]);
+      } else {
+        double gtot = 1 + e + g;
+        double vinf = (vRest + e * ee + g * ei + rm * iext[i]) / gtot;
+        vn = vinf + (vi - vinf) * Math.exp(-k * gtot);
+      }
       v[i] = (float) vn;
       if (vn > vTh + th) {
         spikes[count++] = i;

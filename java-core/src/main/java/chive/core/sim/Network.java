@@ -155,6 +155,16 @@ public final class Network {
    * is interrupted; the interrupt flag stays set for the caller to see.
    */
   public RunResult runSteps(long steps, int threads, ProgressListener listener) {
+    return runSteps(steps, threads, listener, true);
+  }
+
+  /**
+   * As {@link #runSteps(long, int, ProgressListener)}; with {@code interruptible}
+   * false the run completes even if the thread is interrupted (the flag stays
+   * set), so that a caller can make a short run, such as one training sample,
+   * atomic and check the flag between runs.
+   */
+  public RunResult runSteps(long steps, int threads, ProgressListener listener, boolean interruptible) {
     if (steps < 0) throw new ChiveException("steps must be >= 0, got " + steps);
     if (threads < 1 || threads > 1024) throw new ChiveException("threads must be in 1..1024, got " + threads);
     if (groups.isEmpty()) throw new ChiveException("the network has no groups");
@@ -164,7 +174,7 @@ public final class Network {
       partitionedFor = threads;
     }
     long t0 = System.nanoTime();
-    Loop loop = new Loop(threads, steps, listener, t0);
+    Loop loop = new Loop(threads, steps, listener, t0, interruptible);
     long done = loop.run();
     double wall = (System.nanoTime() - t0) / 1e9;
     if (listener != null) listener.progress(done, steps, step * dt, wall);
@@ -189,7 +199,10 @@ public final class Network {
     /** The step being run, published to workers by the barriers. */
     volatile long cur;
 
-    Loop(int threads, long steps, ProgressListener listener, long t0) {
+    final boolean interruptible;
+
+    Loop(int threads, long steps, ProgressListener listener, long t0, boolean interruptible) {
+      this.interruptible = interruptible;
       this.threads = threads;
       this.steps = steps;
       this.listener = listener;
@@ -226,7 +239,7 @@ public final class Network {
             try { phaseB(0, s); } catch (Throwable t) { fail(t); }
           }
           // Decide, before releasing the workers, whether there is a next step.
-          if (Thread.currentThread().isInterrupted()) { interrupted = true; stop = true; }
+          if (interruptible && Thread.currentThread().isInterrupted()) { interrupted = true; stop = true; }
           if (done + 1 >= steps) stop = true;
           if (!stop) cur = s + 1; // published to the workers by the barrier
           if (barrier != null) sense = barrier.await(sense);

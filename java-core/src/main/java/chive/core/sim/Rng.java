@@ -24,10 +24,19 @@ public final class Rng {
 
   /** 64 random bits for (seed, stream, index, step). */
   public static long bits(long seed, long stream, long index, long step) {
+    return atStep(key(seed, stream, index), step);
+  }
+
+  /** The part of {@link #bits} that does not depend on the step, to precompute per neuron. */
+  public static long key(long seed, long stream, long index) {
     long h = mix(seed + GOLDEN);
     h = mix(h ^ (stream + 0x632BE59BD9B4E019L));
-    h = mix(h ^ (index * GOLDEN + 0x1F83D9ABFB41BD6BL));
-    return mix(h ^ (step + 0x5BE0CD19137E2179L));
+    return mix(h ^ (index * GOLDEN + 0x1F83D9ABFB41BD6BL));
+  }
+
+  /** bits(seed, stream, index, step) from key(seed, stream, index). */
+  public static long atStep(long key, long step) {
+    return mix(key ^ (step + 0x5BE0CD19137E2179L));
   }
 
   /** A uniform double in [0, 1) for (seed, stream, index, step). */

