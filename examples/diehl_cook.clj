@@ -21,7 +21,10 @@
                                   network-get-property network-get-conn-info loop-run-image-input]]
             [chive.units :refer [ms mV]]))
 
-;; Excitatory neurons: conductance LIF with an adaptive threshold theta.
+;; Excitatory neurons: conductance LIF with an adaptive threshold theta, the
+;; constants of BENCHMARKS.md (refractory 5 ms). The paper's Brian 1 code also
+;; blocked spikes for 50 ms (timer > 5 ms with dtimer/dt = 0.1) and integrated
+;; with forward Euler; :t_block (ms 50) and :method 1 reproduce those.
 (def excitatory
   {:v_rest (mV -65) :v_reset (mV -65) :v_th (mV -52) :t_ref (ms 5) :tau_m (ms 100)
    :tau_e (ms 1) :tau_i (ms 2) :e_e (mV 0) :e_i (mV -100)
@@ -98,19 +101,25 @@
   (mapv #(:counts (present! nw stdp part % false)) (range (data/size part))))
 
 (defn assign-labels
-  "Each neuron's label: the class for which its average response is highest."
+  "Each neuron's label: the class for which its average response is highest
+  (the first such class); -1 for a neuron that never fired, as in the paper's
+  code, so that silent neurons do not dilute any class."
   [counts labels]
   (let [n (alength ^ints (first counts))
         sums (make-array Double/TYPE 10 n)
         seen (double-array 10)]
     (doseq [[^ints c l] (map vector counts labels)]
       (aset seen l (inc (aget seen l)))
-      (dotimes [i n] (aset ^doubles (aget ^"[[D" sums l) i (+ (aget ^doubles (aget ^"[[D" sums l) i) (aget c i)))))
+      (let [^doubles row (aget ^"[[D" sums l)]
+        (dotimes [i n] (aset row i (+ (aget row i) (aget c i))))))
     (vec (for [i (range n)]
-           (apply max-key #(/ (aget ^doubles (aget ^"[[D" sums %) i) (max 1.0 (aget seen %))) (range 10))))))
+           (first (reduce (fn [[best rate] l]
+                            (let [r (/ (aget ^doubles (aget ^"[[D" sums l) i) (max 1.0 (aget seen l)))]
+                              (if (> r rate) [l r] [best rate])))
+                          [-1 0.0] (range 10)))))))
 
 (defn classify
-  "The class whose assigned neurons respond most on average."
+  "The class whose assigned neurons respond most on average (-1: none assigned)."
   [assignments ^ints counts]
   (let [by-label (group-by assignments (range (count assignments)))]
     (apply max-key (fn [l] (if-let [ns (by-label l)]

