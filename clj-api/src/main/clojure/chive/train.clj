@@ -9,7 +9,8 @@
   Diehl & Cook 2015 (examples/diehl_cook.clj holds the network and the
   presentation protocol; this adds the loop around it). The protocol is fixed
   before any test digit is read: train on the first K training digits for E
-  epochs; then, with learning off and theta frozen, assign each excitatory
+  epochs, in a seeded random order each epoch (the stored order cycles through
+  the classes 0..9); then, with learning off and theta frozen, assign each excitatory
   neuron the class it answers most on those K digits; then classify the first M
   test digits. The accuracy is the last epoch's, on the test digits.
 
@@ -78,13 +79,26 @@
   :epochs (1) :data (\"mnist\", \"fashion\" or a folder) :seed (1) :threads
   :out (folder for checkpoints and results; nil for none) :checkpoint-every
   (digits; 0 = only when interrupted) :resume (a checkpoint folder)."
-  [{:keys [neurons train test epochs data seed threads out checkpoint-every resume]
-    :or {neurons 100 train 1000 test 1000 epochs 1 data "mnist" seed 1 checkpoint-every 0}}]
+  [{:keys [neurons train test epochs data seed threads out checkpoint-every resume validate shuffle]
+    :or {neurons 100 train 1000 test 1000 epochs 1 data "mnist" seed 1 checkpoint-every 0 validate 0 shuffle true}}]
   (when-not (and (pos-int? neurons) (pos-int? train) (nat-int? test) (pos-int? epochs))
     (throw (ex-info (str "neurons, train and epochs must be positive and test non-negative, got "
                          {:neurons neurons :train train :test test :epochs epochs}) {})))
-  (let [{part :train ds :all} (dataset-parts data train)
+  (let [{all-train :train ds :all} (dataset-parts data train)
+        _ (when-not (< validate (data/size all-train))
+            (throw (ex-info (str "--validate " validate " must be smaller than --train " (data/size all-train)) {})))
+        ;; --validate V: the first V of the K training digits (class-balanced: the
+        ;; stored order cycles through the classes) are held out for tuning and
+        ;; training uses the rest; the test digits are then not read at all.
+        part (data/drop-first all-train validate)
+        held (when (pos? validate) (data/take-first all-train validate))
         k (data/size part)
+        order-of (fn [epoch] (if shuffle
+                               (let [r (java.util.Random. (+ (* 1000003 seed) epoch))
+                                     a (java.util.ArrayList. ^java.util.Collection (range k))]
+                                 (java.util.Collections/shuffle a r)
+                                 (vec a))
+                               (vec (range k))))
         state0 (when resume (read-state resume))
         nw (s/new-network {:dt 0.5 :seed seed})
         stdp (if resume
@@ -92,7 +106,7 @@
                    (keyword (:stdp state0)))
                (dc/create-network! nw {:neurons neurons}))
         _ (when resume
-            (doseq [[key want] [[:neurons neurons] [:train k] [:epochs epochs] [:seed seed] [:data data]]]
+            (doseq [[key want] [[:neurons neurons] [:train k] [:epochs epochs] [:seed seed] [:data data] [:shuffle shuffle]]]
               (when-not (= (get state0 key) want)
                 (throw (ex-info (str "--resume " resume " was made with " (name key) " " (get state0 key)
                                      ", not " want "; give the same options to resume") {key (get state0 key)})))))
@@ -101,7 +115,7 @@
         progress (atom {:epoch (:epoch state0 0) :next (:next state0 0) :retries (:retries state0 0)
                         :samples (:samples state0 0) :train-s (:train_s state0 0.0)})
         state-of (fn [] (let [p @progress]
-                          {:neurons neurons :train k :epochs epochs :seed seed :data data :stdp (name stdp)
+                          {:neurons neurons :train k :epochs epochs :seed seed :data data :shuffle shuffle :stdp (name stdp)
                            :epoch (:epoch p) :next (:next p) :retries (:retries p) :samples (:samples p)
                            :train_s (:train-s p)}))
         last-log (volatile! (System/nanoTime))
@@ -114,8 +128,9 @@
       (let [{:keys [epoch next]} @progress]
         (when (and (< epoch epochs) (not @interrupted))
           (let [t0 (System/nanoTime)
+                order (order-of epoch)
                 shown (s/loop-run-image-input
-                       [j (range next k)]
+                       [j (subvec order next)]
                        (let [r (dc/present! nw stdp part j true)]
                          (observe! acc (data/label part j) (:counts r))
                          (swap! progress #(-> % (update :next inc) (update :samples inc) (update :retries + (:retries r))))
@@ -149,15 +164,18 @@
             train-counts (dc/responses nw stdp part)
             assignments (dc/assign-labels train-counts (map #(data/label part %) (range k)))
             label-s (/ (- (System/nanoTime) t1) 1e9)
-            ;; Only now is test data read.
-            test-part (data/take-first (:test ds) test)
+            ;; Only now is test data read (and not at all when validating).
+            test-part (if held held (data/take-first (:test ds) test))
             t2 (System/nanoTime)
             test-counts (dc/responses nw stdp test-part)
             correct (count (filter true? (map-indexed (fn [j c] (= (data/label test-part j) (dc/classify assignments c))) test-counts)))
             test-s (/ (- (System/nanoTime) t2) 1e9)
             m (data/size test-part)
-            result {:bench "diehl-cook" :neurons neurons :train k :test m :epochs epochs
-                    :accuracy (if (pos? m) (/ correct (double m)) nil)
+            result {:bench "diehl-cook" :neurons neurons :train k :test (if held 0 m) :epochs epochs
+                    :accuracy (when (and (not held) (pos? m)) (/ correct (double m)))
+                    :validate (if held m 0)
+                    :validation_accuracy (when held (/ correct (double m)))
+                    :shuffle shuffle
                     :samples_per_s samples-per-s :train_s (:train-s p) :label_s label-s :test_s test-s
                     :dt_ms 0.5 :present_ms dc/present-ms :rest_ms dc/rest-ms :retries (:retries p)
                     :seed seed :threads threads :jdk (System/getProperty "java.version")
@@ -171,13 +189,17 @@
             (dc/export-results! nw stdp (io/file dir "weights.txt") (io/file dir "theta.txt"))
             (cio/export! (s/network-built nw) dir {:weights [stdp] :state [[:excitatory :theta]]})
             (spit (io/file dir "result.json") (json/generate-string result {:pretty true}))))
-        (log (format "test accuracy %.4f on %d digits (labels %.1f s, test %.1f s)" (or (:accuracy result) 0.0) m label-s test-s))
+        (log (format "%s accuracy %.4f on %d digits (labels %.1f s, %s %.1f s)" (if held "validation" "test")
+                     (double (or (:accuracy result) (:validation_accuracy result) 0.0)) m label-s (if held "validation" "test") test-s))
         result))))
 
 (def ^:private usage
   "Usage: bin/chive train diehl-cook [--neurons N] [--train K] [--test M] [--epochs E]
          [--data mnist|fashion|PATH] [--seed S] [--threads T] [--out DIR]
-         [--checkpoint-every K] [--resume DIR]")
+         [--checkpoint-every K] [--resume DIR] [--validate V] [--no-shuffle]
+  --validate V   hold out the first V of the K training digits (class-balanced) and report validation_accuracy
+                 (the test digits are not read): tune with this, never with --test
+  --no-shuffle   present the training digits in their stored order (default: a seeded shuffle per epoch)")
 
 (defn parse-args [[what & args]]
   (when-not (= what "diehl-cook")
@@ -199,6 +221,8 @@
           "--data" (recur (assoc opts :data (s)) more)
           "--out" (recur (assoc opts :out (s)) more)
           "--resume" (recur (assoc opts :resume (s)) more)
+          "--validate" (recur (assoc opts :validate (num a)) more)
+          "--no-shuffle" (recur (assoc opts :shuffle false) (rest args))
           (throw (ex-info (str "unknown option " (pr-str a) "\n" usage) {:arg a})))))))
 
 (defn -main [& args]

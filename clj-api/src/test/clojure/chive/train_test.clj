@@ -11,11 +11,20 @@
 (deftest learns-digits-well-above-chance
   (let [r (train/diehl-cook! {:neurons 100 :train 400 :test 300 :epochs 1 :data "mnist" :seed 3 :threads 1})]
     (is (= #{:bench :neurons :train :test :epochs :accuracy :samples_per_s :train_s :label_s :test_s :dt_ms
-             :present_ms :rest_ms :retries :seed :threads :jdk :data :split :assigned_classes}
+             :present_ms :rest_ms :retries :seed :threads :jdk :data :split :assigned_classes
+             :validate :validation_accuracy :shuffle}
            (set (keys r))))
     (is (= [100 400 300 1] [(:neurons r) (:train r) (:test r) (:epochs r)]))
     (is (> (:accuracy r) 0.3) (str "accuracy " (:accuracy r) " (chance is 0.1)"))
     (is (>= (:assigned_classes r) 8) "neurons specialise to most classes")))
+
+(deftest validation-mode-holds-out-training-digits
+  (let [r (train/diehl-cook! {:neurons 20 :train 120 :validate 40 :epochs 1 :data "mnist" :seed 2 :threads 1})]
+    (is (= [80 0 40] [(:train r) (:test r) (:validate r)]))
+    (is (nil? (:accuracy r)) "no test accuracy: the test digits were not read")
+    (is (number? (:validation_accuracy r))))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--validate 200 must be smaller than --train 100"
+                        (train/diehl-cook! {:neurons 10 :train 100 :validate 200}))))
 
 (deftest interrupt-and-resume-lose-no-completed-digit
   (let [out (tmp-dir)

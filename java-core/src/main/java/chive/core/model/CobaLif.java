@@ -30,6 +30,8 @@ public final class CobaLif extends NeuronGroup {
   private double dtOverTm, ae, ai, atheta, vRest, ee, ei, vTh, vReset, rm, thetaPlus, thetaOffset;
   private boolean fixTheta;
   private boolean euler;
+  /** exp(-dt/tau_m): the exponential Euler factor when ge = gi = 0. */
+  private double expK;
   private double aeEuler, aiEuler, athetaEuler;
   private int refSteps;
   /** Steps a spike blocks further spikes (>= refSteps); v is held for the first refSteps of them. */
@@ -72,6 +74,7 @@ public final class CobaLif extends NeuronGroup {
   @Override
   protected void configure() {
     dtOverTm = dt / positive("tau_m");
+    expK = Math.exp(-dtOverTm * 1);
     ae = Math.exp(-dt / positive("tau_e"));
     ai = Math.exp(-dt / positive("tau_i"));
     vRest = param("v_rest");
@@ -104,7 +107,7 @@ public final class CobaLif extends NeuronGroup {
   protected int update(int from, int to, long step, int[] spikes) {
     final float[] v = this.v, ge = this.ge, gi = this.gi, iext = this.iext, theta = this.theta;
     final float[] ref = refractory;
-    final double k = dtOverTm, vRest = this.vRest, ee = this.ee, ei = this.ei;
+    final double k = dtOverTm, vRest = this.vRest, ee = this.ee, ei = this.ei, expK = this.expK;
     // Decay factors per step: exact, or forward Euler's 1 - dt/tau (method 1).
     final double ae = euler ? aeEuler : this.ae, ai = euler ? aiEuler : this.ai;
     final double vTh = this.vTh - (adaptive ? thetaOffset : 0), rm = this.rm;
@@ -131,6 +134,11 @@ public final class CobaLif extends NeuronGroup {
       double vi = v[i], vn;
       if (euler) {
         vn = vi + k * ((vRest - vi) + e * (ee - vi) + g * (ei - vi) + rm * iext[i]);
+      } else if (e == 0 && g == 0) {
+        // No synaptic conductance (common once inputs have decayed): the same
+        // expression with gtot = 1, whose exp is precomputed.
+        double vinf = vRest + rm * iext[i];
+        vn = vinf + (vi - vinf) * expK;
       } else {
         double gtot = 1 + e + g;
         double vinf = (vRest + e * ee + g * ei + rm * iext[i]) / gtot;
