@@ -2,19 +2,14 @@
   "The DSL against built-in models, analytic solutions, and its own errors."
   (:require [clojure.test :refer [deftest is testing]]
             [chive.model :as model :refer [defneuron]]
+            [chive.models :as models]
             [chive.net :as net]
             [chive.units :refer [ms mV nA Mohm Hz]])
   (:import (chive.core.sim Network SpikeMonitor StateMonitor)
            (chive.core.model Izhikevich)))
 
-(defneuron izhikevich-dsl
-  "Izhikevich (2003), written as Brian2 writes it, with units."
-  {:params {:a 0.02 :b 0.2 :c (mV -65) :d 8.0}
-   :state {:v (mV -65) :u -13.0 :I 10.0}
-   :equations {:v (/ (+ (* 0.04 (/ v (mV 1)) v) (* 5 v) (mV 140) (- (* u (mV 1))) (* I (mV 1))) (ms 1))
-               :u (/ (* a (- (* b (/ v (mV 1))) u)) (ms 1))}
-   :threshold (>= v (mV 30))
-   :reset [[:v c] [:u (+ u d)]]})
+;; The catalogue's models, written with defneuron (chive.models).
+(def izhikevich-dsl models/izhikevich)
 
 (deftest dsl-izhikevich-equals-the-built-in-bit-for-bit
   (doseq [[cell a d c] [["rs" 0.02 8.0 -65] ["fs" 0.1 2.0 -65] ["ch" 0.02 2.0 -50] ["ib" 0.02 4.0 -55]]]
@@ -24,8 +19,7 @@
                       m (.add net (SpikeMonitor. grp))]
                   (.setParam grp "a" a) (.setParam grp "d" d) (.setParam grp "c" (double c))
                   (aset-float (.var grp "v") 0 -65.0) (aset-float (.var grp "u") 0 (float (* 0.2 -65)))
-                  (when (.hasVar grp "I") (aset-float (.var grp "I") 0 10.0))
-                  (when (.hasVar grp "i_ext") (aset-float (.var grp "i_ext") 0 10.0))
+                  (aset-float (.var grp "i_ext") 0 10.0)
                   (.run net 500.0 1 nil)
                   [(vec (.steps m)) (vec (.var grp "v")) (vec (.var grp "u"))]))
           builtin (run (Izhikevich. cell 1))
@@ -33,20 +27,7 @@
       (is (< 5 (count (first builtin))) (str cell " fires"))
       (is (= builtin dsl) (str cell ": spikes and final state identical")))))
 
-(defneuron lif-dsl
-  "CUBA LIF (Brian2's CUBA example) in the DSL, integrated exactly."
-  {:params {:tau_m (ms 20) :tau_e (ms 5) :tau_i (ms 10) :v_rest (mV -49) :v_th (mV -50)
-            :v_reset (mV -60) :t_ref (ms 5) :r_m (Mohm 1)}
-   :state {:v (mV -60) :ge (mV 0) :gi (mV 0) :i_ext (nA 0)}
-   :equations {:v (/ (+ ge gi (- v_rest v) (* r_m i_ext)) tau_m)
-               :ge (- (/ ge tau_e))
-               :gi (- (/ gi tau_i))}
-   :threshold (> v v_th)
-   :reset [[:v v_reset]]
-   :refractory t_ref
-   :hold #{:v}
-   :method :exact
-   :cost 1.0})
+(def lif-dsl models/lif)
 
 (defn- driven-spec [model]
   {:dt (ms 0.1) :seed 11
