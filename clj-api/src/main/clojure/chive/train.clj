@@ -78,8 +78,11 @@
   JSON line's keys). Options: :neurons (100) :train (1000) :test (1000)
   :epochs (1) :data (\"mnist\", \"fashion\" or a folder) :seed (1) :threads
   :out (folder for checkpoints and results; nil for none) :checkpoint-every
-  (digits; 0 = only when interrupted) :resume (a checkpoint folder)."
-  [{:keys [neurons train test epochs data seed threads out checkpoint-every resume validate shuffle]
+  (digits; 0 = only when interrupted) :resume (a checkpoint folder)
+  :validate (hold out the first V training digits; no test data read)
+  :shuffle (true) :on-sample (fn [{:keys [epoch done digit label counts retries]}]),
+  called after each training digit, for live plots or custom stopping."
+  [{:keys [neurons train test epochs data seed threads out checkpoint-every resume validate shuffle on-sample]
     :or {neurons 100 train 1000 test 1000 epochs 1 data "mnist" seed 1 checkpoint-every 0 validate 0 shuffle true}}]
   (when-not (and (pos-int? neurons) (pos-int? train) (nat-int? test) (pos-int? epochs))
     (throw (ex-info (str "neurons, train and epochs must be positive and test non-negative, got "
@@ -134,6 +137,9 @@
                        (let [r (dc/present! nw stdp part j true)]
                          (observe! acc (data/label part j) (:counts r))
                          (swap! progress #(-> % (update :next inc) (update :samples inc) (update :retries + (:retries r))))
+                         (when on-sample
+                           (on-sample {:epoch (:epoch @progress) :done (:samples @progress) :digit j
+                                       :label (data/label part j) :counts (:counts r) :retries (:retries r)}))
                          (let [now (System/nanoTime)]
                            (when (> (- now @last-log) 1e9)
                              (vreset! last-log now)
