@@ -115,7 +115,8 @@
        :spikes spikes :mean_rate_hz (/ spikes (* n (/ duration-ms 1000.0)))
        :build_s build-s :run_s (:wall-s r) :threads threads :seed seed
        :model (or (:model opts) "builtin")
-       :bytes_per_synapse (double (/ (reduce + (map (fn [[_ p]] (* 8 (:synapses p))) (:projections summary)))
+       ;; All projection memory (indices, weights, row pointers, delays, rings) per synapse.
+       :bytes_per_synapse (double (/ (reduce + (map (fn [[_ p]] (:bytes p)) (:projections summary)))
                                      (max 1 (:synapses summary))))
        :network_bytes (:bytes summary)
        :jdk (System/getProperty "java.version")})))

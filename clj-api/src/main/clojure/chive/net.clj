@@ -560,6 +560,6 @@
      :groups (into (sorted-map) (for [[k ^NeuronGroup g] (:groups net)] [k {:model (.model g) :n (.size g)}]))
      :projections (into (sorted-map) (for [[k ^Projection p] (:projections net)]
                                        [k {:from (keyword (.name (.pre p))) :to (keyword (.name (.post p)))
-                                           :target (keyword (.target p)) :synapses (.size p)}]))
+                                           :target (keyword (.target p)) :synapses (.size p) :bytes (.bytes p)}]))
      :synapses (reduce + (map #(.size ^Projection %) (vals (:projections net))))
      :bytes (.bytes jn)}))

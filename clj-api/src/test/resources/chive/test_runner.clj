@@ -14,7 +14,20 @@
                  (str/replace #"\.clj$" "") (str/replace java.io.File/separator ".") (str/replace "_" "-") symbol))
        sort))
 
+(defn- pom-property [pom k]
+  (second (re-find (re-pattern (str "<" k ">([^<]+)</" k ">")) pom)))
+
+(defn- set-expected-versions!
+  "Surefire sets these from pom.xml; without Maven, read them from pom.xml here."
+  []
+  (let [pom (slurp "pom.xml")]
+    (doseq [[prop k] [["chive.expected.clojure" "clojure.version"] ["chive.expected.jackson" "jackson.version"]
+                      ["chive.expected.nrepl" "nrepl.version"]]]
+      (when-not (System/getProperty prop) (System/setProperty prop (pom-property pom k))))
+    (when-not (System/getProperty "chive.project.root") (System/setProperty "chive.project.root" "."))))
+
 (defn -main [& [root]]
+  (set-expected-versions!)
   (let [nss (namespaces (or root "clj-api/src/test/clojure"))
         load-failures (remove (fn [ns] (try (require ns) true
                                             (catch Throwable e
