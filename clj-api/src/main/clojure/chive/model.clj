@@ -554,7 +554,15 @@
                   (str "      " (arr v) "[" idx "] = m_" (mv v) " * " (arr v) "[" idx "]"
                        (when-not (zero? (:const parts)) (str " + c_" (mv v))) ";\n")))
         locals (fn [vars idx] (str/join (for [v vars] (str "          float " (jname "s_" v) " = " (arr v) "[" idx "];\n"))))
-        apply-assigns (fn [as] (str/join (for [[v a] as] (str "          " (jname "s_" v) " = " (:java a) ";\n"))))]
+        apply-assigns (fn [as] (str/join (for [[v a] as] (str "          " (jname "s_" v) " = " (:java a) ";\n"))))
+        ;; On-spike assignments to one side's neuron state, for this step's spikes of partition `part`.
+        spike-assigns (fn [group sp idx vars as]
+                        (when (seq as)
+                          (str "    int[] " sp " = " group ".partitionSpikes(part);\n"
+                               "    for (int k = 0, c = " group ".partitionSpikeCount(part); k < c; k++) {\n        int " idx " = " sp "[k];\n"
+                               (locals vars idx) (apply-assigns as)
+                               (str/join (for [[v] as] (str "          " (arr v) "[" idx "] = " (jname "s_" v) ";\n")))
+                               "    }\n")))]
     (str
      "package chive.dsl;\n"
      "import chive.core.sim.*;\n"
@@ -591,12 +599,7 @@
      "    for (int i = pre.partitionFrom(part), to = pre.partitionTo(part); i < to; i++) {\n"
      (str/join (keep #(decay % "i") pre))
      "    }\n"
-     (when (seq var-pre)
-       (str "    int[] sp = pre.partitionSpikes(part);\n"
-            "    for (int k = 0, c = pre.partitionSpikeCount(part); k < c; k++) {\n        int i = sp[k];\n"
-            (locals pre "i") (apply-assigns var-pre)
-            (str/join (for [[v] var-pre] (str "          " (arr v) "[i] = " (jname "s_" v) ";\n")))
-            "    }\n"))
+     (spike-assigns "pre" "sp" "i" pre var-pre)
      "  }\n"
      "  public void postStep(long step, int part) {\n"
      "    NeuronGroup post = proj.post(), pre = proj.pre();\n"
@@ -627,12 +630,7 @@
             (locals pre "i") (apply-assigns w-post) "          w[s] = s_w;\n"
             "        }\n      }\n"))
      "    }\n"
-     (when (seq var-post)
-       (str "    int[] ps2 = post.partitionSpikes(part);\n"
-            "    for (int k = 0, c = post.partitionSpikeCount(part); k < c; k++) {\n        int j = ps2[k];\n"
-            (locals post "j") (apply-assigns var-post)
-            (str/join (for [[v] var-post] (str "          " (arr v) "[j] = " (jname "s_" v) ";\n")))
-            "    }\n"))
+     (spike-assigns "post" "ps2" "j" post var-post)
      "  }\n"
      "  public long bytes() {\n    long b = 4L * (colPtr == null ? 0 : colPtr.length + colSyn.length + preOfSyn.length);\n"
      (str/join (for [v (concat pre post)] (str "    if (" (arr v) " != null) b += 4L * " (arr v) ".length;\n")))

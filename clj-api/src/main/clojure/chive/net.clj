@@ -306,6 +306,13 @@
       (err (str "no monitor " (pr-str k) "; the network has " (sort (keys (:monitors net))))
            {:monitor k :valid (sort (keys (:monitors net)))})))
 
+(defn- monitor-of
+  "Monitor `k`, checked to be a `cls` (described as `kind` in the error)."
+  [^Net net k ^Class cls kind]
+  (let [m (get-monitor net k)]
+    (when-not (instance? cls m) (err (str "monitor " k " is not a " kind " monitor") {:monitor k}))
+    m))
+
 (defn- get-projection ^Projection [^Net net k]
   (or (get (:projections net) k)
       (err (str "no projection " (pr-str k) "; the network has " (sort (keys (:projections net))))
@@ -430,24 +437,19 @@
   "Spikes recorded by spike monitor `k`: {:indices int[] :times-ms double[] :count n},
   in time order."
   [^Net net k]
-  (let [^SpikeMonitor m (get-monitor net k)]
-    (when-not (instance? SpikeMonitor m) (err (str "monitor " k " is not a spike monitor") {:monitor k}))
+  (let [^SpikeMonitor m (monitor-of net k SpikeMonitor "spike")]
     {:indices (.indices m) :times-ms (.times m) :count (.count m)}))
 
 (defn spike-counts
   "Spike counts per neuron from count monitor `k` (:type :counts) since its last reset, as an int[]."
   ^ints [^Net net k]
-  (let [m (get-monitor net k)]
-    (when-not (instance? SpikeCountMonitor m) (err (str "monitor " k " is not a :counts monitor") {:monitor k}))
-    (.counts ^SpikeCountMonitor m)))
+  (.counts ^SpikeCountMonitor (monitor-of net k SpikeCountMonitor ":counts")))
 
 (defn reset-counts!
   "Zeroes count monitor `k`."
   [^Net net k]
-  (let [m (get-monitor net k)]
-    (when-not (instance? SpikeCountMonitor m) (err (str "monitor " k " is not a :counts monitor") {:monitor k}))
-    (.reset ^SpikeCountMonitor m)
-    net))
+  (.reset ^SpikeCountMonitor (monitor-of net k SpikeCountMonitor ":counts"))
+  net)
 
 (defn spike-trains
   "Spike times per neuron from spike monitor `k`: {neuron [t-ms ...]}."
@@ -461,18 +463,16 @@
 (defn trace
   "State recorded by state monitor `k`: {:var v :neurons [...] :times-ms double[] :values float[record][neuron]}."
   [^Net net k]
-  (let [^StateMonitor m (get-monitor net k)
+  (let [^StateMonitor m (monitor-of net k StateMonitor "state")
         dt (.dt ^Network (:java net))]
-    (when-not (instance? StateMonitor m) (err (str "monitor " k " is not a state monitor") {:monitor k}))
     {:var (keyword (.var m)) :neurons (vec (.indices m))
      :times-ms (double-array (map #(* dt %) (.steps m))) :values (.values m)}))
 
 (defn rates
   "Population rate per step from rate monitor `k`: {:times-ms double[] :rates-hz double[]}."
   [^Net net k]
-  (let [^RateMonitor m (get-monitor net k)
+  (let [^RateMonitor m (monitor-of net k RateMonitor "rate")
         dt (.dt ^Network (:java net))]
-    (when-not (instance? RateMonitor m) (err (str "monitor " k " is not a rate monitor") {:monitor k}))
     (let [r (.rates m)
           first-step (.firstStep m)]
       {:times-ms (double-array (map #(* dt (+ first-step %)) (range (alength r)))) :rates-hz r})))
