@@ -138,7 +138,12 @@
   (loop [opts {:bench bench :n 4000 :duration-ms 1000.0 :threads nil :seed 1 :repeat 1 :warmup true}
          args args]
     (if (empty? args)
-      opts
+      (do (when-not (>= (:n opts) 5)
+            (throw (ex-info (str "--n must be at least 5 (80 % excitatory, 20 % inhibitory), got " (:n opts) "\n" usage)
+                            {:arg "--n" :value (:n opts)})))
+          (when-not (pos? (:duration-ms opts))
+            (throw (ex-info (str "--duration must be a positive number of ms, got " (:duration-ms opts)) {:arg "--duration"})))
+          opts)
       (let [[a v & more] args
             value (fn [parse]
                     (or (and v (parse v))

@@ -119,6 +119,8 @@
          (bench/parse-args ["cuba" "--n" "400" "--duration" "100" "--threads" "2" "--no-warmup"])))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--n needs a number, got \"x\""
                         (bench/parse-args ["cuba" "--n" "x"])))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--n must be at least 5 .*got -5"
+                        (bench/parse-args ["cuba" "--n" "-5"])))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown option \"--frob\""
                         (bench/parse-args ["cuba" "--frob"])))
   (let [r (bench/measure "cuba" {:n 400 :duration-ms 100.0 :threads 1 :seed 1 :warmup false})]
