@@ -553,6 +553,12 @@
                 (when-let [parts (get-in m [:equations v])]
                   (str "      " (arr v) "[" idx "] = m_" (mv v) " * " (arr v) "[" idx "]"
                        (when-not (zero? (:const parts)) (str " + c_" (mv v))) ";\n")))
+        ;; The built-in rules' subnormal flush (chive.core.model.FastMath), same steps, same bits.
+        flush (fn [vars from to]
+                (when-let [vs (seq (filter #(get-in m [:equations %]) vars))]
+                  (str "    if (step % chive.core.model.FastMath.FLUSH_EVERY == 0) {\n"
+                       (str/join (for [v vs] (str "      chive.core.model.FastMath.flushSubnormal(" (arr v) ", " from ", " to ");\n")))
+                       "    }\n")))
         locals (fn [vars idx] (str/join (for [v vars] (str "          float " (jname "s_" v) " = " (arr v) "[" idx "];\n"))))
         apply-assigns (fn [as] (str/join (for [[v a] as] (str "          " (jname "s_" v) " = " (:java a) ";\n"))))
         ;; On-spike assignments to one side's neuron state, for this step's spikes of partition `part`.
@@ -599,6 +605,7 @@
      "    for (int i = pre.partitionFrom(part), to = pre.partitionTo(part); i < to; i++) {\n"
      (str/join (keep #(decay % "i") pre))
      "    }\n"
+     (flush pre "pre.partitionFrom(part)" "pre.partitionTo(part)")
      (spike-assigns "pre" "sp" "i" pre var-pre)
      "  }\n"
      "  public void postStep(long step, int part) {\n"
@@ -608,6 +615,7 @@
      "    for (int j = from; j < to; j++) {\n"
      (str/join (keep #(decay % "j") post))
      "    }\n"
+     (flush post "from" "to")
      "    if (learning) {\n"
      (when (seq w-pre)
        (str "      final int[] rowPtr = proj.rowPtr(), col = proj.postIndex();\n"

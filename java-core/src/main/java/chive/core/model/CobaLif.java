@@ -19,12 +19,19 @@ import chive.core.sim.NeuronGroup;
  * integrated this nonlinear system: v, and ge, gi, theta decaying by
  * 1 - dt/tau per step; no exp per neuron). Otherwise ge, gi and theta decay
  * exactly.
+ * Conductances decayed below {@link #G_FLUSH} become exactly 0.
  * {@code fix_theta} = 1 freezes theta (Diehl &amp; Cook's test phase).
  * {@code t_block} (&gt;= t_ref) blocks further spikes for that long after a
  * spike while v integrates again after t_ref: Diehl &amp; Cook's code requires
  * {@code timer > refrac_e} with dtimer/dt = 0.1, which blocks 50 ms.
  */
 public final class CobaLif extends NeuronGroup {
+  /**
+   * Conductances (relative to the leak) smaller than this are flushed to 0
+   * after their decay: over any number of steps they move v by less than a
+   * millionth of a float ulp of a membrane potential in mV.
+   */
+  public static final float G_FLUSH = 1e-9f;
   private final boolean adaptive;
   private final float[] v, ge, gi, iext, theta;
   private double dtOverTm, ae, ai, atheta, vRest, ee, ei, vTh, vReset, rm, thetaPlus, thetaOffset;
@@ -119,8 +126,12 @@ public final class CobaLif extends NeuronGroup {
     int count = 0;
     for (int i = from; i < to; i++) {
       double e = ge[i], g = gi[i];
-      ge[i] = (float) (e * ae);
-      gi[i] = (float) (g * ai);
+      // Conductances below G_FLUSH are set to 0: they move v by far less than
+      // a float ulp, and letting them decay into subnormal floats costs a
+      // microcode assist per load on x86 (it was half of this loop's time).
+      float ne = (float) (e * ae), ng = (float) (g * ai);
+      ge[i] = Math.abs(ne) < G_FLUSH ? 0f : ne;
+      gi[i] = Math.abs(ng) < G_FLUSH ? 0f : ng;
       double th = 0;
       if (adaptive) {
         th = theta[i];
@@ -140,9 +151,11 @@ public final class CobaLif extends NeuronGroup {
         double vinf = vRest + rm * iext[i];
         vn = vinf + (vi - vinf) * expK;
       } else {
+        // exp(-k·gtot) = exp(-k)·exp(-k·(e + g)); the second factor by a
+        // polynomial (FastMath.expNeg, 1e-10 relative) in the usual range.
         double gtot = 1 + e + g;
         double vinf = (vRest + e * ee + g * ei + rm * iext[i]) / gtot;
-        vn = vinf + (vi - vinf) * Math.exp(-k * gtot);
+        vn = vinf + (vi - vinf) * (expK * FastMath.expNeg(k * (e + g)));
       }
       v[i] = (float) vn;
       if (c == 0f && vn > vTh + th) {

@@ -1,5 +1,6 @@
 package chive.core.plasticity;
 
+import chive.core.model.FastMath;
 import chive.core.sim.ChiveException;
 import chive.core.sim.NeuronGroup;
 import chive.core.sim.Plasticity;
@@ -110,6 +111,7 @@ public final class Stdp implements LearningRule {
     final float[] x = this.x;
     final float d = dx;
     for (int i = pre.partitionFrom(part), to = pre.partitionTo(part); i < to; i++) x[i] *= d;
+    if (step % FastMath.FLUSH_EVERY == 0) FastMath.flushSubnormal(x, pre.partitionFrom(part), pre.partitionTo(part));
     int[] sp = pre.partitionSpikes(part);
     for (int k = 0, c = pre.partitionSpikeCount(part); k < c; k++) {
       int i = sp[k];
@@ -124,6 +126,10 @@ public final class Stdp implements LearningRule {
     final float[] w = proj.weights(), x = this.x, y = this.y, z = this.z;
     for (int j = from; j < to; j++) y[j] *= dy;
     if (z != null) for (int j = from; j < to; j++) z[j] *= dz;
+    if (step % FastMath.FLUSH_EVERY == 0) {
+      FastMath.flushSubnormal(y, from, to);
+      if (z != null) FastMath.flushSubnormal(z, from, to);
+    }
     final boolean learn = learning;
     final float lo = (float) wMin, hi = (float) wMax, am = (float) aMinus, ap = (float) aPlus;
     if (learn) {

@@ -188,6 +188,39 @@ class ModelTest {
   }
 
   @Test
+  void cobaLifExponentialEulerStepByHand() {
+    // Method 0: conductances held over the step, v relaxes exactly towards
+    // v_inf = (v_rest + ge e_e + gi e_i) / (1 + ge + gi) with rate (1 + ge + gi) / tau_m.
+    for (double[] c : new double[][] {{0.3, 0.2}, {40, 3}, {0, 0}, {1e-3, 0}}) {
+      Network net = new Network(0.5, 1);
+      CobaLif g = net.add(new CobaLif("e", 1, false));
+      g.setParam("tau_m", 10);
+      g.setParam("v_th", 100);
+      g.var("v")[0] = -60;
+      g.var("ge")[0] = (float) c[0];
+      g.var("gi")[0] = (float) c[1];
+      net.runSteps(1, 1, null);
+      double e = (float) c[0], i = (float) c[1], gtot = 1 + e + i;
+      double vinf = (-60 + e * 0 + i * -80) / gtot;
+      double expected = vinf + (-60 - vinf) * Math.exp(-0.5 / 10 * gtot);
+      assertEquals((float) expected, g.var("v")[0], Math.ulp((float) expected), "ge " + c[0] + ", gi " + c[1]);
+    }
+  }
+
+  @Test
+  void fastExpNegMatchesMathExp() {
+    double worst = 0;
+    for (int k = -1000; k <= 200_000; k++) {
+      double x = k * 1e-5; // -0.01 .. 2, across the polynomial's edge at 0.25
+      double rel = Math.abs(FastMath.expNeg(x) / Math.exp(-x) - 1);
+      worst = Math.max(worst, rel);
+    }
+    assertTrue(worst < 5e-11, "worst relative error " + worst);
+    assertEquals(0.0, FastMath.expNeg(Double.POSITIVE_INFINITY));
+    assertTrue(Double.isNaN(FastMath.expNeg(Double.NaN)));
+  }
+
+  @Test
   void poissonRejectsBadRates() {
     Network net = new Network(0.1, 1);
     PoissonGroup p = net.add(new PoissonGroup("p", 3));
