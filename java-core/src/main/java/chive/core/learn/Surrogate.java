@@ -1,0 +1,64 @@
+package chive.core.learn;
+
+import chive.core.sim.ChiveException;
+
+/**
+ * Surrogate derivatives of the spike nonlinearity H(x), x = U - threshold.
+ * {@link #grad} is used in the backward pass; {@link #smooth} is a function
+ * whose derivative is exactly {@link #grad}, used when the forward pass
+ * replaces the spike by its smooth surrogate (gradient checks).
+ * <ul>
+ * <li>superspike(beta): 1/(beta|x| + 1)^2 (Zenke &amp; Ganguli 2018; snnTorch's fast_sigmoid and
+ *     SpyTorch's SuperSpike use this form); smooth: x/(beta|x| + 1)</li>
+ * <li>fast-sigmoid(k): the derivative of the fast sigmoid 0.5(1 + kx/(1 + k|x|)), i.e. (k/2)/(1 + k|x|)^2</li>
+ * <li>sigmoid(k): k·s(kx)(1 - s(kx)), s the logistic function</li>
+ * <li>atan(a): (a/2)/(1 + (pi/2·a·x)^2); smooth: 1/2 + atan(pi/2·a·x)/pi</li>
+ * <li>triangle(w): max(0, 1 - |x|/w)/w (unit area); smooth: its piecewise-quadratic integral</li>
+ * </ul>
+ */
+public final class Surrogate {
+  public enum Kind { SUPERSPIKE, FAST_SIGMOID, SIGMOID, ATAN, TRIANGLE }
+
+  public final Kind kind;
+  public final double p;
+
+  public Surrogate(Kind kind, double p) {
+    if (!(p > 0) || Double.isInfinite(p)) throw new ChiveException("surrogate " + kind + ": parameter must be finite and > 0, got " + p);
+    this.kind = kind;
+    this.p = p;
+  }
+
+  /** superspike, fast-sigmoid, sigmoid, atan, triangle (hyphen or underscore). */
+  public static Surrogate of(String name, double p) {
+    String k = name.toUpperCase().replace('-', '_');
+    for (Kind kind : Kind.values()) if (kind.name().equals(k)) return new Surrogate(kind, p);
+    throw new ChiveException("unknown surrogate '" + name + "' (superspike, fast-sigmoid, sigmoid, atan, triangle)");
+  }
+
+  public double grad(double x) {
+    double a = Math.abs(x), d;
+    switch (kind) {
+      case SUPERSPIKE: d = p * a + 1; return 1 / (d * d);
+      case FAST_SIGMOID: d = p * a + 1; return 0.5 * p / (d * d);
+      case SIGMOID: { double s = 1 / (1 + Math.exp(-p * x)); return p * s * (1 - s); }
+      case ATAN: { double y = Math.PI / 2 * p * x; return 0.5 * p / (1 + y * y); }
+      default: return a >= p ? 0 : (1 - a / p) / p;
+    }
+  }
+
+  public double smooth(double x) {
+    double a = Math.abs(x);
+    switch (kind) {
+      case SUPERSPIKE: return x / (p * a + 1);
+      case FAST_SIGMOID: return 0.5 * (1 + p * x / (1 + p * a));
+      case SIGMOID: return 1 / (1 + Math.exp(-p * x));
+      case ATAN: return 0.5 + Math.atan(Math.PI / 2 * p * x) / Math.PI;
+      default:
+        if (x <= -p) return 0;
+        if (x >= p) return 1;
+        return x < 0 ? (x + p) * (x + p) / (2 * p * p) : 1 - (p - x) * (p - x) / (2 * p * p);
+    }
+  }
+
+  @Override public String toString() { return kind.name().toLowerCase().replace('_', '-') + "(" + p + ")"; }
+}
