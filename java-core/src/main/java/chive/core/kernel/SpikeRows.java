@@ -5,7 +5,8 @@ import chive.core.sim.ChiveException;
 /**
  * A binary matrix (rows × cols) stored as the column indices of its ones, row
  * by row (CSR without values): spike rasters, where a row is one sample's
- * time step. Products with it only add weight rows and skip silent inputs
+ * time step. A column listed twice in a row counts twice (two spikes of one
+ * unit in one time bin, as Randman can produce). Products with it only add weight rows and skip silent inputs
  * (SNNGrow's "spiking computation" mode): cost proportional to the spikes,
  * no multiplications.
  */
@@ -45,10 +46,10 @@ public final class SpikeRows {
     return new SpikeRows(rows, cols, ptr, idx);
   }
 
-  /** The dense 0/1 matrix. */
+  /** The dense matrix (spike counts per entry). */
   public float[] dense() {
     float[] x = new float[rows * cols];
-    for (int r = 0; r < rows; r++) for (int e = rowPtr[r]; e < rowPtr[r + 1]; e++) x[r * cols + idx[e]] = 1f;
+    for (int r = 0; r < rows; r++) for (int e = rowPtr[r]; e < rowPtr[r + 1]; e++) x[r * cols + idx[e]] += 1f;
     return x;
   }
 

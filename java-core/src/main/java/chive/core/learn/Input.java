@@ -41,7 +41,7 @@ public final class Input {
   float[] denseRows(int r0, int r1) {
     float[] out = new float[(r1 - r0) * n];
     if (dense != null) System.arraycopy(dense, r0 * n, out, 0, out.length);
-    else for (int r = r0; r < r1; r++) for (int e = spikes.rowPtr[r]; e < spikes.rowPtr[r + 1]; e++) out[(r - r0) * n + spikes.idx[e]] = 1f;
+    else for (int r = r0; r < r1; r++) for (int e = spikes.rowPtr[r]; e < spikes.rowPtr[r + 1]; e++) out[(r - r0) * n + spikes.idx[e]] += 1f;
     return out;
   }
 }

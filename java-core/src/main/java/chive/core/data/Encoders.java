@@ -1,0 +1,67 @@
+package chive.core.data;
+
+import chive.core.learn.Dataset;
+import chive.core.sim.ChiveException;
+import chive.core.sim.Rng;
+
+/** Spike encodings of analog samples (images) for surrogate-gradient training. */
+public final class Encoders {
+  private Encoders() {}
+
+  /**
+   * Latency code of the SpyTorch tutorial: a value x in [0,1] above thr fires
+   * once, at step floor(tau·ln(x/(x - thr))) (tau in steps, 20 for 20 ms at
+   * 1 ms steps); values &lt;= thr, and spikes at step &gt;= steps, do not fire.
+   * values: samples × units, row-major.
+   */
+  public static Dataset latency(float[] values, int units, int[] labels, int classes, double tauSteps, double thr, int steps) {
+    checkShape(values, units, labels);
+    if (!(tauSteps > 0) || !(thr >= 0 && thr < 1)) throw new ChiveException("latency code: tau must be > 0 and thr in [0, 1), got " + tauSteps + ", " + thr);
+    int n = labels.length;
+    int[][] unit = new int[n][], step = new int[n][];
+    int[] buf = new int[units], sbuf = new int[units];
+    for (int s = 0; s < n; s++) {
+      int c = 0;
+      for (int u = 0; u < units; u++) {
+        double x = values[s * units + u];
+        if (!(x >= 0 && x <= 1)) throw new ChiveException("latency code: value " + x + " of sample " + s + " unit " + u + " is outside [0, 1]");
+        if (x <= thr) continue;
+        double t = tauSteps * Math.log(x / (x - thr));
+        int st = (int) t;
+        if (st < steps) { buf[c] = u; sbuf[c++] = st; }
+      }
+      unit[s] = java.util.Arrays.copyOf(buf, c);
+      step[s] = java.util.Arrays.copyOf(sbuf, c);
+    }
+    return Dataset.fromEvents(units, steps, unit, step, labels, classes,
+        String.format("latency code tau=%s steps thr=%s steps=%d", tauSteps, thr, steps));
+  }
+
+  /** Rate (Bernoulli) code: unit u of sample s spikes in step t with probability x·maxRateHz·dtMs/1000, from a counter-based stream (seed, s, u, t). */
+  public static Dataset rate(float[] values, int units, int[] labels, int classes, double maxRateHz, double dtMs, int steps, long seed) {
+    checkShape(values, units, labels);
+    int n = labels.length;
+    int[][] unit = new int[n][], step = new int[n][];
+    for (int s = 0; s < n; s++) {
+      java.util.ArrayList<int[]> ev = new java.util.ArrayList<>();
+      for (int u = 0; u < units; u++) {
+        double x = values[s * units + u];
+        if (!(x >= 0 && x <= 1)) throw new ChiveException("rate code: value " + x + " of sample " + s + " unit " + u + " is outside [0, 1]");
+        double p = x * maxRateHz * dtMs / 1000;
+        if (p > 1) throw new ChiveException("rate code: spike probability " + p + " per step exceeds 1 (max rate " + maxRateHz + " Hz at dt " + dtMs + " ms)");
+        if (p == 0) continue;
+        for (int t = 0; t < steps; t++) if (Rng.uniform(seed, s, u, t) < p) ev.add(new int[] {u, t});
+      }
+      unit[s] = new int[ev.size()]; step[s] = new int[ev.size()];
+      for (int k = 0; k < ev.size(); k++) { unit[s][k] = ev.get(k)[0]; step[s][k] = ev.get(k)[1]; }
+    }
+    return Dataset.fromEvents(units, steps, unit, step, labels, classes,
+        String.format("rate code max=%s Hz dt=%s ms steps=%d seed=%d", maxRateHz, dtMs, steps, seed));
+  }
+
+  private static void checkShape(float[] values, int units, int[] labels) {
+    if (units <= 0 || (long) units * labels.length != values.length) {
+      throw new ChiveException("encoder: " + values.length + " values for " + labels.length + " samples x " + units + " units");
+    }
+  }
+}

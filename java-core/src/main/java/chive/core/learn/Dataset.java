@@ -1,0 +1,98 @@
+package chive.core.learn;
+
+import chive.core.kernel.SpikeRows;
+import chive.core.sim.ChiveException;
+
+/**
+ * Labelled spike-train samples: N samples × steps time steps × units inputs,
+ * stored as events (row s·steps + t lists the units spiking in step t of
+ * sample s), with integer labels 0..classes-1.
+ */
+public final class Dataset {
+  public final int samples, steps, units, classes;
+  public final SpikeRows events;
+  public final int[] labels;
+  public final String description;
+
+  public Dataset(SpikeRows events, int steps, int[] labels, int classes, String description) {
+    if (steps <= 0) throw new ChiveException("a dataset needs steps > 0, got " + steps);
+    if (events.rows != labels.length * steps) {
+      throw new ChiveException("dataset: " + events.rows + " event rows for " + labels.length + " samples x " + steps + " steps");
+    }
+    for (int i = 0; i < labels.length; i++) {
+      if (labels[i] < 0 || labels[i] >= classes) throw new ChiveException("dataset: label " + labels[i] + " of sample " + i + " is outside 0.." + (classes - 1));
+    }
+    this.samples = labels.length; this.steps = steps; this.units = events.cols; this.classes = classes;
+    this.events = events; this.labels = labels; this.description = description;
+  }
+
+  /** Samples [from, to) as a new dataset. */
+  public Dataset range(int from, int to) {
+    if (from < 0 || to > samples || from > to) throw new ChiveException("dataset range [" + from + ", " + to + ") is outside 0.." + samples);
+    int[] idx = new int[to - from];
+    for (int i = 0; i < idx.length; i++) idx[i] = from + i;
+    return select(idx, description + " [" + from + ", " + to + ")");
+  }
+
+  /** The given samples, in that order. */
+  public Dataset select(int[] idx, String description) {
+    return new Dataset(rows(idx), steps, pick(labels, idx), classes, description);
+  }
+
+  /** The samples idx as one mini-batch input. */
+  public Input batch(int[] idx) { return Input.spikes(rows(idx), idx.length, steps); }
+
+  public int[] labelsOf(int[] idx) { return pick(labels, idx); }
+
+  private static int[] pick(int[] a, int[] idx) {
+    int[] out = new int[idx.length];
+    for (int i = 0; i < idx.length; i++) out[i] = a[idx[i]];
+    return out;
+  }
+
+  private SpikeRows rows(int[] idx) {
+    int nnz = 0;
+    for (int s : idx) {
+      if (s < 0 || s >= samples) throw new ChiveException("sample " + s + " is outside 0.." + (samples - 1));
+      nnz += events.rowPtr[(s + 1) * steps] - events.rowPtr[s * steps];
+    }
+    int[] ptr = new int[idx.length * steps + 1], out = new int[nnz];
+    int e = 0, r = 0;
+    for (int s : idx) {
+      for (int t = 0; t < steps; t++) {
+        int row = s * steps + t;
+        for (int k = events.rowPtr[row]; k < events.rowPtr[row + 1]; k++) out[e++] = events.idx[k];
+        ptr[++r] = e;
+      }
+    }
+    return new SpikeRows(idx.length * steps, units, ptr, out);
+  }
+
+  /** Builds a dataset from per-sample spike lists: unit[s][k] fires in step step[s][k] (steps &gt;= 0; those &gt;= steps are dropped). */
+  public static Dataset fromEvents(int units, int steps, int[][] unit, int[][] step, int[] labels, int classes, String description) {
+    int n = labels.length;
+    int[] count = new int[n * steps + 1];
+    for (int s = 0; s < n; s++) {
+      for (int k = 0; k < unit[s].length; k++) {
+        int t = step[s][k];
+        if (t < 0) throw new ChiveException("sample " + s + ": spike step " + t + " is negative");
+        if (unit[s][k] < 0 || unit[s][k] >= units) throw new ChiveException("sample " + s + ": unit " + unit[s][k] + " is outside 0.." + (units - 1));
+        if (t < steps) count[s * steps + t + 1]++;
+      }
+    }
+    for (int r = 0; r < n * steps; r++) count[r + 1] += count[r];
+    int[] idx = new int[count[n * steps]], fill = count.clone();
+    for (int s = 0; s < n; s++) {
+      // units in ascending order within a row, for reproducible sums
+      Integer[] order = new Integer[unit[s].length];
+      for (int k = 0; k < order.length; k++) order[k] = k;
+      final int ss = s;
+      java.util.Arrays.sort(order, (a, b) -> Integer.compare(unit[ss][a], unit[ss][b]));
+      for (int k : order) {
+        int t = step[s][k];
+        if (t < steps) idx[fill[s * steps + t]++] = unit[s][k];
+      }
+    }
+    return new Dataset(new SpikeRows(n * steps, units, count, idx), steps, labels, classes, description);
+  }
+}
