@@ -128,7 +128,8 @@
   --threads T    simulation threads (default: chive's choice for the network, see chive.net/default-threads)
   --seed S       random seed (default 1)
   --repeat K     measure K times (one JSON line each; default 1)
-  --model M      cuba and izhikevich: builtin (default) or dsl (the same model written with defneuron)")
+  --model M      cuba and izhikevich: builtin (default) or dsl (the same model written with defneuron)
+Surrogate-gradient training: bin/chive bench sg-randman|sg-fmnist --help")
 
 (defn parse-args
   "Command-line arguments to options; throws ex-info naming a bad argument."
@@ -159,6 +160,8 @@
           (throw (ex-info (str "unknown option " (pr-str a) "\n" usage) {:arg a})))))))
 
 (defn -main [& args]
+  (when (#{"sg-randman" "sg-fmnist"} (first args))
+    (apply (requiring-resolve 'chive.sgbench/-main) args))
   (let [opts (try (parse-args args)
                   (catch clojure.lang.ExceptionInfo e
                     (binding [*out* *err*] (println (ex-message e)))

@@ -109,19 +109,19 @@
   (when (.isDirectory f) (doseq [c (.listFiles f)] (delete-tree! c)))
   (.delete f))
 
-(defn save!
-  "Saves network `n` to folder `dir` (created or replaced). Atomic: everything
-  is written to a sibling temporary folder first; an earlier save in `dir`
-  stays intact until the new one is complete. Returns the folder's path."
-  [n dir]
-  (let [^Network jn (:java n)
-        target (.getAbsoluteFile (io/file dir))
+(defn write-atomically!
+  "Calls (write! tmp) on a fresh sibling folder of `dir`, then swaps it in
+  for `dir` by atomic renames: an earlier folder at `dir` stays intact until
+  the new one is complete, and is restored if writing fails. Returns the
+  absolute path."
+  [dir write!]
+  (let [target (.getAbsoluteFile (io/file dir))
         parent (doto (.getParentFile target) .mkdirs)
         tmp (io/file parent (str "." (.getName target) ".saving-" (System/nanoTime)))
         old (io/file parent (str "." (.getName target) ".old-" (System/nanoTime)))]
     (try
       (.mkdirs tmp)
-      (write-folder! jn n tmp)
+      (write! tmp)
       (when (.exists target)
         (Files/move (.toPath target) (.toPath old) (into-array CopyOption [StandardCopyOption/ATOMIC_MOVE])))
       (Files/move (.toPath tmp) (.toPath target) (into-array CopyOption [StandardCopyOption/ATOMIC_MOVE]))
@@ -132,6 +132,13 @@
         (when (and (.exists old) (not (.exists target)))
           (Files/move (.toPath old) (.toPath target) (into-array CopyOption [StandardCopyOption/ATOMIC_MOVE])))
         (throw t)))))
+
+(defn save!
+  "Saves network `n` to folder `dir` (created or replaced). Atomic: everything
+  is written to a sibling temporary folder first; an earlier save in `dir`
+  stays intact until the new one is complete. Returns the folder's path."
+  [n dir]
+  (write-atomically! dir #(write-folder! (:java n) n %)))
 
 (defn- read-json [^File dir]
   (let [f (io/file dir "network.json")]

@@ -1,0 +1,260 @@
+#!/usr/bin/python3
+"""The PyTorch peer of `bin/chive bench sg-randman|sg-fmnist`: the same
+networks, equations, losses, optimisers and protocols, written the usual
+PyTorch way (a Python loop over time steps, autograd for BPTT, a custom
+autograd Function for the surrogate). One JSON line per epoch on stdout.
+
+Run with Debian's PyTorch (apt-get install python3-torch):
+  /usr/bin/python3 bench/pytorch_sg.py sg-randman --threads 2
+  /usr/bin/python3 bench/pytorch_sg.py sg-fmnist --epochs 1 --threads 2
+
+Equations (chive.core.learn.Layer), per layer and step t from zero state:
+  I_t  = syn I_{t-1}  + in_gain (x_t W)
+  Ir_t = rec Ir_{t-1} + rec_gain (S_{t-1} V)
+  U_t  = reset(mem U_{t-1}, S_{t-1}) + mem_gain (I_{t-1} + Ir_{t-1})
+  S_t  = H(U_t - 1), SuperSpike surrogate; reset gradient detached.
+Randman data are generated here by the same algorithm with numpy's
+generator (same distribution as chive's, not the same numbers).
+"""
+import argparse
+import gzip
+import json
+import math
+import sys
+import time
+
+import numpy as np
+import torch
+
+
+class SuperSpike(torch.autograd.Function):
+    beta = 10.0
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (SuperSpike.beta * x.abs() + 1.0) ** 2
+
+
+def spike(x, beta):
+    SuperSpike.beta = beta
+    return SuperSpike.apply(x)
+
+
+# ---------------------------------------------------------------- Randman
+
+def randman_manifold(rng, n_emb, n_man, alpha):
+    f = int(min(math.ceil(1e-3 ** (-1 / alpha)), 1000))
+    params = rng.uniform(0, 1, size=(n_emb, n_man, 3, f))
+    params[:, :, 0, 0] = 0
+    spect = 1.0 / (np.arange(f) + 1) ** alpha
+
+    def ev(x):  # x: samples x n_man -> samples x n_emb
+        out = np.ones((x.shape[0], n_emb))
+        freq = np.arange(f)
+        for e in range(n_emb):
+            for d in range(n_man):
+                a, b, c = params[e, d]
+                out[:, e] *= (a * spect * np.sin(2 * np.pi * (np.outer(x[:, d], freq * b) + c))).sum(axis=1)
+        return out
+    return ev
+
+
+def randman_raster(seed, classes=2, units=16, steps=100, dim=2, samples=1000, alpha=2.0):
+    rng = np.random.default_rng(seed)
+    seeds = rng.integers(np.iinfo(np.int64).max, size=classes)
+    xs, ys = [], []
+    for k in range(classes):
+        x = rng.random((samples, dim))
+        m = randman_manifold(np.random.default_rng(seeds[k]), units, dim, alpha)
+        y = m(x)
+        y = (y - y.min(0)) / (y.max(0) - y.min(0) + 1e-7)
+        xs.append(y * steps)
+        ys.append(np.full(samples, k))
+    t = np.concatenate(xs)
+    lab = np.concatenate(ys)
+    idx = np.arange(len(t))
+    rng.shuffle(idx)
+    t, lab = t[idx], lab[idx]
+    raster = np.zeros((len(t), steps, units), dtype=np.float32)
+    n = np.repeat(np.arange(len(t)), units)
+    raster[n, np.floor(t).astype(int).ravel(), np.tile(np.arange(units), len(t))] = 1
+    return raster, lab
+
+
+def run_randman(a):
+    torch.manual_seed(a.seed)
+    x, y = randman_raster(a.seed)
+    ntr = int(0.8 * len(x))
+    xtr, ytr, xte, yte = torch.tensor(x[:ntr]), torch.tensor(y[:ntr]), torch.tensor(x[ntr:]), torch.tensor(y[ntr:])
+    sizes = [16, 32, 2]
+    rng = np.random.default_rng(a.seed)
+
+    def glorot(i, o):
+        lim = math.sqrt(6 / (i + o))
+        return torch.tensor(rng.uniform(-lim, lim, (i, o)), dtype=torch.float32, requires_grad=True)
+    params = []
+    for l in range(2):
+        params += [glorot(sizes[l], sizes[l + 1]), glorot(sizes[l + 1], sizes[l + 1])]
+    mem, syn, rec = 0.95, 0.9, 0.85
+    ing, recg, memg = 20 * (1 - syn), 1 - rec, 1 - mem
+
+    def forward(inp):
+        B, T, _ = inp.shape
+        out = inp
+        for l in range(2):
+            W, V = params[2 * l], params[2 * l + 1]
+            n = W.shape[1]
+            Z = ing * (out @ W)
+            U = torch.zeros(B, n); I = torch.zeros(B, n); Ir = torch.zeros(B, n); S = torch.zeros(B, n)
+            rec_s = []
+            for t in range(T):
+                Un = mem * U * (1 - S.detach()) + memg * (I + Ir)
+                In = syn * I + Z[:, t]
+                Irn = rec * Ir + recg * (S @ V)
+                S = spike(Un - 1.0, 10.0)
+                U, I, Ir = Un, In, Irn
+                rec_s.append(S)
+            out = torch.stack(rec_s, 1)
+        return out.sum(1)
+
+    opt = torch.optim.SGD(params, lr=2e-2, momentum=0.9)
+    g = torch.Generator().manual_seed(a.seed)
+    for ep in range(1, a.epochs + 1):
+        t0 = time.time()
+        perm = torch.randperm(ntr, generator=g)
+        tot = 0.0
+        nb = ntr // 48
+        for b in range(nb):
+            idx = perm[b * 48:(b + 1) * 48]
+            counts = forward(xtr[idx])
+            loss = (torch.nn.functional.cross_entropy(counts, ytr[idx], reduction="sum")) / 2
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += loss.item()
+        train_s = time.time() - t0
+        with torch.no_grad():
+            acc = (forward(xte).argmax(1) == yte).float().mean().item()
+        emit(a, ep, train_s, acc, tot / nb, "randman 2 classes x 1000, 16 units, 100 steps, dim 2, alpha 2 (numpy generator)",
+             "first 80%% train (%d), last 20%% test (%d)" % (ntr, len(x) - ntr))
+
+
+# ---------------------------------------------------------------- Fashion-MNIST
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def firing_steps(x, tau=20.0, thr=0.2, steps=100):
+    """SpyTorch's current2firing_time in steps; no spike -> steps."""
+    idx = x <= thr
+    xc = np.clip(x, thr + 1e-7, 1e9)
+    t = tau * np.log(xc / (xc - thr))
+    t[idx] = steps
+    return np.minimum(t, steps).astype(int)
+
+
+def batch_tensor(ft, steps):
+    """Dense spike tensor (batch x steps x units) from first-spike steps (encoding per batch, as SpyTorch)."""
+    B, n = ft.shape
+    out = torch.zeros(B, steps, n)
+    b, u = np.nonzero(ft < steps)
+    out[b, ft[b, u], u] = 1.0
+    return out
+
+
+def run_fmnist(a):
+    torch.manual_seed(a.seed)
+    d = "/usr/share/datasets/fashion-mnist/"
+    xtr = read_idx(d + "train-images-idx3-ubyte.gz").reshape(-1, 784)[: a.train] / 255.0
+    ytr = torch.tensor(read_idx(d + "train-labels-idx1-ubyte.gz")[: a.train].astype(np.int64))
+    xte = read_idx(d + "t10k-images-idx3-ubyte.gz").reshape(-1, 784)[: a.test] / 255.0
+    yte = torch.tensor(read_idx(d + "t10k-labels-idx1-ubyte.gz")[: a.test].astype(np.int64))
+    T = 100
+    mem, syn = math.exp(-1 / 10), math.exp(-1 / 5)
+    ws = 7 * (1 - mem)
+    w1 = torch.empty(784, 100).normal_(0, ws / math.sqrt(784)).requires_grad_()
+    w2 = torch.empty(100, 10).normal_(0, ws / math.sqrt(100)).requires_grad_()
+
+    def forward(inp):
+        B = inp.shape[0]
+        Z = inp @ w1
+        U = torch.zeros(B, 100); I = torch.zeros(B, 100); S = torch.zeros(B, 100)
+        spk = []
+        for t in range(T):
+            Un = (mem * U + I) * (1 - S.detach())
+            I = syn * I + Z[:, t]
+            S = spike(Un - 1.0, 100.0)
+            U = Un
+            spk.append(S)
+        h = torch.stack(spk, 1) @ w2
+        U = torch.zeros(B, 10); I = torch.zeros(B, 10)
+        outs = []
+        for t in range(T):
+            Un = mem * U + I
+            I = syn * I + h[:, t]
+            U = Un
+            outs.append(U)
+        return torch.stack(outs, 1).max(1)[0]
+
+    opt = torch.optim.Adam([w1, w2], lr=2e-4, betas=(0.9, 0.999))
+    g = torch.Generator().manual_seed(a.seed)
+    ntr = len(xtr)
+    for ep in range(1, a.epochs + 1):
+        t0 = time.time()
+        ft = firing_steps(xtr, steps=T)  # encoding inside the timed epoch
+        perm = torch.randperm(ntr, generator=g).numpy()
+        nb = ntr // 256
+        tot = 0.0
+        for b in range(nb):
+            idx = perm[b * 256:(b + 1) * 256]
+            out = forward(batch_tensor(ft[idx], T))
+            loss = torch.nn.functional.cross_entropy(out, ytr[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += loss.item()
+        train_s = time.time() - t0
+        correct = 0
+        with torch.no_grad():
+            fte = firing_steps(xte, steps=T)
+            for b in range(0, len(xte), 1000):
+                correct += (forward(batch_tensor(fte[b:b + 1000], T)).argmax(1) == yte[b:b + 1000]).sum().item()
+        emit(a, ep, train_s, correct / len(xte), tot / nb, "fashion latency code tau=20 steps thr=0.2 steps=100",
+             "first %d of the train part, first %d of the test part" % (ntr, len(xte)))
+
+
+def emit(a, ep, train_s, acc, loss, data, split):
+    print(json.dumps({"bench": a.bench, "peer": "pytorch " + torch.__version__, "epoch": ep, "train_s": train_s,
+                      "test_acc": acc, "train_loss": loss, "threads": torch.get_num_threads(), "seed": a.seed,
+                      "data": data, "split": split}), flush=True)
+    print("epoch %d: %.1f s, test acc %.4f" % (ep, train_s, acc), file=sys.stderr, flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("bench", choices=["sg-randman", "sg-fmnist"])
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--train", type=int, default=60000)
+    p.add_argument("--test", type=int, default=10000)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    if a.epochs is None:
+        a.epochs = 20 if a.bench == "sg-randman" else 1
+    (run_randman if a.bench == "sg-randman" else run_fmnist)(a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,326 @@
+(ns chive.learn
+  "Surrogate-gradient training of spiking networks, live from the REPL.
+
+  A model is data:
+
+    {:inputs 16
+     :layers [{:n 32 :recurrent true} {:n 2 :recurrent true}]
+     :neuron jax-seed-neuron            ; defaults for every layer; a layer may override keys
+     :loss {:type :spike-count :reduction :sum :scale 0.5}
+     :init {:type :glorot-uniform}
+     :seed 42 :threads 2 :kernels :auto}
+
+  `model` builds it on the Java engine (chive.core.learn: BPTT with
+  hand-written backward kernels; addition-only products for spike inputs,
+  GEMM through pure Java or OpenBLAS otherwise). `train!` runs epochs with a
+  progress line on stderr (loss, accuracy, samples/s), returns the history as
+  data, calls :on-epoch after each epoch, stops early on request, writes
+  checkpoints, and on an nREPL interrupt keeps the weights of the last
+  finished epoch. `evaluate` measures a dataset.
+
+  Neuron keys: :mem :syn :rec (decay factors per step) or :tau-mem :tau-syn
+  :tau-rec with :dt (ms; factor exp(-dt/tau)); gains :in-gain :rec-gain
+  :mem-gain (default 1); :threshold; :reset (:hard, :hard-leak, :soft);
+  :detach-reset; :surrogate [kind param] with kind :superspike :fast-sigmoid
+  :sigmoid :atan :triangle. A layer with :readout true is a leaky integrator
+  (output = membrane), for the :max-membrane loss."
+  (:require [cheshire.core :as json]
+            [chive.io :as cio]
+            [clojure.java.io :as io]
+            [clojure.string :as str])
+  (:import [chive.core.learn Layer Layer$Reset SpikingNet SpikingNet$LossKind SpikingNet$Mode SpikingNet$Stats
+            Surrogate Optimizer Optimizer$Sgd Optimizer$Adam Dataset StdpGradient]
+           [chive.core.data Randman Encoders Npy Idx$Images]
+           [chive.core.kernel Kernels]
+           [java.io File]
+           [java.util SplittableRandom]))
+
+;; ---------------------------------------------------------------- neurons
+
+(def jax-seed-neuron
+  "The JAX seed's layer: U = 0.95(1-S)U + 0.05(20 I + Ir), I = 0.9 I + 0.1 Wx,
+  Ir = 0.85 Ir + 0.15 VS, threshold 1, SuperSpike(10), reset gradient stopped."
+  {:mem 0.95 :syn 0.9 :rec 0.85
+   :in-gain (* 20 (- 1 0.9)) :rec-gain (- 1 0.85) :mem-gain (- 1 0.95)
+   :threshold 1.0 :reset :hard-leak :detach-reset true :surrogate [:superspike 10]})
+
+(def spytorch-neuron
+  "SpyTorch's current-based LIF: tau_mem 10 ms, tau_syn 5 ms, dt 1 ms, gains 1,
+  U = (beta U + I)(1 - S), threshold 1, SuperSpike(100), reset detached."
+  {:tau-mem 10 :tau-syn 5 :dt 1 :threshold 1.0 :reset :hard :detach-reset true :surrogate [:superspike 100]})
+
+(defn- fail [msg data] (throw (ex-info msg data)))
+
+(defn- decay [nrn k tau-k]
+  (cond (contains? nrn k) (double (nrn k))
+        (contains? nrn tau-k) (let [tau (double (nrn tau-k)) dt (double (or (:dt nrn) (fail (str tau-k " needs :dt (ms)") {:neuron nrn})))]
+                                (when-not (pos? tau) (fail (str tau-k " must be > 0 ms, got " tau) {:neuron nrn}))
+                                (Math/exp (- (/ dt tau))))
+        :else 0.0))
+
+(def ^:private resets {:hard Layer$Reset/HARD :hard-leak Layer$Reset/HARD_LEAK :soft Layer$Reset/SOFT})
+
+(def ^:private neuron-keys #{:mem :syn :rec :tau-mem :tau-syn :tau-rec :dt :in-gain :rec-gain :mem-gain
+                             :threshold :reset :detach-reset :surrogate})
+
+(defn- surrogate ^Surrogate [[kind p :as s]]
+  (when-not (and kind (number? p)) (fail (str "surrogate must be [kind parameter], e.g. [:superspike 10], got " (pr-str s)) {:surrogate s}))
+  (Surrogate/of (name kind) (double p)))
+
+(defn- make-layer ^Layer [n-in {:keys [n readout recurrent] :as spec} nrn]
+  (when-not (and (integer? n) (pos? n)) (fail (str "layer :n must be a positive integer, got " (pr-str n)) {:layer spec}))
+  (when-let [bad (seq (remove (into neuron-keys #{:n :readout :recurrent}) (keys spec)))]
+    (fail (str "unknown layer keys " (pr-str bad) "; neuron keys are " (sort neuron-keys)) {:layer spec}))
+  (let [nrn (merge nrn (select-keys spec neuron-keys))
+        reset (or (resets (:reset nrn :hard)) (fail (str "unknown :reset " (pr-str (:reset nrn)) "; one of " (keys resets)) {:neuron nrn}))]
+    (Layer. (int n-in) (int n) (not readout) (boolean recurrent)
+            (decay nrn :mem :tau-mem) (decay nrn :syn :tau-syn) (decay nrn :rec :tau-rec)
+            (double (:in-gain nrn 1.0)) (double (:rec-gain nrn 1.0)) (double (:mem-gain nrn 1.0))
+            (double (:threshold nrn 1.0)) reset (boolean (:detach-reset nrn true))
+            (when-not readout (surrogate (:surrogate nrn [:superspike 10]))))))
+
+(def ^:private losses {:spike-count SpikingNet$LossKind/COUNT_CE :max-membrane SpikingNet$LossKind/MAX_CE})
+
+(defn- init! [^Layer l {:keys [type scale] :or {type :glorot-uniform}} ^SplittableRandom rng]
+  (case type
+    :glorot-uniform (.initGlorotUniform l rng)
+    :normal (.initNormal l (double (or scale 1.0)) rng)
+    (fail (str "unknown :init type " (pr-str type) " (:glorot-uniform, :normal)") {:init type})))
+
+(defrecord Model [spec ^SpikingNet net state])
+
+(defn model
+  "Builds a model from its spec (see the namespace doc). Weights are
+  initialised from :seed; :init {:type :normal :scale s} draws N(0, s/sqrt(fan_in))
+  (SpyTorch, with s = 7(1 - mem) as :scale :spytorch)."
+  [{:keys [inputs layers neuron loss init seed threads kernels] :or {seed 0 threads 1 kernels :auto} :as spec}]
+  (when-not (and (integer? inputs) (pos? inputs)) (fail (str ":inputs must be a positive integer, got " (pr-str inputs)) {:spec spec}))
+  (when (empty? layers) (fail "a model needs :layers" {:spec spec}))
+  (let [nrn (merge {} neuron)
+        ls (loop [n-in inputs [l & more] layers acc []]
+             (if l (let [layer (make-layer n-in l nrn)] (recur (:n l) more (conj acc layer))) acc))
+        rng (SplittableRandom. (long seed))
+        {:keys [type reduction scale] :or {type :spike-count reduction :sum scale 1.0}} loss
+        lk (or (losses type) (fail (str "unknown loss " (pr-str type) "; one of " (keys losses)) {:loss loss}))]
+    (doseq [^Layer l ls]
+      (let [s (:scale init)]
+        (init! l (cond-> (or init {}) (= s :spytorch) (assoc :scale (* 7 (- 1 (.mem l))))) rng)))
+    (->Model spec
+             (SpikingNet. (into-array Layer ls) lk (case reduction :mean true :sum false
+                                                          (fail (str "loss :reduction must be :sum or :mean, got " (pr-str reduction)) {:loss loss}))
+                          (double scale) (Kernels/named (name kernels)) (int threads))
+             (atom {:history [] :optimizer nil :epoch 0}))))
+
+(defn weights
+  "The trainable arrays as {:layer i :name :w|:v :shape [rows cols] :values float[]} (live arrays)."
+  [^Model m]
+  (vec (for [[i ^Layer l] (map-indexed vector (.layers ^SpikingNet (:net m)))
+             [nm ^floats a shape] (cond-> [[:w (.w l) [(.nIn l) (.n l)]]] (.recurrent l) (conj [:v (.v l) [(.n l) (.n l)]]))]
+         {:layer i :name nm :shape shape :values a})))
+
+;; ---------------------------------------------------------------- data
+
+(defn randman
+  "A Randman dataset (Zenke & Vogels 2021), arguments as the reference
+  make_spike_raster_dataset: :classes :units :steps :step-frac :dim-manifold
+  :spikes :samples (per class) :alpha :seed :shuffle."
+  [{:keys [classes units steps step-frac dim-manifold spikes samples alpha seed shuffle]
+    :or {classes 2 units 16 steps 100 step-frac 1.0 dim-manifold 2 spikes 1 samples 1000 alpha 2.0 seed 42 shuffle true}}]
+  (Randman/dataset (long seed) (int classes) (int units) (int steps) (double step-frac) (int dim-manifold)
+                   (int spikes) (int samples) (double alpha) (boolean shuffle)))
+
+(defn split-at-fraction
+  "[first second]: the first floor(f·N) samples, and the rest (the JAX seed's 80/20 split)."
+  [^Dataset d f]
+  (let [k (int (* (double f) (.samples d)))]
+    [(.range d 0 k) (.range d k (.samples d))]))
+
+(defn images->floats
+  "A chive.data part's images as float[] in [0,1], images × pixels, and its labels as int[]."
+  [{:keys [^Idx$Images images ^bytes labels]}]
+  (let [n (.count images) px (* (.rows images) (.cols images))
+        out (float-array (* n px)) buf (double-array px)]
+    (dotimes [k n]
+      (.image images (int k) (/ 1.0 255) buf)
+      (dotimes [i px] (aset out (+ (* k px) i) (float (aget buf i)))))
+    [out (int-array (map #(bit-and 0xFF %) labels)) px]))
+
+(defn latency-code
+  "Latency code of a chive.data part (SpyTorch): first-spike step
+  floor(tau·ln(x/(x - thr))) for pixel x > thr, tau 20 steps (20 ms at 1 ms), thr 0.2, 100 steps."
+  ([part] (latency-code part {}))
+  ([part {:keys [tau thr steps] :or {tau 20.0 thr 0.2 steps 100}}]
+   (let [[x y px] (images->floats part)]
+     (Encoders/latency x (int px) y 10 (double tau) (double thr) (int steps)))))
+
+;; ---------------------------------------------------------------- training
+
+(defn- log [& xs] (binding [*out* *err*] (apply println xs) (flush)))
+
+(defn- make-optimizer ^Optimizer [^Model m {:keys [type lr momentum beta1 beta2 eps] :or {type :sgd momentum 0.0 beta1 0.9 beta2 0.999 eps 1e-8} :as o}]
+  (let [ps (.params ^SpikingNet (:net m))]
+    (case type
+      :sgd (Optimizer$Sgd. ps (double (or lr (fail "optimizer needs :lr" {:optimizer o}))) (double momentum))
+      :adam (Optimizer$Adam. ps (double (or lr (fail "optimizer needs :lr" {:optimizer o}))) (double beta1) (double beta2) (double eps))
+      (fail (str "unknown optimizer " (pr-str type) " (:sgd, :adam)") {:optimizer o}))))
+
+(defn- batches
+  "Index vectors of full batches (a last partial batch is dropped when drop-last)."
+  [n batch shuffle-rng drop-last]
+  (let [idx (int-array (range n))]
+    (when shuffle-rng
+      (let [^SplittableRandom r shuffle-rng]
+        (loop [i (dec n)] (when (pos? i) (let [j (.nextInt r (inc i)) t (aget idx i)] (aset idx i (aget idx j)) (aset idx j t) (recur (dec i)))))))
+    (let [parts (partition-all batch (seq idx))]
+      (mapv int-array (if drop-last (filter #(= batch (count %)) parts) parts)))))
+
+(defn evaluate
+  "Accuracy and summed loss of model `m` on dataset `d` (batches of :batch,
+  all samples used). Returns {:accuracy :loss :n :spikes-per-neuron}."
+  ([m d] (evaluate m d {}))
+  ([^Model m ^Dataset d {:keys [batch] :or {batch 256}}]
+   (let [^SpikingNet net (:net m)]
+     (loop [[b & more] (batches (.samples d) batch nil false) correct 0 loss 0.0 spikes nil]
+       (if b
+         (let [^SpikingNet$Stats s (.evaluate net (.batch d b) (.labelsOf d b))]
+           (recur more (+ correct (.correct s)) (+ loss (.loss s))
+                  (mapv + (or spikes (repeat 0.0)) (map #(* % (alength ^ints b)) (.spikesPerNeuron s)))))
+         {:accuracy (/ (double correct) (.samples d)) :loss loss :n (.samples d)
+          :spikes-per-neuron (mapv #(/ % (.samples d)) spikes)})))))
+
+(defn record
+  "Every layer's output for samples `idx` of `d`: a vector per layer of
+  float[] (sample-major rows b·steps + t; spikes, or membrane for a readout)."
+  [^Model m ^Dataset d idx]
+  (let [idx (int-array idx)]
+    (vec (.record ^SpikingNet (:net m) (.batch d idx)))))
+
+(defn- snapshot [^Model m] (mapv #(aclone ^floats %) (.params ^SpikingNet (:net m))))
+(defn- restore! [^Model m snap] (doseq [[^floats dst ^floats src] (map vector (.params ^SpikingNet (:net m)) snap)] (System/arraycopy src 0 dst 0 (alength src))))
+
+(defn save-checkpoint!
+  "Writes weights (NPY), optimizer state and history (JSON) to folder `dir`, atomically."
+  [^Model m dir]
+  (let [{:keys [history ^Optimizer optimizer epoch]} @(:state m)]
+    (cio/write-atomically!
+     dir
+     (fn [^File tmp]
+       (doseq [[k ^floats a] (map-indexed vector (.params ^SpikingNet (:net m)))]
+         (Npy/write (.toPath (io/file tmp (str "param-" k ".npy"))) a))
+       (when optimizer
+         (doseq [[k ^floats a] (map-indexed vector (.state optimizer))]
+           (Npy/write (.toPath (io/file tmp (str "opt-" k ".npy"))) a)))
+       (spit (io/file tmp "checkpoint.json")
+             (json/generate-string {:epoch epoch :history history :optimizer_steps (if optimizer (.steps optimizer) 0)
+                                    :spec (pr-str (:spec m))} {:pretty true}))))))
+
+(defn load-checkpoint!
+  "Restores weights, history and (when `opt` matches) optimizer state saved by save-checkpoint!."
+  [^Model m dir]
+  (let [meta (json/parse-string (slurp (io/file dir "checkpoint.json")) true)
+        ps (.params ^SpikingNet (:net m))]
+    (doseq [[k ^floats dst] (map-indexed vector ps)]
+      (let [f (.toPath (io/file dir (str "param-" k ".npy")))
+            ^floats src (.floats (Npy/read f) f)]
+        (when-not (= (alength src) (alength dst))
+          (fail (str dir ": param-" k ".npy holds " (alength src) " values, the model has " (alength dst)) {:dir (str dir)}))
+        (System/arraycopy src 0 dst 0 (alength dst))))
+    (swap! (:state m) assoc :history (vec (:history meta)) :epoch (:epoch meta)
+           :restored-optimizer {:dir (str dir) :steps (:optimizer_steps meta)})
+    m))
+
+(defn- restore-optimizer! [^Optimizer o {:keys [dir steps]}]
+  (let [k (count (.state o))]
+    (.restore o (into-array (for [i (range k)] (let [f (.toPath (io/file dir (str "opt-" i ".npy")))] (.floats (Npy/read f) f))))
+              (long steps))))
+
+(defn train!
+  "Trains `m` on dataset `train` for :epochs. Options: :batch, :optimizer
+  {:type :sgd|:adam :lr ...}, :shuffle-seed (a seeded shuffle per epoch;
+  nil = no shuffle), :drop-last (default true), :test (a dataset evaluated
+  after each epoch), :on-epoch (fn [entry]), :on-batch (fn [{:keys [epoch
+  batch loss accuracy]}]) after every batch (for live curves), :early-stopping {:patience k
+  :metric :test-acc|:train-loss :min-delta d}, :checkpoint dir (written after
+  every epoch), :progress (default true).
+
+  Returns the history: one map per epoch {:epoch :train-loss :train-acc
+  :test-acc :train-s :samples-per-s ...}. Interrupting the thread (nREPL's
+  interrupt) stops between batches and restores the weights and optimizer of
+  the last finished epoch; the history then ends with that epoch and the
+  model's state has :interrupted true. Calling train! again continues."
+  [^Model m ^Dataset train {:keys [epochs batch optimizer shuffle-seed drop-last test on-epoch on-batch early-stopping checkpoint progress]
+                            :or {batch 32 drop-last true progress true}}]
+  (when-not (and (integer? epochs) (pos? epochs)) (fail (str ":epochs must be a positive integer, got " (pr-str epochs)) {:epochs epochs}))
+  (when-not (and (integer? batch) (pos? batch)) (fail (str ":batch must be a positive integer, got " (pr-str batch)) {:batch batch}))
+  (let [^SpikingNet net (:net m)
+        st (:state m)
+        ^Optimizer opt (or (:optimizer @st)
+                           (let [o (make-optimizer m (or optimizer (fail "train! needs :optimizer" {})))]
+                             (when-let [r (:restored-optimizer @st)] (restore-optimizer! o r))
+                             (swap! st assoc :optimizer o)
+                             o))
+        rng (when shuffle-seed (SplittableRandom. (long shuffle-seed)))
+        start-epoch (:epoch @st)]
+    (swap! st dissoc :interrupted)
+    (loop [e 0 best nil since-best 0]
+      (if (>= e epochs)
+        (:history @st)
+        (let [epoch (inc (+ start-epoch e))
+              snap (snapshot m)
+              opt-snap (mapv #(aclone ^floats %) (.state opt))
+              opt-steps (.steps opt)
+              bs (batches (.samples train) batch rng drop-last)
+              t0 (System/nanoTime)
+              result (loop [[b & more] bs k 0 loss 0.0 correct 0 seen 0]
+                       (cond
+                         (Thread/interrupted) :interrupted
+                         (nil? b) {:loss loss :correct correct :seen seen}
+                         :else
+                         (let [^SpikingNet$Stats s (.step net (.batch train b) (.labelsOf train b))]
+                           (.step opt (.grads net))
+                           (let [k (inc k) seen (+ seen (alength ^ints b)) loss (+ loss (.loss s)) correct (+ correct (.correct s))]
+                             (when on-batch
+                               (on-batch {:epoch epoch :batch k :batches (count bs) :loss (.loss s)
+                                          :accuracy (/ (double (.correct s)) (alength ^ints b))}))
+                             (when (and progress (or (= k (count bs)) (zero? (mod k (max 1 (quot (count bs) 10))))))
+                               (log (format "epoch %d  batch %d/%d  loss %.4f  acc %.3f  %.0f samples/s" epoch k (count bs)
+                                            (/ loss k) (/ (double correct) seen) (/ seen (/ (- (System/nanoTime) t0) 1e9)))))
+                             (recur more k loss correct seen)))))]
+          (if (= result :interrupted)
+            (do (restore! m snap)
+                (.restore opt (into-array opt-snap) opt-steps)
+                (swap! st assoc :interrupted true)
+                (when progress (log (str "interrupted in epoch " epoch "; weights of epoch " (dec epoch) " kept")))
+                (:history @st))
+            (let [train-s (/ (- (System/nanoTime) t0) 1e9)
+                  ev (when test (evaluate m test {:batch (max batch 256)}))
+                  entry (cond-> {:epoch epoch :train-loss (/ (:loss result) (max 1 (count bs)))
+                                 :train-acc (/ (double (:correct result)) (max 1 (:seen result)))
+                                 :train-s train-s :samples-per-s (/ (:seen result) train-s)}
+                          ev (assoc :test-acc (:accuracy ev) :test-loss (:loss ev)))]
+              (swap! st (fn [s] (-> s (update :history conj entry) (assoc :epoch epoch))))
+              (when progress
+                (log (format "epoch %d done: train loss %.4f  train acc %.3f%s  %.1f s" epoch (:train-loss entry) (:train-acc entry)
+                             (if ev (format "  held-out acc %.4f" (:test-acc entry)) "") train-s)))
+              (when checkpoint (save-checkpoint! m checkpoint))
+              (when on-epoch (on-epoch entry))
+              (let [{:keys [patience metric min-delta] :or {metric :test-acc min-delta 0.0}} early-stopping
+                    v (get entry metric)
+                    better? (fn [a b] (if (= metric :train-loss) (< a (- b min-delta)) (> a (+ b min-delta))))
+                    [best since] (if (or (nil? best) (and v (better? v best))) [v 0] [best (inc since-best)])]
+                (if (and patience (>= since patience))
+                  (do (when progress (log (str "early stop after epoch " epoch ": no " (name metric) " improvement in " patience " epochs")))
+                      (:history @st))
+                  (recur (inc e) best since))))))))))
+
+(defn history "The model's training history (a vector of per-epoch maps)." [^Model m] (:history @(:state m)))
+
+;; ---------------------------------------------------------------- STDP as a pseudo-gradient
+
+(defn stdp-pseudo-gradient
+  "Pair-based additive STDP over spike trains (float[] steps × n, 0/1) as a
+  pseudo-gradient -ΔW (n-pre × n-post), for any optimizer: plain SGD at
+  learning rate 1 reproduces the direct rule's weights."
+  [^floats pre n-pre ^floats post n-post steps {:keys [tau-pre tau-post a-plus a-minus dt]}]
+  (StdpGradient/pseudoGradient pre (int n-pre) post (int n-post) (int steps)
+                               (double tau-pre) (double tau-post) (double a-plus) (double a-minus) (double dt)))

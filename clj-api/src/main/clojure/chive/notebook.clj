@@ -1,0 +1,413 @@
+(ns chive.notebook
+  "Clerk-style notebooks. A notebook is a plain Clojure namespace (in
+  notebooks/): runs of `;;` comment lines are Markdown prose, every other
+  top-level form is evaluated in order and its value shown below it:
+  numbers, strings and data (printed), sequences of maps (tables), Vega-Lite
+  specs (chive.plot: rendered with Vega-Embed), images (BufferedImage, as
+  PNG). A form that throws shows its error in place; the rest still renders.
+
+  `render!` writes a self-contained folder (index.html plus Vega, Vega-Lite
+  and Vega-Embed copied from the webjars on the classpath: no CDN, works
+  offline). `serve!` serves notebooks on 127.0.0.1, re-renders one when its
+  file is saved and pushes the new page to open browsers (server-sent
+  events). Results are cached by a key made of the form's text, the keys of
+  the forms above it that define the vars it reads, and the size setting:
+  editing prose, or a form nothing depends on, does not re-run a long
+  training.
+
+  Size: notebooks call (chive.notebook/full?) to pick small defaults (CI, the
+  default) or the sizes the prose describes (`bin/chive notebook build --full`)."
+  (:require [cheshire.core :as json]
+            [chive.plot :as plot]
+            [clojure.java.io :as io]
+            [clojure.string :as str])
+  (:import [java.io File PushbackReader StringReader Reader StringWriter PrintWriter]
+           [java.net InetSocketAddress]
+           [java.nio.charset StandardCharsets]
+           [java.util.concurrent ConcurrentHashMap Executors]
+           [com.sun.net.httpserver HttpServer HttpHandler HttpExchange]
+           [org.commonmark.parser Parser]
+           [org.commonmark.renderer.html HtmlRenderer]
+           [org.commonmark.ext.gfm.tables TablesExtension]))
+
+(set! *warn-on-reflection* true)
+
+(def ^:dynamic *full* "True when rendering at the sizes the prose describes." false)
+(defn full? "True for `--full` renders; notebooks choose their sizes with it." [] *full*)
+
+;; ---------------------------------------------------------------- parsing
+
+(defn parse
+  "Splits notebook source into blocks: {:type :prose :text markdown} and
+  {:type :code :text source :form form :line n}. Forms are read in the user
+  namespace (auto-resolved ::keywords resolve there)."
+  [^String src]
+  (let [r (clojure.lang.LineNumberingPushbackReader. (StringReader. src))
+        line-starts (vec (cons 0 (keep-indexed (fn [i c] (when (= c \newline) (inc i))) src)))
+        pos (fn [] (+ (line-starts (dec (.getLineNumber r))) (dec (.getColumnNumber r))))
+        flush-prose (fn [blocks prose] (cond-> blocks (seq prose) (conj {:type :prose :text (str/join "\n" prose)})))]
+    (loop [blocks [] prose []]
+      (let [c (.read r)]
+        (cond
+          (neg? c) (flush-prose blocks prose)
+          (= c (int \newline))
+          ;; a blank line ends a prose block
+          (let [c2 (.read r)]
+            (when (>= c2 0) (.unread r c2))
+            (if (and (seq prose) (= c2 (int \newline)))
+              (recur (flush-prose blocks prose) [])
+              (recur blocks prose)))
+          (Character/isWhitespace (char c)) (recur blocks prose)
+          (= c (int \;))
+          (let [sb (StringBuilder.)]
+            (loop [] (let [d (.read r)] (when (and (>= d 0) (not= d (int \newline))) (.append sb (char d)) (recur))))
+            (recur blocks (conj prose (str/replace (str sb) #"^;+ ?" ""))))
+          :else
+          (let [_ (.unread r c)
+                line (.getLineNumber r)
+                start (pos)
+                form (read {:read-cond :allow :eof ::eof} r)
+                text (subs src start (min (count src) (pos)))]
+            (recur (conj (flush-prose blocks prose) {:type :code :text text :form form :line line}) [])))))))
+
+;; ---------------------------------------------------------------- dependencies and cache keys
+
+(def ^:private def-ops '#{def defn defn- defonce defmacro defmulti defrecord deftype defprotocol defstruct})
+
+(defn- defined-name [form]
+  (when (and (seq? form) (contains? def-ops (first form)) (symbol? (second form)))
+    (second form)))
+
+(defn- symbols-in [form]
+  (set (filter symbol? (tree-seq coll? seq form))))
+
+(defn- sha [^String s]
+  (let [d (.digest (java.security.MessageDigest/getInstance "SHA-256") (.getBytes s StandardCharsets/UTF_8))]
+    (apply str (map #(format "%02x" %) (take 12 d)))))
+
+(defn cache-keys
+  "For each code block, a key from its text, the keys of the latest blocks
+  above it defining symbols it uses, and the size setting."
+  [blocks full]
+  (loop [[b & more] blocks defs {} out []]
+    (if-not b
+      out
+      (if (= :code (:type b))
+        (let [deps (keep defs (symbols-in (:form b)))
+              k (sha (str (:text b) "|" (str/join "," (sort deps)) "|" full))
+              nm (defined-name (:form b))]
+          (recur more (cond-> defs nm (assoc nm k)) (conj out k)))
+        (recur more defs (conj out nil))))))
+
+;; ---------------------------------------------------------------- showing values
+
+(defn- esc [s] (-> (str s) (str/replace "&" "&amp;") (str/replace "<" "&lt;") (str/replace ">" "&gt;") (str/replace "\"" "&quot;")))
+
+(def ^:private md-ext [(TablesExtension/create)])
+(def ^:private md-parser (-> (Parser/builder) (.extensions md-ext) (.build)))
+(def ^:private md-renderer (-> (HtmlRenderer/builder) (.extensions md-ext) (.build)))
+(defn markdown->html [^String s] (.render ^HtmlRenderer md-renderer (.parse ^Parser md-parser s)))
+
+(defn- truncate [^String s n] (if (> (count s) n) (str (subs s 0 n) " …") s))
+
+(defn- table? [v] (and (sequential? v) (seq v) (every? map? (take 50 v))))
+
+(defn- show-table [rows]
+  (let [cols (vec (distinct (mapcat keys (take 200 rows))))
+        shown (take 200 rows)]
+    (str "<table class=\"result\"><thead><tr>" (str/join (map #(str "<th>" (esc (if (keyword? %) (name %) %)) "</th>") cols)) "</tr></thead><tbody>"
+         (str/join (for [r shown] (str "<tr>" (str/join (map #(str "<td>" (esc (truncate (let [v (get r %)] (if (float? v) (format "%.4g" (double v)) (pr-str v))) 80)) "</td>") cols)) "</tr>")))
+         "</tbody></table>"
+         (when (> (count rows) 200) (str "<p class=\"note\">first 200 of " (count rows) " rows</p>")))))
+
+(defn- show-image [^java.awt.image.BufferedImage img]
+  (let [out (java.io.ByteArrayOutputStream.)]
+    (javax.imageio.ImageIO/write img "png" out)
+    (str "<img class=\"result\" src=\"data:image/png;base64," (.encodeToString (java.util.Base64/getEncoder) (.toByteArray out)) "\">")))
+
+(defn- show [v id]
+  (cond
+    (plot/spec? v) (str "<div class=\"vega\" id=\"" id "\"></div><script type=\"application/json\" class=\"vega-spec\" data-target=\"" id "\">"
+                        (str/replace (json/generate-string v) "</" "<\\/") "</script>")
+    (instance? java.awt.image.BufferedImage v) (show-image v)
+    (and (vector? v) (seq v) (every? plot/spec? v))
+    (str "<div class=\"row\">" (str/join (map-indexed (fn [i s] (show s (str id "-" i))) v)) "</div>")
+    (table? v) (show-table v)
+    (var? v) (str "<pre class=\"result var\">" (esc (str v)) "</pre>")
+    (string? v) (str "<pre class=\"result\">" (esc (truncate v 4000)) "</pre>")
+    (nil? v) ""
+    :else (str "<pre class=\"result\">" (esc (truncate (binding [*print-length* 20 *print-level* 4] (pr-str v)) 2000)) "</pre>")))
+
+(defn- show-error [^Throwable t]
+  (let [root (loop [t t] (if-let [c (.getCause t)] (if (instance? clojure.lang.Compiler$CompilerException t) (recur c) t) t))]
+    (str "<div class=\"error\"><b>" (esc (.getSimpleName (class root))) "</b>: " (esc (.getMessage ^Throwable root))
+         (when-let [d (ex-data root)] (str "<pre>" (esc (truncate (pr-str d) 1000)) "</pre>"))
+         "</div>")))
+
+;; ---------------------------------------------------------------- evaluation
+
+(defonce ^{:doc "Results by cache key: {:html ...}, shared by renders in this JVM."} cache (ConcurrentHashMap.))
+
+(defn- eval-block [form ns-sym]
+  (binding [*ns* (or (find-ns ns-sym) *ns*)]
+    (let [out (StringWriter.)
+          v (binding [*out* out] (eval form))]
+      [v (str out) (ns-name *ns*)])))
+
+(defn evaluate
+  "Evaluates a parsed notebook. Returns blocks with :html added; code blocks
+  whose cache key is unchanged reuse their earlier result. :ran counts the
+  forms actually evaluated."
+  [blocks {:keys [full use-cache] :or {use-cache true}}]
+  (let [ks (cache-keys blocks full)]
+    (binding [*full* (boolean full)]
+      (loop [[[b k i] & more] (map vector blocks ks (range)) ns-sym 'user out [] ran 0]
+        (if-not b
+          {:blocks out :ran ran}
+          (if (= :prose (:type b))
+            (recur more ns-sym (conj out (assoc b :html (markdown->html (:text b)))) ran)
+            (let [hit (and use-cache (.get ^ConcurrentHashMap cache k))
+                  id (str "v" i)]
+              (if hit
+                (recur more (:ns hit) (conj out (assoc b :html (:html hit) :cached true)) ran)
+                (let [t0 (System/nanoTime)
+                      [html ns2] (try
+                                   (let [[v printed ns2] (eval-block (:form b) ns-sym)]
+                                     [(str (when (seq printed) (str "<pre class=\"out\">" (esc (truncate printed 4000)) "</pre>"))
+                                           (show (if (var? v) (let [x @v] (if (or (plot/spec? x) (table? x)) x v)) v) id))
+                                      ns2])
+                                   (catch Throwable t
+                                     (when (instance? InterruptedException t) (throw t))
+                                     [(show-error t) ns-sym]))
+                      secs (/ (- (System/nanoTime) t0) 1e9)
+                      html (str html (when (> secs 1.0) (format "<p class=\"note\">%.1f s</p>" secs)))]
+                  (.put ^ConcurrentHashMap cache k {:html html :ns ns2})
+                  (recur more ns2 (conj out (assoc b :html html)) (inc ran)))))))))))
+
+;; ---------------------------------------------------------------- HTML
+
+(def ^:private js-libs
+  [["vega.min.js" "META-INF/resources/webjars/vega/5.32.0/vega.min.js"]
+   ["vega-lite.min.js" "META-INF/resources/webjars/vega-lite/5.23.0/vega-lite.min.js"]
+   ["vega-embed.min.js" "META-INF/resources/webjars/vega-embed/6.29.0/vega-embed.min.js"]])
+
+(defn- lib-resource [path]
+  (or (io/resource path) (throw (ex-info (str path " is not on the classpath (org.webjars vega, vega-lite, vega-embed)") {:path path}))))
+
+(def ^:private css
+  "body{font:16px/1.55 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:900px;margin:2em auto;padding:0 1em;color:#222}
+pre{background:#f6f6f4;padding:.6em .8em;overflow-x:auto;font-size:13px;border-radius:4px}
+pre.code{border-left:3px solid #c8d8c0}pre.result{background:#fff;border:1px solid #eee}pre.out{background:#fafaf0;color:#555}
+.error{background:#fff0f0;border:1px solid #e0a0a0;padding:.6em .8em;border-radius:4px;font-size:14px}
+table.result{border-collapse:collapse;font-size:13px;margin:.5em 0}table.result td,table.result th{border:1px solid #ddd;padding:2px 6px}
+.note{color:#888;font-size:12px;margin:0}.row{display:flex;flex-wrap:wrap;gap:1em}.vega{margin:.5em 0}
+h1,h2,h3{font-weight:600}")
+
+(def ^:private embed-js
+  "window.__chiveViews=[];window.__chiveErrors=[];
+function chiveEmbed(root){var specs=root.querySelectorAll('script.vega-spec');var ps=[];
+specs.forEach(function(s){var el=document.getElementById(s.dataset.target);
+ps.push(vegaEmbed(el,JSON.parse(s.textContent),{actions:false,renderer:'svg'}).then(function(r){window.__chiveViews.push(r.view);})
+.catch(function(e){window.__chiveErrors.push(String(e));console.error('vega-embed: '+e);}));});
+return Promise.all(ps);}
+window.__chiveDone=false;chiveEmbed(document).then(function(){window.__chiveDone=true;});")
+
+(def ^:private live-js
+  "(function(){var es=new EventSource('events');es.addEventListener('update',function(){
+fetch('fragment').then(function(r){return r.text();}).then(function(h){var nb=document.getElementById('notebook');
+nb.innerHTML=h;window.__chiveDone=false;chiveEmbed(nb).then(function(){window.__chiveDone=true;window.__chiveUpdates=(window.__chiveUpdates||0)+1;});});});})();")
+
+(defn fragment
+  "The notebook body HTML (prose, code, results)."
+  [blocks]
+  (str/join "\n"
+            (for [b blocks]
+              (if (= :prose (:type b))
+                (str "<div class=\"prose\">" (:html b) "</div>")
+                (str "<pre class=\"code\">" (esc (:text b)) "</pre>\n" (:html b))))))
+
+(defn page
+  "A whole HTML page; `lib-prefix` is where the Vega scripts are (relative URL)."
+  [title blocks {:keys [lib-prefix live] :or {lib-prefix ""}}]
+  (str "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" (esc title) "</title>"
+       "<link rel=\"icon\" href=\"data:,\"><style>" css "</style>"
+       (str/join (for [[f] js-libs] (str "<script src=\"" lib-prefix f "\"></script>")))
+       "</head><body><div id=\"notebook\">" (fragment blocks) "</div><script>" embed-js "</script>"
+       (when live (str "<script>" live-js "</script>"))
+       "</body></html>"))
+
+(defn- title-of [^File f] (str/replace (.getName f) #"\.clj$" ""))
+
+(defn render-file
+  "Parses and evaluates notebook file `f`; returns {:name :blocks :ran :seconds}."
+  [f opts]
+  (let [f (io/file f)
+        t0 (System/nanoTime)
+        {:keys [blocks ran]} (evaluate (parse (slurp f)) opts)]
+    {:name (title-of f) :file (str f) :blocks blocks :ran ran :seconds (/ (- (System/nanoTime) t0) 1e9)
+     :errors (count (filter #(some-> (:html %) (str/includes? "class=\"error\"")) blocks))}))
+
+(defn- copy-libs! [^File dir]
+  (doseq [[f path] js-libs]
+    (with-open [in (io/input-stream (lib-resource path))] (io/copy in (io/file dir f)))))
+
+(defn render!
+  "Renders notebook files into `out` (one folder per notebook: index.html and
+  the Vega scripts; plus an index.html listing them). Options: :full.
+  Returns the per-notebook results."
+  [files out opts]
+  (let [out (io/file out)]
+    (.mkdirs out)
+    (let [results (doall
+                   (for [f files]
+                     (let [r (render-file f opts)
+                           dir (doto (io/file out (:name r)) .mkdirs)]
+                       (copy-libs! dir)
+                       (spit (io/file dir "index.html") (page (:name r) (:blocks r) {}))
+                       (binding [*out* *err*]
+                         (println (format "notebook %s: %d forms run, %d errors, %.1f s -> %s" (:name r) (:ran r) (:errors r)
+                                          (:seconds r) (io/file dir "index.html"))))
+                       r)))]
+      (spit (io/file out "index.html")
+            (str "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>chive notebooks</title><link rel=\"icon\" href=\"data:,\">"
+                 "<style>" css "</style></head><body><h1>chive notebooks</h1><ul>"
+                 (str/join (for [r results] (str "<li><a href=\"" (:name r) "/index.html\">" (esc (:name r)) "</a></li>")))
+                 "</ul></body></html>"))
+      results)))
+
+(defn notebook-files
+  "The .clj files of a folder (default notebooks/), sorted."
+  ([] (notebook-files "notebooks"))
+  ([dir] (sort-by str (filter #(str/ends-with? (.getName ^File %) ".clj") (.listFiles (io/file dir))))))
+
+;; ---------------------------------------------------------------- serving
+
+(defn- respond [^HttpExchange ex code ^String ctype ^bytes body]
+  (.add (.getResponseHeaders ex) "Content-Type" ctype)
+  (.add (.getResponseHeaders ex) "Cache-Control" "no-store")
+  (.sendResponseHeaders ex code (alength body))
+  (with-open [o (.getResponseBody ex)] (.write o body)))
+
+(defn- utf8 ^bytes [^String s] (.getBytes s StandardCharsets/UTF_8))
+
+(defn serve!
+  "Serves the notebooks of `dir` on 127.0.0.1:`port` (0: any free port;
+  :bind to choose another address). Each notebook is rendered on first visit
+  and again whenever its file changes; open pages receive an `update` event
+  (server-sent events) and fetch the new content. Returns {:port :stop (fn)}."
+  [{:keys [dir port bind full] :or {dir "notebooks" port 7777 bind "127.0.0.1"}}]
+  (let [dir (.getCanonicalFile (io/file dir))
+        pages (atom {})                       ; name -> {:blocks :mtime}
+        clients (atom {})                     ; name -> #{OutputStream}
+        lock (Object.)
+        nb-file (fn [nm] (let [f (io/file dir (str nm ".clj"))] (when (.isFile f) f)))
+        render (fn [nm]
+                 (locking lock
+                   (let [f (nb-file nm)
+                         r (render-file f {:full full})]
+                     (swap! pages assoc nm {:blocks (:blocks r) :mtime (.lastModified ^File f)})
+                     (binding [*out* *err*] (println (format "rendered %s: %d forms run, %d errors, %.1f s" nm (:ran r) (:errors r) (:seconds r))))
+                     r)))
+        current (fn [nm] (or (get @pages nm) (do (render nm) (get @pages nm))))
+        server (HttpServer/create (InetSocketAddress. ^String bind (int port)) 0)
+        push! (fn [nm]
+                (doseq [^java.io.OutputStream o (get @clients nm)]
+                  (try (.write o (utf8 "event: update\ndata: changed\n\n")) (.flush o)
+                       (catch java.io.IOException _ (swap! clients update nm disj o)))))
+        watcher (Thread.
+                 (fn []
+                   (try
+                     (with-open [ws (.newWatchService (java.nio.file.FileSystems/getDefault))]
+                       (.register (.toPath dir) ws (into-array [java.nio.file.StandardWatchEventKinds/ENTRY_MODIFY
+                                                                java.nio.file.StandardWatchEventKinds/ENTRY_CREATE]))
+                       (loop []
+                         (let [k (.take ws)]
+                           (Thread/sleep 50) ; let the editor finish writing
+                           (doseq [e (.pollEvents k)]
+                             (let [nm (str (.context ^java.nio.file.WatchEvent e))]
+                               (when (str/ends-with? nm ".clj")
+                                 (let [nm (subs nm 0 (- (count nm) 4))]
+                                   (when (and (contains? @pages nm) (nb-file nm)
+                                              (not= (.lastModified ^File (nb-file nm)) (:mtime (get @pages nm))))
+                                     (try (render nm) (push! nm)
+                                          (catch Throwable t (binding [*out* *err*] (println "render failed:" (ex-message t))))))))))
+                           (.reset k)
+                           (recur))))
+                     (catch InterruptedException _ nil)
+                     (catch java.nio.file.ClosedWatchServiceException _ nil)))
+                 "chive-notebook-watch")]
+    (.createContext server "/"
+                    (reify HttpHandler
+                      (handle [_ ex]
+                        (try
+                          (let [path (.getPath (.getRequestURI ex))
+                                parts (remove empty? (str/split path #"/"))
+                                lib (some (fn [[f p]] (when (= (last parts) f) p)) js-libs)]
+                            (cond
+                              lib (respond ex 200 "application/javascript" (with-open [in (io/input-stream (lib-resource lib))] (.readAllBytes in)))
+                              (empty? parts)
+                              (respond ex 200 "text/html; charset=utf-8"
+                                       (utf8 (str "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><style>" css "</style></head><body><h1>chive notebooks</h1><ul>"
+                                                  (str/join (for [f (notebook-files dir)] (let [n (title-of f)] (str "<li><a href=\"/" n "/\">" (esc n) "</a></li>"))))
+                                                  "</ul></body></html>")))
+                              (not (nb-file (first parts))) (respond ex 404 "text/plain" (utf8 (str "no notebook " (first parts))))
+                              (= 1 (count parts))
+                              (if (str/ends-with? path "/")
+                                (respond ex 200 "text/html; charset=utf-8" (utf8 (page (first parts) (:blocks (current (first parts))) {:lib-prefix "/" :live true})))
+                                (do (.add (.getResponseHeaders ex) "Location" (str path "/")) (.sendResponseHeaders ex 302 -1) (.close ex)))
+                              (= "fragment" (second parts))
+                              (respond ex 200 "text/html; charset=utf-8" (utf8 (fragment (:blocks (current (first parts))))))
+                              (= "events" (second parts))
+                              (let [nm (first parts)]
+                                (current nm)
+                                (.add (.getResponseHeaders ex) "Content-Type" "text/event-stream")
+                                (.add (.getResponseHeaders ex) "Cache-Control" "no-store")
+                                (.sendResponseHeaders ex 200 0)
+                                (let [o (.getResponseBody ex)]
+                                  (.write o (utf8 ": connected\n\n")) (.flush o)
+                                  (swap! clients update nm (fnil conj #{}) o)))
+                              :else (respond ex 404 "text/plain" (utf8 "not found"))))
+                          (catch Throwable t
+                            (try (respond ex 500 "text/plain" (utf8 (str t))) (catch Throwable _ nil)))))))
+    (.setExecutor server (Executors/newCachedThreadPool))
+    (.start server)
+    (.setDaemon watcher true)
+    (.start watcher)
+    (let [p (.getPort (.getAddress server))]
+      (binding [*out* *err*]
+        (println (str "notebooks from " dir " at http://" bind ":" p "/"))
+        (when-not (#{"127.0.0.1" "localhost"} bind)
+          (println "WARNING: serving on" bind "- anyone who reaches this port runs notebook code as you")))
+      {:port p :server server
+       :stop (fn [] (.interrupt watcher) (.stop server 0))})))
+
+;; ---------------------------------------------------------------- command line
+
+(defn -main
+  "bin/chive notebook build [--full] [--out DIR] [FILE...] | serve [--port N] [--dir DIR] [--full]"
+  [& args]
+  (let [[cmd & more] args
+        opts (loop [o {:files [] :out "target/notebooks" :port 7777 :dir "notebooks"} [a & r] more]
+               (cond (nil? a) o
+                     (= a "--full") (recur (assoc o :full true) r)
+                     (= a "--out") (recur (assoc o :out (first r)) (rest r))
+                     (= a "--dir") (recur (assoc o :dir (first r)) (rest r))
+                     (= a "--port") (recur (assoc o :port (or (some-> (first r) parse-long)
+                                                              (throw (ex-info (str "--port needs a number, got " (pr-str (first r))) {}))))
+                                           (rest r))
+                     (= a "--bind") (recur (assoc o :bind (first r)) (rest r))
+                     (str/starts-with? a "--") (throw (ex-info (str "unknown option " a) {}))
+                     :else (recur (update o :files conj a) r)))]
+    (case cmd
+      "build" (let [files (if (seq (:files opts)) (map io/file (:files opts)) (notebook-files (:dir opts)))
+                    rs (render! files (:out opts) opts)
+                    errors (reduce + (map :errors rs))]
+                (println (json/generate-string {:notebooks (count rs) :errors errors :out (str (io/file (:out opts)))
+                                                :full (boolean (:full opts))
+                                                :seconds (reduce + (map :seconds rs))}))
+                (shutdown-agents)
+                (System/exit (if (pos? errors) 1 0)))
+      "serve" (do (serve! opts) @(promise))
+      (do (binding [*out* *err*]
+            (println "Usage: bin/chive notebook build [--full] [--out DIR] [FILE...]\n       bin/chive notebook serve [--port N] [--dir DIR] [--full] [--bind ADDR]"))
+          (System/exit 2)))))

