@@ -110,12 +110,12 @@ def run_randman(a):
         for l in range(2):
             W, V = params[2 * l], params[2 * l + 1]
             n = W.shape[1]
-            Z = ing * (out @ W)
+            Z = (ing * (out @ W)).unbind(1)  # unbind: one backward for all steps (slicing costs a full-size zero grad per step)
             U = torch.zeros(B, n); I = torch.zeros(B, n); Ir = torch.zeros(B, n); S = torch.zeros(B, n)
             rec_s = []
             for t in range(T):
                 Un = mem * U * (1 - S.detach()) + memg * (I + Ir)
-                In = syn * I + Z[:, t]
+                In = syn * I + Z[t]
                 Irn = rec * Ir + recg * (S @ V)
                 S = spike(Un - 1.0, 10.0)
                 U, I, Ir = Un, In, Irn
@@ -167,10 +167,9 @@ def firing_steps(x, tau=20.0, thr=0.2, steps=100):
 def batch_tensor(ft, steps):
     """Dense spike tensor (batch x steps x units) from first-spike steps (encoding per batch, as SpyTorch)."""
     B, n = ft.shape
-    out = torch.zeros(B, steps, n)
     b, u = np.nonzero(ft < steps)
-    out[b, ft[b, u], u] = 1.0
-    return out
+    idx = torch.from_numpy(np.stack([b, ft[b, u], u]))
+    return torch.sparse_coo_tensor(idx, torch.ones(idx.shape[1]), (B, steps, n)).to_dense()
 
 
 def run_fmnist(a):
@@ -188,21 +187,21 @@ def run_fmnist(a):
 
     def forward(inp):
         B = inp.shape[0]
-        Z = inp @ w1
+        Z = (inp @ w1).unbind(1)
         U = torch.zeros(B, 100); I = torch.zeros(B, 100); S = torch.zeros(B, 100)
         spk = []
         for t in range(T):
             Un = (mem * U + I) * (1 - S.detach())
-            I = syn * I + Z[:, t]
+            I = syn * I + Z[t]
             S = spike(Un - 1.0, 100.0)
             U = Un
             spk.append(S)
-        h = torch.stack(spk, 1) @ w2
+        h = (torch.stack(spk, 1) @ w2).unbind(1)
         U = torch.zeros(B, 10); I = torch.zeros(B, 10)
         outs = []
         for t in range(T):
             Un = mem * U + I
-            I = syn * I + h[:, t]
+            I = syn * I + h[t]
             U = Un
             outs.append(U)
         return torch.stack(outs, 1).max(1)[0]

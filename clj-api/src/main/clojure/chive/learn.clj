@@ -153,6 +153,13 @@
    (let [[x y px] (images->floats part)]
      (Encoders/latency x (int px) y 10 (double tau) (double thr) (int steps)))))
 
+(defn sample-events
+  "Sample `k` of dataset `d` as [step unit] pairs (its input spikes)."
+  [^Dataset d k]
+  (let [^chive.core.kernel.SpikeRows ev (.events d) T (.steps d)]
+    (vec (for [t (range T) :let [r (+ (* (long k) T) t)] e (range (aget (.rowPtr ev) r) (aget (.rowPtr ev) (inc r)))]
+           [t (aget (.idx ev) e)]))))
+
 ;; ---------------------------------------------------------------- training
 
 (defn- log [& xs] (binding [*out* *err*] (apply println xs) (flush)))

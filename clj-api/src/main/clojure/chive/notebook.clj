@@ -86,18 +86,21 @@
     (apply str (map #(format "%02x" %) (take 12 d)))))
 
 (defn cache-keys
-  "For each code block, a key from its text, the keys of the latest blocks
-  above it defining symbols it uses, and the size setting."
+  "For each code block, a key from the namespace it runs in, its text, the
+  keys of the latest blocks above it defining symbols it uses, and the size
+  setting."
   [blocks full]
-  (loop [[b & more] blocks defs {} out []]
+  (loop [[b & more] blocks defs {} ns-name "user" out []]
     (if-not b
       out
       (if (= :code (:type b))
-        (let [deps (keep defs (symbols-in (:form b)))
-              k (sha (str (:text b) "|" (str/join "," (sort deps)) "|" full))
-              nm (defined-name (:form b))]
-          (recur more (cond-> defs nm (assoc nm k)) (conj out k)))
-        (recur more defs (conj out nil))))))
+        (let [f (:form b)
+              ns-name (if (and (seq? f) (= 'ns (first f)) (symbol? (second f))) (str (second f)) ns-name)
+              deps (keep defs (symbols-in f))
+              k (sha (str ns-name "|" (:text b) "|" (str/join "," (sort deps)) "|" full))
+              nm (defined-name f)]
+          (recur more (cond-> defs nm (assoc nm k)) ns-name (conj out k)))
+        (recur more defs ns-name (conj out nil))))))
 
 ;; ---------------------------------------------------------------- showing values
 

@@ -36,8 +36,9 @@
      (if (<= n max-points)
        (merge (base title (format "%d spikes" n) width height)
               {:data {:values (mapv (fn [k] {:t (aget ts (int k)) :i (aget idx (int k))}) (range n))}
-               :mark {:type "tick" :thickness 1 :size 3 :orient "horizontal"}
-               :encoding {:x {:field "t" :type "quantitative" :title "time (ms)"}
+               :mark {:type "tick" :thickness (if (< n 2000) 2 1) :size (max 2 (min 12 (quot height (max 1 n-max))))
+                      :orient "vertical"}
+               :encoding {:x {:field "t" :type "quantitative" :title "time (ms)" :scale {:domain [0 t-max]}}
                           :y {:field "i" :type "quantitative" :title "neuron" :scale {:domain [0 n-max]}}}})
        (let [bt (max 1 (int bins-t)) bn (max 1 (int (min bins-n n-max)))
              dt (/ (max t-max 1e-9) bt) dn (/ (double n-max) bn)
@@ -60,9 +61,10 @@
 (defn traces
   "Membrane (or any state) traces: `times-ms` and a map {label values}.
   Accepts chive.net/trace output directly. More than :max-points samples per
-  trace are thinned to every k-th, and the subtitle says so."
+  trace are thinned to every k-th, and the subtitle says so. :facet true
+  draws one panel per trace instead of overlaying them."
   ([tr] (traces tr {}))
-  ([tr {:keys [title y-title max-points width height] :or {max-points 4000 width 600 height 220}}]
+  ([tr {:keys [title y-title max-points width height facet] :or {max-points 4000 width 600 height 220}}]
    (let [[times series] (if (:values tr)
                           (let [vals (:values tr)]
                             [(vec (:times-ms tr))
@@ -74,13 +76,19 @@
          rows (vec (for [[label ys] series
                          [t y] (map vector ts (first (sampled (vec ys) max-points)))]
                      {:t t :y (double y) :series (str label)}))]
-     (merge (base (or title "Traces") (when (> step 1) (format "every %d-th sample shown" step)) width height)
-            {:data {:values rows}
-             :mark {:type "line" :strokeWidth 1}
-             :encoding {:x {:field "t" :type "quantitative" :title "time (ms)"}
-                        :y {:field "y" :type "quantitative" :title (or y-title (some-> (:var tr) name) "value")
-                            :scale {:zero false}}
-                        :color {:field "series" :type "nominal" :title nil}}}))))
+     (let [layer {:mark {:type "line" :strokeWidth 1}
+                  :encoding {:x {:field "t" :type "quantitative" :title "time (ms)"}
+                             :y {:field "y" :type "quantitative" :title (or y-title (some-> (:var tr) name) "value")
+                                 :scale {:zero false}}
+                             :color {:field "series" :type "nominal" :title nil}}}
+           sub (when (> step 1) (format "every %d-th sample shown" step))]
+       (if facet
+         ;; one small panel per trace, stacked
+         (merge (dissoc (base (or title "Traces") sub width height) :width :height)
+                {:data {:values rows}
+                 :facet {:row {:field "series" :type "nominal" :title nil}}
+                 :spec (assoc layer :width width :height height)})
+         (merge (base (or title "Traces") sub width height) {:data {:values rows}} layer))))))
 
 (defn rates
   "Population rate from {:times-ms :rates-hz} (chive.net/rates), smoothed by a

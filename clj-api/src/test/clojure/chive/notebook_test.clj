@@ -1,0 +1,164 @@
+(ns chive.notebook-test
+  "Notebooks: parsing, the dependency-keyed cache, errors in place, plots;
+  every notebook in notebooks/ rendered and opened in headless Chromium
+  (views drawn, no console errors, screenshots under target/); serve's live
+  update of an open page."
+  (:require [clojure.test :refer [deftest is testing]]
+            [clojure.java.io :as io]
+            [clojure.string :as str]
+            [chive.cdp :as cdp]
+            [chive.notebook :as nb]
+            [chive.plot :as plot])
+  (:import (java.io File)))
+
+(defn- tmp-dir [] (doto (File/createTempFile "chive-nb" "") .delete .mkdirs))
+
+(def src
+  ";; # Title\n;;\n;; Prose *here*.\n\n(ns nbtest.one)\n\n(def a (do (swap! @(requiring-resolve 'chive.notebook-test/runs) conj :a) 1))\n\n;; more prose\n(def b (do (swap! @(requiring-resolve 'chive.notebook-test/runs) conj :b) (+ a 1)))\n\n(do (swap! @(requiring-resolve 'chive.notebook-test/runs) conj :c) 42)\n")
+
+(def runs (atom []))
+
+(deftest parses-prose-and-forms
+  (let [blocks (nb/parse src)]
+    (is (= [:prose :code :code :prose :code :code] (map :type blocks)))
+    (is (= "# Title\n\nProse *here*." (:text (first blocks))))
+    (is (= "(ns nbtest.one)" (:text (second blocks))))
+    (is (= 5 (:line (second blocks))))
+    (is (str/starts-with? (:text (nth blocks 4)) "(def b"))
+    (is (str/includes? (nb/markdown->html "| a | b |\n|---|---|\n| 1 | 2 |") "<table>") "GitHub tables")))
+
+(deftest cache-reruns-a-form-when-its-text-or-a-dependency-changes
+  (reset! runs [])
+  (let [r1 (nb/evaluate (nb/parse src) {})]
+    (is (= [:a :b :c] @runs))
+    (is (= 4 (:ran r1)))
+    (testing "editing prose re-runs nothing"
+      (reset! runs [])
+      (let [r (nb/evaluate (nb/parse (str/replace src "more prose" "other words")) {})]
+        (is (= [] @runs))
+        (is (= 0 (:ran r)))
+        (is (str/includes? (:html (nth (:blocks r) 5)) "42") "cached results are still shown")))
+    (testing "changing a re-runs a and b (which reads a), not the independent form"
+      (reset! runs [])
+      (nb/evaluate (nb/parse (str/replace src ":a) 1))" ":a) 10))")) {})
+      (is (= [:a :b] @runs))
+      (is (= 11 @(resolve 'nbtest.one/b))))
+    (testing "the size setting is part of the key"
+      (reset! runs [])
+      (nb/evaluate (nb/parse src) {:full true})
+      (is (= [:a :b :c] @runs)))))
+
+(deftest identical-forms-in-two-notebooks-run-in-their-own-namespaces
+  (let [nb1 "(ns nbtest.x1)\n(def shared-name 5)\n(def only-here (inc shared-name))\n"
+        nb2 "(ns nbtest.x2)\n(def shared-name 5)\n(def only-here (* 2 shared-name))\n"]
+    (nb/evaluate (nb/parse nb1) {})
+    (nb/evaluate (nb/parse nb2) {})
+    (is (= 6 @(resolve 'nbtest.x1/only-here)))
+    (is (= 10 @(resolve 'nbtest.x2/only-here)) "the second notebook's forms ran in its namespace, not the first's")
+    (is (= 5 @(resolve 'nbtest.x2/shared-name)))))
+
+(deftest a-throwing-form-shows-its-error-in-place
+  (let [r (nb/evaluate (nb/parse "(ns nbtest.two)\n(/ 1 0)\n(throw (ex-info \"bad thing\" {:value 7}))\n(+ 40 2)\n") {:use-cache false})
+        htmls (map :html (:blocks r))]
+    (is (str/includes? (nth htmls 1) "ArithmeticException"))
+    (is (str/includes? (nth htmls 2) "bad thing"))
+    (is (str/includes? (nth htmls 2) ":value 7"))
+    (is (str/includes? (nth htmls 3) "42") "forms after the errors still run")))
+
+(deftest plots-are-vega-lite-data
+  (let [small {:indices (int-array [0 1 2]) :times-ms (double-array [1 2 3])}
+        n 50000
+        big {:indices (int-array (map #(mod % 1000) (range n))) :times-ms (double-array (map #(* 0.01 %) (range n)))}]
+    (is (plot/spec? (plot/raster small)))
+    (is (= "tick" (get-in (plot/raster small) [:mark :type])))
+    (is (= "rect" (:mark (plot/raster big))) "large recordings are binned")
+    (is (str/includes? (get-in (plot/raster big) [:title :subtitle]) "binned"))
+    (is (str/includes? (get-in (plot/traces {:times-ms (range 10000) :series {"v" (range 10000)}}) [:title :subtitle]) "every 3-th"))
+    (let [w (float-array (* 784 4) 0.5)]
+      (is (= (* 784 4) (count (get-in (plot/receptive-fields w 4) [:data :values])))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"9 weights for 784 inputs"
+                          (plot/receptive-fields (float-array 9) 1)))
+    (is (str/starts-with? (plot/to-json (plot/curves [{:epoch 1 :loss 2.0}] [:loss])) "{"))))
+
+(defn- chromium-or-skip []
+  (or (cdp/chromium-path)
+      (do (is (not (System/getenv "CHIVE_REQUIRE_CHROMIUM")) "CHIVE_REQUIRE_CHROMIUM is set but Chromium is not installed")
+          (println "chive.notebook-test: Chromium not installed (bin/chive setup installs it); browser checks skipped")
+          nil)))
+
+(def view-check
+  "JSON.stringify({done: window.__chiveDone, views: window.__chiveViews.length,
+    containers: document.querySelectorAll('.vega').length,
+    marks: Array.from(document.querySelectorAll('.vega')).map(function(el){
+      return el.querySelectorAll('svg g[class*=\"mark-\"] path, svg g[class*=\"mark-\"] line, svg g[class*=\"mark-\"] rect').length;}),
+    errors: window.__chiveErrors, errorBlocks: document.querySelectorAll('.error').length})")
+
+(defn- serve-static [^File root]
+  (let [server (com.sun.net.httpserver.HttpServer/create (java.net.InetSocketAddress. "127.0.0.1" 0) 0)]
+    (.createContext server "/"
+                    (reify com.sun.net.httpserver.HttpHandler
+                      (handle [_ ex]
+                        (let [f (io/file root (subs (.getPath (.getRequestURI ex)) 1))
+                              f (if (.isDirectory f) (io/file f "index.html") f)]
+                          (if (.isFile f)
+                            (let [bytes (java.nio.file.Files/readAllBytes (.toPath f))]
+                              (.add (.getResponseHeaders ex) "Content-Type"
+                                    (cond (str/ends-with? (.getName f) ".js") "application/javascript" :else "text/html; charset=utf-8"))
+                              (.sendResponseHeaders ex 200 (alength bytes))
+                              (with-open [o (.getResponseBody ex)] (.write o bytes)))
+                            (do (.sendResponseHeaders ex 404 -1) (.close ex)))))))
+    (.start server)
+    server))
+
+(deftest every-notebook-renders-and-draws-in-chromium
+  (let [files (nb/notebook-files (io/file (System/getProperty "chive.project.root" ".") "notebooks"))
+        out (io/file (System/getProperty "chive.project.root" ".") "target" "notebooks")
+        results (nb/render! files out {})]
+    (is (>= (count files) 5) "the notebooks of the issue exist")
+    (doseq [r results] (is (zero? (:errors r)) (str (:name r) ": a form threw")))
+    (when (chromium-or-skip)
+      (let [server (serve-static out)
+            port (.getPort (.getAddress server))
+            browser (cdp/start)]
+        (try
+          (let [p (cdp/enable! (cdp/open-page browser))]
+            (doseq [r results]
+              (cdp/navigate! p (str "http://127.0.0.1:" port "/" (:name r) "/index.html"))
+              (cdp/wait-for p "window.__chiveDone" 60000)
+              (let [c (cheshire.core/parse-string (cdp/eval-js p view-check) true)]
+                (is (:done c) (str (:name r) ": every Vega view settled"))
+                (is (pos? (:containers c)) (str (:name r) ": has plots"))
+                (is (= (:containers c) (:views c)) (str (:name r) ": every plot became a Vega view " c))
+                (is (every? pos? (:marks c)) (str (:name r) ": every view drew marks " (:marks c)))
+                (is (empty? (:errors c)) (str (:name r) ": vega-embed errors " (:errors c)))
+                (is (zero? (:errorBlocks c))))
+              (is (empty? (cdp/console-errors p)) (str (:name r) ": console errors " (cdp/console-errors p)))
+              (cdp/screenshot! p (io/file out ".." "notebook-screenshots" (str (:name r) ".png")))))
+          (finally (cdp/stop browser) (.stop server 0)))))))
+
+(deftest serve-pushes-edits-to-the-open-page
+  (let [dir (tmp-dir)
+        f (io/file dir "live.clj")]
+    (spit f ";; # Live\n\n(ns nbtest.live (:require [chive.plot :as plot]))\n\n(plot/curves [{:epoch 1 :y 1.0} {:epoch 2 :y 0.5}] [:y])\n")
+    (let [srv (nb/serve! {:dir dir :port 0})]
+      (try
+        (is (str/includes? (slurp (str "http://127.0.0.1:" (:port srv) "/live/")) "Live"))
+        (is (str/includes? (slurp (str "http://127.0.0.1:" (:port srv) "/")) "live"))
+        (when (chromium-or-skip)
+          (let [browser (cdp/start)]
+            (try
+              (let [p (cdp/enable! (cdp/open-page browser))]
+                (cdp/navigate! p (str "http://127.0.0.1:" (:port srv) "/live/"))
+                (is (cdp/wait-for p "window.__chiveDone" 30000))
+                (Thread/sleep 300)
+                (spit f (str (slurp f) "\n;; Added while the page was open.\n\n(str \"EDITED-\" (* 6 7))\n\n(throw (ex-info \"boom in place\" {}))\n\n(+ 1 1000)\n"))
+                (is (cdp/wait-for p "window.__chiveUpdates >= 1" 30000) "the page received the update (server-sent event)")
+                (let [html (cdp/eval-js p "document.getElementById('notebook').innerHTML")]
+                  (is (str/includes? html "EDITED-42"))
+                  (is (str/includes? html "boom in place") "the error shows in place")
+                  (is (str/includes? html "1001") "forms after the error still render"))
+                (is (cdp/wait-for p "window.__chiveDone" 30000))
+                (is (= 1 (cdp/eval-js p "window.__chiveViews.length - 1")) "the plot was drawn again after the update")
+                (is (empty? (cdp/console-errors p)) (str (cdp/console-errors p))))
+              (finally (cdp/stop browser)))))
+        (finally ((:stop srv)))))))
