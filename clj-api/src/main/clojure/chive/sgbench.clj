@@ -36,7 +36,7 @@
 
 (def ^:private usage
   "Usage: bin/chive bench sg-randman|sg-fmnist [--epochs E] [--batch B] [--threads T] [--seed S] [--kernels java|openblas|auto]
-                         sg-fmnist only: [--data fashion|mnist|PATH] [--train K] [--test M] [--validate V]
+                         sg-fmnist only: [--data fashion|mnist|PATH] [--train K] [--test M] [--validate V] [--surrogate-scale B]
   --epochs E   training epochs (sg-randman 20, sg-fmnist 35: chosen on --validate 10000, see README)
   --batch B    mini-batch size (sg-randman 48, sg-fmnist 256)
   --threads T  threads a batch is split over (default 2)
@@ -47,7 +47,7 @@
   --surrogate-scale B  sg-fmnist: SuperSpike steepness (default 25, chosen on --validate 10000; SpyTorch uses 100)")
 
 (defn parse-args [[bench & args]]
-  (when (or (nil? bench) (#{"-h" "--help"} bench)) (throw (ex-info usage {:usage true})))
+  (when (or (nil? bench) (some #{"-h" "--help"} (cons bench args))) (throw (ex-info usage {:usage true})))
   (when-not (#{"sg-randman" "sg-fmnist"} bench)
     (throw (ex-info (str "unknown benchmark " (pr-str bench) "\n" usage) {:bench bench})))
   (let [randman? (= bench "sg-randman")]
