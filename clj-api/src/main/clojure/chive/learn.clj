@@ -160,6 +160,15 @@
     (vec (for [t (range T) :let [r (+ (* (long k) T) t)] e (range (aget (.rowPtr ev) r) (aget (.rowPtr ev) (inc r)))]
            [t (aget (.idx ev) e)]))))
 
+(defn rate-code
+  "Bernoulli rate code of a chive.data part: pixel x in [0,1] spikes in each
+  step with probability x·max-rate·dt (defaults 100 Hz, 1 ms, 100 steps),
+  from a counter-based random stream (seed, sample, unit, step)."
+  ([part] (rate-code part {}))
+  ([part {:keys [max-rate-hz dt-ms steps seed] :or {max-rate-hz 100.0 dt-ms 1.0 steps 100 seed 1}}]
+   (let [[x y px] (images->floats part)]
+     (Encoders/rate x (int px) y 10 (double max-rate-hz) (double dt-ms) (int steps) (long seed)))))
+
 ;; ---------------------------------------------------------------- training
 
 (defn- log [& xs] (binding [*out* *err*] (apply println xs) (flush)))

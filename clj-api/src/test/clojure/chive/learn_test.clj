@@ -4,6 +4,7 @@
   benchmark command prints its JSON keys."
   (:require [clojure.test :refer [deftest is testing]]
             [cheshire.core :as json]
+            [chive.data]
             [chive.learn :as learn]
             [chive.sgbench :as sgbench])
   (:import (java.io File)))
@@ -81,6 +82,16 @@
                                  :progress false})]
     (is (< (count h) 30) "a learning rate of 1e-9 learns nothing: stopped early")
     (is (= (map :epoch h) @seen) "on-epoch saw every epoch")))
+
+(deftest encoders-of-image-parts
+  (let [part (chive.data/take-first (:train (chive.data/dataset "mnist")) 20)
+        lat (learn/latency-code part)
+        rate (learn/rate-code part {:steps 50 :seed 3})]
+    (is (= [20 100 784] [(.samples lat) (.steps lat) (.units lat)]))
+    (is (= [20 50 784] [(.samples rate) (.steps rate) (.units rate)]))
+    (is (< 0 (.nnz (.events lat)) (* 20 784)) "at most one spike per pixel, some pixels fire")
+    (is (pos? (.nnz (.events rate))))
+    (is (= (vec (map #(chive.data/label part %) (range 20))) (vec (.labels lat))))))
 
 (deftest bad-specs-name-the-problem
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown layer keys \(:nn\)"

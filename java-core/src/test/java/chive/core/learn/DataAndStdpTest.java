@@ -101,6 +101,23 @@ class DataAndStdpTest {
   }
 
   @Test
+  @DisplayName("rate code: spike counts follow x·rate·dt per step (binomial), reproducible from the seed")
+  void rateCode() {
+    int n = 200, steps = 500;
+    float[] x = new float[n * 2];
+    for (int s = 0; s < n; s++) { x[2 * s] = 0.5f; x[2 * s + 1] = 0f; }
+    int[] labels = new int[n];
+    Dataset d = Encoders.rate(x, 2, labels, 1, 100, 1, steps, 9);
+    long ones = 0, zeros = 0;
+    for (int e = 0; e < d.events.nnz(); e++) { if (d.events.idx[e] == 0) ones++; else zeros++; }
+    double p = 0.5 * 100 * 1 / 1000.0, expected = p * steps * n, sd = Math.sqrt(expected * (1 - p));
+    assertEquals(expected, ones, 4 * sd, "mean count within 4 sd");
+    assertEquals(0, zeros, "x = 0 never fires");
+    assertArrayEquals(d.events.idx, Encoders.rate(x, 2, labels, 1, 100, 1, steps, 9).events.idx);
+    assertThrows(chive.core.sim.ChiveException.class, () -> Encoders.rate(new float[] {2f}, 1, new int[1], 1, 100, 1, 10, 1));
+  }
+
+  @Test
   @DisplayName("STDP as a pseudo-gradient: plain SGD at learning rate 1 gives the direct rule's weights on the same spike trains")
   void stdpPseudoGradientEqualsDirectRule() {
     int nPre = 6, nPost = 4, steps = 600;
