@@ -203,6 +203,8 @@ pre{background:#f6f6f4;padding:.6em .8em;overflow-x:auto;font-size:13px;border-r
 pre.code{border-left:3px solid #c8d8c0}pre.result{background:#fff;border:1px solid #eee}pre.out{background:#fafaf0;color:#555}
 .error{background:#fff0f0;border:1px solid #e0a0a0;padding:.6em .8em;border-radius:4px;font-size:14px}
 table.result{border-collapse:collapse;font-size:13px;margin:.5em 0}table.result td,table.result th{border:1px solid #ddd;padding:2px 6px}
+.prose table{border-collapse:collapse;margin:.5em 0}.prose td,.prose th{border:1px solid #ddd;padding:2px 8px}
+.prose code{background:#f3f3f0;padding:0 .2em;border-radius:3px;font-size:90%}
 .note{color:#888;font-size:12px;margin:0}.row{display:flex;flex-wrap:wrap;gap:1em}.vega{margin:.5em 0}
 h1,h2,h3{font-weight:600}")
 
