@@ -19,6 +19,7 @@
             [chive.notebook :as nb]
             [chive.plot :as plot]
             [chive.script :as script]
+            [chive.train :as train]
             [diehl-cook :as dc]))
 
 (def sizes (if (nb/full?) {:train 8004 :test 1996 :epochs 3} {:train 300 :test 200 :epochs 1}))
@@ -45,16 +46,11 @@
 
 (def retries (atom []))
 
-(defn epoch-order [epoch n]
-  (let [a (java.util.ArrayList. ^java.util.Collection (range n))]
-    (java.util.Collections/shuffle a (java.util.Random. (+ 1000003 epoch)))
-    (vec a)))
-
 (def train-seconds
   (let [t0 (System/nanoTime)]
     (dc/learning! nw stdp true)
     (doseq [epoch (range (:epochs sizes))
-            k (epoch-order epoch (data/size train-part))]
+            k (train/epoch-order 1 epoch (data/size train-part))]
       (swap! retries conj (:retries (dc/present! nw stdp train-part k true))))
     (/ (- (System/nanoTime) t0) 1e9)))
 

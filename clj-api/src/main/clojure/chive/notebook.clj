@@ -128,13 +128,17 @@
     (javax.imageio.ImageIO/write img "png" out)
     (str "<img class=\"result\" src=\"data:image/png;base64," (.encodeToString (java.util.Base64/getEncoder) (.toByteArray out)) "\">")))
 
-(defn- show [v id]
+(defn- show
+  "HTML for a value. A plot is an empty div followed by its spec, which the
+  page's script embeds into that div (no ids: cached results keep their HTML
+  wherever the form moves)."
+  [v]
   (cond
-    (plot/spec? v) (str "<div class=\"vega\" id=\"" id "\"></div><script type=\"application/json\" class=\"vega-spec\" data-target=\"" id "\">"
+    (plot/spec? v) (str "<div class=\"vega\"></div><script type=\"application/json\" class=\"vega-spec\">"
                         (str/replace (json/generate-string v) "</" "<\\/") "</script>")
     (instance? java.awt.image.BufferedImage v) (show-image v)
     (and (vector? v) (seq v) (every? plot/spec? v))
-    (str "<div class=\"row\">" (str/join (map-indexed (fn [i s] (show s (str id "-" i))) v)) "</div>")
+    (str "<div class=\"row\">" (str/join (map show v)) "</div>")
     (table? v) (show-table v)
     (var? v) (str "<pre class=\"result var\">" (esc (str v)) "</pre>")
     (string? v) (str "<pre class=\"result\">" (esc (truncate v 4000)) "</pre>")
@@ -164,20 +168,19 @@
   [blocks {:keys [full use-cache] :or {use-cache true}}]
   (let [ks (cache-keys blocks full)]
     (binding [*full* (boolean full)]
-      (loop [[[b k i] & more] (map vector blocks ks (range)) ns-sym 'user out [] ran 0]
+      (loop [[[b k] & more] (map vector blocks ks) ns-sym 'user out [] ran 0]
         (if-not b
           {:blocks out :ran ran}
           (if (= :prose (:type b))
             (recur more ns-sym (conj out (assoc b :html (markdown->html (:text b)))) ran)
-            (let [hit (and use-cache (.get ^ConcurrentHashMap cache k))
-                  id (str "v" i)]
+            (let [hit (and use-cache (.get ^ConcurrentHashMap cache k))]
               (if hit
                 (recur more (:ns hit) (conj out (assoc b :html (:html hit) :cached true)) ran)
                 (let [t0 (System/nanoTime)
                       [html ns2] (try
                                    (let [[v printed ns2] (eval-block (:form b) ns-sym)]
                                      [(str (when (seq printed) (str "<pre class=\"out\">" (esc (truncate printed 4000)) "</pre>"))
-                                           (show (if (var? v) (let [x @v] (if (or (plot/spec? x) (table? x)) x v)) v) id))
+                                           (show (if (var? v) (let [x @v] (if (or (plot/spec? x) (table? x)) x v)) v)))
                                       ns2])
                                    (catch Throwable t
                                      (when (instance? InterruptedException t) (throw t))
@@ -211,7 +214,7 @@ h1,h2,h3{font-weight:600}")
 (def ^:private embed-js
   "window.__chiveViews=[];window.__chiveErrors=[];
 function chiveEmbed(root){var specs=root.querySelectorAll('script.vega-spec');var ps=[];
-specs.forEach(function(s){var el=document.getElementById(s.dataset.target);
+specs.forEach(function(s){var el=s.previousElementSibling;
 ps.push(vegaEmbed(el,JSON.parse(s.textContent),{actions:false,renderer:'svg'}).then(function(r){window.__chiveViews.push(r.view);})
 .catch(function(e){window.__chiveErrors.push(String(e));console.error('vega-embed: '+e);}));});
 return Promise.all(ps);}

@@ -73,6 +73,14 @@
 (defn- recent-accuracy [acc]
   (let [q (:recent @acc)] (when (seq q) (/ (count (filter true? q)) (double (count q))))))
 
+(defn epoch-order
+  "The presentation order of `k` training digits in `epoch` (from 0): a
+  shuffle seeded by `seed` and the epoch."
+  [seed epoch k]
+  (let [a (java.util.ArrayList. ^java.util.Collection (range k))]
+    (java.util.Collections/shuffle a (java.util.Random. (+ (* 1000003 (long seed)) (long epoch))))
+    (vec a)))
+
 (defn diehl-cook!
   "Trains and evaluates Diehl & Cook's network; returns the result map (the
   JSON line's keys). Options: :neurons (100) :train (1000) :test (1000)
@@ -96,12 +104,7 @@
         part (data/drop-first all-train validate)
         held (when (pos? validate) (data/take-first all-train validate))
         k (data/size part)
-        order-of (fn [epoch] (if shuffle
-                               (let [r (java.util.Random. (+ (* 1000003 seed) epoch))
-                                     a (java.util.ArrayList. ^java.util.Collection (range k))]
-                                 (java.util.Collections/shuffle a r)
-                                 (vec a))
-                               (vec (range k))))
+        order-of (fn [epoch] (if shuffle (epoch-order seed epoch k) (vec (range k))))
         state0 (when resume (read-state resume))
         nw (s/new-network {:dt 0.5 :seed seed})
         stdp (if resume

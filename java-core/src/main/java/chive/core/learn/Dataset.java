@@ -81,17 +81,16 @@ public final class Dataset {
       }
     }
     for (int r = 0; r < n * steps; r++) count[r + 1] += count[r];
-    int[] idx = new int[count[n * steps]], fill = count.clone();
+    int[] idx = new int[count[n * steps]];
+    int e = 0;
     for (int s = 0; s < n; s++) {
-      // units in ascending order within a row, for reproducible sums
-      Integer[] order = new Integer[unit[s].length];
-      for (int k = 0; k < order.length; k++) order[k] = k;
-      final int ss = s;
-      java.util.Arrays.sort(order, (a, b) -> Integer.compare(unit[ss][a], unit[ss][b]));
-      for (int k : order) {
-        int t = step[s][k];
-        if (t < steps) idx[fill[s * steps + t]++] = unit[s][k];
-      }
+      // (step, unit) packed in one long and sorted: rows in step order, units ascending
+      // within a row, for reproducible sums; spikes at step >= steps are dropped.
+      long[] key = new long[unit[s].length];
+      int m = 0;
+      for (int k = 0; k < key.length; k++) if (step[s][k] < steps) key[m++] = ((long) step[s][k] << 32) | unit[s][k];
+      java.util.Arrays.sort(key, 0, m);
+      for (int k = 0; k < m; k++) idx[e++] = (int) key[k];
     }
     return new Dataset(new SpikeRows(n * steps, units, count, idx), steps, labels, classes, description);
   }

@@ -196,6 +196,10 @@ public final class SpikingNet implements AutoCloseable {
     int rows, steps;
     float[][] u, i, ir, s, lamI, lamIr, gOut;
     SpikeRows[] events;
+    /** Per layer: the row pointers and indices of its output spikes, filled while integrating. */
+    int[][] evPtr, evIdx;
+    /** The dense input rows of this thread's samples (dense input only), kept for the backward pass. */
+    float[] denseInput;
     final float[][] grad = new float[params.length][];
     final double[] spikeCount = new double[layers.length];
 
@@ -211,6 +215,8 @@ public final class SpikingNet implements AutoCloseable {
       u = new float[L][]; i = new float[L][]; ir = new float[L][]; s = new float[L][];
       lamI = new float[L][]; lamIr = new float[L][]; gOut = new float[L][];
       events = new SpikeRows[L];
+      evPtr = new int[L][rows + 1];
+      evIdx = new int[L][];
       for (int l = 0; l < L; l++) {
         int n = layers[l].n;
         u[l] = new float[rows * n];
@@ -237,8 +243,8 @@ public final class SpikingNet implements AutoCloseable {
             java.util.Arrays.fill(I, 0f);
             x.spikes.addRowsOf(L.w, n, L.inGain, I, s0 * T, s1 * T, s0 * T);
           } else {
-            float[] xs = x.denseRows(s0 * T, s1 * T);
-            kernels.sgemm(false, false, rows, n, L.nIn, L.inGain, xs, L.nIn, L.w, n, 0f, I, n);
+            denseInput = x.denseRows(s0 * T, s1 * T);
+            kernels.sgemm(false, false, rows, n, L.nIn, L.inGain, denseInput, L.nIn, L.w, n, 0f, I, n);
           }
         } else if (events[l - 1] != null && !dense) {
           java.util.Arrays.fill(I, 0f);
@@ -246,10 +252,10 @@ public final class SpikingNet implements AutoCloseable {
         } else {
           kernels.sgemm(false, false, rows, n, L.nIn, L.inGain, s[l - 1], L.nIn, L.w, n, 0f, I, n);
         }
-        integrate(l, s1 - s0, T);
+        int nnz = integrate(l, s1 - s0, T);
         // Binary output spikes feed the next layer through the addition-only kernel.
-        events[l] = L.spiking && !smoothForward ? SpikeRows.ifBinary(s[l], rows, n) : null;
-        spikeCount[l] = events[l] != null ? events[l].nnz() : 0;
+        events[l] = nnz >= 0 ? new SpikeRows(rows, n, evPtr[l], evIdx[l]) : null;
+        spikeCount[l] = Math.max(nnz, 0);
         if (record != null) {
           float[] src = L.spiking ? s[l] : u[l];
           System.arraycopy(src, 0, record[l], s0 * T * n, rows * n);
@@ -257,14 +263,24 @@ public final class SpikingNet implements AutoCloseable {
       }
     }
 
-    /** The time loop of layer l; I holds in_gain·(x_t w) per row on entry. */
-    void integrate(int l, int samples, int T) {
+    /**
+     * The time loop of layer l; I holds in_gain·(x_t w) per row on entry.
+     * Binary output spikes (a spiking layer, not in smooth mode) are also
+     * listed in evPtr/evIdx[l] as they occur; returns their number, or -1
+     * when there is no such list.
+     */
+    int integrate(int l, int samples, int T) {
       Layer L = layers[l];
       final int n = L.n;
       final float[] U = u[l], I = i[l], Ir = ir[l], S = s[l], V = L.v;
       final float mem = L.mem, syn = L.syn, rec = L.rec, mg = L.memGain, th = L.threshold, rg = L.recGain;
       final boolean smooth = smoothForward;
       final Surrogate sg = L.surrogate;
+      final boolean listSpikes = S != null && !smooth;
+      final int[] ptr = evPtr[l];
+      int[] idx = evIdx[l];
+      if (listSpikes && idx == null) idx = new int[Math.max(16, samples * T * n / 16)];
+      int e = 0;
       for (int b = 0; b < samples; b++) {
         int base = b * T * n;
         for (int t = 0; t < T; t++) {
@@ -303,10 +319,21 @@ public final class SpikingNet implements AutoCloseable {
           }
           if (S != null) {
             if (smooth) for (int j = 0; j < n; j++) S[o + j] = (float) sg.smooth(U[o + j] - th);
-            else for (int j = 0; j < n; j++) S[o + j] = U[o + j] > th ? 1f : 0f;
+            else {
+              if (e + n > idx.length) idx = java.util.Arrays.copyOf(idx, Math.max(2 * idx.length, e + n));
+              for (int j = 0; j < n; j++) {
+                boolean fire = U[o + j] > th;
+                S[o + j] = fire ? 1f : 0f;
+                if (fire) idx[e++] = j;
+              }
+              ptr[(o / n) + 1] = e;
+            }
           }
         }
       }
+      if (!listSpikes) return -1;
+      evIdx[l] = idx;
+      return e;
     }
 
     /** Loss of samples [s0, s1), predictions, and dL/d(output) into gOut of the last layer. Returns {loss sum, correct}. */
@@ -374,7 +401,7 @@ public final class SpikingNet implements AutoCloseable {
         // dW = in_gain · x^T λ_I
         if (l == 0) {
           if (x.binary() && !dense) x.spikes.scatterInto(lam, n, L.inGain, dW, s0 * T, s1 * T, s0 * T);
-          else kernels.sgemm(true, false, L.nIn, n, rows, L.inGain, x.denseRows(s0 * T, s1 * T), L.nIn, lam, n, 1f, dW, n);
+          else kernels.sgemm(true, false, L.nIn, n, rows, L.inGain, denseInput, L.nIn, lam, n, 1f, dW, n);
         } else {
           if (events[l - 1] != null && !dense) events[l - 1].scatterInto(lam, n, L.inGain, dW, 0, rows, 0);
           else kernels.sgemm(true, false, L.nIn, n, rows, L.inGain, s[l - 1], L.nIn, lam, n, 1f, dW, n);
