@@ -174,10 +174,11 @@
 (defn- log [& xs] (binding [*out* *err*] (apply println xs) (flush)))
 
 (defn- make-optimizer ^Optimizer [^Model m {:keys [type lr momentum beta1 beta2 eps] :or {type :sgd momentum 0.0 beta1 0.9 beta2 0.999 eps 1e-8} :as o}]
-  (let [ps (.params ^SpikingNet (:net m))]
+  (let [ps (.params ^SpikingNet (:net m))
+        lr (double (or lr (fail "optimizer needs :lr" {:optimizer o})))]
     (case type
-      :sgd (Optimizer$Sgd. ps (double (or lr (fail "optimizer needs :lr" {:optimizer o}))) (double momentum))
-      :adam (Optimizer$Adam. ps (double (or lr (fail "optimizer needs :lr" {:optimizer o}))) (double beta1) (double beta2) (double eps))
+      :sgd (Optimizer$Sgd. ps lr (double momentum))
+      :adam (Optimizer$Adam. ps lr (double beta1) (double beta2) (double eps))
       (fail (str "unknown optimizer " (pr-str type) " (:sgd, :adam)") {:optimizer o}))))
 
 (defn- batches
@@ -233,7 +234,9 @@
 (defn load-checkpoint!
   "Restores weights, history and (when `opt` matches) optimizer state saved by save-checkpoint!."
   [^Model m dir]
-  (let [meta (json/parse-string (slurp (io/file dir "checkpoint.json")) true)
+  (let [f (io/file dir "checkpoint.json")
+        _ (when-not (.isFile f) (fail (str "no checkpoint at " dir ": " f " is missing") {:dir (str dir)}))
+        meta (json/parse-string (slurp f) true)
         ps (.params ^SpikingNet (:net m))]
     (doseq [[k ^floats dst] (map-indexed vector ps)]
       (let [f (.toPath (io/file dir (str "param-" k ".npy")))
@@ -263,18 +266,25 @@
   :test-acc :train-s :samples-per-s ...}. Interrupting the thread (nREPL's
   interrupt) stops between batches and restores the weights and optimizer of
   the last finished epoch; the history then ends with that epoch and the
-  model's state has :interrupted true. Calling train! again continues."
+  model's state has :interrupted true. Calling train! again continues, with
+  the same optimizer state unless a different :optimizer is given. NaN or
+  infinite gradients or weights stop training with an error naming them,
+  and the weights and optimizer of the last finished epoch are kept."
   [^Model m ^Dataset train {:keys [epochs batch optimizer shuffle-seed drop-last test on-epoch on-batch early-stopping checkpoint progress]
                             :or {batch 32 drop-last true progress true}}]
   (when-not (and (integer? epochs) (pos? epochs)) (fail (str ":epochs must be a positive integer, got " (pr-str epochs)) {:epochs epochs}))
   (when-not (and (integer? batch) (pos? batch)) (fail (str ":batch must be a positive integer, got " (pr-str batch)) {:batch batch}))
   (let [^SpikingNet net (:net m)
         st (:state m)
-        ^Optimizer opt (or (:optimizer @st)
-                           (let [o (make-optimizer m (or optimizer (fail "train! needs :optimizer" {})))]
-                             (when-let [r (:restored-optimizer @st)] (restore-optimizer! o r))
-                             (swap! st assoc :optimizer o)
-                             o))
+        ;; The optimizer (and its momentum/Adam state) carries over between calls
+        ;; unless a different :optimizer spec is given, which starts a fresh one.
+        ^Optimizer opt (if (and (:optimizer @st) (or (nil? optimizer) (= optimizer (:optimizer-spec @st))))
+                         (:optimizer @st)
+                         (let [o (make-optimizer m (or optimizer (fail "train! needs :optimizer" {})))]
+                           (when-let [r (:restored-optimizer @st)] (restore-optimizer! o r))
+                           (swap! st assoc :optimizer o :optimizer-spec optimizer)
+                           (swap! st dissoc :restored-optimizer)
+                           o))
         rng (when shuffle-seed (SplittableRandom. (long shuffle-seed)))
         start-epoch (:epoch @st)]
     (swap! st dissoc :interrupted)
@@ -292,8 +302,17 @@
                          (Thread/interrupted) :interrupted
                          (nil? b) {:loss loss :correct correct :seen seen}
                          :else
-                         (let [^SpikingNet$Stats s (.step net (.batch train b) (.labelsOf train b))]
-                           (.step opt (.grads net))
+                         (let [^SpikingNet$Stats s (try
+                                                     (let [s (.step net (.batch train b) (.labelsOf train b))]
+                                                       (.step opt (.grads net))
+                                                       s)
+                                                     (catch chive.core.sim.ChiveException e
+                                                       ;; NaN/inf gradients or weights: keep the last finished epoch
+                                                       (restore! m snap)
+                                                       (.restore opt (into-array opt-snap) opt-steps)
+                                                       (throw (ex-info (str (.getMessage e) "; the weights and optimizer of epoch "
+                                                                            (dec epoch) " are kept")
+                                                                       {:epoch epoch :batch (inc k)} e))))]
                            (let [k (inc k) seen (+ seen (alength ^ints b)) loss (+ loss (.loss s)) correct (+ correct (.correct s))]
                              (when on-batch
                                (on-batch {:epoch epoch :batch k :batches (count bs) :loss (.loss s)

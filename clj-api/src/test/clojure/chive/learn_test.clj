@@ -93,6 +93,18 @@
     (is (pos? (.nnz (.events rate))))
     (is (= (vec (map #(chive.data/label part %) (range 20))) (vec (.labels lat))))))
 
+(deftest a-blow-up-names-the-problem-and-keeps-the-last-epoch
+  (let [[train] (small-randman)
+        m (small-model 6)
+        _ (learn/train! m train {:epochs 1 :batch 32 :optimizer {:type :sgd :lr 2e-2} :shuffle-seed 1 :progress false})
+        before (mapv #(vec (:values %)) (learn/weights m))]
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"(became|is) (NaN|Infinity|-Infinity).*weights and optimizer of epoch 1 are kept"
+                          (learn/train! m train {:epochs 1 :batch 32 :optimizer {:type :adam :lr 1e38} :shuffle-seed 1 :progress false})))
+    (is (= before (mapv #(vec (:values %)) (learn/weights m))) "weights of epoch 1 restored")
+    (is (= [1] (map :epoch (learn/history m))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"no checkpoint at /nonexistent"
+                          (learn/load-checkpoint! m "/nonexistent/ckpt")))))
+
 (deftest bad-specs-name-the-problem
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown layer keys \(:nn\)"
                         (learn/model {:inputs 3 :layers [{:n 2 :nn 4}]})))

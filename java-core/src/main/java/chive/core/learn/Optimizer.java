@@ -14,20 +14,44 @@ public abstract class Optimizer {
   protected long t;
 
   protected Optimizer(float[][] params, double lr) {
-    if (!(lr > 0) || Double.isInfinite(lr)) throw new ChiveException("learning rate must be finite and > 0, got " + lr);
+    checkLr(lr);
     this.params = params;
     this.lr = lr;
   }
 
   public double learningRate() { return lr; }
   public void setLearningRate(double lr) {
-    if (!(lr > 0) || Double.isInfinite(lr)) throw new ChiveException("learning rate must be finite and > 0, got " + lr);
+    checkLr(lr);
     this.lr = lr;
+  }
+
+  private static void checkLr(double lr) {
+    if (!(lr > 0) || lr > Float.MAX_VALUE) throw new ChiveException("learning rate must be > 0 and a finite float, got " + lr);
   }
   public long steps() { return t; }
 
-  /** One update from gradients aligned with the parameters. */
-  public abstract void step(float[][] grads);
+  /**
+   * One update from gradients aligned with the parameters. Throws
+   * {@link ChiveException} naming the array, index, value and learning rate
+   * when an update leaves a parameter NaN or infinite (the caller restores
+   * what it saved: the parameters are already changed).
+   */
+  public final void step(float[][] grads) {
+    checkAligned(grads);
+    t++;
+    update(grads);
+    for (int a = 0; a < params.length; a++) {
+      float[] p = params[a];
+      for (int i = 0; i < p.length; i++) {
+        if (!Float.isFinite(p[i])) {
+          throw new ChiveException("parameter array " + a + " became " + p[i] + " at index " + i + " after update " + t
+              + " (learning rate " + lr + "): the weights blew up; lower the learning rate");
+        }
+      }
+    }
+  }
+
+  protected abstract void update(float[][] grads);
 
   /** Internal state arrays (for checkpoints), in a fixed order; {@link #steps()} completes it. */
   public abstract float[][] state();
@@ -60,9 +84,7 @@ public abstract class Optimizer {
       for (int i = 0; i < params.length; i++) buf[i] = new float[params[i].length];
     }
 
-    @Override public void step(float[][] g) {
-      checkAligned(g);
-      t++;
+    @Override protected void update(float[][] g) {
       final float m = momentum, l = (float) lr;
       for (int a = 0; a < params.length; a++) {
         float[] p = params[a], b = buf[a], ga = g[a];
@@ -88,9 +110,7 @@ public abstract class Optimizer {
       for (int i = 0; i < params.length; i++) { m[i] = new float[params[i].length]; v[i] = new float[params[i].length]; }
     }
 
-    @Override public void step(float[][] g) {
-      checkAligned(g);
-      t++;
+    @Override protected void update(float[][] g) {
       final float fb1 = (float) b1, fb2 = (float) b2;
       final float c1 = (float) (1 - Math.pow(b1, t)), c2 = (float) (1 - Math.pow(b2, t));
       final float l = (float) lr, e = (float) eps;
