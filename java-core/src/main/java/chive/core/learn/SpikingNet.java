@@ -178,17 +178,28 @@ public final class SpikingNet implements AutoCloseable {
     }
     List<Future<?>> fs = new ArrayList<>();
     for (Runnable r : tasks) fs.add(pool.submit(r));
-    try {
-      for (Future<?> f : fs) f.get();
-    } catch (InterruptedException e) {
-      for (Future<?> f : fs) f.cancel(true);
-      Thread.currentThread().interrupt();
-      throw new ChiveException("interrupted");
-    } catch (java.util.concurrent.ExecutionException e) {
-      Throwable c = e.getCause();
-      if (c instanceof RuntimeException) throw (RuntimeException) c;
-      throw new ChiveException("learning thread failed: " + c);
+    // Every task finishes before this returns, even when the caller is
+    // interrupted meanwhile (the flag is set again for the caller to see, as
+    // with one thread): no thread may still write the workspaces afterwards.
+    boolean interrupted = false;
+    Throwable failed = null;
+    for (Future<?> f : fs) {
+      while (true) {
+        try {
+          f.get();
+          break;
+        } catch (InterruptedException e) {
+          interrupted = true;
+        } catch (java.util.concurrent.ExecutionException e) {
+          if (failed == null) failed = e.getCause();
+          break;
+        }
+      }
     }
+    if (interrupted) Thread.currentThread().interrupt();
+    if (failed instanceof RuntimeException) throw (RuntimeException) failed;
+    if (failed instanceof Error) throw (Error) failed;
+    if (failed != null) throw new ChiveException("learning thread failed: " + failed, failed);
   }
 
   /** Per-thread state for a group of samples: rows (b - s0)·steps + t. */

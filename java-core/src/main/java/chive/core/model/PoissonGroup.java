@@ -35,6 +35,7 @@ public final class PoissonGroup extends NeuronGroup {
 
   /** Sets every rate (Hz); one value per neuron, or one for all. */
   public void setRates(double... hz) {
+    checkIdle("set the rates of Poisson group '" + name() + "'");
     if (hz.length != 1 && hz.length != n) {
       throw new ChiveException("Poisson group '" + name() + "': " + hz.length + " rates for " + n + " neurons (give 1 or " + n + ")");
     }

@@ -78,7 +78,10 @@ public final class Stdp implements LearningRule {
   public boolean nearest() { return nearest; }
   @Override public boolean learning() { return learning; }
   /** Weight changes on (true) or off; takes effect at the next step. */
-  @Override public void setLearning(boolean on) { learning = on; }
+  @Override public void setLearning(boolean on) {
+    if (proj != null) proj.checkIdle("switch learning of projection '" + proj.name() + "'");
+    learning = on;
+  }
   /** Live trace arrays: pre (x), post (y), second post (z, Diehl &amp; Cook; else null). */
   public float[] preTrace() { return x; }
   public float[] postTrace() { return y; }

@@ -35,6 +35,7 @@ public final class Network {
   private final List<Monitor> monitors = new ArrayList<>();
   private final Map<String, NeuronGroup> groupsByName = new LinkedHashMap<>();
   private int partitionedFor = -1;
+  final RunGuard guard = new RunGuard("the network");
   /** Check state variables for NaN/inf every this many steps. */
   private static final int FINITE_CHECK_EVERY = 256;
 
@@ -74,6 +75,7 @@ public final class Network {
   public double timeMs() { return step * dt; }
   /** Restores the clock (for loading saved networks). */
   public void setStep(long s) {
+    guard.checkIdle("set the clock");
     if (s < 0) throw new ChiveException("step must be >= 0, got " + s);
     step = s;
   }
@@ -89,9 +91,11 @@ public final class Network {
   }
 
   public <G extends NeuronGroup> G add(G g) {
+    guard.checkIdle("add group '" + g.name() + "'");
     if (groupsByName.containsKey(g.name())) throw new ChiveException("the network already has a group named '" + g.name() + "'");
     if (g.id >= 0) throw new ChiveException(g + " already belongs to a network");
     g.bind(dt, groups.size(), seed);
+    g.guard = guard;
     groups.add(g);
     groupsByName.put(g.name(), g);
     partitionedFor = -1;
@@ -99,6 +103,7 @@ public final class Network {
   }
 
   public Projection add(Projection p) {
+    guard.checkIdle("add projection '" + p.name() + "'");
     if (!groups.contains(p.pre) || !groups.contains(p.post)) {
       throw new ChiveException(p + ": add both groups to the network first");
     }
@@ -106,11 +111,13 @@ public final class Network {
       if (q.name().equals(p.name())) throw new ChiveException("the network already has a projection named '" + p.name() + "'");
     }
     p.bind(dt, projections.size());
+    p.guard = guard;
     projections.add(p);
     return p;
   }
 
   public <M extends Monitor> M add(M m) {
+    guard.checkIdle("add a monitor");
     if (!groups.contains(m.group)) throw new ChiveException("monitor of group '" + m.group.name() + "': add the group first");
     monitors.add(m);
     partitionedFor = -1;
@@ -118,6 +125,8 @@ public final class Network {
   }
 
   public boolean remove(Monitor m) {
+    guard.checkIdle("remove a monitor");
+    partitionedFor = -1;
     return monitors.remove(m);
   }
 
@@ -150,9 +159,9 @@ public final class Network {
   }
 
   /**
-   * Advances {@code steps} steps with {@code threads} threads (the caller's plus
-   * threads - 1 workers). Stops early, at a step boundary, if the calling thread
-   * is interrupted; the interrupt flag stays set for the caller to see.
+   * Advances {@code steps} steps with {@code threads} threads. Stops early, at
+   * a step boundary, if the calling thread is interrupted; the interrupt flag
+   * stays set for the caller to see.
    */
   public RunResult runSteps(long steps, int threads, ProgressListener listener) {
     return runSteps(steps, threads, listener, true);
@@ -163,51 +172,119 @@ public final class Network {
    * false the run completes even if the thread is interrupted (the flag stays
    * set), so that a caller can make a short run, such as one training sample,
    * atomic and check the flag between runs.
+   *
+   * <p>One run at a time: a second call while a run is in progress (from any
+   * thread, or from the listener) throws at once, as do the mutators of the
+   * network's groups and projections ({@link #checkIdle}).
+   *
+   * <p>The steps run on chive's own threads ({@code chive-sim-*}); the calling
+   * thread waits, relays its interrupt and calls {@code listener}. So an
+   * asynchronous exception aimed at the caller (nREPL's {@code Thread.stop}
+   * fallback, honoured up to JDK 19) cannot stop a step half-way: the run
+   * then ends at the next step boundary, even when not interruptible, every
+   * simulation thread finishes, and the exception is rethrown to the caller.
    */
   public RunResult runSteps(long steps, int threads, ProgressListener listener, boolean interruptible) {
     if (steps < 0) throw new ChiveException("steps must be >= 0, got " + steps);
     if (threads < 1 || threads > 1024) throw new ChiveException("threads must be in 1..1024, got " + threads);
     if (groups.isEmpty()) throw new ChiveException("the network has no groups");
-    if (partitionedFor != threads) {
-      for (NeuronGroup g : groups) g.partition(threads);
-      for (Monitor m : monitors) m.partition(threads);
-      partitionedFor = threads;
+    Thread me = Thread.currentThread();
+    if (!guard.runner.compareAndSet(null, me)) throw guard.busy("start another run");
+    try {
+      if (partitionedFor != threads) {
+        for (NeuronGroup g : groups) g.partition(threads);
+        for (Monitor m : monitors) m.partition(threads);
+        partitionedFor = threads;
+      }
+      long t0 = System.nanoTime();
+      Loop loop = new Loop(threads, steps, t0);
+      boolean wasInterrupted = false;
+      Throwable callerFailure = null;
+      if (interruptible && me.isInterrupted()) loop.stopRequested = true;
+      loop.start();
+      while (true) {
+        try {
+          if (loop.awaitDone(500)) break;
+          if (listener != null && callerFailure == null) listener.progress(loop.done, steps, loop.doneStep * dt, (System.nanoTime() - t0) / 1e9);
+        } catch (InterruptedException ie) {
+          wasInterrupted = true;
+          if (interruptible) loop.stopRequested = true;
+        } catch (Throwable t) {
+          // Thread.stop on the caller, or a listener that threw: end at the next
+          // step boundary, let every simulation thread finish, then rethrow.
+          if (callerFailure == null) callerFailure = t;
+          loop.stopRequested = true;
+        }
+      }
+      if (wasInterrupted) me.interrupt();
+      double wall = (System.nanoTime() - t0) / 1e9;
+      if (callerFailure != null) {
+        if (callerFailure instanceof RuntimeException) throw (RuntimeException) callerFailure;
+        if (callerFailure instanceof Error) throw (Error) callerFailure;
+        throw new ChiveException("run stopped: " + callerFailure, callerFailure);
+      }
+      Throwable f = loop.failure;
+      if (f instanceof RuntimeException) throw (RuntimeException) f;
+      if (f instanceof Error) throw (Error) f;
+      if (f != null) throw new ChiveException("simulation failed: " + f, f);
+      if (listener != null) listener.progress(loop.done, steps, step * dt, wall);
+      return new RunResult(loop.done, steps, loop.stopRequested && loop.done < steps, wall, threads);
+    } finally {
+      guard.runner.set(null);
     }
-    long t0 = System.nanoTime();
-    Loop loop = new Loop(threads, steps, listener, t0, interruptible);
-    long done = loop.run();
-    double wall = (System.nanoTime() - t0) / 1e9;
-    if (listener != null) listener.progress(done, steps, step * dt, wall);
-    return new RunResult(done, steps, loop.interrupted, wall, threads);
   }
 
-  /** One run: the step loop on the calling thread and its workers. */
+  /** Throws a ChiveException saying that {@code what} cannot happen while a run is in progress. */
+  public void checkIdle(String what) { guard.checkIdle(what); }
+
+  /** True while a run is in progress. */
+  public boolean running() { return guard.runner.get() != null; }
+
+  /** How long a waiting thread spins before it parks. */
+  private static final long SPIN_NS = 50_000;
+
+  /** Threads that run steps; idle ones end after a few seconds. */
+  private static final java.util.concurrent.ExecutorService POOL = new java.util.concurrent.ThreadPoolExecutor(
+      0, Integer.MAX_VALUE, 5, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.SynchronousQueue<>(),
+      new java.util.concurrent.ThreadFactory() {
+        private final java.util.concurrent.atomic.AtomicInteger k = new java.util.concurrent.atomic.AtomicInteger();
+        @Override public Thread newThread(Runnable r) {
+          Thread t = new Thread(r, "chive-sim-" + k.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        }
+      });
+
+  /** One run: a coordinating simulation thread (part 0) and its workers, all from {@link #POOL}. */
   private final class Loop {
     final int threads;
     final long steps;
-    final ProgressListener listener;
     final long t0;
     final SpinBarrier barrier;
     final NeuronGroup[] gs = groups.toArray(new NeuronGroup[0]);
     final Projection[] ps = projections.toArray(new Projection[0]);
     final Projection[] plastic;
     final Monitor[] ms = monitors.toArray(new Monitor[0]);
-    /** Set by the calling thread before the second barrier of a step: no next step. */
+    /** Set by the caller: end after the current step. */
+    volatile boolean stopRequested;
+    /** Set by the coordinator before the second barrier of a step: no next step. */
     volatile boolean stop;
     volatile Throwable failure;
-    boolean interrupted;
+    /** Steps done, and the network's step after them, for progress reports. */
+    volatile long done;
+    volatile long doneStep;
     /** The step being run, published to workers by the barriers. */
     volatile long cur;
+    final java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
+    final java.util.concurrent.CountDownLatch workersDone;
 
-    final boolean interruptible;
-
-    Loop(int threads, long steps, ProgressListener listener, long t0, boolean interruptible) {
-      this.interruptible = interruptible;
+    Loop(int threads, long steps, long t0) {
       this.threads = threads;
       this.steps = steps;
-      this.listener = listener;
       this.t0 = t0;
       this.barrier = threads > 1 ? new SpinBarrier(threads) : null;
+      this.workersDone = new java.util.concurrent.CountDownLatch(threads - 1);
+      this.doneStep = step;
       List<Projection> r = new ArrayList<>();
       for (Projection p : ps) if (p.plasticity() != null) r.add(p);
       plastic = r.toArray(new Projection[0]);
@@ -217,60 +294,84 @@ public final class Network {
       synchronized (this) { if (failure == null) failure = t; }
     }
 
-    long run() {
-      if (steps == 0) return 0;
-      Thread[] workers = new Thread[threads - 1];
-      for (int p = 1; p < threads; p++) {
-        final int part = p;
-        workers[p - 1] = new Thread(() -> workerLoop(part), "chive-sim-" + p);
-        workers[p - 1].setDaemon(true);
+    /** Starts the simulation threads. */
+    void start() {
+      if (steps == 0) {
+        finished.countDown();
+        return;
       }
       cur = step;
-      for (Thread w : workers) w.start();
-      long done = 0;
-      boolean sense = false;
-      long nextReport = System.nanoTime() + 500_000_000L;
+      int started = 0;
       try {
-        while (true) {
-          long s = cur;
-          try { phaseA(0, s); } catch (Throwable t) { fail(t); }
-          if (barrier != null) sense = barrier.await(sense);
-          if (failure == null) {
-            try { phaseB(0, s); } catch (Throwable t) { fail(t); }
-          }
-          // Decide, before releasing the workers, whether there is a next step.
-          if (interruptible && Thread.currentThread().isInterrupted()) { interrupted = true; stop = true; }
-          if (done + 1 >= steps) stop = true;
-          if (!stop) cur = s + 1; // published to the workers by the barrier
-          if (barrier != null) sense = barrier.await(sense);
-          // All threads finished step s. A failure anywhere stops here too.
-          if (failure != null) { stop = true; break; }
-          done++;
-          step = s + 1;
-          if (stop) break;
-          if (listener != null && (done & 63) == 0) {
-            long now = System.nanoTime();
-            if (now >= nextReport) {
-              listener.progress(done, steps, step * dt, (now - t0) / 1e9);
-              nextReport = now + 500_000_000L;
-            }
-          }
+        for (int p = 1; p < threads; p++) {
+          final int part = p;
+          POOL.execute(() -> {
+            try { workerLoop(part); } finally { workersDone.countDown(); }
+          });
+          started++;
         }
-      } finally {
-        boolean again = false;
-        for (Thread w : workers) {
-          while (true) {
-            try { w.join(); break; } catch (InterruptedException ie) { again = true; }
-          }
-        }
-        if (again) Thread.currentThread().interrupt();
+        POOL.execute(this::coordinate);
+      } catch (RuntimeException | Error e) {
+        // Could not start a thread (out of memory or threads): the workers already
+        // started see the failure through the broken barrier and return.
+        fail(e);
+        stop = true;
+        if (barrier != null) barrier.breakBarrier();
+        for (int p = started + 1; p < threads; p++) workersDone.countDown();
+        finished.countDown();
       }
-      Throwable f = failure;
-      if (f instanceof RuntimeException) throw (RuntimeException) f;
-      if (f instanceof Error) throw (Error) f;
-      if (f != null) throw new ChiveException("simulation failed: " + f, f);
-      for (int p = 0; p < threads; p++) for (NeuronGroup g : gs) g.checkFinite(g.partFrom[p], g.partTo[p], step);
-      return done;
+    }
+
+    /** Waits up to {@code ms} for the run to end; true when it has. */
+    boolean awaitDone(long ms) throws InterruptedException {
+      // Short runs end within microseconds: spin briefly before parking (waking costs ~10 µs).
+      long until = System.nanoTime() + SPIN_NS;
+      while (System.nanoTime() < until) {
+        if (finished.getCount() == 0) return true;
+        Thread.onSpinWait();
+      }
+      return finished.await(ms, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    private void coordinate() {
+      try {
+        runSteps();
+      } catch (Throwable t) {
+        fail(t);
+      } finally {
+        // Wait for every worker, whatever happened, before the caller may touch the network.
+        boolean waited = false;
+        while (!waited) {
+          try { workersDone.await(); waited = true; } catch (InterruptedException ie) { /* pool threads are not ours to interrupt */ }
+        }
+        finished.countDown();
+      }
+    }
+
+    private void runSteps() {
+      boolean sense = false;
+      while (true) {
+        long s = cur;
+        try { phaseA(0, s); } catch (Throwable t) { fail(t); }
+        if (barrier != null) sense = barrier.await(sense);
+        if (failure == null) {
+          try { phaseB(0, s); } catch (Throwable t) { fail(t); }
+        }
+        // Decide, before releasing the workers, whether there is a next step.
+        if (stopRequested) stop = true;
+        if (done + 1 >= steps) stop = true;
+        if (!stop) cur = s + 1; // published to the workers by the barrier
+        if (barrier != null) sense = barrier.await(sense);
+        // All threads finished step s. A failure anywhere stops here too.
+        if (failure != null) { stop = true; break; }
+        done = done + 1;
+        step = s + 1;
+        doneStep = step;
+        if (stop) break;
+      }
+      if (failure == null) {
+        for (int p = 0; p < threads; p++) for (NeuronGroup g : gs) g.checkFinite(g.partFrom[p], g.partTo[p], step);
+      }
     }
 
     /**

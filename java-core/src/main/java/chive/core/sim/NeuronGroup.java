@@ -52,6 +52,8 @@ public abstract class NeuronGroup {
   int[] partTo = new int[0];
   /** Index of this group in its network, set when added. */
   int id = -1;
+  /** The network's run guard, set when added. */
+  RunGuard guard;
 
   protected NeuronGroup(String name, int n) {
     if (name == null || name.isEmpty()) throw new ChiveException("a neuron group needs a non-empty name");
@@ -121,6 +123,7 @@ public abstract class NeuronGroup {
 
   /** Sets a parameter (internal units); takes effect at the next step. */
   public final void setParam(String param, double value) {
+    checkIdle("set parameter '" + param + "' of group '" + name + "'");
     if (!params.containsKey(param)) throw unknownParam(param);
     if (!Double.isFinite(value)) {
       throw new ChiveException("group '" + name + "': parameter '" + param + "' must be finite, got " + value);
@@ -140,6 +143,11 @@ public abstract class NeuronGroup {
   private ChiveException unknownParam(String param) {
     return new ChiveException("group '" + name + "' (" + model() + ") has no parameter '" + param
         + "'; it has " + params.keySet());
+  }
+
+  /** Throws when this group's network is running (for methods that change the group). */
+  protected final void checkIdle(String what) {
+    if (guard != null) guard.checkIdle(what);
   }
 
   /** Refractory counters per neuron (live array; see {@link #refractory}). */

@@ -34,6 +34,8 @@ public final class Projection {
   int id = -1;
   private double dt = Double.NaN;
   private Plasticity plasticity;
+  /** The network's run guard, set when added. */
+  RunGuard guard;
 
   /**
    * @param weights one value per synapse in CSR order (length conn.size()); the array is adopted
@@ -84,6 +86,7 @@ public final class Projection {
 
   /** Attaches a plasticity rule (or null to freeze the weights). */
   public void setPlasticity(Plasticity rule) {
+    checkIdle("change the plasticity of projection '" + name + "'");
     if (rule != null) {
       rule.attach(this);
       if (!Double.isNaN(dt)) rule.bind(dt);
@@ -101,6 +104,7 @@ public final class Projection {
    * (Diehl &amp; Cook's normalisation); posts whose weights sum to 0 are left alone.
    */
   public void normalizeIncoming(double total) {
+    checkIdle("normalise projection '" + name + "'");
     if (!(total > 0) || Double.isInfinite(total)) {
       throw new ChiveException("projection '" + name + "': normalisation total must be > 0, got " + total);
     }
@@ -109,6 +113,11 @@ public final class Projection {
     for (int s = 0; s < col.length; s++) sums[col[s]] += w[s];
     for (int j = 0; j < sums.length; j++) sums[j] = sums[j] == 0 ? 1 : total / sums[j];
     for (int s = 0; s < col.length; s++) w[s] = (float) (w[s] * sums[col[s]]);
+  }
+
+  /** Throws when this projection's network is running (for methods that change it). */
+  public void checkIdle(String what) {
+    if (guard != null) guard.checkIdle(what);
   }
 
   /** Largest delay in steps. */
@@ -122,7 +131,12 @@ public final class Projection {
       uniformDelay = 0;
       delaySteps = null;
     } else if (delayMs.length == 1) {
-      uniformDelay = (int) Math.round(delayMs[0] / dt);
+      long d = Math.round(delayMs[0] / dt);
+      if (d > Short.MAX_VALUE) {
+        throw new ChiveException("projection '" + name + "': delay " + delayMs[0] + " ms is " + d
+            + " steps of dt " + dt + " ms; at most " + Short.MAX_VALUE + " steps are supported");
+      }
+      uniformDelay = (int) d;
       delaySteps = null;
     } else {
       delaySteps = new short[delayMs.length];
@@ -225,6 +239,7 @@ public final class Projection {
 
   /** Restores input in flight saved by {@link #pendingRing} (after the projection joined its network). */
   public void restoreRing(float[] saved) {
+    checkIdle("restore projection '" + name + "'");
     int have = ring == null ? 0 : ring.length;
     if (saved.length != have) {
       throw new ChiveException("projection '" + name + "': saved delay ring has " + saved.length + " values, this projection holds " + have);

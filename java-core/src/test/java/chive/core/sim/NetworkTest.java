@@ -111,11 +111,98 @@ class NetworkTest {
     assertTrue(flagAfter.get(), "the interrupt flag is left set for the caller");
     assertTrue(r.stepsRun < 20000, "stopped early: " + r.stepsRun);
     assertEquals(r.stepsRun, net.step());
-    assertEquals(0, Thread.getAllStackTraces().keySet().stream().filter(x -> x.getName().startsWith("chive-sim-") && x.isAlive()).count(),
-        "workers were joined");
+    assertEquals(0, busySimulationThreads(), "every simulation thread finished its part");
     net.runSteps(20000 - net.step(), 1, null);
     assertArrayEquals(((SpikeMonitor) whole.monitors().get(0)).indices(), ((SpikeMonitor) net.monitors().get(0)).indices());
     assertArrayEquals(((SpikeMonitor) whole.monitors().get(0)).steps(), ((SpikeMonitor) net.monitors().get(0)).steps());
+  }
+
+  /** Simulation threads still running code (idle pooled threads wait in the pool). */
+  static long busySimulationThreads() throws InterruptedException {
+    for (int attempt = 0; ; attempt++) {
+      long busy = Thread.getAllStackTraces().keySet().stream()
+          .filter(x -> x.getName().startsWith("chive-sim-") && x.getState() == Thread.State.RUNNABLE).count();
+      if (busy == 0 || attempt == 50) return busy;
+      Thread.sleep(20); // a thread returning to the pool is briefly runnable
+    }
+  }
+
+  @Test
+  void aSecondRunOrAChangeDuringARunFailsFast() throws Exception {
+    Network net = randomNetwork(4);
+    Thread t = new Thread(() -> net.run(1e6, 1, null));
+    t.start();
+    while (!net.running()) Thread.sleep(1);
+    ChiveException e = assertThrows(ChiveException.class, () -> net.run(10, 1, null));
+    assertTrue(e.getMessage().contains("running") && e.getMessage().contains("one run at a time"), e.getMessage());
+    e = assertThrows(ChiveException.class, () -> net.group("exc").setParam("tau_m", 25));
+    assertTrue(e.getMessage().contains("tau_m") && e.getMessage().contains("running"), e.getMessage());
+    assertEquals(20.0, net.group("exc").param("tau_m"));
+    e = assertThrows(ChiveException.class, () -> ((PoissonGroup) net.group("in")).setRates(5));
+    assertTrue(e.getMessage().contains("rates"), e.getMessage());
+    e = assertThrows(ChiveException.class, () -> net.projections().get(0).normalizeIncoming(3));
+    assertTrue(e.getMessage().contains("running"), e.getMessage());
+    e = assertThrows(ChiveException.class, () -> net.setStep(0));
+    assertTrue(e.getMessage().contains("clock"), e.getMessage());
+    t.interrupt();
+    t.join(10000);
+    assertFalse(t.isAlive());
+    assertFalse(net.running());
+    net.group("exc").setParam("tau_m", 25); // fine once the run returned
+    net.run(1, 1, null);
+  }
+
+  @Test
+  void aRunStartedFromItsOwnProgressListenerFails() {
+    Network net = randomNetwork(4);
+    AtomicReference<Throwable> inner = new AtomicReference<>();
+    ChiveException e = assertThrows(ChiveException.class, () -> net.run(3000, 1, (done, total, simMs, wall) -> {
+      if (inner.get() == null) {
+        try { net.run(1, 1, null); } catch (ChiveException x) { inner.set(x); throw x; }
+      }
+    }));
+    assertTrue(inner.get() != null && e.getMessage().contains("one run at a time"), e.getMessage());
+    assertFalse(net.running());
+  }
+
+  /**
+   * nREPL's interrupt falls back on Thread.stop after a few seconds (honoured up
+   * to JDK 19). A stop aimed at a non-interruptible run's caller ends the run
+   * at a step boundary, leaves no thread spinning, and the network continues
+   * exactly.
+   */
+  @Test
+  void threadStopOnARunningCallerLeavesAConsistentNetwork() throws Exception {
+    java.lang.reflect.Method stop = Thread.class.getMethod("stop");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.version().feature() < 20, "Thread.stop is a no-op from JDK 20 on");
+    for (int threads : new int[] {1, 2}) {
+      Network whole = randomNetwork(6);
+      whole.runSteps(20000, 1, null);
+      Network net = randomNetwork(6);
+      AtomicReference<Throwable> thrown = new AtomicReference<>();
+      Thread t = new Thread(() -> {
+        try {
+          net.runSteps(20000, threads, null, false);
+        } catch (Throwable x) {
+          thrown.set(x);
+        }
+      });
+      t.start();
+      while (net.step() < 100) Thread.sleep(1);
+      stop.invoke(t);
+      t.join(10000);
+      assertFalse(t.isAlive(), "the caller died");
+      assertEquals("java.lang.ThreadDeath", thrown.get().getClass().getName(), "the stop reached the caller");
+      assertFalse(net.running(), "the network is free again");
+      assertEquals(0, busySimulationThreads(), "no simulation thread left spinning");
+      long at = net.step();
+      assertTrue(at > 0 && at < 20000, "stopped early at a step boundary: " + at);
+      net.runSteps(20000 - at, threads, null);
+      SpikeMonitor a = (SpikeMonitor) whole.monitors().get(0), b = (SpikeMonitor) net.monitors().get(0);
+      assertArrayEquals(a.indices(), b.indices(), threads + " threads: same spikes after continuing");
+      assertArrayEquals(a.steps(), b.steps());
+      assertArrayEquals(whole.group("exc").var("v"), net.group("exc").var("v"));
+    }
   }
 
   @Test
