@@ -16,19 +16,25 @@
 
   State and rate monitors are saved as configuration; they restart empty."
   (:refer-clojure :exclude [load])
-  (:require [cheshire.core :as json]
+  (:require [cheshire.core :as cheshire]
+            [chive.impl.json :as json]
+            [chive.impl.validate :as v]
             [chive.net :as net]
             [clojure.java.io :as io]
             [clojure.string :as str])
   (:import (chive.core.data Npy)
+           (chive.core.store AtomicDir AtomicDir$Writer Manifest)
            (chive.core.plasticity Stdp Stdp$Rule)
-           (chive.core.sim ChiveException Connectivity Network NeuronGroup Projection RateMonitor SpikeMonitor StateMonitor)
+           (chive.core.sim ChiveException Connectivity Network NeuronGroup Projection RateMonitor SpikeCountMonitor SpikeMonitor StateMonitor)
            (java.io File)
            (java.nio.file Files Path StandardCopyOption CopyOption)))
 
 (set! *warn-on-reflection* true)
 
-(def format-version 1)
+(def format-version
+  "The on-disk format this chive writes: 2 adds the manifest (MANIFEST.chive,
+  size and CRC32C of every file); version 1 saves still load."
+  2)
 
 (defn- path ^Path [dir & parts] (.toPath ^File (apply io/file dir parts)))
 
@@ -103,130 +109,266 @@
                   {:name (name k) :type "state" :group g :var (.var ^StateMonitor m)
                    :neurons (vec (.indices ^StateMonitor m)) :every (.every ^StateMonitor m)}
                   :else {:name (name k) :type "rate" :group g})))}]
-    (spit (io/file dir "network.json") (json/generate-string meta {:pretty true}))))
+    (spit (io/file dir "network.json") (cheshire/generate-string meta {:pretty true}))))
 
-(defn- delete-tree! [^File f]
-  (when (.isDirectory f) (doseq [c (.listFiles f)] (delete-tree! c)))
-  (.delete f))
+(def ^:private network-kind "chive-network")
+
+(defn- legacy-network?
+  "A network saved before manifests (format 1): network.json naming the format."
+  [^Path dir]
+  (let [f (.toFile (.resolve dir "network.json"))]
+    (and (.isFile f) (< (.length f) (* 64 1024 1024))
+         (str/includes? (slurp f) "\"chive-network\""))))
+
+(def ^:private legacy-pred
+  (reify java.util.function.Predicate (test [_ p] (boolean (legacy-network? p)))))
+
+(defmacro ^:private core-errors
+  "Evaluates body, turning the core's ChiveException (refusals, bad folders) into ex-info."
+  [& body]
+  `(try ~@body
+        (catch ChiveException e# (throw (ex-info (.getMessage e#) {} e#)))))
 
 (defn write-atomically!
-  "Calls (write! tmp) on a fresh sibling folder of `dir`, then swaps it in
-  for `dir` by atomic renames: an earlier folder at `dir` stays intact until
-  the new one is complete, and is restored if writing fails. Returns the
-  absolute path."
-  [dir write!]
-  (let [target (.getAbsoluteFile (io/file dir))
-        parent (doto (.getParentFile target) .mkdirs)
-        tmp (io/file parent (str "." (.getName target) ".saving-" (System/nanoTime)))
-        old (io/file parent (str "." (.getName target) ".old-" (System/nanoTime)))]
-    (try
-      (.mkdirs tmp)
-      (write! tmp)
-      (when (.exists target)
-        (Files/move (.toPath target) (.toPath old) (into-array CopyOption [StandardCopyOption/ATOMIC_MOVE])))
-      (Files/move (.toPath tmp) (.toPath target) (into-array CopyOption [StandardCopyOption/ATOMIC_MOVE]))
-      (delete-tree! old)
-      (str target)
-      (catch Throwable t
-        (delete-tree! tmp)
-        (when (and (.exists old) (not (.exists target)))
-          (Files/move (.toPath old) (.toPath target) (into-array CopyOption [StandardCopyOption/ATOMIC_MOVE])))
-        (throw t)))))
+  "Replaces folder `dir` by one that (write! tmp-folder) fills, as one unit
+  (chive.core.store.AtomicDir): a crash at any instant leaves the previous
+  folder or the new one, complete, at `dir`; the new folder gets a manifest
+  (size and CRC32C of every file) that readers check. `kind` names what the
+  folder holds; an existing folder of another kind, a non-chive folder or a
+  file is replaced only with :overwrite true; a symbolic link never.
+  Returns the absolute path."
+  ([dir write!] (write-atomically! dir write! {}))
+  ([dir write! {:keys [kind overwrite legacy?] :or {kind "chive-folder"}}]
+   (str (core-errors (AtomicDir/save (.toPath (io/file dir)) kind (boolean overwrite)
+                                     (when legacy? (reify java.util.function.Predicate (test [_ p] (boolean (legacy? p)))))
+                                     (reify AtomicDir$Writer (write [_ tmp] (write! (.toFile ^Path tmp)))))))))
 
 (defn save!
-  "Saves network `n` to folder `dir` (created or replaced). Atomic: everything
-  is written to a sibling temporary folder first; an earlier save in `dir`
-  stays intact until the new one is complete. Returns the folder's path."
-  [n dir]
-  (write-atomically! dir #(write-folder! (:java n) n %)))
+  "Saves network `n` to folder `dir`, as one unit: everything is written to a
+  sibling temporary folder, recorded in a manifest (sizes and CRC32C of every
+  file), flushed to disk, then swapped in by renames; a crash at any instant
+  leaves the previous save or the new one at `dir`, and `load` finishes an
+  interrupted swap. Options:
+  - :overwrite  true to replace something at `dir` that is not a chive network
+                save (a file, or a folder of other things); default: refuse
+  - :extra      {file-name string} more files to write into the save (as
+                `chive.train` does with its training state), covered by the manifest
+  A symbolic link at `dir` is refused; links inside an old save are removed
+  as links, never followed. Refused while the network runs. Returns the
+  folder's path."
+  ([n dir] (save! n dir {}))
+  ([n dir {:keys [overwrite extra] :as opts}]
+   (v/kwargs! "save!" opts [:overwrite :extra])
+   (let [^Network jn (:java n)]
+     (.checkIdle jn "save the network")
+     (str (core-errors (AtomicDir/save (.toPath (io/file dir)) network-kind (boolean overwrite) legacy-pred
+                          (reify AtomicDir$Writer
+                            (write [_ tmp]
+                              (let [tmp (.toFile ^Path tmp)]
+                                (write-folder! jn n tmp)
+                                (doseq [[nm content] extra]
+                                  (when-not (re-matches #"[A-Za-z0-9_.-]+" (str nm))
+                                    (throw (ex-info (str "save!: extra file name " (pr-str nm) " must be a plain file name") {:name nm})))
+                                  (spit (io/file tmp (str nm)) content)))))))))))
+
+;; ---------------------------------------------------------------- reading, every field checked
+
+(defn verify-folder!
+  "Finishes a crashed save of `dir` if one is pending, then checks `dir`
+  against its manifest (every file's size and CRC32C) and that it holds
+  `kind` (described as `what`); folders saved before manifests pass
+  unchecked. Throws ex-info naming the file that differs."
+  [dir kind what]
+  (let [p (.toPath (io/file dir))]
+    (try
+      (AtomicDir/recover p)
+      (when (.exists (io/file dir Manifest/FILE))
+        (let [k (.kind (Manifest/verify p))]
+          (when-not (= k kind)
+            (throw (ex-info (str dir ": holds a " k ", not " what) {:dir (str dir) :kind k})))))
+      (catch ChiveException e
+        (throw (ex-info (.getMessage e) {:dir (str dir)} e))))))
 
 (defn- read-json [^File dir]
   (let [f (io/file dir "network.json")]
     (when-not (.exists f)
       (throw (ex-info (str f ": no such file; " dir " is not a saved chive network") {:file (str f)})))
-    (let [meta (try (json/parse-string (slurp f) true)
-                    (catch Exception e
-                      (throw (ex-info (str f ": not valid JSON (truncated or edited?): " (ex-message e)) {:file (str f)} e))))]
+    (let [meta (json/read-file f)]
       (when-not (and (map? meta) (= "chive-network" (:format meta)))
-        (throw (ex-info (str f ": not a chive network file (format " (pr-str (:format meta)) ")") {:file (str f)})))
-      (when-not (= format-version (:version meta))
-        (throw (ex-info (str f ": format version " (:version meta) ", this chive reads version " format-version)
-                        {:file (str f)})))
+        (throw (ex-info (str f ": not a chive network file (format " (pr-str (when (map? meta) (:format meta))) ")") {:file (str f)})))
+      (when-not (#{1 format-version} (:version meta))
+        (throw (ex-info (str f ": format version " (pr-str (:version meta)) "; this chive reads versions 1 and " format-version
+                             (when (and (integer? (:version meta)) (> (:version meta) format-version)) " (saved by a newer chive?)"))
+                        {:file (str f) :version (:version meta)})))
       meta)))
 
-(defn- npy ^chive.core.data.Npy$Array [dir & parts] (Npy/read (apply path dir parts)))
+(defn- npy
+  "The NPY array `parts` under `dir`, checked to be one-dimensional of length `n` (nil: any length)."
+  ^chive.core.data.Npy$Array [dir n & parts]
+  (let [f (apply path dir parts)
+        a (Npy/read f)]
+    (if n (.expectShape a f (int-array [n])) (.expectShape a f (int-array [(.length a)])))))
 
 (defn- copy-into! [^floats dst ^floats src what]
   (when-not (= (alength dst) (alength src))
     (throw (ex-info (str what ": saved " (alength src) " values, the group has " (alength dst)) {:what what})))
   (System/arraycopy src 0 dst 0 (alength src)))
 
+(defn- folder-name? [x] (and (string? x) (re-matches #"[A-Za-z0-9_.-]+" x) (not (#{"." ".."} x))))
+(defn- count-of? [x] (and (integer? x) (<= 0 x Integer/MAX_VALUE)))
+(defn- positive-count? [x] (and (integer? x) (<= 1 x Integer/MAX_VALUE)))
+(defn- numbers? [n] (fn [x] (and (sequential? x) (or (nil? n) (= n (count x))) (every? json/finite? x))))
+
+(defn- check-unique! [file what names]
+  (when-let [d (first (for [[k c] (frequencies names) :when (> c 1)] k))]
+    (throw (ex-info (str file ": two " what " are named " (pr-str d)) {:file (str file) :name d}))))
+
+(defn- load-group [dir file jn i g]
+  (let [where (str "groups[" i "]")
+        f (fn [k ok? expected] (json/field file where g k ok? expected))
+        _ (json/only-fields file where g #{:name :folder :n :model :params :vars})
+        nm (f :name json/text? "a non-empty string")
+        folder (f :folder folder-name? "a plain folder name")
+        n (f :n positive-count? "a positive integer")
+        model (f :model #(or (string? %) (and (map? %) (string? (:dsl %)))) "a model name or {\"dsl\": \"ns/var\"}")
+        params (f :params map? "an object of parameter values")
+        vars (f :vars #(and (sequential? %) (every? string? %)) "a list of state variable names")
+        k (keyword nm)
+        m (if (map? model)
+            (let [sym (symbol (:dsl model))]
+              (or (some-> (try (requiring-resolve sym) (catch Exception _ nil)) deref)
+                  (throw (ex-info (str file ": " where ": DSL model " sym " not found (require its namespace first?)") {:model sym}))))
+            (do (when-not (contains? net/models (keyword model))
+                  (throw (ex-info (str file ": " where ".model " (pr-str model) " is not a chive model; valid: " (sort (keys net/models)))
+                                  {:file (str file) :model model})))
+                (keyword model)))
+        ^NeuronGroup g (net/new-group k m n)
+        want-params (set (.paramNames g))
+        want-vars (set (.varNames g))]
+    (when-not (= want-params (set (map name (keys params))))
+      (throw (ex-info (str file ": " where " (" nm ") records parameters " (sort (map name (keys params)))
+                           ", the model has " (sort want-params)) {:file (str file) :group nm})))
+    (when-not (= want-vars (set vars))
+      (throw (ex-info (str file ": " where " (" nm ") records state variables " (sort vars) ", the model has " (sort want-vars)
+                           " (a variable missing from the save would silently take its default)")
+                      {:file (str file) :group nm})))
+    (doseq [[p v] params]
+      (when-not (json/finite? v)
+        (throw (ex-info (str file ": " where ".params." (name p) " must be a finite number, got " (pr-str v)) {:file (str file)})))
+      (.setParam g (name p) (double v)))
+    (.add ^Network jn g)
+    (doseq [v vars]
+      (copy-into! (.var g v) (.floats (npy dir n "groups" folder (str v ".npy")) (path dir "groups" folder (str v ".npy")))
+                  (str nm "." v)))
+    (copy-into! (.refractoryCounters g)
+                (.floats (npy dir n "groups" folder "refractory.npy") (path dir "groups" folder "refractory.npy"))
+                (str nm ".refractory"))
+    [k g {:model m :n n}]))
+
+(def ^:private rules (set (map str (Stdp$Rule/values))))
+
+(defn- load-projection [dir file jn gmap i p]
+  (let [where (str "projections[" i "]")
+        f (fn [k ok? expected] (json/field file where p k ok? expected))
+        _ (json/only-fields file where p #{:name :folder :from :to :target :synapses :delays :plasticity})
+        nm (f :name json/text? "a non-empty string")
+        folder (f :folder folder-name? "a plain folder name")
+        group? #(contains? gmap (keyword (str %)))
+        ^NeuronGroup pre (gmap (keyword (f :from group? (str "a group of this save " (sort (map name (keys gmap)))))))
+        ^NeuronGroup post (gmap (keyword (f :to group? (str "a group of this save " (sort (map name (keys gmap)))))))
+        target (f :target #(and (string? %) (.hasVar post ^String %)) (str "a state variable of " (.name post)))
+        synapses (f :synapses count-of? "a synapse count")
+        delays (f :delays boolean? "true or false")
+        plasticity (f :plasticity #(or (nil? %) (map? %)) "null or an object")
+        at (fn [file] (path dir "projections" folder file))
+        c (Connectivity/fromCsr (.size pre) (.size post)
+                                (.ints (npy dir (inc (.size pre)) "projections" folder "row_ptr.npy") (at "row_ptr.npy"))
+                                (.ints (npy dir synapses "projections" folder "post.npy") (at "post.npy")))
+        w (.floats (npy dir synapses "projections" folder "weight.npy") (at "weight.npy"))
+        d (when delays (.doubles (npy dir nil "projections" folder "delay_ms.npy") (at "delay_ms.npy")))
+        p (.add ^Network jn (Projection. nm pre post target c w d))]
+    (when plasticity
+      (let [pw (str where ".plasticity")
+            g (fn [k ok? expected] (json/field file pw plasticity k ok? expected))
+            _ (json/only-fields file pw plasticity #{:rule :params :nearest :learning})
+            rule (g :rule rules (str "one of " (sort rules)))
+            [tpre tpost tpost2 ap am wmin wmax] (g :params (numbers? 7) "7 finite numbers")
+            nearest (g :nearest boolean? "true or false")
+            learning (g :learning boolean? "true or false")
+            rule (Stdp. (Stdp$Rule/valueOf rule) tpre tpost tpost2 ap am wmin wmax (boolean nearest))
+            n-pre (.size pre) n-post (.size post)]
+        (.setPlasticity p rule)
+        (.setLearning rule (boolean learning))
+        (copy-into! (.preTrace rule) (.floats (npy dir n-pre "projections" folder "trace_pre.npy") (at "trace_pre.npy")) (str nm ".trace_pre"))
+        (copy-into! (.postTrace rule) (.floats (npy dir n-post "projections" folder "trace_post.npy") (at "trace_post.npy")) (str nm ".trace_post"))
+        (when-let [z (.postTrace2 rule)]
+          (copy-into! z (.floats (npy dir n-post "projections" folder "trace_post2.npy") (at "trace_post2.npy")) (str nm ".trace_post2")))))
+    (.restoreRing p (.floats (npy dir nil "projections" folder "ring.npy") (at "ring.npy")))
+    [(keyword nm) p]))
+
+(defn- load-monitor [dir file jn gmap i m]
+  (let [where (str "monitors[" i "]")
+        f (fn [k ok? expected] (json/field file where m k ok? expected))
+        _ (json/only-fields file where m #{:name :folder :type :group :var :neurons :every})
+        nm (f :name json/text? "a non-empty string")
+        type (f :type #{"spikes" "state" "rate" "counts"} "one of spikes, state, rate, counts")
+        ^NeuronGroup g (gmap (keyword (f :group #(contains? gmap (keyword (str %))) (str "a group of this save " (sort (map name (keys gmap)))))))
+        mon (case type
+              "spikes" (let [folder (f :folder folder-name? "a plain folder name")
+                             sm (SpikeMonitor. g)
+                             fi (path dir "monitors" folder "indices.npy")
+                             fs (path dir "monitors" folder "steps.npy")
+                             idx (.ints (npy dir nil "monitors" folder "indices.npy") fi)
+                             steps (.ints (npy dir (alength idx) "monitors" folder "steps.npy") fs)]
+                         (doseq [k (range (alength idx))]
+                           (when-not (< -1 (aget idx k) (.size g))
+                             (throw (ex-info (str fi ": neuron index " (aget idx k) " at " k " is outside group " (.name g)) {:file (str fi)}))))
+                         (.restore sm idx steps)
+                         sm)
+              "state" (let [var (f :var #(and (string? %) (.hasVar g ^String %)) (str "a state variable of " (.name g)))
+                            neurons (f :neurons #(and (sequential? %) (every? (fn [i] (and (integer? i) (< -1 i (.size g)))) %))
+                                       (str "a list of neuron indices of " (.name g)))
+                            every (f :every positive-count? "a positive number of steps")]
+                        (StateMonitor. g ^String var (int-array neurons) (int every)))
+              "rate" (RateMonitor. g)
+              "counts" (SpikeCountMonitor. g))]
+    (.add ^Network jn ^chive.core.sim.Monitor mon)
+    [(keyword nm) mon]))
+
 (defn load
   "Loads a network saved by `save!`; it continues exactly where the saved one
-  stood. Throws ex-info naming the file for a missing, truncated or
-  inconsistent save. DSL models are found again through the var that
-  `defneuron` defined (its namespace is required if needed)."
+  stood. First finishes a save that a crash interrupted (see `save!`), then
+  checks every file against the save's manifest (size and CRC32C) and every
+  field of network.json (types, ranges, references, every state variable and
+  parameter of each model present), and each array's shape and dtype.
+  Throws ex-info naming the file and the problem. DSL models are found again
+  through the var that `defneuron` defined (its namespace is required if needed)."
   [dir]
   (let [dir (io/file dir)
+        _ (verify-folder! dir network-kind "a saved chive network")
+        file (io/file dir "network.json")
         meta (read-json dir)
-        jn (Network. (double (:dt_ms meta)) (long (:seed meta)))
-        groups
-        (vec (for [{:keys [name folder n model params vars]} (:groups meta)]
-               (let [k (keyword name)
-                     m (if (map? model)
-                         (let [sym (symbol (:dsl model))]
-                           (or (some-> (requiring-resolve sym) deref)
-                               (throw (ex-info (str "model " sym " not found") {:model sym}))))
-                         (keyword model))
-                     g ^NeuronGroup (net/new-group k m n)]
-                 (doseq [[p v] params] (.setParam g (clojure.core/name p) (double v)))
-                 (.add jn g)
-                 (doseq [v vars]
-                   (copy-into! (.var g v) (.floats (npy dir "groups" folder (str v ".npy")) (path dir "groups" folder (str v ".npy")))
-                               (str name "." v)))
-                 (copy-into! (.refractoryCounters g)
-                             (.floats (npy dir "groups" folder "refractory.npy") (path dir "groups" folder "refractory.npy"))
-                             (str name ".refractory"))
-                 [k g {:model m :n n}])))
+        _ (json/only-fields file "the top level" meta #{:format :version :dt_ms :seed :step :groups :projections :monitors})
+        top (fn [k ok? expected] (json/field file "the top level" meta k ok? expected))
+        dt (top :dt_ms #(and (json/finite? %) (pos? %)) "a positive number of ms")
+        seed (top :seed #(and (integer? %) (<= Long/MIN_VALUE % Long/MAX_VALUE)) "an integer")
+        step (top :step #(and (integer? %) (<= 0 % Long/MAX_VALUE)) "a step count >= 0")
+        gs (top :groups #(and (sequential? %) (seq %)) "a non-empty list of groups")
+        ps (top :projections sequential? "a list of projections")
+        ms (top :monitors sequential? "a list of monitors")
+        _ (check-unique! file "groups" (map :name gs))
+        _ (check-unique! file "projections" (map :name ps))
+        _ (check-unique! file "monitors" (map :name ms))
+        jn (Network. (double dt) (long seed))
+        named (fn [what i f]
+                ;; Errors from the core (inconsistent CSR arrays, bad values) name the place in the save.
+                (try (f) (catch ChiveException e
+                           (throw (ex-info (str file ": " what "[" i "]: " (.getMessage e)) {:file (str file)} e)))))
+        groups (vec (map-indexed (fn [i g] (named "groups" i #(load-group dir file jn i g))) gs))
         gmap (into {} (map (juxt first second) groups))
-        projections
-        (vec (for [{:keys [name folder from to target delays plasticity]} (:projections meta)]
-               (let [^NeuronGroup pre (gmap (keyword from))
-                     ^NeuronGroup post (gmap (keyword to))
-                     f (fn [file] (path dir "projections" folder file))
-                     c (Connectivity/fromCsr (.size pre) (.size post)
-                                             (.ints (Npy/read (f "row_ptr.npy")) (f "row_ptr.npy"))
-                                             (.ints (Npy/read (f "post.npy")) (f "post.npy")))
-                     w (.floats (Npy/read (f "weight.npy")) (f "weight.npy"))
-                     d (when delays (.doubles (Npy/read (f "delay_ms.npy")) (f "delay_ms.npy")))
-                     p (.add jn (Projection. name pre post target c w d))]
-                 (when plasticity
-                   (let [[tpre tpost tpost2 ap am wmin wmax] (:params plasticity)
-                         rule (Stdp. (Stdp$Rule/valueOf (:rule plasticity)) tpre tpost tpost2 ap am wmin wmax
-                                     (boolean (:nearest plasticity)))]
-                     (.setPlasticity p rule)
-                     (.setLearning rule (boolean (:learning plasticity)))
-                     (copy-into! (.preTrace rule) (.floats (Npy/read (f "trace_pre.npy")) (f "trace_pre.npy")) (str name ".trace_pre"))
-                     (copy-into! (.postTrace rule) (.floats (Npy/read (f "trace_post.npy")) (f "trace_post.npy")) (str name ".trace_post"))
-                     (when-let [z (.postTrace2 rule)]
-                       (copy-into! z (.floats (Npy/read (f "trace_post2.npy")) (f "trace_post2.npy")) (str name ".trace_post2")))))
-                 (.restoreRing p (.floats (Npy/read (f "ring.npy")) (f "ring.npy")))
-                 [(keyword name) p])))
-        monitors
-        (vec (for [{:keys [name folder type group var neurons every]} (:monitors meta)]
-               (let [g (gmap (keyword group))
-                     m (case type
-                         "spikes" (let [sm (SpikeMonitor. g)
-                                        fi (path dir "monitors" folder "indices.npy")
-                                        fs (path dir "monitors" folder "steps.npy")]
-                                    (.restore sm (.ints (Npy/read fi) fi) (.ints (Npy/read fs) fs))
-                                    sm)
-                         "state" (StateMonitor. g ^String var (int-array neurons) (int every))
-                         "rate" (RateMonitor. g)
-                         "counts" (chive.core.sim.SpikeCountMonitor. g))]
-                 (.add jn ^chive.core.sim.Monitor m)
-                 [(keyword name) m])))]
-    (.setStep jn (long (:step meta)))
+        projections (vec (map-indexed (fn [i p] (named "projections" i #(load-projection dir file jn gmap i p))) ps))
+        monitors (vec (map-indexed (fn [i m] (named "monitors" i #(load-monitor dir file jn gmap i m))) ms))]
+    (.setStep jn (long step))
     (net/->Net jn gmap (into {} projections) (into {} monitors)
                {:groups (into {} (map (fn [[k _ s]] [k s]) groups))})))
 

@@ -25,6 +25,8 @@
   :sigmoid :atan :triangle. A layer with :readout true is a leaky integrator
   (output = membrane), for the :max-membrane loss."
   (:require [cheshire.core :as json]
+            [chive.impl.json :as cjson]
+            [chive.impl.validate :as v]
             [chive.io :as cio]
             [clojure.java.io :as io]
             [clojure.string :as str])
@@ -215,10 +217,15 @@
 (defn- snapshot [^Model m] (mapv #(aclone ^floats %) (.params ^SpikingNet (:net m))))
 (defn- restore! [^Model m snap] (doseq [[^floats dst ^floats src] (map vector (.params ^SpikingNet (:net m)) snap)] (System/arraycopy src 0 dst 0 (alength src))))
 
+(def ^:private checkpoint-kind "chive-learn-checkpoint")
+
 (defn save-checkpoint!
-  "Writes weights (NPY), optimizer state and history (JSON) to folder `dir`, atomically."
+  "Writes weights (NPY), optimizer state, history, the position of the
+  shuffle stream and the state of an unfinished `train!` call (JSON) to
+  folder `dir`, as one unit (see chive.io/write-atomically!: a crash leaves
+  the previous checkpoint or this one; every file is covered by a manifest)."
   [^Model m dir]
-  (let [{:keys [history ^Optimizer optimizer epoch]} @(:state m)]
+  (let [{:keys [history ^Optimizer optimizer epoch shuffle plan]} @(:state m)]
     (cio/write-atomically!
      dir
      (fn [^File tmp]
@@ -229,29 +236,140 @@
            (Npy/write (.toPath (io/file tmp (str "opt-" k ".npy"))) a)))
        (spit (io/file tmp "checkpoint.json")
              (json/generate-string {:epoch epoch :history history :optimizer_steps (if optimizer (.steps optimizer) 0)
-                                    :spec (pr-str (:spec m))} {:pretty true}))))))
+                                    :optimizer_arrays (if optimizer (count (.state optimizer)) 0)
+                                    :shuffle shuffle :plan plan
+                                    :spec (pr-str (:spec m))} {:pretty true})))
+     {:kind checkpoint-kind :legacy? #(.isFile (io/file (.toFile ^java.nio.file.Path %) "checkpoint.json"))})))
+
+(defn- nat? [x] (and (integer? x) (<= 0 x Integer/MAX_VALUE)))
 
 (defn load-checkpoint!
-  "Restores weights, history and (when `opt` matches) optimizer state saved by save-checkpoint!."
+  "Restores weights, history, the shuffle stream's position and (when the
+  next `train!` uses the same :optimizer, or none) the optimizer state saved
+  by save-checkpoint!. If the checkpoint was written by a `train!` call that
+  had epochs left, calling `train!` again with the same options finishes
+  that call, as an uninterrupted one would have. Every file is checked
+  against the checkpoint's manifest and every field against its type."
   [^Model m dir]
   (let [f (io/file dir "checkpoint.json")
+        _ (cio/verify-folder! dir checkpoint-kind "a chive.learn checkpoint")
         _ (when-not (.isFile f) (fail (str "no checkpoint at " dir ": " f " is missing") {:dir (str dir)}))
-        meta (json/parse-string (slurp f) true)
+        meta (cjson/read-file f)
+        field (fn [k ok? expected] (cjson/field f "the top level" meta k ok? expected))
+        epoch (field :epoch nat? "an epoch count")
+        history (field :history #(and (sequential? %) (every? map? %)) "a list of epoch entries")
+        opt-steps (field :optimizer_steps #(and (integer? %) (<= 0 %)) "a step count")
+        shuffle (when (contains? meta :shuffle)
+                  (field :shuffle #(or (nil? %) (and (map? %) (integer? (:seed %)) (nat? (:n %)) (nat? (:draws %))))
+                         "null or {seed, n, draws}"))
+        plan (when (contains? meta :plan)
+               (field :plan #(or (nil? %) (and (map? %) (string? (:key %)) (nat? (:remaining %)))) "null or {key, remaining, ...}"))
         ps (.params ^SpikingNet (:net m))]
     (doseq [[k ^floats dst] (map-indexed vector ps)]
       (let [f (.toPath (io/file dir (str "param-" k ".npy")))
-            ^floats src (.floats (Npy/read f) f)]
-        (when-not (= (alength src) (alength dst))
-          (fail (str dir ": param-" k ".npy holds " (alength src) " values, the model has " (alength dst)) {:dir (str dir)}))
+            ^floats src (.floats (.expectShape (Npy/read f) f (int-array [(alength dst)])) f)]
         (System/arraycopy src 0 dst 0 (alength dst))))
-    (swap! (:state m) assoc :history (vec (:history meta)) :epoch (:epoch meta)
-           :restored-optimizer {:dir (str dir) :steps (:optimizer_steps meta)})
+    (swap! (:state m) assoc :history (vec history) :epoch epoch
+           :shuffle shuffle :pending (when (and plan (pos? (:remaining plan))) plan) :plan plan
+           :restored-optimizer {:dir (str dir) :steps opt-steps :arrays (:optimizer_arrays meta)})
     m))
 
-(defn- restore-optimizer! [^Optimizer o {:keys [dir steps]}]
+(defn- restore-optimizer! [^Optimizer o {:keys [dir steps arrays]}]
   (let [k (count (.state o))]
-    (.restore o (into-array (for [i (range k)] (let [f (.toPath (io/file dir (str "opt-" i ".npy")))] (.floats (Npy/read f) f))))
+    (when (and arrays (not= arrays k))
+      (fail (str dir ": the checkpoint holds " arrays " optimizer arrays, this optimizer has " k
+                 " (another optimizer type? give the checkpoint's :optimizer)") {:dir dir}))
+    (.restore o (into-array (for [i (range k)]
+                              (let [f (.toPath (io/file dir (str "opt-" i ".npy")))
+                                    a (Npy/read f)]
+                                (.floats (.expectShape a f (int-array [(.length a)])) f))))
               (long steps))))
+
+;; ---- train!, step by step
+
+(def ^:private train-options
+  [:epochs :batch :optimizer :shuffle-seed :drop-last :test :on-epoch :on-batch :early-stopping :checkpoint :progress])
+
+(defn- check-train-options! [opts]
+  (v/kwargs! "train!" opts train-options)
+  (let [{:keys [epochs batch shuffle-seed early-stopping]} opts]
+    (v/int-in! [] "train! :epochs" epochs 1 nil)
+    (v/int-in! [] "train! :batch" batch 1 nil)
+    (when (some? shuffle-seed) (v/int-in! [] "train! :shuffle-seed" shuffle-seed Long/MIN_VALUE Long/MAX_VALUE))
+    (when early-stopping
+      (v/closed! [:early-stopping] "train! :early-stopping" early-stopping [:patience :metric :min-delta])
+      (v/int-in! [:early-stopping] ":patience" (:patience early-stopping) 1 nil)
+      (when-let [mt (:metric early-stopping)] (v/one-of! [:early-stopping] "metric" mt [:test-acc :train-loss :train-acc]))
+      (when (and (= :test-acc (:metric early-stopping :test-acc)) (nil? (:test opts)))
+        (fail "train! :early-stopping on :test-acc needs a :test dataset" {})))))
+
+(defn- optimizer-for!
+  "The optimizer this call uses: the model's (its momentum or Adam state
+  carries over) unless a different :optimizer spec is given, which starts a
+  fresh one (or one restored from a loaded checkpoint)."
+  ^Optimizer [^Model m optimizer]
+  (let [st (:state m)]
+    (if (and (:optimizer @st) (or (nil? optimizer) (= optimizer (:optimizer-spec @st))))
+      (:optimizer @st)
+      (let [o (make-optimizer m (or optimizer (fail "train! needs :optimizer" {})))]
+        (when-let [r (:restored-optimizer @st)] (restore-optimizer! o r))
+        (swap! st #(-> % (assoc :optimizer o :optimizer-spec optimizer) (dissoc :restored-optimizer)))
+        o))))
+
+(defn- shuffle-permutation!
+  "One Fisher-Yates draw of n from `rng` into `idx` (int[] 0..n-1 before the call)."
+  [^SplittableRandom r ^ints idx]
+  (loop [i (dec (alength idx))]
+    (when (pos? i)
+      (let [j (.nextInt r (inc i)) t (aget idx i)] (aset idx i (aget idx j)) (aset idx j t) (recur (dec i))))))
+
+(defn- shuffle-stream
+  "The shuffle generator for this call, positioned after the epochs the model
+  already trained on this stream: same seed and sample count continue it (so
+  that calls split by an interrupt, or by hand, draw what one call would)."
+  [st seed n]
+  (when (some? seed)
+    (let [{s :seed sn :n draws :draws} (:shuffle @st)
+          r (SplittableRandom. (long seed))]
+      (if (and (= s seed) (= sn n))
+        (dotimes [_ draws] (shuffle-permutation! r (int-array (range n))))
+        (swap! st assoc :shuffle {:seed seed :n n :draws 0}))
+      r)))
+
+(defn- run-epoch
+  "Trains one epoch over `bs`; returns {:loss :correct :seen} or :interrupted."
+  [^Model m ^Dataset train ^Optimizer opt bs epoch on-batch progress]
+  (let [^SpikingNet net (:net m)
+        t0 (System/nanoTime)]
+    (loop [[b & more] bs k 0 loss 0.0 correct 0 seen 0]
+      (cond
+        (Thread/interrupted) :interrupted
+        (nil? b) {:loss loss :correct correct :seen seen}
+        :else
+        (let [^SpikingNet$Stats s (.step net (.batch train b) (.labelsOf train b))
+              _ (.step opt (.grads net))
+              k (inc k) seen (+ seen (alength ^ints b)) loss (+ loss (.loss s)) correct (+ correct (.correct s))]
+          (when on-batch
+            (on-batch {:epoch epoch :batch k :batches (count bs) :loss (.loss s)
+                       :accuracy (/ (double (.correct s)) (alength ^ints b))}))
+          (when (and progress (or (= k (count bs)) (zero? (mod k (max 1 (quot (count bs) 10))))))
+            (log (format "epoch %d  batch %d/%d  loss %.4f  acc %.3f  %.0f samples/s" epoch k (count bs)
+                         (/ loss k) (/ (double correct) seen) (/ seen (/ (- (System/nanoTime) t0) 1e9)))))
+          (recur more k loss correct seen))))))
+
+(defn- epoch-entry [^Model m result nbatches train-s test batch]
+  (let [ev (when test (evaluate m test {:batch (max batch 256)}))]
+    (cond-> {:epoch nil :train-loss (/ (:loss result) (max 1 nbatches))
+             :train-acc (/ (double (:correct result)) (max 1 (:seen result)))
+             :train-s train-s :samples-per-s (/ (:seen result) train-s)}
+      ev (assoc :test-acc (:accuracy ev) :test-loss (:loss ev)))))
+
+(defn- early-stop-state
+  "[best since] after `entry` under `early-stopping`."
+  [{:keys [metric min-delta] :or {metric :test-acc min-delta 0.0}} entry best since]
+  (let [v (get entry metric)
+        better? (fn [a b] (if (= metric :train-loss) (< a (- b min-delta)) (> a (+ b min-delta))))]
+    (if (or (nil? best) (and v (better? v best))) [v 0] [best (inc since)])))
 
 (defn train!
   "Trains `m` on dataset `train` for :epochs. Options: :batch, :optimizer
@@ -259,94 +377,94 @@
   nil = no shuffle), :drop-last (default true), :test (a dataset evaluated
   after each epoch), :on-epoch (fn [entry]), :on-batch (fn [{:keys [epoch
   batch loss accuracy]}]) after every batch (for live curves), :early-stopping {:patience k
-  :metric :test-acc|:train-loss :min-delta d}, :checkpoint dir (written after
-  every epoch), :progress (default true).
+  :metric :test-acc|:train-loss|:train-acc :min-delta d}, :checkpoint dir (written after
+  every epoch), :progress (default true). Unknown options are errors.
 
   Returns the history: one map per epoch {:epoch :train-loss :train-acc
   :test-acc :train-s :samples-per-s ...}. Interrupting the thread (nREPL's
   interrupt) stops between batches and restores the weights and optimizer of
   the last finished epoch; the history then ends with that epoch and the
-  model's state has :interrupted true. Calling train! again continues, with
-  the same optimizer state unless a different :optimizer is given. NaN or
-  infinite gradients or weights stop training with an error naming them,
-  and the weights and optimizer of the last finished epoch are kept."
+  model's state has :interrupted true. Calling train! again with the same
+  options finishes the interrupted call: the remaining epochs, the same
+  shuffled orders (the shuffle stream's position is part of the model's
+  state and of checkpoints) and the same early-stopping count, so the
+  result is bit for bit that of an uninterrupted call; other options start
+  a new call (the optimizer carries over unless a different :optimizer is
+  given). NaN or infinite gradients or weights stop training with an error
+  naming them, and the weights and optimizer of the last finished epoch are
+  kept."
   [^Model m ^Dataset train {:keys [epochs batch optimizer shuffle-seed drop-last test on-epoch on-batch early-stopping checkpoint progress]
-                            :or {batch 32 drop-last true progress true}}]
-  (when-not (and (integer? epochs) (pos? epochs)) (fail (str ":epochs must be a positive integer, got " (pr-str epochs)) {:epochs epochs}))
-  (when-not (and (integer? batch) (pos? batch)) (fail (str ":batch must be a positive integer, got " (pr-str batch)) {:batch batch}))
-  (let [^SpikingNet net (:net m)
-        st (:state m)
-        ;; The optimizer (and its momentum/Adam state) carries over between calls
-        ;; unless a different :optimizer spec is given, which starts a fresh one.
-        ^Optimizer opt (if (and (:optimizer @st) (or (nil? optimizer) (= optimizer (:optimizer-spec @st))))
-                         (:optimizer @st)
-                         (let [o (make-optimizer m (or optimizer (fail "train! needs :optimizer" {})))]
-                           (when-let [r (:restored-optimizer @st)] (restore-optimizer! o r))
-                           (swap! st assoc :optimizer o :optimizer-spec optimizer)
-                           (swap! st dissoc :restored-optimizer)
-                           o))
-        rng (when shuffle-seed (SplittableRandom. (long shuffle-seed)))
-        start-epoch (:epoch @st)]
-    (swap! st dissoc :interrupted)
-    (loop [e 0 best nil since-best 0]
-      (if (>= e epochs)
+                            :or {batch 32 drop-last true progress true} :as opts}]
+  (check-train-options! (assoc opts :batch batch))
+  (let [st (:state m)
+        n (.samples train)
+        call-key (pr-str [n (select-keys opts [:epochs :batch :optimizer :shuffle-seed :drop-last :early-stopping])])
+        pending (let [p (:pending @st)] (when (= (:key p) call-key) p))
+        ^Optimizer opt (optimizer-for! m optimizer)
+        rng (shuffle-stream st shuffle-seed n)
+        plan! (fn [remaining best since]
+                (swap! st assoc :plan {:key call-key :remaining remaining :best best :since since}))]
+    (when (and pending progress)
+      (log (str "continuing the interrupted train! call: " (:remaining pending) " of " epochs " epochs left")))
+    (swap! st dissoc :interrupted :pending)
+    (loop [left (if pending (:remaining pending) epochs)
+           best (:best pending) since (:since pending 0)]
+      (if (zero? left)
         (:history @st)
-        (let [epoch (inc (+ start-epoch e))
+        (let [epoch (inc (:epoch @st))
               snap (snapshot m)
               opt-snap (mapv #(aclone ^floats %) (.state opt))
               opt-steps (.steps opt)
-              bs (batches (.samples train) batch rng drop-last)
+              shuffle0 (:shuffle @st)
+              restore-epoch! (fn []
+                               (restore! m snap)
+                               (.restore opt (into-array opt-snap) opt-steps)
+                               (swap! st assoc :shuffle shuffle0))
+              interrupted! (fn []
+                             (restore-epoch!)
+                             (swap! st assoc :interrupted true
+                                    :pending {:key call-key :remaining left :best best :since since})
+                             (when progress (log (str "interrupted in epoch " epoch "; weights of epoch " (dec epoch)
+                                                      " kept; train! with the same options continues"))))
+              bs (batches n batch rng drop-last)
               t0 (System/nanoTime)
-              result (loop [[b & more] bs k 0 loss 0.0 correct 0 seen 0]
-                       (cond
-                         (Thread/interrupted) :interrupted
-                         (nil? b) {:loss loss :correct correct :seen seen}
-                         :else
-                         (let [^SpikingNet$Stats s (try
-                                                     (let [s (.step net (.batch train b) (.labelsOf train b))]
-                                                       (.step opt (.grads net))
-                                                       s)
-                                                     (catch chive.core.sim.ChiveException e
-                                                       ;; NaN/inf gradients or weights: keep the last finished epoch
-                                                       (restore! m snap)
-                                                       (.restore opt (into-array opt-snap) opt-steps)
-                                                       (throw (ex-info (str (.getMessage e) "; the weights and optimizer of epoch "
-                                                                            (dec epoch) " are kept")
-                                                                       {:epoch epoch :batch (inc k)} e))))]
-                           (let [k (inc k) seen (+ seen (alength ^ints b)) loss (+ loss (.loss s)) correct (+ correct (.correct s))]
-                             (when on-batch
-                               (on-batch {:epoch epoch :batch k :batches (count bs) :loss (.loss s)
-                                          :accuracy (/ (double (.correct s)) (alength ^ints b))}))
-                             (when (and progress (or (= k (count bs)) (zero? (mod k (max 1 (quot (count bs) 10))))))
-                               (log (format "epoch %d  batch %d/%d  loss %.4f  acc %.3f  %.0f samples/s" epoch k (count bs)
-                                            (/ loss k) (/ (double correct) seen) (/ seen (/ (- (System/nanoTime) t0) 1e9)))))
-                             (recur more k loss correct seen)))))]
+              result (try
+                       (run-epoch m train opt bs epoch on-batch progress)
+                       (catch chive.core.sim.ChiveException e
+                         ;; NaN/inf gradients or weights: keep the last finished epoch
+                         (restore-epoch!)
+                         (throw (ex-info (str (.getMessage e) "; the weights and optimizer of epoch "
+                                              (dec epoch) " are kept")
+                                         {:epoch epoch} e)))
+                       (catch Throwable t
+                         ;; A callback that threw, or the thread being stopped: keep the last finished epoch.
+                         (interrupted!)
+                         (throw t)))]
           (if (= result :interrupted)
-            (do (restore! m snap)
-                (.restore opt (into-array opt-snap) opt-steps)
-                (swap! st assoc :interrupted true)
-                (when progress (log (str "interrupted in epoch " epoch "; weights of epoch " (dec epoch) " kept")))
-                (:history @st))
+            (do (interrupted!) (:history @st))
             (let [train-s (/ (- (System/nanoTime) t0) 1e9)
-                  ev (when test (evaluate m test {:batch (max batch 256)}))
-                  entry (cond-> {:epoch epoch :train-loss (/ (:loss result) (max 1 (count bs)))
-                                 :train-acc (/ (double (:correct result)) (max 1 (:seen result)))
-                                 :train-s train-s :samples-per-s (/ (:seen result) train-s)}
-                          ev (assoc :test-acc (:accuracy ev) :test-loss (:loss ev)))]
-              (swap! st (fn [s] (-> s (update :history conj entry) (assoc :epoch epoch))))
+                  entry (assoc (epoch-entry m result (count bs) train-s test batch) :epoch epoch)
+                  [best since] (if early-stopping (early-stop-state early-stopping entry best since) [best since])
+                  stop? (and early-stopping (>= since (:patience early-stopping)))
+                  left (if stop? 0 (dec left))]
+              (swap! st (fn [s] (cond-> (-> s (update :history conj entry) (assoc :epoch epoch))
+                                  rng (update-in [:shuffle :draws] inc))))
+              (plan! left best since)
               (when progress
                 (log (format "epoch %d done: train loss %.4f  train acc %.3f%s  %.1f s" epoch (:train-loss entry) (:train-acc entry)
-                             (if ev (format "  held-out acc %.4f" (:test-acc entry)) "") train-s)))
+                             (if (:test-acc entry) (format "  held-out acc %.4f" (:test-acc entry)) "") train-s)))
               (when checkpoint (save-checkpoint! m checkpoint))
               (when on-epoch (on-epoch entry))
-              (let [{:keys [patience metric min-delta] :or {metric :test-acc min-delta 0.0}} early-stopping
-                    v (get entry metric)
-                    better? (fn [a b] (if (= metric :train-loss) (< a (- b min-delta)) (> a (+ b min-delta))))
-                    [best since] (if (or (nil? best) (and v (better? v best))) [v 0] [best (inc since-best)])]
-                (if (and patience (>= since patience))
-                  (do (when progress (log (str "early stop after epoch " epoch ": no " (name metric) " improvement in " patience " epochs")))
-                      (:history @st))
-                  (recur (inc e) best since))))))))))
+              (when (and stop? progress)
+                (log (str "early stop after epoch " epoch ": no " (name (:metric early-stopping :test-acc))
+                          " improvement in " (:patience early-stopping) " epochs")))
+              (if (Thread/interrupted)
+                ;; Interrupted during evaluation or a callback: this epoch is finished and kept.
+                (do (swap! st assoc :interrupted true
+                           :pending (when (pos? left) {:key call-key :remaining left :best best :since since}))
+                    (when progress (log (str "interrupted after epoch " epoch "; train! with the same options continues")))
+                    (:history @st))
+                (recur left best since)))))))))
 
 (defn history "The model's training history (a vector of per-epoch maps)." [^Model m] (:history @(:state m)))
 

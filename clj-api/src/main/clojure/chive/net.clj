@@ -31,7 +31,8 @@
   group's random stream: the same map and seed give the same network, and the
   same spikes with any :threads."
   (:refer-clojure :exclude [run!])
-  (:require [chive.model :as model]
+  (:require [chive.impl.validate :as v]
+            [chive.model :as model]
             [chive.units :as u])
   (:import (chive.core.plasticity Stdp LearningRule)
            (chive.core.sim Network NeuronGroup Projection Connectivity SpikeMonitor StateMonitor
@@ -294,7 +295,223 @@
                 "; valid: [:stdp :stdp-multiplicative :diehl-cook]")
            {:projection proj-key :rule rule}))))
 
+
+;; ---------------------------------------------------------------- validation
+
+(def ^:private top-keys #{:dt :seed :groups :projections :monitors})
+(def ^:private group-keys #{:model :n :params :init :rate :spikes})
+(def ^:private projection-keys #{:from :to :target :connect :weight :delay :plasticity})
+(def ^:private connect-rules {:all-to-all #{:rule} :all-to-all-except-diagonal #{:rule} :one-to-one #{:rule}
+                              :fixed-probability #{:rule :p :self?} :fixed-in-degree #{:rule :k :self?}
+                              :explicit #{:rule :pre :post}})
+(def ^:private builtin-rules
+  {:stdp #{:rule :tau_pre :tau_post :a_plus :a_minus :w_max :w_min}
+   :stdp-multiplicative #{:rule :tau_pre :tau_post :a_plus :a_minus :w_max :w_min}
+   :diehl-cook #{:rule :tau_pre :tau_post1 :tau_post2 :nu_pre :nu_post :w_max}})
+(def ^:private monitor-types {:spikes #{:type :group} :rate #{:type :group} :counts #{:type :group}
+                              :state #{:type :group :var :neurons :every}})
+
+(defn- names! [path what m]
+  (when-not (or (nil? m) (map? m))
+    (v/fail! path (str what " must be a map of name -> spec, got " (pr-str m)) {:value m}))
+  (doseq [k (keys m)]
+    (when-not (keyword? k)
+      (v/fail! path (str what " names must be keywords, got " (pr-str k) (when (string? k) (str "; write " (keyword k))))
+               {:key k}))))
+
+(defn- quantity! [path what x unit]
+  (try (let [d (convert what x unit)]
+         (when-not (Double/isFinite d) (v/fail! path (str (name what) " must be finite, got " (pr-str x)) {:value x}))
+         d)
+       (catch clojure.lang.ExceptionInfo e
+         (if (:path (ex-data e)) (throw e) (v/fail! path (ex-message e) (ex-data e))))))
+
+(defn- sequential-value? [x] (or (sequential? x) (instance? (Class/forName "[D") x)))
+
+(defn- init-spec! [path what spec unit n]
+  (cond
+    (or (number? spec) (u/quantity? spec)) (quantity! path what spec unit)
+    (and (vector? spec) (keyword? (first spec)))
+    (let [[kind a b opts] spec]
+      (v/one-of! path "distribution" kind [:uniform :normal])
+      (when-not (<= 3 (count spec) (if (= kind :normal) 4 3))
+        (v/fail! path (str what ": " (pr-str kind) " takes " (if (= kind :normal) "mean, sd and optionally {:min :max}" "lo and hi")
+                           ", got " (pr-str spec)) {:value spec}))
+      (let [x (quantity! path what a unit) y (quantity! path what b unit)]
+        (when (and (= kind :uniform) (> x y))
+          (v/fail! path (str what ": [:uniform lo hi] needs lo <= hi, got " (pr-str spec)) {:value spec}))
+        (when (and (= kind :normal) (neg? y))
+          (v/fail! path (str what ": [:normal mean sd] needs sd >= 0, got " (pr-str spec)) {:value spec}))
+        (when opts
+          (v/closed! path (str what " bounds") opts #{:min :max})
+          (doseq [[_ x] opts] (quantity! path what x unit)))))
+    (sequential-value? spec)
+    (let [c (count spec)]
+      (when (and n (not= c n) (not= c 1))
+        (v/fail! path (str what ": " c " values for " n " elements (give one value or " n ")") {:count c}))
+      (when (instance? (Class/forName "[D") spec)
+        (when-not (or (= unit :1) (= unit [0 0 0 0 0 0 0]))
+          (v/fail! path (str what ": a raw double array has no unit; give a sequence of quantities or a "
+                             "[:uniform lo hi] / [:normal mean sd] spec") {:unit unit})))
+      (when-not (instance? (Class/forName "[D") spec)
+        (doseq [x spec] (quantity! path what x unit))))
+    :else (v/fail! path (str what ": cannot initialise from " (pr-str spec)
+                             "; give a value, [:uniform lo hi], [:normal mean sd] or one value per element")
+                   {:value spec})))
+
+(defn- validate-group! [gk spec]
+  (let [path [:groups gk]]
+    (v/closed! path "a group" spec group-keys)
+    (v/require-keys! path "a group" spec [:model :n])
+    (let [mdl (:model spec)
+          _ (when-not (model/model? mdl) (v/one-of! (conj path :model) "model" mdl (keys models)))
+          m (model-of gk spec)
+          n (v/int-in! (conj path :n) ":n" (:n spec) 1 (- Integer/MAX_VALUE 8))]
+      (when-let [ps (:params spec)]
+        (v/closed! (conj path :params) (str "the parameters of model " (pr-str (if (keyword? mdl) mdl (:name mdl)))) ps (keys (:params m)))
+        (doseq [[k x] ps] (quantity! (conj path :params k) (keyword (name gk) (name k)) x (get (:params m) k))))
+      (when-let [init (:init spec)]
+        (v/closed! (conj path :init) "the state variables" init (keys (:vars m)))
+        (doseq [[k x] init] (init-spec! (conj path :init k) (keyword (name gk) (name k)) x (get (:vars m) k) n)))
+      (when (some? (:rate spec))
+        (when-not (= :poisson mdl)
+          (v/fail! path (str ":rate applies to :poisson groups; this is a " (pr-str mdl) " group") {:key :rate}))
+        (init-spec! (conj path :rate) (keyword (name gk) "rate") (:rate spec) :Hz n)
+        (let [r (:rate spec)
+              neg? (fn [x] (neg? (u/internal x)))]
+          (when (or (and (or (number? r) (u/quantity? r)) (neg? r))
+                    (and (sequential? r) (some neg? r))
+                    (and (vector? r) (keyword? (first r)) (neg? (second r))))
+            (v/fail! (conj path :rate) (str "Poisson rates must be >= 0 Hz, got " (pr-str r)) {:value r}))))
+      (when (some? (:spikes spec))
+        (when-not (= :spike-generator mdl)
+          (v/fail! path (str ":spikes applies to :spike-generator groups; this is a " (pr-str mdl) " group") {:key :spikes}))
+        (let [{:keys [indices times] :as sp} (:spikes spec)
+              p (conj path :spikes)]
+          (v/closed! p ":spikes" sp #{:indices :times})
+          (v/require-keys! p ":spikes" sp [:indices :times])
+          (when-not (and (sequential-value? indices) (sequential-value? times))
+            (v/fail! p ":indices and :times must be sequences" {}))
+          (when-not (= (count indices) (count times))
+            (v/fail! p (str ":spikes has " (count indices) " indices but " (count times) " times") {}))
+          (doseq [i indices] (v/int-in! p "a spike's neuron index" i 0 (dec n)))
+          (doseq [t times]
+            (when (neg? (quantity! p :spike-time t :ms))
+              (v/fail! p (str "spike times must be >= 0, got " (pr-str t)) {:value t})))))
+      (when (and (= :spike-generator mdl) (not (contains? spec :spikes)))
+        (v/fail! path "a :spike-generator group needs :spikes {:indices [...] :times [...]}" {:missing :spikes})))))
+
+(defn- validate-connect! [path c npre npost]
+  (let [rule (if (keyword? c) c (when (map? c) (:rule c)))]
+    (when-not (or (keyword? c) (map? c))
+      (v/fail! path (str ":connect must be a rule keyword or a map with :rule, got " (pr-str c)) {:value c}))
+    (v/one-of! path "connection rule" rule (keys connect-rules))
+    (when (map? c)
+      (v/closed! path (str "connection rule " rule) c (connect-rules rule))
+      (when (contains? c :self?) (v/bool! path ":self?" (:self? c)))
+      (case rule
+        :fixed-probability (do (v/require-keys! path ":fixed-probability" c [:p])
+                               (v/number-in! path ":p" (:p c) 0 1))
+        :fixed-in-degree (do (v/require-keys! path ":fixed-in-degree" c [:k])
+                             (v/int-in! path ":k" (:k c) 0 npre))
+        :explicit (let [{:keys [pre post]} c]
+                    (v/require-keys! path ":explicit" c [:pre :post])
+                    (when-not (and (sequential-value? pre) (sequential-value? post) (= (count pre) (count post)))
+                      (v/fail! path (str ":explicit needs :pre and :post sequences of equal length, got "
+                                         (count pre) " and " (count post)) {}))
+                    (doseq [i pre] (v/int-in! path "a :pre index" i 0 (dec npre)))
+                    (doseq [j post] (v/int-in! path "a :post index" j 0 (dec npost))))
+        nil))))
+
+(defn- validate-plasticity! [path p unit]
+  (cond
+    (model/synapse-model? p) nil
+    (and (map? p) (contains? p :model))
+    (do (v/closed! path "a defsynapse rule" p #{:model :params})
+        (when-not (model/synapse-model? (:model p))
+          (v/fail! path (str ":model must be a rule made by defsynapse, got " (pr-str (:model p))) {:value (:model p)}))
+        (when-let [ps (:params p)]
+          (v/closed! (conj path :params) (str "the parameters of synapse " (:name (:model p))) ps
+                     (map first (:params (:model p))))))
+    (map? p)
+    (let [rule (:rule p)]
+      (v/one-of! path "plasticity rule" rule (keys builtin-rules))
+      (v/closed! path (str "plasticity rule " rule) p (builtin-rules rule)))
+    :else (v/fail! path (str ":plasticity must be a rule map {:rule ...} or a defsynapse rule, got " (pr-str p)) {:value p})))
+
+(defn- validate-projection! [pk spec gspecs]
+  (let [path [:projections pk]]
+    (v/closed! path "a projection" spec projection-keys)
+    (v/require-keys! path "a projection" spec [:from :to :target :connect :weight])
+    (doseq [end [:from :to]]
+      (v/one-of! (conj path end) "group" (get spec end) (keys gspecs)))
+    (let [pre (gspecs (:from spec)) post (gspecs (:to spec))
+          tm (model-of (:to spec) post)
+          _ (v/one-of! (conj path :target) (str "target variable of group " (:to spec)) (:target spec) (keys (:vars tm)))
+          unit (get (:vars tm) (:target spec))
+          w (:weight spec)]
+      (validate-connect! (conj path :connect) (:connect spec) (:n pre) (:n post))
+      (init-spec! (conj path :weight) (keyword (name pk) "weight") w unit nil)
+      (when (some? (:delay spec))
+        (let [d (:delay spec)]
+          (if (sequential-value? d)
+            (doseq [x d] (when (neg? (quantity! (conj path :delay) (keyword (name pk) "delay") x :ms))
+                           (v/fail! (conj path :delay) (str "delays must be >= 0, got " (pr-str x)) {:value x})))
+            (when (neg? (quantity! (conj path :delay) (keyword (name pk) "delay") d :ms))
+              (v/fail! (conj path :delay) (str "delays must be >= 0, got " (pr-str d)) {:value d})))))
+      (when-let [p (:plasticity spec)] (validate-plasticity! (conj path :plasticity) p unit)))))
+
+(defn- validate-monitor! [mk spec gspecs dt]
+  (let [path [:monitors mk]]
+    (when-not (map? spec) (v/fail! path (str "a monitor must be a map, got " (pr-str spec)) {:value spec}))
+    (v/require-keys! path "a monitor" spec [:type :group])
+    (v/one-of! (conj path :type) "monitor type" (:type spec) (keys monitor-types))
+    (v/closed! path (str "a " (pr-str (:type spec)) " monitor") spec (monitor-types (:type spec)))
+    (v/one-of! (conj path :group) "group" (:group spec) (keys gspecs))
+    (when (= :state (:type spec))
+      (let [g (gspecs (:group spec)) m (model-of (:group spec) g)]
+        (v/require-keys! path "a :state monitor" spec [:var])
+        (v/one-of! (conj path :var) (str "state variable of group " (:group spec)) (:var spec) (keys (:vars m)))
+        (when (contains? spec :neurons)
+          (when-not (sequential-value? (:neurons spec))
+            (v/fail! (conj path :neurons) (str ":neurons must be a sequence of indices, got " (pr-str (:neurons spec))) {}))
+          (doseq [i (:neurons spec)] (v/int-in! (conj path :neurons) "a neuron index" i 0 (dec (:n g)))))
+        (when (contains? spec :every)
+          (let [e (quantity! (conj path :every) :every (:every spec) :ms)
+                k (/ e dt)]
+            (when-not (and (pos? e) (< (Math/abs (- k (Math/rint k))) (* 1e-9 (max 1.0 k))))
+              (v/fail! (conj path :every) (str ":every must be a positive whole number of steps of dt = " dt " ms, got "
+                                               (pr-str (:every spec))) {:value (:every spec)}))))))))
+
+(defn validate
+  "Checks a network map before anything is built: every key at every level
+  (an unknown key is an error naming it and the nearest valid one), every
+  value's type, unit and range, and every reference to a group or variable.
+  Returns the map; throws ex-info with :path otherwise."
+  [spec]
+  (v/closed! [] "a network map" spec top-keys)
+  (let [dt (if (contains? spec :dt) (quantity! [:dt] :dt (:dt spec) :ms) 0.1)]
+    (when-not (pos? dt) (v/fail! [:dt] (str ":dt must be > 0, got " (pr-str (:dt spec))) {:value (:dt spec)}))
+    (when (contains? spec :seed) (v/int-in! [:seed] ":seed" (:seed spec) Long/MIN_VALUE Long/MAX_VALUE))
+    (names! [:groups] ":groups" (:groups spec))
+    (names! [:projections] ":projections" (:projections spec))
+    (names! [:monitors] ":monitors" (:monitors spec))
+    (when (empty? (:groups spec)) (v/fail! [:groups] "a network needs at least one group under :groups" {}))
+    (doseq [[k g] (:groups spec)]
+      (when-not (map? g) (v/fail! [:groups k] (str "a group must be a map, got " (pr-str g)) {:value g}))
+      (validate-group! k g))
+    (doseq [[k p] (:projections spec)]
+      (when-not (map? p) (v/fail! [:projections k] (str "a projection must be a map, got " (pr-str p)) {:value p}))
+      (validate-projection! k p (:groups spec)))
+    (doseq [[k m] (:monitors spec)] (validate-monitor! k m (:groups spec) dt)))
+  spec)
+
 (defrecord Net [^Network java groups projections monitors spec])
+
+(defn- idle!
+  "Throws when `net` is running: readers and writers of its state wait for the run to return."
+  [^Net net what]
+  (.checkIdle ^Network (:java net) what))
 
 (defn- get-group ^NeuronGroup [^Net net k]
   (or (get (:groups net) k)
@@ -333,8 +550,10 @@
              {:rule :stdp-multiplicative ...} (soft bounds), or
              {:rule :diehl-cook :tau_pre :tau_post1 :tau_post2 :nu_pre :nu_post :w_max}
   - :monitors {name {:type :spikes|:state|:rate|:counts :group g, for :state :var v :neurons [i ...] :every dt}}
-  Checks units, names and sizes first, and the memory it will need against the heap."
+  Checks every key, unit, name and size first (`validate`), and the memory it
+  will need against the heap."
   [spec]
+  (validate spec)
   (let [dt (u/check :dt (:dt spec (u/ms 0.1)) :ms)
         seed (long (:seed spec 0))
         gspecs (into (sorted-map) (:groups spec))
@@ -412,10 +631,24 @@
                or (fn [{:keys [done total sim-ms wall-s]}]) called about twice a second
   Returns {:steps n :t-ms clock-after :wall-s s :interrupted bool}. An nREPL
   interrupt (or Thread.interrupt) stops the run at a step boundary; the network
-  stays consistent and `run!` can continue it."
-  [^Net net duration & {:keys [threads progress interruptible] :or {progress true interruptible true}}]
+  stays consistent and `run!` can continue it.
+
+  One run at a time: `run!` on a network that is running (from another
+  thread or a :progress callback) throws at once, as do the readers and
+  writers of its state (`set-param!`, `state`, `spikes`, `chive.io/save!`,
+  ...) until the run returns. The steps run on chive's own threads; if the
+  calling thread is killed (nREPL falls back on Thread.stop five seconds
+  after an interrupt, honoured up to JDK 19), the run ends at the next step
+  boundary even when :interruptible is false, and no thread is left running."
+  [^Net net duration & {:keys [threads progress interruptible] :or {progress true interruptible true} :as opts}]
+  (v/kwargs! "run!" opts [:threads :progress :interruptible])
+  (when (some? threads) (v/int-in! [] ":threads" threads 1 1024))
+  (v/bool! [] ":interruptible" interruptible)
+  (when-not (or (boolean? progress) (fn? progress))
+    (v/fail! [] (str ":progress must be true, false or a function, got " (pr-str progress)) {:value progress}))
   (let [^Network jn (:java net)
         dur (u/check :duration duration :ms)
+        _ (when (neg? dur) (v/fail! [] (str "run!: the duration must be >= 0, got " (pr-str duration)) {:value duration}))
         threads (int (or threads (default-threads net)))
         listener (cond
                    (fn? progress) (reify Network$ProgressListener
@@ -437,17 +670,20 @@
   "Spikes recorded by spike monitor `k`: {:indices int[] :times-ms double[] :count n},
   in time order."
   [^Net net k]
+  (idle! net "read a spike monitor")
   (let [^SpikeMonitor m (monitor-of net k SpikeMonitor "spike")]
     {:indices (.indices m) :times-ms (.times m) :count (.count m)}))
 
 (defn spike-counts
   "Spike counts per neuron from count monitor `k` (:type :counts) since its last reset, as an int[]."
   ^ints [^Net net k]
+  (idle! net "read a count monitor")
   (.counts ^SpikeCountMonitor (monitor-of net k SpikeCountMonitor ":counts")))
 
 (defn reset-counts!
   "Zeroes count monitor `k`."
   [^Net net k]
+  (idle! net "reset a count monitor")
   (.reset ^SpikeCountMonitor (monitor-of net k SpikeCountMonitor ":counts"))
   net)
 
@@ -463,6 +699,7 @@
 (defn trace
   "State recorded by state monitor `k`: {:var v :neurons [...] :times-ms double[] :values float[record][neuron]}."
   [^Net net k]
+  (idle! net "read a state monitor")
   (let [^StateMonitor m (monitor-of net k StateMonitor "state")
         dt (.dt ^Network (:java net))]
     {:var (keyword (.var m)) :neurons (vec (.indices m))
@@ -471,6 +708,7 @@
 (defn rates
   "Population rate per step from rate monitor `k`: {:times-ms double[] :rates-hz double[]}."
   [^Net net k]
+  (idle! net "read a rate monitor")
   (let [^RateMonitor m (monitor-of net k RateMonitor "rate")
         dt (.dt ^Network (:java net))]
     (let [r (.rates m)
@@ -480,11 +718,13 @@
 (defn state
   "The live array of state variable `var` of group `g` (internal units: see `models`)."
   ^floats [^Net net g var]
+  (idle! net "read or write a state variable")
   (.var (get-group net g) (name var)))
 
 (defn set-state!
   "Sets state variable `var` of group `g` from an init spec (as in `build`'s :init)."
   [^Net net g var spec]
+  (idle! net "set a state variable")
   (let [gs (get-in net [:spec :groups g])
         unit (unit-of :var (:vars (model-of g gs)) g var)]
     (fill-var! (state net g var) spec unit (keyword (name g) (name var))
@@ -496,6 +736,7 @@
   (a sequence of frequencies), or a double[] of rates in Hz (one Java call, no
   per-neuron work here: the fast path for training loops)."
   [^Net net g rates]
+  (idle! net "set Poisson rates")
   (if (instance? (Class/forName "[D") rates)
     (let [grp (get-group net g)]
       (when-not (instance? PoissonGroup grp)
@@ -516,6 +757,7 @@
   "Sets parameter `p` of group `g` (a quantity of the right dimension); takes
   effect at the next step. Returns the network."
   [^Net net g p value]
+  (idle! net "set a parameter")
   (let [m (model-of g (get-in net [:spec :groups g]))
         unit (unit-of :param (:params m) g p)]
     (.setParam (get-group net g) (name p) (convert (keyword (name g) (name p)) value unit))
@@ -524,11 +766,13 @@
 (defn weights
   "The live weight array of projection `k` (CSR order, target variable's unit)."
   ^floats [^Net net k]
+  (idle! net "read or write weights")
   (.weights (get-projection net k)))
 
 (defn set-learning!
   "Switches the plasticity of projection `k` on or off (takes effect at the next step)."
   [^Net net k on?]
+  (idle! net "switch learning")
   (let [p (get-projection net k)]
     (if-let [^chive.core.plasticity.LearningRule rule (.plasticity p)]
       (.setLearning rule (boolean on?))
@@ -539,6 +783,7 @@
   "Scales each post neuron's incoming weights on projection `k` to sum to `total`
   (in the weight's unit; Diehl & Cook use 78)."
   [^Net net k total]
+  (idle! net "normalise weights")
   (let [p (get-projection net k)
         g (keyword (.name (.post p)))
         unit (get-in (model-of g (get-in net [:spec :groups g])) [:vars (keyword (.target p))])]
@@ -548,6 +793,7 @@
 (defn connections
   "Projection `k` as {:pre int[] :post int[] :weight float[]} (one entry per synapse)."
   [^Net net k]
+  (idle! net "read connections")
   (let [p (get-projection net k)
         c (.connectivity p)]
     {:pre (.pre c) :post (aclone (.post c)) :weight (aclone (.weights p))}))

@@ -298,13 +298,76 @@ nb.innerHTML=h;window.__chiveDone=false;chiveEmbed(nb).then(function(){window.__
 
 (defn- utf8 ^bytes [^String s] (.getBytes s StandardCharsets/UTF_8))
 
+(defn- random-token []
+  (let [b (byte-array 24)]
+    (.nextBytes (java.security.SecureRandom.) b)
+    (apply str (map #(format "%02x" (bit-and 0xFF %)) b))))
+
+(defn- split-host
+  "[host port-or-nil] of a Host header value (\"127.0.0.1:7777\", \"[::1]:7777\", \"localhost\")."
+  [^String h]
+  (when h
+    (let [h (str/lower-case (str/trim h))]
+      (if-let [[_ host port] (re-matches #"(\[[0-9a-f:.]+\]|[^:\[\]]+)(?::(\d+))?" h)]
+        [host (some-> port parse-long)]
+        [h nil]))))
+
+(defn- cookie-token [^HttpExchange ex cookie-name]
+  (some (fn [^String line]
+          (some (fn [part] (let [[k v] (map str/trim (str/split part #"=" 2))] (when (= k cookie-name) v)))
+                (str/split line #";")))
+        (.get (.getRequestHeaders ex) "Cookie")))
+
+(defn- query-param [^HttpExchange ex k]
+  (some (fn [part] (let [[a b] (str/split part #"=" 2)] (when (= a k) (or b ""))))
+        (some-> (.getRawQuery (.getRequestURI ex)) (str/split #"&"))))
+
+(defn- const-eq? [^String a ^String b]
+  (and a b (java.security.MessageDigest/isEqual (.getBytes a StandardCharsets/UTF_8) (.getBytes b StandardCharsets/UTF_8))))
+
+(defn- guard
+  "nil when request `ex` may be served, else [status message]. Rules:
+  the Host header names this server (127.0.0.1, localhost or [::1], or the
+  bound address, with our port): a page on another name that resolves here
+  (DNS rebinding) is refused; an Origin header, when sent, is this server's
+  own; and the request carries the server's token, in the URL (which then
+  sets a SameSite=Strict cookie) or in that cookie, so that another site
+  cannot make your browser evaluate a notebook."
+  [^HttpExchange ex {:keys [hosts port token cookie]}]
+  (let [hdrs (.getRequestHeaders ex)
+        [host hport] (split-host (.getFirst hdrs "Host"))
+        origin (.getFirst hdrs "Origin")]
+    (cond
+      (not (and host (or (nil? hosts) (contains? hosts host)) (or (nil? hport) (= hport port))))
+      [421 (str "this server answers to " (if hosts (str/join ", " (sort hosts)) "its address") " on port " port
+                ", not to Host " (pr-str (.getFirst hdrs "Host")))]
+      (and origin (not (let [[scheme rest] (str/split (str/lower-case origin) #"://" 2)
+                             [oh op] (split-host rest)]
+                         (and (= scheme "http") (or (nil? hosts) (contains? hosts oh)) (= op port)))))
+      [403 (str "requests from other origins are refused (Origin " origin ")")]
+      (not (or (const-eq? token (query-param ex "token")) (const-eq? token (cookie-token ex cookie))))
+      [403 "this notebook server needs its token: open the URL it printed when it started (http://.../?token=...)"])))
+
 (defn serve!
   "Serves the notebooks of `dir` on 127.0.0.1:`port` (0: any free port;
   :bind to choose another address). Each notebook is rendered on first visit
   and again whenever its file changes; open pages receive an `update` event
-  (server-sent events) and fetch the new content. Returns {:port :stop (fn)}."
-  [{:keys [dir port bind full] :or {dir "notebooks" port 7777 bind "127.0.0.1"}}]
+  (server-sent events) and fetch the new content.
+
+  Every request needs the server's token (:token, default a fresh random
+  one): open the printed URL `.../?token=...` once and the page keeps it in
+  a SameSite=Strict cookie. Requests whose Host is not this server (DNS
+  rebinding) or whose Origin is another site are refused. What is served:
+  the notebooks' source, rendered results and the Vega scripts; visiting a
+  notebook evaluates it. Returns {:port :token :url :stop (fn)}."
+  [{:keys [dir port bind full token] :or {dir "notebooks" port 7777 bind "127.0.0.1"}}]
   (let [dir (.getCanonicalFile (io/file dir))
+        token (or token (random-token))
+        _ (when-not (and (string? token) (>= (count token) 16) (re-matches #"[A-Za-z0-9_-]+" token))
+            (throw (ex-info "notebook serve: :token must be at least 16 letters, digits, - or _" {})))
+        loopback? (.isLoopbackAddress (java.net.InetAddress/getByName bind))
+        wildcard? (.isAnyLocalAddress (java.net.InetAddress/getByName bind))
+        auth (atom nil)
         pages (atom {})                       ; name -> {:blocks :mtime}
         clients (atom {})                     ; name -> #{OutputStream}
         lock (Object.)
@@ -348,6 +411,13 @@ nb.innerHTML=h;window.__chiveDone=false;chiveEmbed(nb).then(function(){window.__
                     (reify HttpHandler
                       (handle [_ ex]
                         (try
+                          (if-let [[code msg] (guard ex @auth)]
+                            (respond ex code "text/plain; charset=utf-8" (utf8 (str msg "\n")))
+                          (do
+                          (when (query-param ex "token")
+                            ;; The page's own requests (fragments, events) then carry the token as a cookie.
+                            (.add (.getResponseHeaders ex) "Set-Cookie"
+                                  (str (:cookie @auth) "=" token "; Path=/; HttpOnly; SameSite=Strict")))
                           (let [path (.getPath (.getRequestURI ex))
                                 parts (remove empty? (str/split path #"/"))
                                 lib (some (fn [[f p]] (when (= (last parts) f) p)) js-libs)]
@@ -374,19 +444,25 @@ nb.innerHTML=h;window.__chiveDone=false;chiveEmbed(nb).then(function(){window.__
                                 (let [o (.getResponseBody ex)]
                                   (.write o (utf8 ": connected\n\n")) (.flush o)
                                   (swap! clients update nm (fnil conj #{}) o)))
-                              :else (respond ex 404 "text/plain" (utf8 "not found"))))
+                              :else (respond ex 404 "text/plain" (utf8 "not found"))))))
                           (catch Throwable t
                             (try (respond ex 500 "text/plain" (utf8 (str t))) (catch Throwable _ nil)))))))
     (.setExecutor server (Executors/newCachedThreadPool))
     (.start server)
     (.setDaemon watcher true)
     (.start watcher)
-    (let [p (.getPort (.getAddress server))]
+    (let [p (.getPort (.getAddress server))
+          url-host (cond wildcard? "127.0.0.1" (str/includes? bind ":") (str "[" bind "]") :else bind)
+          url (str "http://" url-host ":" p "/?token=" token)]
+      (reset! auth {:port p :token token :cookie (str "chive-notebook-" p)
+                    :hosts (when-not wildcard?
+                             (cond-> #{"127.0.0.1" "localhost" "[::1]"}
+                               (not loopback?) (conj (str/lower-case (if (str/includes? bind ":") (str "[" bind "]") bind)))))})
       (binding [*out* *err*]
-        (println (str "notebooks from " dir " at http://" bind ":" p "/"))
-        (when-not (#{"127.0.0.1" "localhost"} bind)
-          (println "WARNING: serving on" bind "- anyone who reaches this port runs notebook code as you")))
-      {:port p :server server
+        (println (str "notebooks from " dir " at " url))
+        (when-not loopback?
+          (println "WARNING: serving on" bind "- anyone who reaches this port and learns the token runs notebook code as you")))
+      {:port p :server server :token token :url url
        :stop (fn [] (.interrupt watcher) (.stop server 0))})))
 
 ;; ---------------------------------------------------------------- command line

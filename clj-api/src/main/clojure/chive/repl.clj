@@ -37,9 +37,20 @@
          "this port can run any code as this user, with no password. Use --bind 127.0.0.1 "
          "(the default) unless you mean it.")))
 
-(defn- write-atomically! [^File f ^String text]
+(defn- write-atomically!
+  "Writes `text` to `f` by renaming a sibling into place; the file is
+  readable by its owner only (rw-------) where the file system has POSIX
+  permissions: the port is how to run code as this user."
+  [^File f ^String text]
   (let [dir (or (.getAbsoluteFile (.getParentFile (.getAbsoluteFile f))) (File. "."))
-        tmp (File/createTempFile ".nrepl-port" ".tmp" dir)]
+        posix? (contains? (.supportedFileAttributeViews (java.nio.file.FileSystems/getDefault)) "posix")
+        tmp (.toFile (if posix?
+                       (Files/createTempFile (.toPath dir) ".nrepl-port" ".tmp"
+                                             (into-array java.nio.file.attribute.FileAttribute
+                                                         [(java.nio.file.attribute.PosixFilePermissions/asFileAttribute
+                                                           (java.nio.file.attribute.PosixFilePermissions/fromString "rw-------"))]))
+                       (Files/createTempFile (.toPath dir) ".nrepl-port" ".tmp"
+                                             (into-array java.nio.file.attribute.FileAttribute []))))]
     (spit tmp text)
     (Files/move (.toPath tmp) (.toPath f)
                 (into-array CopyOption [StandardCopyOption/REPLACE_EXISTING StandardCopyOption/ATOMIC_MOVE]))))

@@ -28,16 +28,22 @@
   \"all_to_all_except_diagonal\", \"fixed_probability\"; targets \"Excitatory\"
   (ge) and \"Inhibitory\" (gi); properties are parameter and state names such as
   \"fix_theta\" and \"theta\". An unknown name is an error listing the valid ones."
-  (:require [chive.net :as net]
+  (:require [chive.impl.validate :as v]
+            [chive.net :as net]
             [chive.units :as u]))
 
 (set! *warn-on-reflection* true)
 
 (defn new-network
-  "A fresh script network (an atom of {:spec map :net built-or-nil})."
+  "A fresh script network (an atom of {:spec map :net built-or-nil}).
+  Options: :dt (ms or a time, default 0.5), :seed (0), :threads (threads for
+  every run; default: chive.net/default-threads)."
   ([] (new-network {}))
-  ([{:keys [dt seed] :or {dt 0.5 seed 0}}]
+  ([{:keys [dt seed threads] :or {dt 0.5 seed 0} :as opts}]
+   (v/kwargs! "new-network" opts [:dt :seed :threads])
+   (when (some? threads) (v/int-in! [] ":threads" threads 1 1024))
    (atom {:spec {:dt (if (u/quantity? dt) dt (u/ms dt)) :seed seed :groups {} :projections {} :monitors {}}
+          :threads threads
           :net nil})))
 
 (def ^:dynamic *network*
@@ -45,10 +51,13 @@
   (new-network))
 
 (defn network-clear!
-  "Starts the current network (or `nw`) afresh; options as `new-network` (:dt in ms, :seed)."
+  "Starts the current network afresh with `opts` (as `new-network`: :dt in
+  ms, :seed, :threads), or empties script network `nw` of its populations,
+  connections and recordings, keeping its :dt, :seed and :threads."
   ([] (network-clear! {}))
   ([opts] (if (instance? clojure.lang.Atom opts)
-            (reset! opts @(new-network))
+            (swap! opts (fn [{:keys [spec threads]}]
+                          (assoc @(new-network {:dt (:dt spec) :seed (:seed spec)}) :threads threads)))
             (alter-var-root #'*network* (constantly (new-network opts))))
    nil))
 
@@ -240,7 +249,9 @@
   set): scripts check it between runs, as `loop-run-image-input` does, so a
   sample is never left half-presented."
   [duration]
-  (net/run! (built nw) (ms duration) :progress false :interruptible false))
+  (if-let [t (:threads @nw)]
+    (net/run! (built nw) (ms duration) :progress false :interruptible false :threads t)
+    (net/run! (built nw) (ms duration) :progress false :interruptible false)))
 
 (defscript network-get-conn-info
   "Connection `id` as {:source int[] :target int[] :weight float[]} (one entry per synapse)."

@@ -22,6 +22,7 @@
   loses no completed digit."
   (:require [cheshire.core :as json]
             [chive.data :as data]
+            [chive.impl.json :as cjson]
             [chive.io :as cio]
             [chive.net :as net]
             [chive.script :as s]
@@ -38,17 +39,63 @@
   (let [d (data/dataset data-name)]
     {:train (data/take-first (:train d) k) :all d}))
 
-(defn- save-checkpoint! [nw out state]
+(defn- save-checkpoint!
+  "The network and the training state as one unit: a chive.io save that also
+  holds train-state.json, both covered by its manifest, swapped in whole (a
+  kill at any instant leaves the previous checkpoint or this one)."
+  [nw out state]
   (let [dir (io/file out "checkpoint")]
-    (cio/save! (s/network-built nw) dir)
-    (spit (io/file dir "train-state.json") (json/generate-string state {:pretty true}))
+    (cio/save! (s/network-built nw) dir {:extra {"train-state.json" (json/generate-string state {:pretty true})}})
     (str dir)))
 
-(defn- read-state [dir]
+(defn- read-state
+  "The training state of checkpoint `dir`, every field checked (the network
+  itself is checked by chive.io/load)."
+  [dir]
+  (cio/verify-folder! dir "chive-network" "a chive training checkpoint")
   (let [f (io/file dir "train-state.json")]
     (when-not (.exists f) (throw (ex-info (str f ": no such file; " dir " is not a chive training checkpoint") {:dir (str dir)})))
-    (try (json/parse-string (slurp f) true)
-         (catch Exception e (throw (ex-info (str f ": not valid JSON: " (ex-message e)) {:file (str f)} e))))))
+    (let [st (cjson/read-file f)
+          nat? #(and (integer? %) (<= 0 % Integer/MAX_VALUE))
+          field (fn [k ok? expected] (cjson/field f "the top level" st k ok? expected))]
+      (doseq [[k ok? expected] [[:neurons #(and (nat? %) (pos? %)) "a positive integer"]
+                                [:train #(and (nat? %) (pos? %)) "a positive integer"]
+                                [:epochs #(and (nat? %) (pos? %)) "a positive integer"]
+                                [:seed integer? "an integer"]
+                                [:data string? "a data set name or folder"]
+                                [:shuffle boolean? "true or false"]
+                                [:stdp string? "the plastic projection's name"]
+                                [:epoch nat? "an epoch index"]
+                                [:next nat? "a digit index"]
+                                [:retries nat? "a count"]
+                                [:samples nat? "a count"]
+                                [:train_s #(and (cjson/finite? %) (>= % 0)) "seconds >= 0"]]]
+        (field k ok? expected))
+      (when-not (and (<= (:epoch st) (:epochs st)) (<= (:next st) (:train st)))
+        (throw (ex-info (str f ": epoch " (:epoch st) " digit " (:next st) " lies outside " (:epochs st) " epochs of "
+                             (:train st) " digits") {:file (str f)})))
+      st)))
+
+(defn- check-out!
+  "Fails now, before any training, when `out` cannot take the results: not a
+  folder we can write, or holding something at checkpoint/ or final/ that a
+  save would refuse to replace."
+  [out]
+  (let [dir (io/file out)]
+    (try (.mkdirs dir)
+         (let [probe (java.io.File/createTempFile ".chive-probe" ".tmp" dir)] (.delete probe))
+         (catch Exception e
+           (throw (ex-info (str "--out " out ": cannot write there (" (ex-message e) ")") {:out out}))))
+    (doseq [sub ["checkpoint" "final"]]
+      (let [p (.toPath (io/file dir sub))]
+        (when (java.nio.file.Files/isSymbolicLink p)
+          (throw (ex-info (str "--out " out ": " p " is a symbolic link; chive does not save through links") {:out out})))
+        (when (.exists (.toFile p))
+          (when-not (#{"chive-network" "legacy" "empty"}
+                     (chive.core.store.AtomicDir/kindOf p (reify java.util.function.Predicate
+                                                            (test [_ d] (.isFile (io/file (.toFile ^java.nio.file.Path d) "network.json"))))))
+            (throw (ex-info (str "--out " out ": " p " exists and is not a chive save; move it away or choose another --out")
+                            {:out out}))))))))
 
 (defn- running-accuracy
   "Tracks per-neuron response sums by label and the last 250 predictions."
@@ -105,8 +152,9 @@
         held (when (pos? validate) (data/take-first all-train validate))
         k (data/size part)
         order-of (fn [epoch] (if shuffle (epoch-order seed epoch k) (vec (range k))))
+        _ (when out (check-out! out))
         state0 (when resume (read-state resume))
-        nw (s/new-network {:dt 0.5 :seed seed})
+        nw (s/new-network (cond-> {:dt 0.5 :seed seed} threads (assoc :threads threads)))
         stdp (if resume
                (do (swap! nw assoc :net (cio/load resume))
                    (keyword (:stdp state0)))

@@ -110,6 +110,8 @@
     (when-not (number? value)
       (throw (ex-info (str "a quantity needs a number, got " (pr-str value) " for unit " (name unit))
                       {:value value :unit unit})))
+    (when (Double/isNaN (double value))
+      (throw (ex-info (str "a quantity cannot be NaN: (" (name unit) " ##NaN)") {:value value :unit unit})))
     (->Quantity (* (double value) (pow10 (- (long e) (internal-exp (dims dim))))) (dims dim))))
 
 (defn in
@@ -195,6 +197,8 @@
       (check :tau_m 20 :ms)       ;; tau_m: expected a time (ms), got the plain number 20; write (ms 20)"
   ^double [param x unit]
   (let [[dim] (units unit)]
+    (when (and (or (number? x) (quantity? x)) (not (Double/isFinite (internal x))))
+      (throw (ex-info (str (label param) ": must be finite, got " (pr-str x)) {:param param :value x :unit unit})))
     (cond
       (and (number? x) (= dim :dimensionless)) (double x)
       (number? x)
@@ -235,6 +239,8 @@
   dimension is `dim` (an exponent vector). Throws ex-info naming the parameter,
   the dimension given and the one expected."
   ^double [param x dim]
+  (when (and (or (number? x) (quantity? x)) (not (Double/isFinite (internal x))))
+    (throw (ex-info (str (label param) ": must be finite, got " (pr-str x)) {:param param :value x})))
   (cond
     (and (number? x) (= dim (:dimensionless dims))) (double x)
     (number? x)

@@ -71,7 +71,7 @@
       (is (thrown-with-msg? clojure.lang.ExceptionInfo #"cannot save a group whose DSL model has no var"
                             (cio/save! broken dir)))
       (is (= before (slurp (io/file dir "network.json"))) "the earlier save is untouched")
-      (is (empty? (filter #(str/includes? (.getName ^File %) ".saving-") (.listFiles (.getParentFile (.getAbsoluteFile dir)))))
+      (is (empty? (filter #(str/includes? (.getName ^File %) ".chive-tmp-") (.listFiles (.getParentFile (.getAbsoluteFile dir)))))
           "no temporary folder is left behind")
       (cio/save! n dir)
       (is (== 100.0 (net/time-ms (cio/load dir)))))))
@@ -88,7 +88,11 @@
         (is (str/includes? (ex-message e) "truncated"))))
     (spit (io/file dir "network.json") "{\"format\": \"chive-network\", \"vers")
     (let [e (is (thrown? clojure.lang.ExceptionInfo (cio/load dir)))]
-      (is (re-find #"network.json: not valid JSON" (ex-message e))))
+      (is (re-find #"network.json: 33 bytes, but the save recorded \d+ \(truncated\)" (ex-message e))
+          "the manifest catches it first"))
+    (io/delete-file (io/file dir "MANIFEST.chive"))
+    (let [e (is (thrown? clojure.lang.ExceptionInfo (cio/load dir)))]
+      (is (re-find #"network.json: not valid JSON" (ex-message e)) "without a manifest (format 1), the JSON reader"))
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"is not a saved chive network"
                           (cio/load (tmp-dir))))))
 

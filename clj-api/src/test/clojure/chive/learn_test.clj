@@ -112,7 +112,7 @@
                         (learn/model {:inputs 3 :layers [{:n 2 :reset :sideways}]})))
   (is (thrown-with-msg? chive.core.sim.ChiveException #"spike-count loss needs a spiking output layer"
                         (learn/model {:inputs 3 :layers [{:n 2} {:n 2 :readout true}] :loss {:type :spike-count}})))
-  (is (thrown-with-msg? clojure.lang.ExceptionInfo #":epochs must be a positive integer"
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"train! :epochs must be an integer >= 1, got 0"
                         (learn/train! (small-model 1) (first (small-randman)) {:epochs 0 :optimizer {:type :sgd :lr 1}}))))
 
 (deftest sg-randman-bench-prints-one-json-line-per-epoch

@@ -57,18 +57,18 @@
                          (net/build (assoc-in small-spec [:groups :exc :params :tau_m] (mV 20)))))]
       (is (re-find #"exc/tau_m: expected a time \(ms\), got a voltage" (ex-message e)))))
   (testing "unknown names list the valid ones"
-    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown model :lifx; valid models: \(:adaptive-lif"
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"groups/exc/model: unknown model :lifx; did you mean :lif\? Valid: :adaptive-lif"
                           (net/build (assoc-in small-spec [:groups :exc :model] :lifx))))
-    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown param :tau_x; valid: \(:r_m :t_ref"
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"groups/exc/params: unknown key :tau_x in the parameters of model :lif; did you mean :tau_m\? Valid keys: :r_m :t_ref"
                           (net/build (assoc-in small-spec [:groups :exc :params :tau_x] (ms 1)))))
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown connection rule :linearish"
                           (net/build (assoc-in small-spec [:projections :in->exc :connect] :linearish))))
-    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"target :gx is not a variable of group :exc"
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"projections/in->exc/target: unknown target variable of group :exc :gx; did you mean :ge\?"
                           (net/build (assoc-in small-spec [:projections :in->exc :target] :gx))))
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"no group :nope"
                           (net/state (net/build small-spec) :nope :v))))
   (testing "impossible sizes"
-    (is (thrown-with-msg? clojure.lang.ExceptionInfo #":n must be a positive integer, got -5"
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"groups/exc/n: :n must be an integer in 1..2147483639, got -5"
                           (net/build (assoc-in small-spec [:groups :exc :n] -5))))
     (let [e (is (thrown? clojure.lang.ExceptionInfo
                          (net/build {:groups {:a {:model :lif :n 2000000} :b {:model :lif :n 2000000}}

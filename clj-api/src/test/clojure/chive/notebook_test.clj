@@ -142,13 +142,13 @@
     (spit f ";; # Live\n\n(ns nbtest.live (:require [chive.plot :as plot]))\n\n(plot/curves [{:epoch 1 :y 1.0} {:epoch 2 :y 0.5}] [:y])\n")
     (let [srv (nb/serve! {:dir dir :port 0})]
       (try
-        (is (str/includes? (slurp (str "http://127.0.0.1:" (:port srv) "/live/")) "Live"))
-        (is (str/includes? (slurp (str "http://127.0.0.1:" (:port srv) "/")) "live"))
+        (is (str/includes? (slurp (str "http://127.0.0.1:" (:port srv) "/live/?token=" (:token srv))) "Live"))
+        (is (str/includes? (slurp (:url srv)) "live"))
         (when (chromium-or-skip)
           (let [browser (cdp/start)]
             (try
               (let [p (cdp/enable! (cdp/open-page browser))]
-                (cdp/navigate! p (str "http://127.0.0.1:" (:port srv) "/live/"))
+                (cdp/navigate! p (str "http://127.0.0.1:" (:port srv) "/live/?token=" (:token srv)))
                 (is (cdp/wait-for p "window.__chiveDone" 30000))
                 (Thread/sleep 300)
                 (spit f (str (slurp f) "\n;; Added while the page was open.\n\n(str \"EDITED-\" (* 6 7))\n\n(throw (ex-info \"boom in place\" {}))\n\n(+ 1 1000)\n"))
@@ -161,4 +161,63 @@
                 (is (= 1 (cdp/eval-js p "window.__chiveViews.length - 1")) "the plot was drawn again after the update")
                 (is (empty? (cdp/console-errors p)) (str (cdp/console-errors p))))
               (finally (cdp/stop browser)))))
+        (finally ((:stop srv)))))))
+
+(def counter (atom 0))
+
+(defn- request
+  "Status and body of a GET to the server at `port` with extra `headers`."
+  [port path headers]
+  (let [c (java.net.http.HttpClient/newHttpClient)
+        b (reduce (fn [^java.net.http.HttpRequest$Builder b [k v]] (.header b k v))
+                  (java.net.http.HttpRequest/newBuilder (java.net.URI. (str "http://127.0.0.1:" port path)))
+                  (dissoc headers "Host"))
+        r (.send c (.build b) (java.net.http.HttpResponse$BodyHandlers/ofString))]
+    [(.statusCode r) (.body r)]))
+
+(defn- raw-request
+  "Status line of a GET sent over a plain socket, so that any Host header can be sent."
+  [port path host extra]
+  (with-open [s (java.net.Socket. "127.0.0.1" (int port))]
+    (let [o (.getOutputStream s)]
+      (.write o (.getBytes (str "GET " path " HTTP/1.1\r\nHost: " host "\r\n" extra "Connection: close\r\n\r\n")))
+      (.flush o)
+      (first (line-seq (io/reader (.getInputStream s)))))))
+
+(deftest serve-refuses-foreign-hosts-origins-and-requests-without-the-token
+  (let [dir (tmp-dir)
+        f (io/file dir "secret.clj")]
+    (spit f ";; # Secret\n\n(swap! @(requiring-resolve 'chive.notebook-test/counter) inc)\n")
+    (reset! counter 0)
+    (let [srv (nb/serve! {:dir dir :port 0})
+          port (:port srv)
+          tok (:token srv)]
+      (try
+        (testing "no token: refused, nothing evaluated (a cross-site GET cannot start a notebook)"
+          (let [[code body] (request port "/secret/" {})]
+            (is (= 403 code))
+            (is (str/includes? body "token")))
+          (is (= 403 (first (request port "/" {}))) "not even the list")
+          (is (= 403 (first (request port "/secret/?token=wrong0123456789abcdef" {}))))
+          (is (= 0 @counter) "the notebook was not evaluated"))
+        (testing "a foreign Host (DNS rebinding) is refused, even with the token"
+          (is (str/includes? (raw-request port (str "/secret/?token=" tok) (str "evil.example:" port) "") " 421 "))
+          (is (str/includes? (raw-request port (str "/secret/?token=" tok) "127.0.0.1:1" "") " 421 ") "another port")
+          (is (= 0 @counter)))
+        (testing "a foreign Origin is refused, even with the token"
+          (is (= 403 (first (request port (str "/secret/?token=" tok) {"Origin" "http://evil.example"}))))
+          (is (= 0 @counter)))
+        (testing "the token in the URL works and sets a SameSite=Strict cookie; the cookie alone works"
+          (let [c (java.net.http.HttpClient/newHttpClient)
+                r (.send c (.build (java.net.http.HttpRequest/newBuilder (java.net.URI. (str "http://127.0.0.1:" port "/secret/?token=" tok))))
+                         (java.net.http.HttpResponse$BodyHandlers/ofString))
+                cookie (first (str/split (.orElse (.firstValue (.headers r) "set-cookie") "") #";"))]
+            (is (= 200 (.statusCode r)))
+            (is (= 1 @counter) "evaluated once, for the owner")
+            (is (str/includes? (.orElse (.firstValue (.headers r) "set-cookie") "") "SameSite=Strict"))
+            (is (= 200 (first (request port "/secret/fragment" {"Cookie" cookie}))))
+            (is (= 200 (first (request port "/secret/fragment" {"Cookie" cookie "Origin" (str "http://127.0.0.1:" port)})))
+                "same-origin requests of the page")
+            (is (str/includes? (raw-request port "/" (str "localhost:" port) (str "Cookie: " cookie "\r\n")) " 200 ")
+                "localhost is this server too")))
         (finally ((:stop srv)))))))

@@ -125,8 +125,10 @@
                 (is (< 400.0 t 1e7) (str "stopped mid-run at " t " ms"))
                 (is (= [(pr-str (+ t 10.0))] (:values (eval-code session "(do (net/run! n (ms 10)) (net/time-ms n))")))
                     "the network continues from where the interrupt left it")
-                (is (= ["0"] (:values (eval-code session "(count (filter #(.startsWith (.getName ^Thread %) \"chive-sim-\") (keys (Thread/getAllStackTraces))))")))
-                    "worker threads were joined")))))))
+                (is (= ["0"] (:values (eval-code session (str "(loop [k 0] (let [busy (count (filter #(and (.startsWith (.getName ^Thread %) \"chive-sim-\")"
+                                                                  " (= Thread$State/RUNNABLE (.getState ^Thread %))) (keys (Thread/getAllStackTraces))))]"
+                                                                  " (if (or (zero? busy) (= k 50)) busy (do (Thread/sleep 20) (recur (inc k))))))"))))
+                    "every simulation thread finished (idle ones wait in chive's pool)")))))))
       (finally
         (.destroy proc)
         (.waitFor proc 20 TimeUnit/SECONDS)
@@ -144,6 +146,9 @@
     (try
       (is (= "127.0.0.1" (repl/listening-address server)))
       (is (= (str (:port server)) (slurp pf)))
+      (is (= "rw-------" (java.nio.file.attribute.PosixFilePermissions/toString
+                          (java.nio.file.Files/getPosixFilePermissions (.toPath pf) (make-array java.nio.file.LinkOption 0))))
+          ".nrepl-port is readable by its owner only")
       (finally (repl/stop! server)))
     (is (not (.exists pf)))))
 

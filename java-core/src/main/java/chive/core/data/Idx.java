@@ -1,7 +1,6 @@
 package chive.core.data;
 
 import chive.core.sim.ChiveException;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -43,65 +42,116 @@ public final class Idx {
     }
   }
 
-  private static byte[] readAll(Path file) throws IOException {
-    if (!Files.exists(file)) throw new ChiveException(file + ": no such file (expected an MNIST-format IDX file)");
-    byte[] raw = Files.readAllBytes(file);
+  /** Opens {@code file}, gunzipping a .gz, as a buffered stream. */
+  private static InputStream openRead(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) throw new ChiveException(file + ": no such file (expected an MNIST-format IDX file)");
+    InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 16);
     if (file.toString().endsWith(".gz")) {
-      try (InputStream in = new GZIPInputStream(new java.io.ByteArrayInputStream(raw))) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(raw.length * 4);
-        in.transferTo(out);
-        return out.toByteArray();
+      try {
+        return new java.io.BufferedInputStream(new GZIPInputStream(in, 1 << 16), 1 << 16);
       } catch (IOException e) {
+        in.close();
         throw new ChiveException(file + ": not a valid gzip file (" + e.getMessage() + ")", e);
       }
     }
-    return raw;
+    return in;
+  }
+
+  /** Reads exactly {@code b.length} bytes; returns how many were there (fewer: the stream ended). */
+  private static int readUpTo(InputStream in, Path file, byte[] b, int off, int len) {
+    int got = 0;
+    try {
+      while (got < len) {
+        int r = in.read(b, off + got, len - got);
+        if (r < 0) break;
+        got += r;
+      }
+    } catch (IOException e) {
+      throw new ChiveException(file + ": cannot be read (" + e.getMessage() + "): corrupt or truncated"
+          + (file.toString().endsWith(".gz") ? " gzip data" : ""), e);
+    }
+    return got;
+  }
+
+  private static void expectEnd(InputStream in, Path file, long declared) {
+    try {
+      if (in.read() >= 0) {
+        throw new ChiveException(file + ": too long: more data follows the " + declared + " bytes its header declares");
+      }
+    } catch (IOException e) {
+      throw new ChiveException(file + ": cannot be read (" + e.getMessage() + ")", e);
+    }
+  }
+
+  /** Refuses a declared payload that no array or this heap can hold, naming the file and the size. */
+  private static void checkSize(Path file, String what, long bytes) {
+    if (bytes > Integer.MAX_VALUE - 8) {
+      throw new ChiveException(file + ": its header declares " + what + " = " + bytes
+          + " bytes, more than one array can hold (2^31 - 9); not an MNIST-like file, or damaged");
+    }
+    Runtime rt = Runtime.getRuntime();
+    long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    if (bytes > free) {
+      throw new ChiveException(file + ": its header declares " + what + " = " + bytes + " bytes but only "
+          + (free >> 20) + " MiB of heap are free (max " + (rt.maxMemory() >> 20) + " MiB); raise -Xmx or check the file");
+    }
   }
 
   public static Images readImages(Path file) throws IOException {
-    byte[] b = readAll(file);
-    if (b.length < 4) throw new ChiveException(file + ": " + b.length + " bytes is too short for an IDX file");
-    ByteBuffer h = ByteBuffer.wrap(b);
-    int magic = h.getInt(0);
-    if (magic != 0x803) {
-      throw new ChiveException(file + ": expected IDX images (magic 0x00000803), found 0x" + String.format("%08x", magic)
-          + (magic == 0x801 ? " (a labels file)" : ""));
+    try (InputStream in = openRead(file)) {
+      byte[] h = new byte[16];
+      int got = readUpTo(in, file, h, 0, 4);
+      if (got < 4) throw new ChiveException(file + ": " + got + " bytes is too short for an IDX file");
+      ByteBuffer hb = ByteBuffer.wrap(h);
+      int magic = hb.getInt(0);
+      if (magic != 0x803) {
+        throw new ChiveException(file + ": expected IDX images (magic 0x00000803), found 0x" + String.format("%08x", magic)
+            + (magic == 0x801 ? " (a labels file)" : ""));
+      }
+      got += readUpTo(in, file, h, 4, 12);
+      if (got < 16) throw new ChiveException(file + ": truncated: " + got + " bytes is shorter than an IDX image header (16 bytes)");
+      int count = hb.getInt(4), rows = hb.getInt(8), cols = hb.getInt(12);
+      if (count < 0 || rows <= 0 || cols <= 0) {
+        throw new ChiveException(file + ": impossible dimensions " + count + " x " + rows + " x " + cols);
+      }
+      long need = (long) count * rows * cols;
+      checkSize(file, count + " images x " + rows + " x " + cols, need);
+      byte[] px = new byte[(int) need];
+      int read = readUpTo(in, file, px, 0, px.length);
+      if (read < need) {
+        throw new ChiveException(file + ": truncated: " + count + " images of " + rows + "x" + cols + " need "
+            + (16 + need) + " bytes, the file has " + (16 + read));
+      }
+      expectEnd(in, file, 16 + need);
+      return new Images(count, rows, cols, px);
     }
-    if (b.length < 16) throw new ChiveException(file + ": truncated: " + b.length + " bytes is shorter than an IDX image header (16 bytes)");
-    int count = h.getInt(4), rows = h.getInt(8), cols = h.getInt(12);
-    if (count < 0 || rows <= 0 || cols <= 0) {
-      throw new ChiveException(file + ": impossible dimensions " + count + " x " + rows + " x " + cols);
-    }
-    long need = 16L + (long) count * rows * cols;
-    if (b.length != need) {
-      throw new ChiveException(file + ": " + (b.length < need ? "truncated" : "too long") + ": " + count + " images of "
-          + rows + "x" + cols + " need " + need + " bytes, the file has " + b.length);
-    }
-    byte[] px = new byte[b.length - 16];
-    System.arraycopy(b, 16, px, 0, px.length);
-    return new Images(count, rows, cols, px);
   }
 
   public static byte[] readLabels(Path file) throws IOException {
-    byte[] b = readAll(file);
-    if (b.length < 8) throw new ChiveException(file + ": " + b.length + " bytes is too short for an IDX label header (8 bytes)");
-    ByteBuffer h = ByteBuffer.wrap(b);
-    int magic = h.getInt(0);
-    if (magic != 0x801) {
-      throw new ChiveException(file + ": expected IDX labels (magic 0x00000801), found 0x" + String.format("%08x", magic)
-          + (magic == 0x803 ? " (an images file)" : ""));
+    try (InputStream in = openRead(file)) {
+      byte[] h = new byte[8];
+      int got = readUpTo(in, file, h, 0, 8);
+      if (got < 8) throw new ChiveException(file + ": " + got + " bytes is too short for an IDX label header (8 bytes)");
+      ByteBuffer hb = ByteBuffer.wrap(h);
+      int magic = hb.getInt(0);
+      if (magic != 0x801) {
+        throw new ChiveException(file + ": expected IDX labels (magic 0x00000801), found 0x" + String.format("%08x", magic)
+            + (magic == 0x803 ? " (an images file)" : ""));
+      }
+      int count = hb.getInt(4);
+      if (count < 0) throw new ChiveException(file + ": impossible label count " + count);
+      checkSize(file, count + " labels", count);
+      byte[] out = new byte[count];
+      int read = readUpTo(in, file, out, 0, count);
+      if (read < count) {
+        throw new ChiveException(file + ": truncated: " + count + " labels need " + (8L + count) + " bytes, the file has " + (8L + read));
+      }
+      expectEnd(in, file, 8L + count);
+      for (int k = 0; k < count; k++) {
+        if ((out[k] & 0xFF) > 9) throw new ChiveException(file + ": label " + (out[k] & 0xFF) + " at position " + k + " is not a digit class 0..9");
+      }
+      return out;
     }
-    int count = h.getInt(4);
-    if (count < 0 || b.length != 8L + count) {
-      throw new ChiveException(file + ": " + (b.length < 8L + count ? "truncated" : "too long") + ": " + count
-          + " labels need " + (8L + count) + " bytes, the file has " + b.length);
-    }
-    byte[] out = new byte[count];
-    System.arraycopy(b, 8, out, 0, count);
-    for (int k = 0; k < count; k++) {
-      if ((out[k] & 0xFF) > 9) throw new ChiveException(file + ": label " + (out[k] & 0xFF) + " at position " + k + " is not a digit class 0..9");
-    }
-    return out;
   }
 
   private static OutputStream open(Path file) throws IOException {

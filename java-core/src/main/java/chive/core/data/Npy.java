@@ -4,9 +4,11 @@ import chive.core.sim.ChiveException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -65,6 +67,18 @@ public final class Npy {
       return a;
     }
 
+    /**
+     * Checks that the array has exactly {@code expected} as its shape; throws
+     * naming the file and both shapes. Returns this array.
+     */
+    public Array expectShape(Path file, int... expected) {
+      if (!java.util.Arrays.equals(shape, expected)) {
+        throw new ChiveException(file + ": shape " + java.util.Arrays.toString(shape) + ", expected "
+            + java.util.Arrays.toString(expected));
+      }
+      return this;
+    }
+
     private void need(Path file, String want) {
       if (!dtype.equals(want)) {
         throw new ChiveException(file + ": expected an array of dtype " + want + " but the file holds " + dtype);
@@ -111,55 +125,114 @@ public final class Npy {
   private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
   private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
-  /** Reads {@code file}; throws ChiveException naming the file for anything malformed or truncated. */
+  /** Largest header chive accepts (numpy writes a few hundred bytes). */
+  private static final int MAX_HEADER = 1 << 20;
+  private static final Pattern DIMS = Pattern.compile("\\s*(\\d+\\s*(,\\s*\\d+\\s*)*,?\\s*)?");
+
+  /**
+   * Reads {@code file}; throws ChiveException naming the file for anything
+   * malformed, truncated or too large. The header is read and checked first,
+   * so a file that declares an impossible size is refused before anything
+   * is allocated for its data.
+   */
   public static Array read(Path file) throws IOException {
-    if (!Files.exists(file)) throw new ChiveException(file + ": no such file (expected a .npy array)");
-    byte[] all = Files.readAllBytes(file);
-    if (all.length < 10) throw new ChiveException(file + ": truncated: " + all.length + " bytes is shorter than a .npy header");
-    for (int k = 0; k < MAGIC.length; k++) {
-      if (all[k] != MAGIC[k]) throw new ChiveException(file + ": not a .npy file (bad magic string)");
+    if (!Files.isRegularFile(file)) throw new ChiveException(file + ": no such file (expected a .npy array)");
+    long fileSize = Files.size(file);
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      if (fileSize < 10) throw new ChiveException(file + ": truncated: " + fileSize + " bytes is shorter than a .npy header");
+      ByteBuffer pre = readFully(ch, file, 0, (int) Math.min(12, fileSize));
+      for (int k = 0; k < MAGIC.length; k++) {
+        if (pre.get(k) != MAGIC[k]) throw new ChiveException(file + ": not a .npy file (bad magic string)");
+      }
+      int major = pre.get(6);
+      long headerLen;
+      int start;
+      if (major == 1) {
+        headerLen = pre.getShort(8) & 0xFFFF;
+        start = 10;
+      } else if (major == 2 || major == 3) {
+        if (fileSize < 12) throw new ChiveException(file + ": truncated .npy header");
+        headerLen = pre.getInt(8) & 0xFFFFFFFFL;
+        start = 12;
+      } else {
+        throw new ChiveException(file + ": unsupported .npy version " + major);
+      }
+      if (headerLen > MAX_HEADER) throw new ChiveException(file + ": a .npy header of " + headerLen + " bytes is implausibly large");
+      if (start + headerLen > fileSize) {
+        throw new ChiveException(file + ": truncated: the header needs " + (start + headerLen) + " bytes, the file has " + fileSize);
+      }
+      ByteBuffer hb = readFully(ch, file, start, (int) headerLen);
+      String header = new String(hb.array(), 0, (int) headerLen, StandardCharsets.ISO_8859_1);
+      Matcher d = DESCR.matcher(header), f = FORTRAN.matcher(header), s = SHAPE.matcher(header);
+      if (!d.find() || !f.find() || !s.find()) throw new ChiveException(file + ": malformed .npy header: " + header.trim());
+      String dtype = d.group(1);
+      int item;
+      switch (dtype) {
+        case "<f4": case "<i4": item = 4; break;
+        case "<f8": item = 8; break;
+        case "<i2": item = 2; break;
+        default: throw new ChiveException(file + ": unsupported dtype " + dtype + " (chive reads <f4, <f8, <i4, <i2)");
+      }
+      if (f.group(1).equals("True")) throw new ChiveException(file + ": Fortran-ordered arrays are not supported");
+      String dimText = s.group(1);
+      if (!DIMS.matcher(dimText).matches()) {
+        throw new ChiveException(file + ": malformed shape (" + dimText.trim() + ") in the .npy header: expected whole numbers");
+      }
+      String[] dims = dimText.trim().isEmpty() ? new String[0] : dimText.split(",");
+      java.util.List<Integer> shapeList = new java.util.ArrayList<>();
+      long n = 1;
+      for (String x : dims) {
+        String t = x.trim();
+        if (t.isEmpty()) continue;
+        long dim;
+        try {
+          dim = Long.parseLong(t);
+          n = Math.multiplyExact(n, dim);
+        } catch (NumberFormatException | ArithmeticException e) {
+          throw new ChiveException(file + ": shape (" + dimText.trim() + ") declares more elements than any array can hold");
+        }
+        if (dim > Integer.MAX_VALUE) throw new ChiveException(file + ": dimension " + t + " of shape (" + dimText.trim() + ") is too large");
+        shapeList.add((int) dim);
+      }
+      int[] shape = shapeList.stream().mapToInt(Integer::intValue).toArray();
+      long need;
+      try {
+        need = Math.multiplyExact(n, item);
+      } catch (ArithmeticException e) {
+        throw new ChiveException(file + ": shape " + java.util.Arrays.toString(shape) + " declares more data than any file can hold");
+      }
+      long dataStart = start + headerLen;
+      if (fileSize - dataStart != need) {
+        throw new ChiveException(file + ": " + (fileSize - dataStart < need ? "truncated" : "too long")
+            + ": shape " + java.util.Arrays.toString(shape) + " of " + dtype + " needs " + need
+            + " bytes of data, found " + (fileSize - dataStart));
+      }
+      if (n > Integer.MAX_VALUE - 8 || need > Integer.MAX_VALUE - 8) {
+        throw new ChiveException(file + ": " + n + " elements (" + need + " bytes) exceed what one Java array holds (2^31 - 9)");
+      }
+      checkHeap(file, 2 * need);
+      ByteBuffer data = readFully(ch, file, dataStart, (int) need);
+      return new Array(dtype, shape, data.order(ByteOrder.LITTLE_ENDIAN));
     }
-    int major = all[6];
-    ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
-    int headerLen;
-    int start;
-    if (major == 1) {
-      headerLen = b.getShort(8) & 0xFFFF;
-      start = 10;
-    } else if (major == 2 || major == 3) {
-      if (all.length < 12) throw new ChiveException(file + ": truncated .npy header");
-      headerLen = b.getInt(8);
-      start = 12;
-    } else {
-      throw new ChiveException(file + ": unsupported .npy version " + major);
+  }
+
+  /** Throws, naming the file, when {@code bytes} more would not fit the heap. */
+  static void checkHeap(Path file, long bytes) {
+    Runtime rt = Runtime.getRuntime();
+    long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    if (bytes > free) {
+      throw new ChiveException(file + ": reading it needs about " + (bytes >> 20) + " MiB but only " + (free >> 20)
+          + " MiB of heap are free (max " + (rt.maxMemory() >> 20) + " MiB); raise -Xmx (CHIVE_JVM_OPTS=-Xmx8g)");
     }
-    if (start + headerLen > all.length) {
-      throw new ChiveException(file + ": truncated: the header needs " + (start + headerLen) + " bytes, the file has " + all.length);
+  }
+
+  private static ByteBuffer readFully(FileChannel ch, Path file, long pos, int len) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(len).order(ByteOrder.LITTLE_ENDIAN);
+    while (b.hasRemaining()) {
+      int r = ch.read(b, pos + b.position());
+      if (r < 0) throw new ChiveException(file + ": truncated while reading (the file shrank?)");
     }
-    String header = new String(all, start, headerLen, StandardCharsets.ISO_8859_1);
-    Matcher d = DESCR.matcher(header), f = FORTRAN.matcher(header), s = SHAPE.matcher(header);
-    if (!d.find() || !f.find() || !s.find()) throw new ChiveException(file + ": malformed .npy header: " + header.trim());
-    String dtype = d.group(1);
-    int item;
-    switch (dtype) {
-      case "<f4": case "<i4": item = 4; break;
-      case "<f8": item = 8; break;
-      case "<i2": item = 2; break;
-      default: throw new ChiveException(file + ": unsupported dtype " + dtype + " (chive reads <f4, <f8, <i4, <i2)");
-    }
-    if (f.group(1).equals("True")) throw new ChiveException(file + ": Fortran-ordered arrays are not supported");
-    String[] dims = s.group(1).trim().isEmpty() ? new String[0] : s.group(1).split(",");
-    int[] shape = java.util.Arrays.stream(dims).map(String::trim).filter(x -> !x.isEmpty()).mapToInt(Integer::parseInt).toArray();
-    long n = 1;
-    for (int x : shape) n *= x;
-    long need = n * item;
-    int dataStart = start + headerLen;
-    if (all.length - dataStart != need) {
-      throw new ChiveException(file + ": " + (all.length - dataStart < need ? "truncated" : "too long")
-          + ": shape " + java.util.Arrays.toString(shape) + " of " + dtype + " needs " + need
-          + " bytes of data, found " + (all.length - dataStart));
-    }
-    ByteBuffer data = ByteBuffer.wrap(all, dataStart, (int) need).slice().order(ByteOrder.LITTLE_ENDIAN);
-    return new Array(dtype, shape, data);
+    b.flip();
+    return b;
   }
 }

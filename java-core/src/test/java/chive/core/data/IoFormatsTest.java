@@ -77,4 +77,79 @@ class IoFormatsTest {
     e = assertThrows(ChiveException.class, () -> Npy.read(f));
     assertTrue(e.getMessage().contains("bad magic"), e.getMessage());
   }
+
+  /** Writes an NPY file with a hand-made header (numpy's layout) and {@code data} bytes after it. */
+  static void rawNpy(Path f, String dict, int dataBytes) throws IOException {
+    int unpadded = 10 + dict.length() + 1;
+    String header = dict + " ".repeat((64 - unpadded % 64) % 64) + "\n";
+    java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
+    o.write(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0});
+    o.write(header.length() & 0xFF);
+    o.write(header.length() >> 8);
+    o.write(header.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    o.write(new byte[dataBytes]);
+    Files.write(f, o.toByteArray());
+  }
+
+  @Test
+  void npyHeadersThatLieAreRefusedNamingTheFile() throws IOException {
+    Path f = dir.resolve("lie.npy");
+    rawNpy(f, "{'descr': '<f4', 'fortran_order': False, 'shape': (abc,), }", 16);
+    ChiveException e = assertThrows(ChiveException.class, () -> Npy.read(f));
+    assertTrue(e.getMessage().contains(f.toString()) && e.getMessage().contains("malformed shape"), e.getMessage());
+    rawNpy(f, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", 16);
+    e = assertThrows(ChiveException.class, () -> Npy.read(f));
+    assertTrue(e.getMessage().contains(f.toString()) && e.getMessage().contains("more elements"), e.getMessage());
+    rawNpy(f, "{'descr': '<f4', 'fortran_order': False, 'shape': (3000000000,), }", 16);
+    e = assertThrows(ChiveException.class, () -> Npy.read(f));
+    assertTrue(e.getMessage().contains(f.toString()) && e.getMessage().contains("too large"), e.getMessage());
+    rawNpy(f, "{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000), }", 16);
+    e = assertThrows(ChiveException.class, () -> Npy.read(f));
+    assertTrue(e.getMessage().contains(f.toString()) && e.getMessage().contains("truncated"), e.getMessage());
+    rawNpy(f, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", 16);
+    Npy.Array a = Npy.read(f);
+    e = assertThrows(ChiveException.class, () -> a.expectShape(f, 4));
+    assertTrue(e.getMessage().contains("[2, 2]") && e.getMessage().contains("[4]"), e.getMessage());
+    assertEquals(4, a.expectShape(f, 2, 2).floats(f).length);
+  }
+
+  /**
+   * A gzip bomb: 2.3 MB of gzip (concatenated members, as gzip allows) that
+   * expands to 2.35 GB of an IDX image file. Refused from its header, naming
+   * the file and the declared size, without allocating it.
+   */
+  @Test
+  void aGzipBombIsRefusedFromItsHeader() throws IOException {
+    Path f = dir.resolve("train-images-idx3-ubyte.gz");
+    byte[] zeros = new byte[1 << 20];
+    java.io.ByteArrayOutputStream member = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.GZIPOutputStream z = new java.util.zip.GZIPOutputStream(member)) { z.write(zeros); }
+    byte[] m = member.toByteArray();
+    try (java.io.OutputStream o = new java.io.BufferedOutputStream(Files.newOutputStream(f))) {
+      java.io.ByteArrayOutputStream head = new java.io.ByteArrayOutputStream();
+      try (java.util.zip.GZIPOutputStream z = new java.util.zip.GZIPOutputStream(head)) {
+        z.write(java.nio.ByteBuffer.allocate(16).putInt(0x803).putInt(3_000_000).putInt(28).putInt(28).array());
+      }
+      o.write(head.toByteArray());
+      for (int k = 0; k < 2241; k++) o.write(m);
+    }
+    assertTrue(Files.size(f) < 4_000_000, "a small file: " + Files.size(f));
+    long before = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
+    ChiveException e = assertThrows(ChiveException.class, () -> Idx.readImages(f));
+    assertTrue(e.getMessage().contains(f.toString()) && e.getMessage().contains("2352000000 bytes"), e.getMessage());
+    long after = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
+    assertTrue(after - before < 200_000_000L, "nothing large was allocated");
+    // Within array limits but longer than declared: read only what the header says, then refuse.
+    Path g = dir.resolve("long-idx3-ubyte.gz");
+    try (java.io.OutputStream o = Files.newOutputStream(g)) {
+      java.io.ByteArrayOutputStream head = new java.io.ByteArrayOutputStream();
+      try (java.util.zip.GZIPOutputStream z = new java.util.zip.GZIPOutputStream(head)) {
+        z.write(java.nio.ByteBuffer.allocate(16).putInt(0x803).putInt(10).putInt(28).putInt(28).array());
+      }
+      o.write(head.toByteArray());
+      for (int k = 0; k < 5; k++) o.write(m);
+    }
+    e = assertThrows(ChiveException.class, () -> Idx.readImages(g));
+    assertTrue(e.getMessage().contains(g.toString()) && e.getMessage().contains("too long"), e.getMessage());
+  }
 }
