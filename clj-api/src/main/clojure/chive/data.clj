@@ -42,8 +42,9 @@
                                 {:dir (str dir) :file base})))))
 
 (defn- part [^File images ^File labels nm]
-  (let [im (Idx/readImages (.toPath images))
-        lb (Idx/readLabels (.toPath labels))]
+  (let [read (fn [f] (try (f) (catch chive.core.sim.ChiveException e (throw (ex-info (.getMessage e) {} e)))))
+        im (read #(Idx/readImages (.toPath images)))
+        ^bytes lb (read #(Idx/readLabels (.toPath labels)))]
     (when-not (= (.count im) (alength lb))
       (throw (ex-info (str images " holds " (.count im) " images but " labels " holds " (alength lb) " labels")
                       {:images (str images) :labels (str labels)})))

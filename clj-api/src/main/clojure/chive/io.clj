@@ -143,6 +143,11 @@
                                      (when legacy? (reify java.util.function.Predicate (test [_ p] (boolean (legacy? p)))))
                                      (reify AtomicDir$Writer (write [_ tmp] (write! (.toFile ^Path tmp)))))))))
 
+(def ^:dynamic *stop-after*
+  "For crash tests only: an AtomicDir$Step after which `save!` returns as if
+  the process had been killed there (no cleanup). nil in normal use."
+  nil)
+
 (defn save!
   "Saves network `n` to folder `dir`, as one unit: everything is written to a
   sibling temporary folder, recorded in a manifest (sizes and CRC32C of every
@@ -169,7 +174,8 @@
                                 (doseq [[nm content] extra]
                                   (when-not (re-matches #"[A-Za-z0-9_.-]+" (str nm))
                                     (throw (ex-info (str "save!: extra file name " (pr-str nm) " must be a plain file name") {:name nm})))
-                                  (spit (io/file tmp (str nm)) content)))))))))))
+                                  (spit (io/file tmp (str nm)) content)))))
+                          *stop-after*))))))
 
 ;; ---------------------------------------------------------------- reading, every field checked
 
@@ -348,6 +354,9 @@
         _ (verify-folder! dir network-kind "a saved chive network")
         file (io/file dir "network.json")
         meta (read-json dir)
+        _ (when (and (>= (:version meta) 2) (not (.exists (io/file dir Manifest/FILE))))
+            (throw (ex-info (str dir ": " Manifest/FILE " is missing; a format " (:version meta)
+                                 " save cannot be checked without it (was the folder copied in part?)") {:dir (str dir)})))
         _ (json/only-fields file "the top level" meta #{:format :version :dt_ms :seed :step :groups :projections :monitors})
         top (fn [k ok? expected] (json/field file "the top level" meta k ok? expected))
         dt (top :dt_ms #(and (json/finite? %) (pos? %)) "a positive number of ms")

@@ -324,7 +324,8 @@
          (when-not (Double/isFinite d) (v/fail! path (str (name what) " must be finite, got " (pr-str x)) {:value x}))
          d)
        (catch clojure.lang.ExceptionInfo e
-         (if (:path (ex-data e)) (throw e) (v/fail! path (ex-message e) (ex-data e))))))
+         ;; The unit checker's message already names the parameter (group/name).
+         (if (:path (ex-data e)) (throw e) (throw (ex-info (ex-message e) (assoc (ex-data e) :path path) e))))))
 
 (defn- sequential-value? [x] (or (sequential? x) (instance? (Class/forName "[D") x)))
 

@@ -292,6 +292,9 @@
       (flush)
       (catch clojure.lang.ExceptionInfo e
         (binding [*out* *err*] (println "chive train:" (ex-message e)))
+        (System/exit 2))
+      (catch chive.core.sim.ChiveException e
+        (binding [*out* *err*] (println "chive train:" (.getMessage e)))
         (System/exit 2)))
     (shutdown-agents)
     (System/exit 0)))

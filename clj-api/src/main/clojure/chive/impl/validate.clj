@@ -8,18 +8,23 @@
 
 (set! *warn-on-reflection* true)
 
-(defn- levenshtein ^long [^String a ^String b]
-  (let [n (count b)
-        prev (long-array (range (inc n)))
-        cur (long-array (inc n))]
-    (loop [i 0 ^longs prev prev ^longs cur cur]
-      (if (= i (count a))
-        (aget prev n)
-        (do (aset cur 0 (inc i))
-            (dotimes [j n]
-              (aset cur (inc j) (min (inc (aget cur j)) (inc (aget prev (inc j)))
-                                     (+ (aget prev j) (if (= (.charAt a i) (.charAt b j)) 0 1)))))
-            (recur (inc i) cur prev))))))
+(defn- edit-distance
+  "Optimal-string-alignment distance: insertions, deletions, substitutions
+  and swaps of neighbours (:dealy -> :delay) each count 1."
+  ^long [^String a ^String b]
+  (let [n (count a) m (count b)
+        d (make-array Long/TYPE (inc n) (inc m))]
+    (dotimes [i (inc n)] (aset ^longs (aget ^objects d i) 0 (long i)))
+    (dotimes [j (inc m)] (aset ^longs (aget ^objects d 0) j (long j)))
+    (doseq [i (range 1 (inc n)) j (range 1 (inc m))]
+      (let [cost (if (= (.charAt a (dec i)) (.charAt b (dec j))) 0 1)
+            at (fn ^long [i j] (aget ^longs (aget ^objects d i) j))
+            best (min (inc (at (dec i) j)) (inc (at i (dec j))) (+ (at (dec i) (dec j)) cost))
+            best (if (and (> i 1) (> j 1) (= (.charAt a (dec i)) (.charAt b (- j 2))) (= (.charAt a (- i 2)) (.charAt b (dec j))))
+                   (min best (inc (at (- i 2) (- j 2))))
+                   best)]
+        (aset ^longs (aget ^objects d i) j (long best))))
+    (aget ^longs (aget ^objects d n) m)))
 
 (defn- norm [k] (str/replace (str/lower-case (name k)) #"[-_]" ""))
 
@@ -30,7 +35,7 @@
   (when (or (keyword? k) (string? k) (symbol? k))
     (let [s (norm k)
           scored (for [c candidates :when (or (keyword? c) (string? c) (symbol? c))]
-                   [c (levenshtein s (norm c))])
+                   [c (edit-distance s (norm c))])
           [best d] (first (sort-by second scored))]
       (when (and best (<= d (max 1 (quot (count s) 3))))
         best))))
