@@ -14,6 +14,7 @@
       (def stdp (diehl-cook/create-network! nw {:neurons 100}))
       (diehl-cook/train! nw stdp (data/take-first (:train mnist) 500))"
   (:require [chive.data :as data]
+            [chive.io]
             [chive.script :refer [network-clear! create-population! set-initial! network-stdp-connect!
                                   network-static-connect! network-count-spikes! network-reset-counts!
                                   network-spike-counts network-set-static-poisson-freq! network-run!
@@ -132,7 +133,9 @@
   line), as the CL script's weight and theta files."
   [nw stdp weight-file theta-file]
   (let [{:keys [^ints source ^ints target ^floats weight]} (network-get-conn-info nw stdp)]
-    (with-open [w (clojure.java.io/writer weight-file)]
-      (dotimes [s (alength source)] (.write w (str (aget source s) " " (aget target s) " " (aget weight s) "\n")))))
-  (with-open [w (clojure.java.io/writer theta-file)]
-    (doseq [t (network-get-property nw :excitatory "theta")] (.write w (str t "\n")))))
+    (chive.io/write-file! weight-file
+                          (fn [f] (with-open [w (clojure.java.io/writer f)]
+                                    (dotimes [s (alength source)] (.write w (str (aget source s) " " (aget target s) " " (aget weight s) "\n")))))))
+  (chive.io/write-file! theta-file
+                        (fn [f] (with-open [w (clojure.java.io/writer f)]
+                                  (doseq [t (network-get-property nw :excitatory "theta")] (.write w (str t "\n")))))))

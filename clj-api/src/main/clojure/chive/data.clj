@@ -43,7 +43,7 @@
 
 (defn- part [^File images ^File labels nm]
   (let [read (fn [f] (try (f) (catch chive.core.sim.ChiveException e (throw (ex-info (.getMessage e) {} e)))))
-        im (read #(Idx/readImages (.toPath images)))
+        ^Idx$Images im (read #(Idx/readImages (.toPath images)))
         ^bytes lb (read #(Idx/readLabels (.toPath labels)))]
     (when-not (= (.count im) (alength lb))
       (throw (ex-info (str images " holds " (.count im) " images but " labels " holds " (alength lb) " labels")

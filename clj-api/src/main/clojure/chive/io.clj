@@ -17,6 +17,7 @@
   State and rate monitors are saved as configuration; they restart empty."
   (:refer-clojure :exclude [load])
   (:require [cheshire.core :as cheshire]
+            [chive.impl.files :as files]
             [chive.impl.json :as json]
             [chive.impl.validate :as v]
             [chive.net :as net]
@@ -381,6 +382,13 @@
     (net/->Net jn gmap (into {} projections) (into {} monitors)
                {:groups (into {} (map (fn [[k _ s]] [k s]) groups))})))
 
+(defn write-file!
+  "Writes one file as one unit: (write! tmp-file) fills a hidden sibling,
+  which is flushed to disk and renamed over `target`, so a crash leaves the
+  previous file or the new one, never half of one. Returns the path."
+  [target write!]
+  (files/write-file! target write!))
+
 (defn export!
   "Writes arrays for other tools into folder `dir`, as NPY and CSV. `what`:
   - :weights [proj ...]       <proj>.weights.npy (float32 matrix pre x post, 0 where no synapse)
@@ -399,21 +407,23 @@
             rows (.size (.pre p)) cols (.size (.post p))
             dense (float-array (* rows cols))]
         (dotimes [s (alength pre)] (aset dense (+ (* (aget pre s) cols) (aget post s)) (aget weight s)))
-        (Npy/writeMatrix (.toPath ^File (out (str (name k) ".weights.npy"))) dense rows cols)
-        (with-open [w (io/writer (out (str (name k) ".weights.csv")))]
+        (files/write-file! (out (str (name k) ".weights.npy")) #(Npy/writeMatrix (.toPath ^File %) dense rows cols))
+        (files/write-file! (out (str (name k) ".weights.csv")) (fn [f] (with-open [w (io/writer f)]
           (.write w "pre,post,weight\n")
-          (dotimes [s (alength pre)] (.write w (str (aget pre s) "," (aget post s) "," (aget weight s) "\n"))))))
+          (dotimes [s (alength pre)] (.write w (str (aget pre s) "," (aget post s) "," (aget weight s) "\n"))))))))
     (doseq [[g v] state]
       (let [^floats a (net/state n g v)]
-        (Npy/write (.toPath ^File (out (str (name g) "." (name v) ".npy"))) a)
-        (with-open [w (io/writer (out (str (name g) "." (name v) ".csv")))]
-          (.write w (str "neuron," (name v) "\n"))
-          (dotimes [i (alength a)] (.write w (str i "," (aget a i) "\n"))))))
+        (files/write-file! (out (str (name g) "." (name v) ".npy")) #(Npy/write (.toPath ^File %) a))
+        (files/write-file! (out (str (name g) "." (name v) ".csv"))
+                           (fn [f] (with-open [w (io/writer f)]
+                                     (.write w (str "neuron," (name v) "\n"))
+                                     (dotimes [i (alength a)] (.write w (str i "," (aget a i) "\n"))))))))
     (doseq [k spikes]
       (let [{:keys [^ints indices ^doubles times-ms]} (net/spikes n k)]
-        (Npy/write (.toPath ^File (out (str (name k) ".spike_indices.npy"))) indices)
-        (Npy/write (.toPath ^File (out (str (name k) ".spike_times_ms.npy"))) times-ms)
-        (with-open [w (io/writer (out (str (name k) ".spikes.csv")))]
-          (.write w "neuron,time_ms\n")
-          (dotimes [s (alength indices)] (.write w (str (aget indices s) "," (aget times-ms s) "\n"))))))
+        (files/write-file! (out (str (name k) ".spike_indices.npy")) #(Npy/write (.toPath ^File %) indices))
+        (files/write-file! (out (str (name k) ".spike_times_ms.npy")) #(Npy/write (.toPath ^File %) times-ms))
+        (files/write-file! (out (str (name k) ".spikes.csv"))
+                           (fn [f] (with-open [w (io/writer f)]
+                                     (.write w "neuron,time_ms\n")
+                                     (dotimes [s (alength indices)] (.write w (str (aget indices s) "," (aget times-ms s) "\n"))))))))
     @files))

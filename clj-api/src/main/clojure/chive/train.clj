@@ -245,7 +245,7 @@
             (cio/save! (s/network-built nw) (io/file dir "final"))
             (dc/export-results! nw stdp (io/file dir "weights.txt") (io/file dir "theta.txt"))
             (cio/export! (s/network-built nw) dir {:weights [stdp] :state [[:excitatory :theta]]})
-            (spit (io/file dir "result.json") (json/generate-string result {:pretty true}))))
+            (cio/write-file! (io/file dir "result.json") #(spit % (json/generate-string result {:pretty true})))))
         (log (format "%s accuracy %.4f on %d digits (labels %.1f s, %s %.1f s)" (if held "validation" "test")
                      (double (or (:accuracy result) (:validation_accuracy result) 0.0)) m label-s (if held "validation" "test") test-s))
         result))))
