@@ -11,6 +11,7 @@
   warm-up runs of a separate copy of the network (up to 3, so the JIT has
   compiled the kernels); build_s is the time to build the network from its map."
   (:require [cheshire.core :as json]
+            [chive.analysis :as analysis]
             [chive.net :as net]
             [chive.units :refer [ms mV nS uS um2 Hz]])
   (:gen-class))
@@ -81,7 +82,34 @@
      :groups {:exc (cell ne 0.02 8.0) :inh (cell ni 0.1 2.0)}
      :monitors {:exc-spikes {:type :spikes :group :exc} :inh-spikes {:type :spikes :group :inh}}}))
 
-(def benches {"cuba" cuba-spec "cobahh" cobahh-spec "izhikevich" izhikevich-spec})
+(defn brunel-spec
+  "Brunel's (2000) sparse network, model A: N = N_E + N_I delta-synapse LIF
+  neurons (N_I = N_E/4), each receiving C_E = 0.1 N_E excitatory inputs of J
+  and C_I = 0.1 N_I inhibitory inputs of -g J (fixed in-degree), delay D,
+  and C_E external Poisson inputs of rate eta · nu_thr (nu_thr = theta /
+  (J C_E tau)), all adding to v directly:
+  tau dv/dt = -v; spike v > theta (20 mV); reset V_r (10 mV); refractory
+  tau_rp (2 ms), v held and its input discarded meanwhile; tau 20 ms,
+  J 0.1 mV, D 1.5 ms, dt 0.1 ms; v = 0 at the start.
+  One group with two subgroups (:E, :I) and a Poisson input (:ext)."
+  [{:keys [n seed g eta] :or {n 5000 seed 1 g 5.0 eta 2.0}}]
+  (let [ne (int (* 0.8 n)) ni (- n ne)
+        ce (int (Math/round (* 0.1 ne))) ci (int (Math/round (* 0.1 ni)))
+        j 0.1 theta 20.0 tau 20.0
+        nu-thr-hz (* 1000.0 (/ theta (* j ce tau)))]
+    {:dt (ms 0.1) :seed seed
+     :groups {:all {:model :lif :n n
+                    :params {:tau_m (ms tau) :v_rest (mV 0) :v_th (mV theta) :v_reset (mV 10) :t_ref (ms 2)}
+                    :init {:v (mV 0)}}}
+     :subgroups {:E [:all 0 ne] :I [:all ne n]}
+     :projections {:E->all {:from :E :to :all :target :v :connect {:rule :fixed-in-degree :k ce}
+                            :weight (mV j) :delay (ms 1.5)}
+                   :I->all {:from :I :to :all :target :v :connect {:rule :fixed-in-degree :k ci}
+                            :weight (mV (- (* g j))) :delay (ms 1.5)}}
+     :inputs {:ext {:to :all :target :v :n ce :rate (Hz (* eta nu-thr-hz)) :weight (mV j)}}
+     :monitors {:spikes {:type :spikes :group :all}}}))
+
+(def benches {"cuba" cuba-spec "cobahh" cobahh-spec "izhikevich" izhikevich-spec "brunel" brunel-spec})
 
 (defn- log [& xs] (binding [*out* *err*] (apply println xs) (flush)))
 
@@ -109,9 +137,21 @@
           _ (log (format "built %s: N = %d, %d synapses in %.2f s" bench-name n (:synapses (net/summary nw)) build-s))
           threads (or threads (net/default-threads nw))
           r (net/run! nw (ms duration-ms) :threads threads)
-          spikes (+ (:count (net/spikes nw :exc-spikes)) (:count (net/spikes nw :inh-spikes)))
+          brunel? (= bench-name "brunel")
+          spikes (if brunel?
+                   (:count (net/spikes nw :spikes))
+                   (+ (:count (net/spikes nw :exc-spikes)) (:count (net/spikes nw :inh-spikes))))
           summary (net/summary nw)]
-      {:bench bench-name :n n :synapses (:synapses summary) :duration_s (/ duration-ms 1000.0)
+      (merge
+       (when brunel?
+         ;; Statistics over [100 ms, end): the first 100 ms are the transient from v = 0.
+         (let [{:keys [indices times-ms]} (net/spikes nw :spikes)
+               t0 (min 100.0 (* 0.5 duration-ms))]
+           {:g (:g opts 5.0) :eta (:eta opts 2.0) :window_ms [t0 duration-ms]
+            :window_rate_hz (analysis/mean-rate-hz indices times-ms n t0 duration-ms)
+            :mean_cv_isi (analysis/mean-cv-isi indices times-ms t0 duration-ms)
+            :run_s_per_sim_s (/ (:wall-s r) (/ duration-ms 1000.0))}))
+       {:bench bench-name :n n :synapses (:synapses summary) :duration_s (/ duration-ms 1000.0)
        :spikes spikes :mean_rate_hz (/ spikes (* n (/ duration-ms 1000.0)))
        :build_s build-s :run_s (:wall-s r) :threads threads :seed seed
        :model (or (:model opts) "builtin")
@@ -119,16 +159,18 @@
        :bytes_per_synapse (double (/ (reduce + (map (fn [[_ p]] (:bytes p)) (:projections summary)))
                                      (max 1 (:synapses summary))))
        :network_bytes (:bytes summary)
-       :jdk (System/getProperty "java.version")})))
+       :jdk (System/getProperty "java.version")}))))
 
 (def ^:private usage
-  "Usage: bin/chive bench cuba|cobahh|izhikevich [--n N] [--duration MS] [--threads T] [--seed S] [--repeat K] [--no-warmup] [--model builtin|dsl]
-  --n N          neurons (default 4000)
+  "Usage: bin/chive bench cuba|cobahh|izhikevich|brunel [--n N] [--duration MS] [--threads T] [--seed S] [--repeat K] [--no-warmup] [--model builtin|dsl] [--g G] [--eta ETA]
+  --n N          neurons (default 4000; brunel 5000)
   --duration MS  biological time in ms (default 1000)
   --threads T    simulation threads (default: chive's choice for the network, see chive.net/default-threads)
   --seed S       random seed (default 1)
   --repeat K     measure K times (one JSON line each; default 1)
   --model M      cuba and izhikevich: builtin (default) or dsl (the same model written with defneuron)
+  --g G, --eta E brunel: relative inhibition g (default 5) and external drive nu_ext/nu_thr (default 2);
+                 brunel's --n is N_E + N_I (default 5000); it reports window_rate_hz and mean_cv_isi over [100 ms, end)
 Surrogate-gradient training: bin/chive bench sg-randman|sg-fmnist --help")
 
 (defn parse-args
@@ -136,10 +178,11 @@ Surrogate-gradient training: bin/chive bench sg-randman|sg-fmnist --help")
   [[bench & args]]
   (when (or (nil? bench) (#{"-h" "--help"} bench))
     (throw (ex-info usage {:usage true})))
-  (loop [opts {:bench bench :n 4000 :duration-ms 1000.0 :threads nil :seed 1 :repeat 1 :warmup true}
+  (loop [opts {:bench bench :n nil :duration-ms 1000.0 :threads nil :seed 1 :repeat 1 :warmup true}
          args args]
     (if (empty? args)
-      (do (when-not (>= (:n opts) 5)
+      (let [opts (update opts :n #(or % (if (= bench "brunel") 5000 4000)))]
+          (when-not (>= (:n opts) 5)
             (throw (ex-info (str "--n must be at least 5 (80 % excitatory, 20 % inhibitory), got " (:n opts) "\n" usage)
                             {:arg "--n" :value (:n opts)})))
           (when-not (pos? (:duration-ms opts))
@@ -155,6 +198,8 @@ Surrogate-gradient training: bin/chive bench sg-randman|sg-fmnist --help")
           "--duration" (recur (assoc opts :duration-ms (value parse-double)) more)
           "--threads" (recur (assoc opts :threads (value parse-long)) more)
           "--seed" (recur (assoc opts :seed (value parse-long)) more)
+          "--g" (recur (assoc opts :g (value parse-double)) more)
+          "--eta" (recur (assoc opts :eta (value parse-double)) more)
           "--repeat" (recur (assoc opts :repeat (value parse-long)) more)
           "--model" (recur (assoc opts :model (or v (throw (ex-info (str "--model needs a value\n" usage) {:arg a})))) more)
           (throw (ex-info (str "unknown option " (pr-str a) "\n" usage) {:arg a})))))))

@@ -26,7 +26,7 @@
   (:import (chive.core.data Npy)
            (chive.core.store AtomicDir AtomicDir$Writer Manifest)
            (chive.core.plasticity Stdp Stdp$Rule)
-           (chive.core.sim ChiveException Connectivity Network NeuronGroup Projection RateMonitor SpikeCountMonitor SpikeMonitor StateMonitor)
+           (chive.core.sim ChiveException Connectivity Network NeuronGroup PoissonInput Projection RateMonitor SpikeCountMonitor SpikeMonitor StateMonitor)
            (java.io File)
            (java.nio.file Files Path StandardCopyOption CopyOption)))
 
@@ -97,8 +97,12 @@
          (vec (for [[i m] (map-indexed vector mons)
                     :let [k (mkey m)
                           folder (safe-name i k)
-                          g (name (gkey (.group ^chive.core.sim.Monitor m)))]]
-                (cond
+                          ^chive.core.sim.Monitor mon m
+                          g (name (gkey (.group mon)))
+                          slice (when-not (.whole mon) {:from (.from mon) :to (.to mon)})]]
+                (merge
+                 slice
+                 (cond
                   (instance? SpikeMonitor m)
                   (do (.mkdirs (io/file dir "monitors" folder))
                       (Npy/write (path dir "monitors" folder "indices.npy") (.indices ^SpikeMonitor m))
@@ -109,7 +113,13 @@
                   (instance? StateMonitor m)
                   {:name (name k) :type "state" :group g :var (.var ^StateMonitor m)
                    :neurons (vec (.indices ^StateMonitor m)) :every (.every ^StateMonitor m)}
-                  :else {:name (name k) :type "rate" :group g})))}]
+                  :else {:name (name k) :type "rate" :group g}))))
+         :subgroups (vec (for [[k [g lo hi]] (sort-by key (:subgroups n))]
+                           {:name (name k) :group (name g) :from lo :to hi}))
+         :inputs (vec (for [[k ^chive.core.sim.PoissonInput in] (sort-by key (:inputs n))]
+                        {:name (name k) :group (.name (.target in)) :target (.targetVar in)
+                         :from (.from in) :to (.to in) :n (.sources in) :rate_hz (.rateHz in)
+                         :weight (.weight in) :exact (not (.approximate in))}))}]
     (spit (io/file dir "network.json") (cheshire/generate-string meta {:pretty true}))))
 
 (def ^:private network-kind "chive-network")
@@ -316,13 +326,19 @@
 (defn- load-monitor [dir file jn gmap i m]
   (let [where (str "monitors[" i "]")
         f (fn [k ok? expected] (json/field file where m k ok? expected))
-        _ (json/only-fields file where m #{:name :folder :type :group :var :neurons :every})
+        _ (json/only-fields file where m #{:name :folder :type :group :var :neurons :every :from :to})
         nm (f :name json/text? "a non-empty string")
         type (f :type #{"spikes" "state" "rate" "counts"} "one of spikes, state, rate, counts")
         ^NeuronGroup g (gmap (keyword (f :group #(contains? gmap (keyword (str %))) (str "a group of this save " (sort (map name (keys gmap)))))))
+        [lo hi] (if (contains? m :from)
+                  (let [lo (f :from #(and (integer? %) (< -1 % (.size g))) (str "a neuron of " (.name g)))
+                        hi (f :to #(and (integer? %) (< lo % (inc (.size g)))) (str "an end of a slice of " (.name g)))]
+                    [lo hi])
+                  [0 (.size g)])
+        lo (int lo) hi (int hi)
         mon (case type
               "spikes" (let [folder (f :folder folder-name? "a plain folder name")
-                             sm (SpikeMonitor. g)
+                             sm (SpikeMonitor. g lo hi)
                              fi (path dir "monitors" folder "indices.npy")
                              fs (path dir "monitors" folder "steps.npy")
                              idx (.ints (npy dir nil "monitors" folder "indices.npy") fi)
@@ -336,11 +352,40 @@
                             neurons (f :neurons #(and (sequential? %) (every? (fn [i] (and (integer? i) (< -1 i (.size g)))) %))
                                        (str "a list of neuron indices of " (.name g)))
                             every (f :every positive-count? "a positive number of steps")]
-                        (StateMonitor. g ^String var (int-array neurons) (int every)))
-              "rate" (RateMonitor. g)
-              "counts" (SpikeCountMonitor. g))]
+                        (StateMonitor. g ^String var (int-array neurons) (int every) lo hi))
+              "rate" (RateMonitor. g lo hi)
+              "counts" (SpikeCountMonitor. g lo hi))]
     (.add ^Network jn ^chive.core.sim.Monitor mon)
     [(keyword nm) mon]))
+
+(defn- load-subgroup [file gmap i sg]
+  (let [where (str "subgroups[" i "]")
+        f (fn [k ok? expected] (json/field file where sg k ok? expected))
+        _ (json/only-fields file where sg #{:name :group :from :to})
+        nm (f :name json/text? "a non-empty string")
+        g (keyword (f :group #(contains? gmap (keyword (str %))) (str "a group of this save " (sort (map name (keys gmap))))))
+        n (.size ^NeuronGroup (gmap g))
+        lo (f :from #(and (integer? %) (< -1 % n)) (str "a neuron of " (name g)))
+        hi (f :to #(and (integer? %) (< lo % (inc n))) (str "an end of a slice of " (name g)))]
+    [(keyword nm) [g lo hi]]))
+
+(defn- load-input [file jn gmap i in]
+  (let [where (str "inputs[" i "]")
+        f (fn [k ok? expected] (json/field file where in k ok? expected))
+        _ (json/only-fields file where in #{:name :group :target :from :to :n :rate_hz :weight :exact})
+        nm (f :name json/text? "a non-empty string")
+        ^NeuronGroup g (gmap (keyword (f :group #(contains? gmap (keyword (str %))) (str "a group of this save " (sort (map name (keys gmap)))))))
+        target (f :target #(and (string? %) (.hasVar g ^String %)) (str "a state variable of " (.name g)))
+        lo (f :from #(and (integer? %) (< -1 % (.size g))) (str "a neuron of " (.name g)))
+        hi (f :to #(and (integer? %) (< lo % (inc (.size g)))) (str "an end of a slice of " (.name g)))
+        n (f :n count-of? "a number of sources")
+        rate (f :rate_hz #(and (json/finite? %) (>= % 0)) "a rate >= 0 Hz")
+        w (f :weight json/finite? "a finite number")
+        exact (f :exact boolean? "true or false")
+        pin (PoissonInput. ^String nm g ^String target (int lo) (int hi) (int n) (double rate) (double w))]
+    (when exact (.setExact pin true))
+    (.add ^Network jn pin)
+    [(keyword nm) pin]))
 
 (defn load
   "Loads a network saved by `save!`; it continues exactly where the saved one
@@ -358,7 +403,8 @@
         _ (when (and (>= (:version meta) 2) (not (.exists (io/file dir Manifest/FILE))))
             (throw (ex-info (str dir ": " Manifest/FILE " is missing; a format " (:version meta)
                                  " save cannot be checked without it (was the folder copied in part?)") {:dir (str dir)})))
-        _ (json/only-fields file "the top level" meta #{:format :version :dt_ms :seed :step :groups :projections :monitors})
+        _ (json/only-fields file "the top level" meta #{:format :version :dt_ms :seed :step :groups :projections :monitors
+                                                        :subgroups :inputs})
         top (fn [k ok? expected] (json/field file "the top level" meta k ok? expected))
         dt (top :dt_ms #(and (json/finite? %) (pos? %)) "a positive number of ms")
         seed (top :seed #(and (integer? %) (<= Long/MIN_VALUE % Long/MAX_VALUE)) "an integer")
@@ -377,10 +423,18 @@
         groups (vec (map-indexed (fn [i g] (named "groups" i #(load-group dir file jn i g))) gs))
         gmap (into {} (map (juxt first second) groups))
         projections (vec (map-indexed (fn [i p] (named "projections" i #(load-projection dir file jn gmap i p))) ps))
-        monitors (vec (map-indexed (fn [i m] (named "monitors" i #(load-monitor dir file jn gmap i m))) ms))]
+        monitors (vec (map-indexed (fn [i m] (named "monitors" i #(load-monitor dir file jn gmap i m))) ms))
+        subgroups (when (contains? meta :subgroups)
+                    (into {} (map-indexed (fn [i sg] (load-subgroup file gmap i sg))
+                                          (top :subgroups sequential? "a list of subgroups"))))
+        inputs (when (contains? meta :inputs)
+                 (into {} (map-indexed (fn [i in] (named "inputs" i #(load-input file jn gmap i in)))
+                                       (top :inputs sequential? "a list of inputs"))))]
     (.setStep jn (long step))
-    (net/->Net jn gmap (into {} projections) (into {} monitors)
-               {:groups (into {} (map (fn [[k _ s]] [k s]) groups))})))
+    (assoc (net/->Net jn gmap (into {} projections) (into {} monitors)
+                      {:groups (into {} (map (fn [[k _ s]] [k s]) groups))})
+           :subgroups (or subgroups {})
+           :inputs (or inputs {}))))
 
 (defn write-file!
   "Writes one file as one unit: (write! tmp-file) fills a hidden sibling,

@@ -458,6 +458,7 @@
       :state (mapv (fn [[s v]] [(keyword s) v]) (:state m))
       :param-dims (into {} (map (fn [[s v]] [(keyword s) (u/dim-vector v)]) (:params m)))
       :state-dims (into {} (map (fn [[s v]] [(keyword s) (u/dim-vector v)]) (:state m)))
+      :hold (vec (sort (map name (:hold m))))
       :kernel-class klass :cost (:cost m) :source src})))
 
 (defn model?
@@ -472,6 +473,7 @@
              (double-array (map (comp u/internal second) (:state model)))
              (into-array String (map (comp name first) (:params model)))
              (double-array (map (comp u/internal second) (:params model)))
+             (into-array String (map name (:hold model)))
              (factory (:kernel-class model))
              (double (:cost model))))
 

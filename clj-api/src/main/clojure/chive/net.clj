@@ -35,7 +35,7 @@
             [chive.model :as model]
             [chive.units :as u])
   (:import (chive.core.plasticity Stdp LearningRule)
-           (chive.core.sim Network NeuronGroup Projection Connectivity SpikeMonitor StateMonitor
+           (chive.core.sim Network NeuronGroup Projection Connectivity SpikeMonitor StateMonitor PoissonInput
                            RateMonitor SpikeCountMonitor Fill Network$ProgressListener Network$RunResult ChiveException)
            (chive.core.model Lif CobaLif Izhikevich AdEx HodgkinHuxley PoissonGroup SpikeGeneratorGroup)))
 
@@ -197,6 +197,22 @@
                 [:all-to-all :all-to-all-except-diagonal :one-to-one :fixed-probability :fixed-in-degree :explicit])
            {:projection proj-key :rule rule}))))
 
+(defn- shift-explicit
+  "An :explicit connect spec with indices in the groups' numbering, made relative to slices starting at plo and qlo."
+  [c plo qlo]
+  (if (and (map? c) (= :explicit (:rule c)) (or (pos? plo) (pos? qlo)))
+    (assoc c :pre (map #(- % plo) (:pre c)) :post (map #(- % qlo) (:post c)))
+    c))
+
+(defn- fill-slice!
+  "Sets neurons [lo, hi) of array `a` from an init spec (see `fill-var!`)."
+  [^floats a lo hi spec unit what seed]
+  (if (and (zero? lo) (= hi (alength a)))
+    (fill-var! a spec unit what seed)
+    (let [part (java.util.Arrays/copyOfRange a (int lo) (int hi))]
+      (fill-var! part spec unit what seed)
+      (System/arraycopy part 0 a (int lo) (alength part)))))
+
 (defn- expected-synapses
   "Synapses a projection spec will create (expected value for random rules)."
   ^double [{:keys [connect]} npre npost]
@@ -212,14 +228,16 @@
 
 (def ^:private bytes-per-synapse 10)
 
+(declare slice-ref)
+
 (defn estimate-bytes
   "Bytes a network spec will need once built (state arrays and synapses,
   not monitors' recordings)."
-  [{:keys [groups projections]}]
-  (let [gbytes (reduce + (for [[k s] groups] (* 4 (:n s 0) (+ 2 (count (:vars (model-of k s)))))))
-        pbytes (reduce + (for [[_ p] projections
-                               :let [a (get-in groups [(:from p) :n] 0) b (get-in groups [(:to p) :n] 0)]]
-                           (* bytes-per-synapse (expected-synapses p a b))))]
+  [{:keys [groups subgroups projections]}]
+  (let [size (fn [ref] (if-let [[_ lo hi] (slice-ref groups (or subgroups {}) ref)] (- hi lo) 0))
+        gbytes (reduce + (for [[k s] groups] (* 4 (:n s 0) (+ 2 (count (:vars (model-of k s)))))))
+        pbytes (reduce + (for [[_ p] projections]
+                           (* bytes-per-synapse (expected-synapses p (size (:from p)) (size (:to p))))))]
     (long (+ gbytes pbytes))))
 
 (defn- check-fits! [spec]
@@ -298,7 +316,8 @@
 
 ;; ---------------------------------------------------------------- validation
 
-(def ^:private top-keys #{:dt :seed :groups :projections :monitors})
+(def ^:private top-keys #{:dt :seed :groups :subgroups :projections :inputs :monitors})
+(def ^:private input-keys #{:type :to :target :n :rate :weight :exact})
 (def ^:private group-keys #{:model :n :params :init :rate :spikes})
 (def ^:private projection-keys #{:from :to :target :connect :weight :delay :plasticity})
 (def ^:private connect-rules {:all-to-all #{:rule} :all-to-all-except-diagonal #{:rule} :one-to-one #{:rule}
@@ -360,6 +379,65 @@
                              "; give a value, [:uniform lo hi], [:normal mean sd] or one value per element")
                    {:value spec})))
 
+(defn- subgroup-spec
+  "A subgroup spec in its map form {:group g :from lo :to hi :init {...}}."
+  [s]
+  (if (vector? s) (let [[g lo hi] s] {:group g :from lo :to hi}) s))
+
+(defn- slice-ref
+  "[group lo hi] for a group reference: a group's name, a subgroup's name, or a
+  slice [group lo hi] (neurons lo..hi-1 of group). nil when it names nothing."
+  [gspecs subgroups ref]
+  (cond
+    (and (keyword? ref) (contains? gspecs ref)) [ref 0 (:n (gspecs ref))]
+    (and (keyword? ref) (contains? subgroups ref)) (let [{:keys [group from to]} (subgroup-spec (subgroups ref))] [group from to])
+    (and (vector? ref) (= 3 (count ref)) (contains? gspecs (first ref))) ref
+    :else nil))
+
+(defn- ref!
+  "Checks a group reference at `path` (a group, a subgroup or a slice [g lo hi]); returns [g lo hi]."
+  [path gspecs subgroups ref]
+  (if (vector? ref)
+    (let [[g lo hi] ref]
+      (when-not (= 3 (count ref))
+        (v/fail! path (str "a slice is [group from to], got " (pr-str ref)) {:value ref}))
+      (v/one-of! path "group" g (keys gspecs))
+      (let [n (:n (gspecs g))]
+        (v/int-in! path "a slice's first neuron" lo 0 (dec n))
+        (v/int-in! path "a slice's end (one past its last neuron)" hi (inc lo) n))
+      ref)
+    (do (v/one-of! path "group or subgroup" ref (concat (keys gspecs) (keys subgroups)))
+        (slice-ref gspecs subgroups ref))))
+
+(defn- validate-subgroup! [sk s gspecs]
+  (let [path [:subgroups sk]
+        m (subgroup-spec s)]
+    (when (contains? gspecs sk)
+      (v/fail! path (str "subgroup " sk " has the name of a group") {:key sk}))
+    (v/closed! path "a subgroup (or [group from to])" m #{:group :from :to :init})
+    (v/require-keys! path "a subgroup" m [:group :from :to])
+    (let [[g lo hi] (ref! path gspecs {} [(:group m) (:from m) (:to m)])
+          mdl (model-of g (gspecs g))]
+      (when-let [init (:init m)]
+        (v/closed! (conj path :init) "the state variables" init (keys (:vars mdl)))
+        (doseq [[k x] init] (init-spec! (conj path :init k) (keyword (name sk) (name k)) x (get (:vars mdl) k) (- hi lo)))))))
+
+(defn- validate-input! [ik spec gspecs subgroups dt]
+  (let [path [:inputs ik]]
+    (v/closed! path "an input" spec input-keys)
+    (v/require-keys! path "a Poisson input" spec [:to :target :n :rate :weight])
+    (v/one-of! (conj path :type) "input type" (:type spec :poisson) [:poisson])
+    (let [[g] (ref! (conj path :to) gspecs subgroups (:to spec))
+          m (model-of g (gspecs g))
+          unit (get (:vars m) (v/one-of! (conj path :target) (str "target variable of group " g) (:target spec) (keys (:vars m))))]
+      (v/int-in! (conj path :n) ":n (sources per neuron)" (:n spec) 0 Integer/MAX_VALUE)
+      (let [r (quantity! (conj path :rate) (keyword (name ik) "rate") (:rate spec) :Hz)]
+        (when-not (<= 0 r (/ 1000.0 dt))
+          (v/fail! (conj path :rate) (str ":rate must be between 0 and 1/dt = " (/ 1000.0 dt) " Hz, got " (pr-str (:rate spec)))
+                   {:value (:rate spec)})))
+      (quantity! (conj path :weight) (keyword (name ik) "weight") (:weight spec) unit)
+      (when (contains? spec :exact) (v/bool! (conj path :exact) ":exact" (:exact spec))))))
+
 (defn- validate-group! [gk spec]
   (let [path [:groups gk]]
     (v/closed! path "a group" spec group-keys)
@@ -402,8 +480,9 @@
       (when (and (= :spike-generator mdl) (not (contains? spec :spikes)))
         (v/fail! path "a :spike-generator group needs :spikes {:indices [...] :times [...]}" {:missing :spikes})))))
 
-(defn- validate-connect! [path c npre npost]
-  (let [rule (if (keyword? c) c (when (map? c) (:rule c)))]
+(defn- validate-connect! [path c [plo phi] [qlo qhi]]
+  (let [rule (if (keyword? c) c (when (map? c) (:rule c)))
+        npre (- phi plo) npost (- qhi qlo)]
     (when-not (or (keyword? c) (map? c))
       (v/fail! path (str ":connect must be a rule keyword or a map with :rule, got " (pr-str c)) {:value c}))
     (v/one-of! path "connection rule" rule (keys connect-rules))
@@ -420,8 +499,8 @@
                     (when-not (and (sequential-value? pre) (sequential-value? post) (= (count pre) (count post)))
                       (v/fail! path (str ":explicit needs :pre and :post sequences of equal length, got "
                                          (count pre) " and " (count post)) {}))
-                    (doseq [i pre] (v/int-in! path "a :pre index" i 0 (dec npre)))
-                    (doseq [j post] (v/int-in! path "a :post index" j 0 (dec npost))))
+                    (doseq [i pre] (v/int-in! path "a :pre index (the group's numbering)" i plo (dec phi)))
+                    (doseq [j post] (v/int-in! path "a :post index (the group's numbering)" j qlo (dec qhi))))
         nil))))
 
 (defn- validate-plasticity! [path p unit]
@@ -440,18 +519,17 @@
       (v/closed! path (str "plasticity rule " rule) p (builtin-rules rule)))
     :else (v/fail! path (str ":plasticity must be a rule map {:rule ...} or a defsynapse rule, got " (pr-str p)) {:value p})))
 
-(defn- validate-projection! [pk spec gspecs]
+(defn- validate-projection! [pk spec gspecs subgroups]
   (let [path [:projections pk]]
     (v/closed! path "a projection" spec projection-keys)
     (v/require-keys! path "a projection" spec [:from :to :target :connect :weight])
-    (doseq [end [:from :to]]
-      (v/one-of! (conj path end) "group" (get spec end) (keys gspecs)))
-    (let [pre (gspecs (:from spec)) post (gspecs (:to spec))
-          tm (model-of (:to spec) post)
-          _ (v/one-of! (conj path :target) (str "target variable of group " (:to spec)) (:target spec) (keys (:vars tm)))
+    (let [[pg plo phi] (ref! (conj path :from) gspecs subgroups (:from spec))
+          [qg qlo qhi] (ref! (conj path :to) gspecs subgroups (:to spec))
+          tm (model-of qg (gspecs qg))
+          _ (v/one-of! (conj path :target) (str "target variable of group " qg) (:target spec) (keys (:vars tm)))
           unit (get (:vars tm) (:target spec))
           w (:weight spec)]
-      (validate-connect! (conj path :connect) (:connect spec) (:n pre) (:n post))
+      (validate-connect! (conj path :connect) (:connect spec) [plo phi] [qlo qhi])
       (init-spec! (conj path :weight) (keyword (name pk) "weight") w unit nil)
       (when (some? (:delay spec))
         (let [d (:delay spec)]
@@ -462,27 +540,27 @@
               (v/fail! (conj path :delay) (str "delays must be >= 0, got " (pr-str d)) {:value d})))))
       (when-let [p (:plasticity spec)] (validate-plasticity! (conj path :plasticity) p unit)))))
 
-(defn- validate-monitor! [mk spec gspecs dt]
+(defn- validate-monitor! [mk spec gspecs subgroups dt]
   (let [path [:monitors mk]]
     (when-not (map? spec) (v/fail! path (str "a monitor must be a map, got " (pr-str spec)) {:value spec}))
     (v/require-keys! path "a monitor" spec [:type :group])
     (v/one-of! (conj path :type) "monitor type" (:type spec) (keys monitor-types))
     (v/closed! path (str "a " (pr-str (:type spec)) " monitor") spec (monitor-types (:type spec)))
-    (v/one-of! (conj path :group) "group" (:group spec) (keys gspecs))
+    (let [[g lo hi] (ref! (conj path :group) gspecs subgroups (:group spec))]
     (when (= :state (:type spec))
-      (let [g (gspecs (:group spec)) m (model-of (:group spec) g)]
+      (let [m (model-of g (gspecs g))]
         (v/require-keys! path "a :state monitor" spec [:var])
-        (v/one-of! (conj path :var) (str "state variable of group " (:group spec)) (:var spec) (keys (:vars m)))
+        (v/one-of! (conj path :var) (str "state variable of group " g) (:var spec) (keys (:vars m)))
         (when (contains? spec :neurons)
           (when-not (sequential-value? (:neurons spec))
             (v/fail! (conj path :neurons) (str ":neurons must be a sequence of indices, got " (pr-str (:neurons spec))) {}))
-          (doseq [i (:neurons spec)] (v/int-in! (conj path :neurons) "a neuron index" i 0 (dec (:n g)))))
+          (doseq [i (:neurons spec)] (v/int-in! (conj path :neurons) "a neuron index (the group's numbering)" i lo (dec hi))))
         (when (contains? spec :every)
           (let [e (quantity! (conj path :every) :every (:every spec) :ms)
                 k (/ e dt)]
             (when-not (and (pos? e) (< (Math/abs (- k (Math/rint k))) (* 1e-9 (max 1.0 k))))
               (v/fail! (conj path :every) (str ":every must be a positive whole number of steps of dt = " dt " ms, got "
-                                               (pr-str (:every spec))) {:value (:every spec)}))))))))
+                                               (pr-str (:every spec))) {:value (:every spec)})))))))))
 
 (defn validate
   "Checks a network map before anything is built: every key at every level
@@ -495,16 +573,29 @@
     (when-not (pos? dt) (v/fail! [:dt] (str ":dt must be > 0, got " (pr-str (:dt spec))) {:value (:dt spec)}))
     (when (contains? spec :seed) (v/int-in! [:seed] ":seed" (:seed spec) Long/MIN_VALUE Long/MAX_VALUE))
     (names! [:groups] ":groups" (:groups spec))
+    (names! [:subgroups] ":subgroups" (:subgroups spec))
     (names! [:projections] ":projections" (:projections spec))
+    (names! [:inputs] ":inputs" (:inputs spec))
     (names! [:monitors] ":monitors" (:monitors spec))
     (when (empty? (:groups spec)) (v/fail! [:groups] "a network needs at least one group under :groups" {}))
     (doseq [[k g] (:groups spec)]
       (when-not (map? g) (v/fail! [:groups k] (str "a group must be a map, got " (pr-str g)) {:value g}))
-      (validate-group! k g))
+      (validate-group! k g)
+      (when (and (= :poisson (:model g)) (some? (:rate g)))
+        (let [r (:rate g) mx (/ 1000.0 dt)
+              over? #(> (u/internal %) mx)]
+          (when (or (and (or (number? r) (u/quantity? r)) (over? r)) (and (sequential? r) (some over? r))
+                    (and (vector? r) (keyword? (first r)) (over? (nth r 2))))
+            (v/fail! [:groups k :rate] (str "Poisson rates must be at most 1/dt = " mx " Hz (a neuron spikes at most once per step), got "
+                                            (pr-str r)) {:value r})))))
+    (doseq [[k sg] (:subgroups spec)] (validate-subgroup! k sg (:groups spec)))
     (doseq [[k p] (:projections spec)]
       (when-not (map? p) (v/fail! [:projections k] (str "a projection must be a map, got " (pr-str p)) {:value p}))
-      (validate-projection! k p (:groups spec)))
-    (doseq [[k m] (:monitors spec)] (validate-monitor! k m (:groups spec) dt)))
+      (validate-projection! k p (:groups spec) (:subgroups spec)))
+    (doseq [[k i] (:inputs spec)]
+      (when-not (map? i) (v/fail! [:inputs k] (str "an input must be a map, got " (pr-str i)) {:value i}))
+      (validate-input! k i (:groups spec) (:subgroups spec) dt))
+    (doseq [[k m] (:monitors spec)] (validate-monitor! k m (:groups spec) (:subgroups spec) dt)))
   spec)
 
 (defrecord Net [^Network java groups projections monitors spec])
@@ -513,6 +604,25 @@
   "Throws when `net` is running: readers and writers of its state wait for the run to return."
   [^Net net what]
   (.checkIdle ^Network (:java net) what))
+
+(defn- ref-of
+  "[group-key lo hi] of a group reference in a built network: a group, a
+  subgroup of the map, or a slice [group lo hi]."
+  [^Net net ref]
+  (cond
+    (and (keyword? ref) (contains? (:groups net) ref)) [ref 0 (.size ^NeuronGroup (get (:groups net) ref))]
+    (and (keyword? ref) (contains? (:subgroups net) ref)) (get (:subgroups net) ref)
+    (and (vector? ref) (= 3 (count ref)) (contains? (:groups net) (first ref)))
+    (let [[g lo hi] ref n (.size ^NeuronGroup (get (:groups net) g))]
+      (when-not (and (integer? lo) (integer? hi) (<= 0 lo) (< lo hi) (<= hi n))
+        (err (str "slice " (pr-str ref) ": neurons " lo ".." hi " are not within group " g " of " n) {:slice ref}))
+      ref)
+    :else (let [valid (sort (concat (keys (:groups net)) (keys (:subgroups net))))
+                s (v/nearest ref valid)]
+            (err (str "no group " (pr-str ref) (when s (str "; did you mean " (pr-str s) "?")) "; the network has groups and subgroups " valid)
+                 {:group ref :valid valid}))))
+
+(defn- whole? [^Net net [g lo hi]] (and (zero? lo) (= hi (.size ^NeuronGroup (get (:groups net) g)))))
 
 (defn- get-group ^NeuronGroup [^Net net k]
   (or (get (:groups net) k)
@@ -558,47 +668,62 @@
   (let [dt (u/check :dt (:dt spec (u/ms 0.1)) :ms)
         seed (long (:seed spec 0))
         gspecs (into (sorted-map) (:groups spec))
-        _ (when (empty? gspecs) (err "a network needs at least one group under :groups" {:spec spec}))
-        _ (doseq [[k p] (:projections spec)
-                  end [:from :to]]
-            (when-not (contains? gspecs (get p end))
-              (err (str "projection " k ": " end " names no group: " (pr-str (get p end)) "; groups: " (keys gspecs))
-                   {:projection k end (get p end)})))
+        subgroups (into (sorted-map) (:subgroups spec))
+        slice (fn [ref] (slice-ref gspecs subgroups ref))
         _ (check-fits! spec)
         net (Network. dt seed)
         groups (into {} (for [[k gs] gspecs] [k (.add net ^NeuronGroup (build-group k gs seed))]))
         _ (doseq [[k gs] gspecs] (init-group! (groups k) k gs seed))
+        _ (doseq [[k sg] subgroups
+                  :let [{:keys [group from to init]} (subgroup-spec sg)
+                        m (model-of group (gspecs group))]
+                  [v x] init]
+            (fill-slice! (.var ^NeuronGroup (groups group) (name v)) from to x (get (:vars m) v)
+                         (keyword (name k) (name v)) (seed-for seed [(name k) (name v)])))
         projections
         (into {}
               (for [[k ps] (sort-by key (:projections spec))]
-                (let [^NeuronGroup pre (groups (:from ps))
-                      ^NeuronGroup post (groups (:to ps))
-                      tmodel (model-of (:to ps) (gspecs (:to ps)))
-                      target (:target ps)
-                      unit (or (get (:vars tmodel) (keyword (name (or target :none))))
-                               (err (str "projection " k ": target " (pr-str target) " is not a variable of group "
-                                         (:to ps) "; valid: " (sort (keys (:vars tmodel))))
-                                    {:projection k :target target}))
-                      conn (connectivity k (:connect ps) (.size pre) (.size post) (seed-for seed [(name k) "connect"]))
+                (let [[pg plo phi] (slice (:from ps))
+                      [qg qlo qhi] (slice (:to ps))
+                      ^NeuronGroup pre (groups pg)
+                      ^NeuronGroup post (groups qg)
+                      unit (get (:vars (model-of qg (gspecs qg))) (:target ps))
+                      c (connectivity k (shift-explicit (:connect ps) plo qlo) (- phi plo) (- qhi qlo)
+                                      (seed-for seed [(name k) "connect"]))
+                      conn (if (and (= [plo phi] [0 (.size pre)]) (= [qlo qhi] [0 (.size post)]))
+                             c
+                             (.placed c (.size pre) (int plo) (.size post) (int qlo)))
                       w (build-weights k ps conn unit (seed-for seed [(name k) "weight"]))
-                      proj (.add net ^Projection (Projection. (name k) pre post (name target) conn w (delays k ps conn)))]
+                      proj (.add net ^Projection (Projection. (name k) pre post (name (:target ps)) conn w (delays k ps conn)))]
                   (when-let [pl (:plasticity ps)]
                     (.setPlasticity proj (plasticity-rule k pl unit)))
                   [k proj])))
+        inputs
+        (into {}
+              (for [[k {:keys [to target n rate weight exact] :as is}] (sort-by key (:inputs spec))]
+                (let [[g lo hi] (slice to)
+                      unit (get (:vars (model-of g (gspecs g))) target)
+                      in (PoissonInput. (name k) ^NeuronGroup (groups g) (name target) (int lo) (int hi) (int n)
+                                        (u/check (keyword (name k) "rate") rate :Hz)
+                                        (convert (keyword (name k) "weight") weight unit))]
+                  (when exact (.setExact in true))
+                  [k (.add net in)])))
         monitors
         (into {}
-              (for [[k {:keys [type group var neurons every] :as ms}] (:monitors spec)]
-                (let [^NeuronGroup g (or (groups group) (err (str "monitor " k ": no group " (pr-str group)) {:monitor k}))]
+              (for [[k {:keys [type group var neurons every]}] (:monitors spec)]
+                (let [[gk lo hi] (slice group)
+                      ^NeuronGroup g (groups gk)
+                      lo (int lo) hi (int hi)]
                   [k (case type
-                       :spikes (.add net (SpikeMonitor. g))
-                       :rate (.add net (RateMonitor. g))
-                       :counts (.add net (SpikeCountMonitor. g))
+                       :spikes (.add net (SpikeMonitor. g lo hi))
+                       :rate (.add net (RateMonitor. g lo hi))
+                       :counts (.add net (SpikeCountMonitor. g lo hi))
                        :state (let [every-steps (if every (max 1 (Math/round (/ (u/check :every every :ms) dt))) 1)]
-                                (.add net (StateMonitor. g (name var) (int-array (or neurons (range (.size ^NeuronGroup g))))
-                                                         (int every-steps))))
-                       (err (str "monitor " k ": unknown :type " (pr-str type) "; valid: [:spikes :state :rate :counts]")
-                            {:monitor k :type type}))])))]
-    (->Net net groups projections monitors spec)))
+                                (.add net (StateMonitor. g (name var) (int-array (or neurons (range lo hi)))
+                                                         (int every-steps) lo hi))))])))]
+    (assoc (->Net net groups projections monitors spec)
+           :inputs inputs
+           :subgroups (into {} (for [k (keys subgroups)] [k (slice k)])))))
 
 (defn default-threads
   "Threads a run of `net` uses when not told: the available processors when a
@@ -717,52 +842,109 @@
       {:times-ms (double-array (map #(* dt (+ first-step %)) (range (alength r)))) :rates-hz r})))
 
 (defn state
-  "The live array of state variable `var` of group `g` (internal units: see `models`)."
+  "State variable `var` of group `g` (internal units: see `models`): the live
+  array of a group (writes take effect at the next step), or a copy of the
+  values of a subgroup or slice [group from to] (set them with `set-state!`)."
   ^floats [^Net net g var]
   (idle! net "read or write a state variable")
-  (.var (get-group net g) (name var)))
+  (let [[gk lo hi :as r] (ref-of net g)
+        a (.var (get-group net gk) (name var))]
+    (if (whole? net r) a (java.util.Arrays/copyOfRange a (int lo) (int hi)))))
 
 (defn set-state!
-  "Sets state variable `var` of group `g` from an init spec (as in `build`'s :init)."
+  "Sets state variable `var` of group `g` (a group, subgroup or slice
+  [group from to]) from an init spec (as in `build`'s :init; a sequence has
+  one value per neuron of the slice)."
   [^Net net g var spec]
   (idle! net "set a state variable")
-  (let [gs (get-in net [:spec :groups g])
-        unit (unit-of :var (:vars (model-of g gs)) g var)]
-    (fill-var! (state net g var) spec unit (keyword (name g) (name var))
-               (seed-for (.seed ^Network (:java net)) [(name g) (name var) (time-ms net)]))
+  (let [[gk lo hi :as r] (ref-of net g)
+        gs (get-in net [:spec :groups gk])
+        unit (unit-of :var (:vars (model-of gk gs)) gk var)]
+    (fill-slice! (.var (get-group net gk) (name var)) lo hi spec unit (keyword (name gk) (name var))
+                 (seed-for (.seed ^Network (:java net)) (if (whole? net r) [(name gk) (name var) (time-ms net)]
+                                                           [(name gk) (name var) (time-ms net) lo hi])))
     net))
 
 (defn set-rates!
-  "Sets the rates of Poisson group `g`: one rate (a frequency), one per neuron
-  (a sequence of frequencies), or a double[] of rates in Hz (one Java call, no
-  per-neuron work here: the fast path for training loops)."
+  "Sets the rates of Poisson group `g` (or a subgroup or slice of one): one
+  rate (a frequency), one per neuron (a sequence of frequencies), or, for a
+  whole group, a double[] of rates in Hz (one Java call, no per-neuron work
+  here: the fast path for training loops). Rates above 1/dt are refused."
   [^Net net g rates]
   (idle! net "set Poisson rates")
   (if (instance? (Class/forName "[D") rates)
-    (let [grp (get-group net g)]
+    (let [[gk :as r] (ref-of net g)
+          grp (get-group net gk)]
       (when-not (instance? PoissonGroup grp)
-        (err (str "group " g " is not a Poisson group") {:group g}))
+        (err (str "group " gk " is not a Poisson group") {:group g}))
+      (when-not (whole? net r)
+        (err (str "set-rates! with a double[] takes a whole group; for " (pr-str g) " give a sequence of rates") {:group g}))
       (.setRates ^PoissonGroup grp ^doubles rates)
       net)
-    (set-state! net g :rate rates)))
+    (do (set-state! net g :rate rates)
+        (let [[gk] (ref-of net g)
+              ^NeuronGroup grp (get-group net gk)
+              mx (/ 1000.0 (.dt ^Network (:java net)))]
+          (when-let [bad (first (filter #(> % mx) (.var grp "rate")))]
+            (err (str "Poisson group " gk ": rate " bad " Hz is above 1/dt = " mx " Hz (a neuron spikes at most once per step)")
+                 {:group g :rate bad})))
+        net)))
 
 (defn param
-  "Parameter `p` of group `g`, as a quantity in its unit."
+  "Parameter `p` of group `g` (or of the group of a subgroup), as a quantity in its unit."
   [^Net net g p]
-  (let [m (model-of g (get-in net [:spec :groups g]))
-        unit (unit-of :param (:params m) g p)
-        v (.param (get-group net g) (name p))]
+  (let [[gk] (ref-of net g)
+        m (model-of gk (get-in net [:spec :groups gk]))
+        unit (unit-of :param (:params m) gk p)
+        v (.param (get-group net gk) (name p))]
     (as-quantity v unit)))
 
 (defn set-param!
   "Sets parameter `p` of group `g` (a quantity of the right dimension); takes
-  effect at the next step. Returns the network."
+  effect at the next step. Returns the network. Parameters are shared by
+  every neuron of a group (as constants in Brian2's equations), so a
+  subgroup cannot have its own value: give per-neuron values as a state
+  variable of a `defneuron` model (and `set-state!` them on the subgroup),
+  or split the population into two groups."
   [^Net net g p value]
   (idle! net "set a parameter")
-  (let [m (model-of g (get-in net [:spec :groups g]))
-        unit (unit-of :param (:params m) g p)]
-    (.setParam (get-group net g) (name p) (convert (keyword (name g) (name p)) value unit))
+  (let [[gk :as r] (ref-of net g)]
+    (when-not (whole? net r)
+      (err (str "set-param! " (pr-str g) " " p ": parameters are shared by the whole group " gk
+                "; per-neuron values belong in a state variable (set-state! works on subgroups)")
+           {:group g :param p}))
+    (let [m (model-of gk (get-in net [:spec :groups gk]))
+          unit (unit-of :param (:params m) gk p)]
+      (.setParam (get-group net gk) (name p) (convert (keyword (name gk) (name p)) value unit))
+      net)))
+
+(defn- get-input ^PoissonInput [^Net net k]
+  (or (get (:inputs net) k)
+      (err (str "no input " (pr-str k) "; the network has " (sort (keys (:inputs net)))) {:input k})))
+
+(defn set-input!
+  "Changes Poisson input `k` between runs: any of :rate (a frequency), :n
+  (sources per neuron), :weight (in the target variable's unit). Returns the network."
+  [^Net net k changes]
+  (idle! net "change an input")
+  (v/closed! [:inputs k] "set-input! changes" changes #{:rate :n :weight})
+  (let [in (get-input net k)
+        g (keyword (.name (.target in)))
+        unit (get (:vars (model-of g (get-in net [:spec :groups g]))) (keyword (.targetVar in)))]
+    (when (contains? changes :n) (.setSources in (int (v/int-in! [:inputs k :n] ":n" (:n changes) 0 Integer/MAX_VALUE))))
+    (when (contains? changes :rate) (.setRate in (u/check (keyword (name k) "rate") (:rate changes) :Hz)))
+    (when (contains? changes :weight) (.setWeight in (convert (keyword (name k) "weight") (:weight changes) unit)))
     net))
+
+(defn input
+  "Poisson input `k` as data: {:to :target :n :rate :weight :exact}."
+  [^Net net k]
+  (let [in (get-input net k)
+        g (keyword (.name (.target in)))
+        unit (get (:vars (model-of g (get-in net [:spec :groups g]))) (keyword (.targetVar in)))]
+    {:to (if (and (zero? (.from in)) (= (.to in) (.size (.target in)))) g [g (.from in) (.to in)])
+     :target (keyword (.targetVar in)) :n (.sources in) :rate (u/q (.rateHz in) :Hz)
+     :weight (as-quantity (.weight in) unit) :exact (not (.approximate in))}))
 
 (defn weights
   "The live weight array of projection `k` (CSR order, target variable's unit)."

@@ -32,6 +32,12 @@
 
 (defn- log [& xs] (binding [*out* *err*] (apply println xs) (flush)))
 
+(defn- failed!
+  "Records a failure and says it at once on stderr."
+  [failures m]
+  (log "crash-test FAILURE:" (pr-str m))
+  (swap! failures conj m))
+
 ;; ---------------------------------------------------------------- the networks
 
 (def save-spec
@@ -120,7 +126,7 @@
     (dotimes [k kills]
       (let [c (spawn ["child-save" (str dir)])]
         (if-not (await-line c "ready" 120)
-          (do (swap! failures conj {:kill k :problem "child did not start"}) (kill! c))
+          (do (failed! failures {:kill k :problem "child did not start"}) (kill! c))
           (do (Thread/sleep (long (* 1500 (.nextDouble rng))))
               (kill! c)
               (let [lines @(:lines c)
@@ -132,16 +138,16 @@
                         which (cond (= t done) :previous (= t writing) :new :else :other)]
                     (swap! outcomes update which (fnil inc 0))
                     (if (= which :other)
-                      (swap! failures conj {:kill k :problem (str "loaded t = " t ", expected " done " or " writing)})
+                      (failed! failures {:kill k :problem (str "loaded t = " t ", expected " done " or " writing)})
                       (let [ref (net/build save-spec)]
                         (net/run! ref (ms t) :progress false :threads 1)
                         (when-not (= (fingerprint ref) (fingerprint n))
-                          (swap! failures conj {:kill k :problem (str "state at t = " t " differs from the reference")})))))
+                          (failed! failures {:kill k :problem (str "state at t = " t " differs from the reference")})))))
                   (catch Exception e
-                    (swap! failures conj {:kill k :problem (str "load failed: " (ex-message e))}))))))
+                    (failed! failures {:kill k :problem (str "load failed: " (ex-message e))}))))))
         (log (format "crash-test saves: kill %d/%d, %d failure(s)" (inc k) kills (count @failures)))))
     (let [left (filter #(re-find #"\.chive-(tmp|old)-" (.getName ^File %)) (.listFiles root))]
-      (when (seq left) (swap! failures conj {:problem (str "temporary folders left: " (vec (map str left)))})))
+      (when (seq left) (failed! failures {:problem (str "temporary folders left: " (vec (map str left)))})))
     {:scenario "save" :kills kills :failures (count @failures) :failure_list @failures
      :loaded_previous (:previous @outcomes 0) :loaded_new (:new @outcomes 0)}))
 
@@ -175,7 +181,7 @@
                          (swap! done-chains inc)
                          (let [same? (and (.exists (io/file out "weights.txt")) (= want (slurp (io/file out "weights.txt"))))]
                            (when-not same?
-                             (swap! failures conj {:chain chain :problem "final weights differ from the uninterrupted run"}))
+                             (failed! failures {:chain chain :problem "final weights differ from the uninterrupted run"}))
                            (log (format "crash-test training: chain %d finished, weights %s" chain (if same? "identical" "DIFFERENT")))))
           last-chain
           (loop [k 0 chain 0]
@@ -184,7 +190,7 @@
               (let [out (io/file root (str "train-" chain))
                     c (spawn ["child-train" (str out) data])]
                 (if-not (await-line c "ready" 120)
-                  (do (swap! failures conj {:kill k :problem "child did not start"}) (kill! c) (recur (inc k) chain))
+                  (do (failed! failures {:kill k :problem "child did not start"}) (kill! c) (recur (inc k) chain))
                   ;; kill somewhere within about one uninterrupted run's time
                   (do (Thread/sleep (long (* 1000 (+ 0.5 ref-s) (.nextDouble rng))))
                       (kill! c)
@@ -196,7 +202,7 @@
                                     (some #(str/starts-with? (.getName ^File %) ".checkpoint.chive-") (.listFiles out)))
                             (try (cio/load ckpt)
                                  (catch Exception e
-                                   (swap! failures conj {:kill k :problem (str "checkpoint does not load: " (ex-message e))}))))
+                                   (failed! failures {:kill k :problem (str "checkpoint does not load: " (ex-message e))}))))
                           (log (format "crash-test training: kill %d/%d (chain %d), %d failure(s)" (inc k) kills chain (count @failures)))
                           (recur (inc k) chain))))))))]
       ;; finish the last chain without killing it
@@ -207,7 +213,7 @@
             (Thread/sleep 100)
             (if (chain-done? c)
               (check-chain! last-chain out)
-              (swap! failures conj {:chain last-chain :problem "the last chain did not finish"}))))))
+              (failed! failures {:chain last-chain :problem "the last chain did not finish"}))))))
     {:scenario "train" :kills kills :chains_finished @done-chains :failures (count @failures) :failure_list @failures
      :reference_s ref-s}))
 

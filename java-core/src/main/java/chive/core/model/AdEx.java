@@ -38,6 +38,7 @@ public final class AdEx extends NeuronGroup {
     w = addVar("w", 0f);
     iext = addVar("i_ext", 0f);
     ge = addVar("ge", 0f);
+    holdWhileRefractory("v");
   }
 
   @Override public double costPerNeuronNs() { return 12.0; }

@@ -70,7 +70,11 @@ public final class CobaLif extends NeuronGroup {
     gi = addVar("gi", 0f);
     iext = addVar("i_ext", 0f);
     theta = adaptive ? addVar("theta", 20f) : null;
+    holdWhileRefractory("v");
   }
+
+  /** v is held for the first t_ref of the t_block after a spike. */
+  @Override public float holdAbove() { return blockSteps - refSteps; }
 
   @Override public double costPerNeuronNs() { return 8.0; }
 

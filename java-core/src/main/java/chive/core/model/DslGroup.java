@@ -42,6 +42,12 @@ public final class DslGroup extends NeuronGroup {
 
   public DslGroup(String name, int n, String model, String[] vars, double[] varInit,
                   String[] params, double[] paramDefaults, KernelFactory factory, double costNs) {
+    this(name, n, model, vars, varInit, params, paramDefaults, new String[0], factory, costNs);
+  }
+
+  /** @param held the variables held (and write-protected) while refractory, as the DSL's :hold */
+  public DslGroup(String name, int n, String model, String[] vars, double[] varInit,
+                  String[] params, double[] paramDefaults, String[] held, KernelFactory factory, double costNs) {
     super(name, n);
     if (vars.length != varInit.length || params.length != paramDefaults.length) {
       throw new ChiveException("model " + model + ": names and values differ in length");
@@ -53,6 +59,7 @@ public final class DslGroup extends NeuronGroup {
     this.cost = costNs;
     for (int k = 0; k < vars.length; k++) addVar(vars[k], (float) varInit[k]);
     for (int k = 0; k < params.length; k++) addParam(params[k], paramDefaults[k]);
+    holdWhileRefractory(held);
   }
 
   @Override public String model() { return model; }

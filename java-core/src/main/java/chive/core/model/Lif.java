@@ -35,6 +35,7 @@ public final class Lif extends NeuronGroup {
     ge = addVar("ge", 0f);
     gi = addVar("gi", 0f);
     iext = addVar("i_ext", 0f);
+    holdWhileRefractory("v");
   }
 
   @Override public double costPerNeuronNs() { return 1.0; }

@@ -43,8 +43,25 @@ public final class PoissonGroup extends NeuronGroup {
       if (!(hz[i] >= 0) || Double.isInfinite(hz[i])) {
         throw new ChiveException("Poisson group '" + name() + "': rate of neuron " + i + " must be finite and >= 0 Hz, got " + hz[i]);
       }
+      if (!Double.isNaN(dt) && hz[i] * dt / 1000.0 > 1.0) {
+        throw new ChiveException("Poisson group '" + name() + "': rate of neuron " + i + " is " + hz[i] + " Hz, above 1/dt = "
+            + (1000.0 / dt) + " Hz: a neuron spikes at most once per step of " + dt + " ms (it would be capped silently)");
+      }
     }
     for (int i = 0; i < n; i++) rate[i] = (float) hz[hz.length == 1 ? 0 : i];
+  }
+
+  /** Rates are a live array: checked before every run (negative, NaN, or above 1/dt are errors). */
+  @Override
+  protected void beforeRun() {
+    double max = 1000.0 / dt;
+    for (int i = 0; i < n; i++) {
+      float r = rate[i];
+      if (!(r >= 0) || r > max) {
+        throw new ChiveException("Poisson group '" + name() + "': rate of neuron " + i + " is " + r + " Hz; rates must be "
+            + "between 0 and 1/dt = " + max + " Hz (a neuron spikes at most once per step of " + dt + " ms)");
+      }
+    }
   }
 
   @Override

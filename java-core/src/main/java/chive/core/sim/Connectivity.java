@@ -218,6 +218,29 @@ public final class Connectivity {
     return c;
   }
 
+  /**
+   * This connectivity, built between subgroups, placed into whole groups:
+   * pre neuron i becomes {@code preFrom + i} of a group of {@code nPre}, post j
+   * becomes {@code postFrom + j} of {@code nPost}. Synapse order (and
+   * {@link #order()}) is unchanged; rows outside the slice are empty.
+   */
+  public Connectivity placed(int nPre, int preFrom, int nPost, int postFrom) {
+    if (preFrom < 0 || preFrom + this.nPre > nPre || postFrom < 0 || postFrom + this.nPost > nPost) {
+      throw new ChiveException("connectivity of " + this.nPre + " x " + this.nPost + " does not fit at (" + preFrom + ", "
+          + postFrom + ") into groups of " + nPre + " and " + nPost);
+    }
+    int[] rp = new int[nPre + 1];
+    for (int i = 0; i <= nPre; i++) {
+      int k = Math.min(Math.max(i - preFrom, 0), this.nPre);
+      rp[i] = rowPtr[k];
+    }
+    int[] out = new int[post.length];
+    for (int s = 0; s < out.length; s++) out[s] = post[s] + postFrom;
+    Connectivity c = new Connectivity(nPre, nPost, rp, out);
+    c.order = order;
+    return c;
+  }
+
   /** For explicit pairs: the input position of each CSR slot; null for generated connectivity. */
   public int[] order() { return order; }
 

@@ -14,7 +14,10 @@ import java.util.Map;
  *   <li>start: state monitors record; every group integrates its neurons from t
  *       to t + dt and tests its threshold (in parallel, by neuron range);
  *   <li>synapses: every projection delivers the step's spikes (and delayed ones
- *       due now) and runs its plasticity, in parallel by post-neuron range;
+ *       due now), then Poisson inputs add their draws, then plasticity runs,
+ *       in parallel by post-neuron range; input to a variable held while
+ *       refractory is discarded for refractory neurons (including those that
+ *       spiked in this step);
  *   <li>resets, then spike and rate monitors, in parallel by neuron range.
  * </ol>
  * A run with any number of threads gives bit-identical results: random numbers
@@ -33,6 +36,7 @@ public final class Network {
   private final List<NeuronGroup> groups = new ArrayList<>();
   private final List<Projection> projections = new ArrayList<>();
   private final List<Monitor> monitors = new ArrayList<>();
+  private final List<PoissonInput> inputs = new ArrayList<>();
   private final Map<String, NeuronGroup> groupsByName = new LinkedHashMap<>();
   private int partitionedFor = -1;
   final RunGuard guard = new RunGuard("the network");
@@ -83,6 +87,7 @@ public final class Network {
   public List<NeuronGroup> groups() { return Collections.unmodifiableList(groups); }
   public List<Projection> projections() { return Collections.unmodifiableList(projections); }
   public List<Monitor> monitors() { return Collections.unmodifiableList(monitors); }
+  public List<PoissonInput> inputs() { return Collections.unmodifiableList(inputs); }
 
   public NeuronGroup group(String name) {
     NeuronGroup g = groupsByName.get(name);
@@ -114,6 +119,20 @@ public final class Network {
     p.guard = guard;
     projections.add(p);
     return p;
+  }
+
+  /** Adds Poisson input to a group of this network (applied in the synaptic phase, after projections). */
+  public PoissonInput add(PoissonInput in) {
+    guard.checkIdle("add Poisson input '" + in.name() + "'");
+    if (!groups.contains(in.target)) throw new ChiveException(in + ": add its group to the network first");
+    for (PoissonInput q : inputs) {
+      if (q.name().equals(in.name())) throw new ChiveException("the network already has an input named '" + in.name() + "'");
+    }
+    if (in.id >= 0) throw new ChiveException(in + " already belongs to a network");
+    in.bind(dt, inputs.size(), seed);
+    in.guard = guard;
+    inputs.add(in);
+    return in;
   }
 
   public <M extends Monitor> M add(M m) {
@@ -191,6 +210,7 @@ public final class Network {
     Thread me = Thread.currentThread();
     if (!guard.runner.compareAndSet(null, me)) throw guard.busy("start another run");
     try {
+      for (NeuronGroup g : groups) g.beforeRun();
       if (partitionedFor != threads) {
         for (NeuronGroup g : groups) g.partition(threads);
         for (Monitor m : monitors) m.partition(threads);
@@ -265,6 +285,7 @@ public final class Network {
     final Projection[] ps = projections.toArray(new Projection[0]);
     final Projection[] plastic;
     final Monitor[] ms = monitors.toArray(new Monitor[0]);
+    final PoissonInput[] ins = inputs.toArray(new PoissonInput[0]);
     /** Set by the caller: end after the current step. */
     volatile boolean stopRequested;
     /** Set by the coordinator before the second barrier of a step: no next step. */
@@ -410,6 +431,7 @@ public final class Network {
         NeuronGroup post = pr.post;
         pr.deliver(post.partFrom[p], post.partTo[p], s, whole);
       }
+      for (PoissonInput in : ins) in.apply(in.target.partFrom[p], in.target.partTo[p], s);
       for (Projection pr : plastic) pr.plasticity().postStep(s, p);
       for (NeuronGroup g : gs) g.reset(g.partSpikes[p], g.partCount[p]);
       for (Monitor m : ms) m.atEnd(p, s);

@@ -22,9 +22,14 @@ import java.util.Map;
  *   <li>{@link #reset} applies the reset to the neurons that spiked.
  * </ol>
  * A neuron whose refractory period is r (r/dt = R steps) and that spikes at
- * step s cannot spike again before step s + R; models with "v held" (the LIF
- * family) also keep v from integrating during steps s+1 .. s+R-1, as Brian's
- * {@code (unless refractory)} does (see {@link #refractory}).
+ * step s cannot spike again before step s + R. Models with held variables
+ * ({@link #holdWhileRefractory}: v in the LIF family and AdEx, the DSL's
+ * {@code :hold}) keep them from integrating during steps s+1 .. s+R-1 and
+ * discard every write to them from the synaptic phase of step s through
+ * step s+R-1, as Brian2 does for variables marked {@code (unless
+ * refractory)}: input that arrives while the neuron is refractory is lost,
+ * not deferred. From step s+R on the neuron integrates and takes input again
+ * (see {@link #refractory}).
  *
  * <p>Subclasses implement {@link #update} over a range of neurons; the network
  * calls it for disjoint ranges from several threads at once.
@@ -34,6 +39,7 @@ public abstract class NeuronGroup {
   protected final int n;
   private final Map<String, float[]> vars = new LinkedHashMap<>();
   private final Map<String, Double> params = new LinkedHashMap<>();
+  private final java.util.Set<String> held = new java.util.LinkedHashSet<>();
   /**
    * Refractory counter per neuron, in whole steps (a float so that updates
    * vectorise). A spike sets it to R = round(t_ref/dt); each step first counts
@@ -81,6 +87,9 @@ public abstract class NeuronGroup {
   /** Applies the reset to the {@code count} neurons listed in {@code spikes}. */
   protected abstract void reset(int[] spikes, int count);
 
+  /** Checks state that users may have written directly (live arrays) before a run; throws if unusable. */
+  protected void beforeRun() {}
+
   /** Recomputes cached coefficients from the parameters and dt. Called after any change. */
   protected abstract void configure();
 
@@ -97,6 +106,33 @@ public abstract class NeuronGroup {
     vars.put(var, a);
     return a;
   }
+
+  /**
+   * Declares state variables that are held while the neuron is refractory:
+   * they do not integrate, and every write to them during that time
+   * (synaptic input, Poisson input) is discarded, as Brian2 treats variables
+   * marked {@code (unless refractory)} and NEST's {@code iaf_psc_delta} its
+   * membrane potential. For subclass constructors.
+   */
+  protected final void holdWhileRefractory(String... names) {
+    for (String v : names) {
+      var(v); // must exist
+      held.add(v);
+    }
+  }
+
+  /** True when state variable {@code var} is held while refractory (see {@link #holdWhileRefractory}). */
+  public final boolean holds(String var) { return held.contains(var); }
+
+  /** The held variables. */
+  public final String[] heldVars() { return held.toArray(new String[0]); }
+
+  /**
+   * Neuron i's held variables are held, and writes to them discarded, while
+   * its refractory counter (after the step's countdown; set to its full value
+   * on a spike) is above this. 0 for most models.
+   */
+  public float holdAbove() { return 0f; }
 
   /** Declares a parameter with its default value. For subclass constructors. */
   protected final void addParam(String param, double value) { params.put(param, value); }

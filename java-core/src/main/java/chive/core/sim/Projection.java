@@ -31,6 +31,8 @@ public final class Projection {
   private int slots;
   private float[] ring;
   private float[] targetArr;
+  /** True when the target variable is held while the post neuron is refractory. */
+  private boolean gatedTarget;
   int id = -1;
   private double dt = Double.NaN;
   private Plasticity plasticity;
@@ -127,6 +129,7 @@ public final class Projection {
     this.id = id;
     this.dt = dt;
     targetArr = post.var(target);
+    gatedTarget = post.holds(target);
     if (delayMs == null) {
       uniformDelay = 0;
       delaySteps = null;
@@ -173,6 +176,11 @@ public final class Projection {
     final float[] w = this.w;
     final NeuronGroup g = pre;
     final int parts = g.partCount.length;
+    // Input to a variable the target holds while refractory is discarded for
+    // refractory neurons (Brian2's "unless refractory": read-only meanwhile).
+    final boolean gated = gatedTarget;
+    final float[] ref = post.refractory;
+    final float hold = post.holdAbove();
     if (ring == null) {
       final float[] tgt = targetArr;
       for (int p = 0; p < parts; p++) {
@@ -181,10 +189,18 @@ public final class Projection {
           int i = sp[k];
           int a = rowPtr[i], b = rowPtr[i + 1];
           if (!wholeRange) a = lowerBound(col, a, b, from);
-          for (int s = a; s < b; s++) {
-            int j = col[s];
-            if (j >= to) break;
-            tgt[j] += w[s];
+          if (gated) {
+            for (int s = a; s < b; s++) {
+              int j = col[s];
+              if (j >= to) break;
+              if (ref[j] <= hold) tgt[j] += w[s];
+            }
+          } else {
+            for (int s = a; s < b; s++) {
+              int j = col[s];
+              if (j >= to) break;
+              tgt[j] += w[s];
+            }
           }
         }
       }
@@ -218,9 +234,16 @@ public final class Projection {
     }
     final float[] tgt = targetArr;
     int base = (int) (step % slots) * nPost;
-    for (int j = from; j < to; j++) {
-      tgt[j] += ring[base + j];
-      ring[base + j] = 0f;
+    if (gated) {
+      for (int j = from; j < to; j++) {
+        if (ref[j] <= hold) tgt[j] += ring[base + j];
+        ring[base + j] = 0f;
+      }
+    } else {
+      for (int j = from; j < to; j++) {
+        tgt[j] += ring[base + j];
+        ring[base + j] = 0f;
+      }
     }
   }
 

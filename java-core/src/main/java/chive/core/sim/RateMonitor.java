@@ -8,6 +8,9 @@ public final class RateMonitor extends Monitor {
 
   public RateMonitor(NeuronGroup group) { super(group); }
 
+  /** Rate of neurons [lo, hi) of the group only (a subgroup). */
+  public RateMonitor(NeuronGroup group, int lo, int hi) { super(group, lo, hi); }
+
   @Override
   synchronized void partition(int threads) {
     fold();
@@ -29,7 +32,14 @@ public final class RateMonitor extends Monitor {
   @Override
   void atEnd(int p, long step) {
     if (firstStep < 0 && p == 0) firstStep = (int) step;
-    counts[p].add(group.partCount[p]);
+    int c = group.partCount[p];
+    if (lo != 0 || hi != group.size()) {
+      int[] sp = group.partSpikes[p];
+      int m = 0;
+      for (int k = 0; k < c; k++) if (sp[k] >= lo && sp[k] < hi) m++;
+      c = m;
+    }
+    counts[p].add(c);
   }
 
   /** First recorded step (-1 before any). */
@@ -39,7 +49,7 @@ public final class RateMonitor extends Monitor {
   public synchronized double[] rates() {
     fold();
     double[] r = new double[done.size()];
-    double scale = 1000.0 / (group.size() * group.dt());
+    double scale = 1000.0 / ((hi - lo) * group.dt());
     for (int k = 0; k < r.length; k++) r[k] = done.get(k) * scale;
     return r;
   }

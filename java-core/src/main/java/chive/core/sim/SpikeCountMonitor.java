@@ -7,8 +7,11 @@ package chive.core.sim;
 public final class SpikeCountMonitor extends Monitor {
   private final int[] counts;
 
-  public SpikeCountMonitor(NeuronGroup group) {
-    super(group);
+  public SpikeCountMonitor(NeuronGroup group) { this(group, 0, group.size()); }
+
+  /** Counts of neurons [lo, hi) of the group only (a subgroup); the array keeps the group's numbering. */
+  public SpikeCountMonitor(NeuronGroup group, int lo, int hi) {
+    super(group, lo, hi);
     counts = new int[group.size()];
   }
 
@@ -18,7 +21,10 @@ public final class SpikeCountMonitor extends Monitor {
   @Override
   void atEnd(int p, long step) {
     int[] sp = group.partSpikes[p];
-    for (int k = 0, c = group.partCount[p]; k < c; k++) counts[sp[k]]++;
+    for (int k = 0, c = group.partCount[p]; k < c; k++) {
+      int i = sp[k];
+      if (i >= lo && i < hi) counts[i]++;
+    }
   }
 
   /** Counts per neuron since the last reset (a copy). */

@@ -14,6 +14,9 @@ public final class SpikeMonitor extends Monitor {
 
   public SpikeMonitor(NeuronGroup group) { super(group); }
 
+  /** Spikes of neurons [lo, hi) of the group only (a subgroup); indices stay the group's. */
+  public SpikeMonitor(NeuronGroup group, int lo, int hi) { super(group, lo, hi); }
+
   @Override
   synchronized void partition(int threads) {
     fold();
@@ -49,9 +52,20 @@ public final class SpikeMonitor extends Monitor {
   void atEnd(int p, long step) {
     int c = group.partCount[p];
     if (c == 0) return;
-    idx[p].addAll(group.partSpikes[p], 0, c);
+    int[] sp = group.partSpikes[p];
     IntList st = steps[p];
-    for (int k = 0; k < c; k++) st.add((int) step);
+    if (lo == 0 && hi == group.size()) {
+      idx[p].addAll(sp, 0, c);
+      for (int k = 0; k < c; k++) st.add((int) step);
+    } else {
+      for (int k = 0; k < c; k++) {
+        int i = sp[k];
+        if (i >= lo && i < hi) {
+          idx[p].add(i);
+          st.add((int) step);
+        }
+      }
+    }
   }
 
   /** Neuron indices of all spikes, in time order. */
@@ -83,7 +97,7 @@ public final class SpikeMonitor extends Monitor {
     if (indices.length != steps.length) throw new ChiveException("spike monitor: " + indices.length + " indices but " + steps.length + " steps");
     fold();
     for (int k = 0; k < indices.length; k++) {
-      if (indices[k] < 0 || indices[k] >= group.size()) throw new ChiveException("spike monitor of '" + group.name() + "': index " + indices[k] + " outside the group");
+      if (indices[k] < lo || indices[k] >= hi) throw new ChiveException("spike monitor of '" + group.name() + "': index " + indices[k] + " outside its neurons [" + lo + ", " + hi + ")");
       doneIdx.add(indices[k]);
       doneSteps.add(steps[k]);
     }

@@ -19,14 +19,19 @@ public final class StateMonitor extends Monitor {
 
   /** @param indices neurons to record (any order; duplicates removed) */
   public StateMonitor(NeuronGroup group, String var, int[] indices, int every) {
-    super(group);
+    this(group, var, indices, every, 0, group.size());
+  }
+
+  /** Of a subgroup [lo, hi): {@code indices} are the group's numbers of neurons in that slice. */
+  public StateMonitor(NeuronGroup group, String var, int[] indices, int every, int lo, int hi) {
+    super(group, lo, hi);
     this.arr = group.var(var);
     this.var = var;
     if (every < 1) throw new ChiveException("state monitor of '" + group.name() + "." + var + "': every must be >= 1 step, got " + every);
     int[] ix = Arrays.stream(indices).distinct().sorted().toArray();
     for (int i : ix) {
-      if (i < 0 || i >= group.size()) {
-        throw new ChiveException("state monitor of '" + group.name() + "." + var + "': neuron " + i + " is outside [0, " + group.size() + ")");
+      if (i < lo || i >= hi) {
+        throw new ChiveException("state monitor of '" + group.name() + "." + var + "': neuron " + i + " is outside [" + lo + ", " + hi + ")");
       }
     }
     this.indices = ix;
