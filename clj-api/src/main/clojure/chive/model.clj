@@ -193,9 +193,10 @@
       (contains? (:state ctx) form) {:dim (get-in ctx [:state form]) :java (jname "s_" form)
                                      :deg (if (contains? (:varying ctx) form) 1 0)}
       (= 't form) {:dim time-dim :java "t" :deg :nl}
+      (= 'dt form) {:dim time-dim :java "dt" :deg 0}
       :else (or (constant-form ctx form)
                 (fail ctx (str "unknown symbol " form "; parameters " (sort (keys (:params ctx)))
-                               ", state " (sort (keys (:state ctx))) ", and t")
+                               ", state " (sort (keys (:state ctx))) ", t and dt")
                       {:symbol form})))
     (seq? form) (analyze-call ctx form)
     :else (fail ctx (str "cannot use " (pr-str form) " in an equation") {:form form})))
@@ -208,22 +209,66 @@
 
 (defn- ordered [m] (sort-by (comp name key) m))
 
+(defn- expand-lets
+  "`form` with every subexpression name of `lets` ({sym form}) replaced by its
+  (expanded) form, so the analysis sees plain expressions."
+  [lets form]
+  (letfn [(ex [f depth]
+            (when (> depth 64) (throw (ex-info (str "subexpressions under :let refer to each other in a cycle: " (pr-str f)) {})))
+            (cond (and (symbol? f) (contains? lets f)) (ex (lets f) (inc depth))
+                  (seq? f) (apply list (first f) (map #(ex % depth) (rest f)))
+                  (vector? f) (mapv #(ex % depth) f)
+                  :else f))]
+    (ex form 0)))
+
+(defn- sum-terms
+  "The signed terms of a sum: (+ a (- b c)) -> [a (- b) (- c)]... as forms whose sum is `form`."
+  [form]
+  (if (seq? form)
+    (let [[op & args] form]
+      (case op
+        + (mapcat sum-terms args)
+        - (if (= 1 (count args))
+            (map (fn [t] (list '- t)) (sum-terms (first args)))
+            (concat (sum-terms (first args)) (mapcat (fn [a] (map (fn [t] (list '- t)) (sum-terms a))) (rest args))))
+        [form]))
+    [form]))
+
+(defn- split-exact
+  "For :exact, an equation's right-hand side as {:linear form :rest form}:
+  the terms affine in the state variables, integrated exactly, and the others
+  (nonlinear or conditional), evaluated at the start of the step and held
+  over it. Either may be nil."
+  [ctx form]
+  (let [affine? (fn [t] (not= :nl (:deg (analyze ctx t))))
+        terms (sum-terms form)
+        {lin true other false} (group-by affine? terms)
+        sum (fn [ts] (when (seq ts) (if (= 1 (count ts)) (first ts) (apply list '+ ts))))]
+    {:linear (sum lin) :rest (sum other)}))
+
 (defn- parse-spec
   "Checks a model map and returns its analysed form."
   [model-name spec ns-obj]
   (let [ctx0 {:model model-name :where (str "defneuron " model-name) :ns ns-obj}
-        known #{:params :state :equations :threshold :reset :refractory :hold :method :cost :doc}
+        known #{:params :state :let :equations :threshold :reset :refractory :hold :init :method :cost :doc}
         _ (when-let [bad (seq (remove known (keys spec)))]
             (fail ctx0 (str "unknown keys " (vec bad) "; valid: " (sort known)) {:keys bad}))
         params (vec (for [[k f] (ordered (:params spec))] [(symbol (name k)) (eval-value ctx0 (str "parameter " (name k)) f)]))
         state (vec (for [[k f] (ordered (:state spec))] [(symbol (name k)) (eval-value ctx0 (str "initial " (name k)) f)]))
-        eqs (into {} (for [[k f] (:equations spec)] [(symbol (name k)) f]))
+        lets (into {} (for [[k f] (:let spec)] [(symbol (name k)) f]))
+        inline (fn [f] (expand-lets lets f))
+        eqs (into {} (for [[k f] (:equations spec)] [(symbol (name k)) (inline f)]))
         state-syms (set (map first state))
+        param-syms (set (map first params))
         _ (when (empty? state) (fail ctx0 "a model needs at least one state variable under :state" {}))
         _ (doseq [v (keys eqs)] (when-not (state-syms v)
                                   (fail ctx0 (str "equation for " v ", which is not under :state " (sort state-syms)) {:var v})))
-        _ (when-let [clash (seq (set/intersection state-syms (set (map first params))))]
+        _ (when-let [clash (seq (set/intersection state-syms param-syms))]
             (fail ctx0 (str "names used both as parameters and state: " (vec clash)) {}))
+        _ (doseq [k (concat state-syms param-syms (keys lets))]
+            (when (#{'t 'dt} k) (fail ctx0 (str (name k) " is the clock (t) or the step (dt); name the variable otherwise") {:name k})))
+        _ (when-let [clash (seq (set/intersection (set (keys lets)) (set/union state-syms param-syms)))]
+            (fail ctx0 (str ":let names used as parameters or state: " (vec clash)) {}))
         method (:method spec :euler)
         _ (when-not (#{:euler :rk4 :exact} method)
             (fail ctx0 (str "unknown :method " (pr-str method) "; valid: [:euler :rk4 :exact]") {:method method}))
@@ -231,7 +276,9 @@
                    :params (into {} (map (fn [[s v]] [s (u/dim-vector v)]) params))
                    :state (into {} (map (fn [[s v]] [s (u/dim-vector v)]) state))
                    :varying (set (keys eqs))
-                   :names (into (conj state-syms 't) (map first params)))
+                   :names (into (into (conj state-syms 't 'dt) param-syms) (keys lets)))
+        _ (doseq [[k f] lets]
+            (analyze (assoc ctx :where (str "defneuron " model-name ", :let " k " = " (pr-str f))) (inline f)))
         analysed (into {} (for [[v f] eqs]
                             (let [c (assoc ctx :where (str "defneuron " model-name ", equation d" v "/dt = " (pr-str f)))
                                   a (analyze c f)
@@ -240,38 +287,44 @@
                                 (fail c (str "d" v "/dt must be a " (u/dim-str want) " (" (u/dim-str (get-in ctx [:state v]))
                                              " per time), but the right-hand side is a " (u/dim-str (:dim a)))
                                       {:var v :dims [want (:dim a)]}))
-                              (when (and (= method :exact)
-                                         ;; every state variable counts, constants per neuron included:
-                                         ;; the one-step map is shared by all neurons
-                                         (= :nl (:deg (analyze (assoc c :varying state-syms) f))))
-                                (fail c (str "method :exact needs equations linear in the state variables; d" v "/dt is not") {:var v}))
                               [v a])))
         thr (when-let [f (:threshold spec)]
-              (let [a (analyze (assoc ctx :where (str "defneuron " model-name ", threshold " (pr-str f))) f)]
+              (let [a (analyze (assoc ctx :where (str "defneuron " model-name ", threshold " (pr-str f))) (inline f))]
                 (when-not (= :bool (:dim a)) (fail ctx (str ":threshold must be a condition, got " (pr-str f)) {}))
                 (assoc a :form f)))
         reset-pairs (let [r (:reset spec)] (if (map? r) (ordered r) r))
-        resets (vec (for [[k f] reset-pairs]
-                      (let [v (symbol (name k))
-                            c (assoc ctx :where (str "defneuron " model-name ", reset " v " = " (pr-str f)))]
-                        (when-not (state-syms v) (fail c (str "reset of " v ", which is not a state variable") {:var v}))
-                        (let [a (analyze c f)]
-                          (when-not (= (:dim a) (get-in ctx [:state v]))
-                            (fail c (str v " is a " (u/dim-str (get-in ctx [:state v])) " but the reset value is a " (u/dim-str (:dim a)))
-                                  {:var v}))
-                          [v a]))))
+        assign (fn [what pairs]
+                 (vec (for [[k f] pairs]
+                        (let [v (symbol (name k))
+                              c (assoc ctx :where (str "defneuron " model-name ", " what " " v " = " (pr-str f)))]
+                          (when-not (state-syms v) (fail c (str what " of " v ", which is not a state variable") {:var v}))
+                          (let [a (analyze c (inline f))]
+                            (when-not (= (:dim a) (get-in ctx [:state v]))
+                              (fail c (str v " is a " (u/dim-str (get-in ctx [:state v])) " but the " what " value is a " (u/dim-str (:dim a)))
+                                    {:var v}))
+                            [v a])))))
+        resets (assign "reset" reset-pairs)
+        inits (assign "init" (let [i (:init spec)] (if (map? i) (ordered i) i)))
         refr (when-let [f (:refractory spec)]
-               (let [c (assoc ctx :where (str "defneuron " model-name ", refractory " (pr-str f)) :varying #{})
-                     a (analyze c f)]
-                 (when-not (= time-dim (:dim a)) (fail c (str ":refractory must be a time, got a " (u/dim-str (:dim a))) {}))
-                 (when (seq (set/intersection (free-symbols f) state-syms))
-                   (fail c ":refractory may use parameters only" {}))
-                 a))
+               (let [c (assoc ctx :where (str "defneuron " model-name ", refractory " (pr-str f)))
+                     a (analyze c (inline f))]
+                 (cond
+                   (= :bool (:dim a)) (assoc a :kind :condition)
+                   (= time-dim (:dim a))
+                   (do (when (seq (set/intersection (free-symbols (inline f)) state-syms))
+                         (fail c ":refractory as a time may use parameters only (or give a condition, such as (>= v v_th))" {}))
+                       (assoc a :kind :time))
+                   :else (fail c (str ":refractory must be a time or a condition, got a " (u/dim-str (:dim a))) {}))))
         hold (set (map (comp symbol name) (:hold spec)))
         _ (when-let [bad (seq (remove state-syms hold))] (fail ctx (str ":hold names unknown state " (vec bad)) {}))
-        _ (when (and (seq hold) (not refr)) (fail ctx ":hold needs a :refractory period" {}))]
-    {:name model-name :params params :state state :equations analysed :threshold thr :reset resets
-     :refractory refr :hold hold :method method :cost (double (:cost spec 10.0)) :doc (:doc spec)}))
+        _ (when (and (seq hold) (not refr)) (fail ctx ":hold needs a :refractory period" {}))
+        split (when (= method :exact)
+                (let [c (assoc ctx :varying state-syms)]
+                  (into {} (for [[v f] eqs] [v (split-exact c f)]))))]
+    {:name model-name :params params :state state :equations analysed :forms eqs :split split
+     :threshold thr :reset resets :init inits
+     :refractory refr :hold hold :method method :cost (double (:cost spec 10.0)) :doc (:doc spec)
+     :ctx ctx}))
 
 ;; ---- Exact integration: the affine coefficients of each equation, symbolically
 
@@ -321,20 +374,30 @@
                     (let [nxt (into acc (mapcat #(get direct % #{}) acc))]
                       (if (= nxt acc) acc (recur nxt))))]))))
 
-(defn- gen-source [cls m]
+(defn- gen-source
+  "Java source of the kernel class `cls` for parsed model `m`, over float[]
+  state (dbl? false) or double[] state (true)."
+  [cls m dbl?]
   (let [state (map first (:state m))
         sidx (into {} (map-indexed (fn [i s] [s i]) state))
         params (map first (:params m))
         eq-vars (sort-by name (keys (:equations m)))
-        refr? (some? (:refractory m))
+        ty (if dbl? "double" "float")
+        cast (if dbl? "" "(float) ")
+        refr (:refractory m)
+        refr? (some? refr)
+        cond-refr? (= :condition (:kind refr))
+        exact? (= :exact (:method m))
+        remv (when exact? (filter #(get-in m [:split % :rest]) eq-vars))
+        load-s? (or (not exact?) (seq remv) cond-refr?)
         load-all (fn [indent] (str/join (for [s state] (str indent "double " (jname "s_" s) " = " (jname "a_" s) "[i];\n"))))
         rhs (fn [v] (:java (get-in m [:equations v])))
-        exact? (= :exact (:method m))
         deps (when exact? (deps-closure m))
         coef (fn [v s] (str "m_" (munge (name v)) "__" (munge (name s))))
-        ;; A row's affine constant that mentions no parameter and no non-zero digit is 0.
+        phi (fn [v k] (str "q_" (munge (name v)) "__" (munge (name k))))
+        ;; A row's affine constant that mentions no parameter, dt and no non-zero digit is 0.
         zero-const? (fn [v] (let [c (get-in m [:affine v :const])]
-                              (and c (not (re-find #"p_|[1-9]" c)))))
+                              (and c (not (re-find #"p_|dt|[1-9]" c)))))
         update-body
         (case (:method m)
           :euler (str (str/join (for [v eq-vars] (str "      double d_" (munge (name v)) " = " (rhs v) ";\n")))
@@ -352,33 +415,38 @@
                       (stage 4 (sub 3 "dt"))
                       (str/join (for [v eq-vars :let [mv (munge (name v))]]
                                   (str "      double n_" mv " = " (jname "s_" v) " + dt / 6.0 * (k1_" mv " + 2.0 * k2_" mv " + 2.0 * k3_" mv " + k4_" mv ");\n")))))
-          :exact (str/join (for [v eq-vars]
-                             (str "      float n_" (munge (name v)) " = "
-                                  (str/join " + " (concat (for [s state :when (contains? (deps v) s)]
-                                                            (str (coef v s) " * f_" (munge (name s))))
-                                                          (when-not (zero-const? v) [(str "c_" (munge (name v)))])))
-                                  ";\n"))))
-        thr-vars (filter (free-symbols (:form (:threshold m))) state)]
+          :exact (str (str/join (for [k remv] (str "      double r_" (munge (name k)) " = " (get-in m [:rest-java k]) ";\n")))
+                      (str/join (for [v eq-vars]
+                                  (str "      " ty " n_" (munge (name v)) " = "
+                                       (str/join " + " (concat (for [s state :when (contains? (deps v) s)]
+                                                                 (str (coef v s) " * f_" (munge (name s))))
+                                                               (when-not (zero-const? v) [(str "c_" (munge (name v)))])
+                                                               (for [k remv :when (contains? (deps v) k)]
+                                                                 (str cast "(" (phi v k) " * r_" (munge (name k)) ")"))))
+                                       ";\n")))))
+        thr-vars (filter (free-symbols (:form (:threshold m))) state)
+        thr-vars (if (some #{'t} (free-symbols (:form (:threshold m)))) thr-vars thr-vars)]
     (str
      "package chive.dsl;\n"
      "public final class " cls " implements chive.core.model.DslGroup.Kernel {\n"
-     (str/join (for [s state] (str "  private final float[] " (jname "a_" s) ";\n")))
+     (str/join (for [s state] (str "  private final " ty "[] " (jname "a_" s) ";\n")))
      "  private final float[] ref;\n"
      (str/join (for [p params] (str "  private final double " (jname "p_" p) ";\n")))
-     "  private final double dt;\n  private final float refSteps;\n"
+     "  private final double dt;\n  private final float refSteps;\n  private long lastStep;\n"
      (when exact?
-       (str (str/join (for [v eq-vars s state :when (contains? (deps v) s)] (str "  private final float " (coef v s) ";\n")))
-            (str/join (for [v eq-vars] (str "  private final float c_" (munge (name v)) ";\n")))))
-     "  public " cls "(float[][] vars, float[] ref, double[] p, double dt) {\n"
+       (str (str/join (for [v eq-vars s state :when (contains? (deps v) s)] (str "  private final " ty " " (coef v s) ";\n")))
+            (str/join (for [v eq-vars] (str "  private final " ty " c_" (munge (name v)) ";\n")))
+            (str/join (for [v eq-vars k remv :when (contains? (deps v) k)] (str "  private final double " (phi v k) ";\n")))))
+     "  public " cls "(" ty "[][] vars, float[] ref, double[] p, double dt) {\n"
      (str/join (map-indexed (fn [i s] (str "    " (jname "a_" s) " = vars[" i "];\n")) state))
      "    this.ref = ref;\n"
      (str/join (map-indexed (fn [i p] (str "    " (jname "p_" p) " = p[" i "];\n")) params))
      "    this.dt = dt;\n"
-     (if refr?
-       (str "    double r = " (:java (:refractory m)) ";\n"
+     (if (= :time (:kind refr))
+       (str "    double r = " (:java refr) ";\n"
             "    if (!(r >= 0)) throw new chive.core.sim.ChiveException(\"model " (:name m) ": refractory period must be >= 0 ms, got \" + r);\n"
             "    refSteps = (float) Math.round(r / dt);\n")
-       "    refSteps = 0f;\n")
+       "    refSteps = 1f;\n")
      (when exact?
        (str "    int n = " (count state) ";\n"
             "    double[][] a = new double[n][n];\n    double[] b = new double[n];\n"
@@ -387,24 +455,34 @@
                              "    b[" (sidx v) "] = " (:const parts) ";\n")))
             "    double[][] mc = chive.core.model.Affine.step(a, b, dt);\n"
             (str/join (for [v eq-vars s state :when (contains? (deps v) s)]
-                        (str "    " (coef v s) " = (float) mc[" (sidx v) "][" (sidx s) "];\n")))
-            (str/join (for [v eq-vars] (str "    c_" (munge (name v)) " = (float) mc[" (sidx v) "][n];\n")))
-))
+                        (str "    " (coef v s) " = " cast "mc[" (sidx v) "][" (sidx s) "];\n")))
+            (str/join (for [v eq-vars] (str "    c_" (munge (name v)) " = " cast "mc[" (sidx v) "][n];\n")))
+            ;; The held-over-the-step terms: x' = M x + c + Phi r with Phi = integral of exp(A s) ds over the step.
+            (str/join (for [k remv]
+                        (str "    { double[] e = new double[n]; e[" (sidx k) "] = 1.0;\n"
+                             "      double[][] mk = chive.core.model.Affine.step(a, e, dt);\n"
+                             (str/join (for [v eq-vars :when (contains? (deps v) k)]
+                                         (str "      " (phi v k) " = mk[" (sidx v) "][n];\n")))
+                             "    }\n")))))
      "  }\n"
      "  public int update(int from, int to, long step, int[] spikes) {\n"
+     "    lastStep = step;\n"
      "    final double t = step * dt;\n"
      "    for (int i = from; i < to; i++) {\n"
-     (if exact?
-       (str/join (for [s state] (str "      float f_" (munge (name s)) " = " (jname "a_" s) "[i];\n")))
-       (load-all "      "))
+     (when exact?
+       (str/join (for [s state] (str "      " ty " f_" (munge (name s)) " = " (jname "a_" s) "[i];\n"))))
+     (when load-s? (load-all "      "))
+     (when cond-refr? (str "      boolean rc = " (:java refr) ";\n"))
      update-body
      (when refr?
-       (str "      float c = Math.max(ref[i] - 1f, 0f);\n      ref[i] = c;\n"
+       (str (if cond-refr?
+              "      float c = rc ? 1f : 0f;\n      ref[i] = c;\n"
+              "      float c = Math.max(ref[i] - 1f, 0f);\n      ref[i] = c;\n")
             (str/join (for [v eq-vars :when (contains? (:hold m) v) :let [mv (munge (name v))]]
                         (if exact?
                           (str "      n_" mv " = n_" mv " + (f_" mv " - n_" mv ") * Math.min(c, 1f);\n")
                           (str "      n_" mv " = n_" mv " + (" (jname "s_" v) " - n_" mv ") * Math.min(c, 1f);\n"))))))
-     (str/join (for [v eq-vars] (str "      " (jname "a_" v) "[i] = (float) n_" (munge (name v)) ";\n")))
+     (str/join (for [v eq-vars] (str "      " (jname "a_" v) "[i] = " (when-not exact? cast) "n_" (munge (name v)) ";\n")))
      "    }\n"
      "    int count = 0;\n"
      (when (:threshold m)
@@ -417,41 +495,61 @@
      "    return count;\n  }\n"
      "  public void reset(int[] spikes, int count) {\n"
      (when (seq (:reset m))
-       (str "    for (int k = 0; k < count; k++) {\n      int i = spikes[k];\n      final double t = 0;\n"
+       (str "    final double t = lastStep * dt;\n"
+            "    for (int k = 0; k < count; k++) {\n      int i = spikes[k];\n"
             (load-all "      ")
             (str/join (for [[v a] (:reset m)] (str "      " (jname "s_" v) " = " (:java a) ";\n")))
-            (str/join (for [v (distinct (map first (:reset m)))] (str "      " (jname "a_" v) "[i] = (float) " (jname "s_" v) ";\n")))
+            (str/join (for [v (distinct (map first (:reset m)))] (str "      " (jname "a_" v) "[i] = " cast (jname "s_" v) ";\n")))
+            "    }\n"))
+     "  }\n"
+     "  public void initialise(int from, int to, boolean[] given) {\n"
+     (when (seq (:init m))
+       (str "    final double t = lastStep * dt;\n"
+            "    for (int i = from; i < to; i++) {\n"
+            (load-all "      ")
+            (str/join (for [[v a] (:init m)]
+                        (str "      if (!given[" (sidx v) "]) { " (jname "s_" v) " = " (:java a) "; "
+                             (jname "a_" v) "[i] = " cast (jname "s_" v) "; }\n")))
             "    }\n"))
      "  }\n}\n")))
 
-(defrecord NeuronModel [name doc params state param-dims state-dims ^Class kernel-class cost source])
+(defrecord NeuronModel [name doc params state param-dims state-dims ^Class kernel-class double-class cost source])
 
-(defn- factory ^DslGroup$KernelFactory [^Class cls]
-  (let [ctor (.getConstructor cls (into-array Class [(Class/forName "[[F") (Class/forName "[F") (Class/forName "[D") Double/TYPE]))]
+(defn- factory ^DslGroup$KernelFactory [^Class cls double-class]
+  (let [ctor (.getConstructor cls (into-array Class [(Class/forName "[[F") (Class/forName "[F") (Class/forName "[D") Double/TYPE]))
+        dctor (delay (.getConstructor ^Class @double-class (into-array Class [(Class/forName "[[D") (Class/forName "[F") (Class/forName "[D") Double/TYPE])))
+        make (fn [^java.lang.reflect.Constructor c args]
+               (try (.newInstance c (object-array args))
+                    (catch java.lang.reflect.InvocationTargetException e (throw (.getCause e)))))]
     (reify DslGroup$KernelFactory
-      (make [_ vars refractory params dt]
-        (try
-          (.newInstance ctor (object-array [vars refractory params dt]))
-          (catch java.lang.reflect.InvocationTargetException e (throw (.getCause e))))))))
+      (make [_ vars refractory params dt] (make ctor [vars refractory params dt]))
+      (makeDouble [_ vars refractory params dt] (make @dctor [vars refractory params dt])))))
+
+(defn- compile-kernel
+  "Compiles the kernel class of parsed model `m` in single (dbl? false) or double precision."
+  ^Class [m dbl?]
+  (let [cls (str "M_" (munge (name (:name m))) (if dbl? "_d_" "_f_") (Integer/toHexString (hash (:spec-hash m))) "_" (System/nanoTime))]
+    (javac/compile-class (str "chive.dsl." cls) (gen-source cls m dbl?))))
 
 (defn neuron-model
   "Compiles a model map (see the namespace doc) into a NeuronModel value;
   `defneuron` calls this at macro-expansion time for its checks and at load
-  time for the code. `ns-obj` resolves unit functions in the expressions."
+  time for the code. `ns-obj` resolves unit functions in the expressions.
+  The single-precision kernel is compiled now, the double-precision one
+  when a group first asks for :precision :double."
   [model-name spec ns-obj]
   (let [m (parse-spec model-name spec ns-obj)
-        m (assoc m :forms (into {} (for [[k f] (:equations spec)] [(symbol (name k)) f])))
+        m (assoc m :spec-hash [model-name spec])
         m (if (= :exact (:method m))
-            (let [ctx {:model model-name :where (str "defneuron " model-name) :ns ns-obj
-                       :params (into {} (map (fn [[s v]] [s (u/dim-vector v)]) (:params m)))
-                       :state (into {} (map (fn [[s v]] [s (u/dim-vector v)]) (:state m)))
-                       :varying (set (keys (:equations m)))
-                       :names (into (into #{'t} (map first (:state m))) (map first (:params m)))}]
-              (assoc m :affine (into {} (for [[v f] (:forms m)] [v (affine-parts ctx f)]))))
+            (let [ctx (assoc (:ctx m) :where (str "defneuron " model-name))]
+              (assoc m
+                     :affine (into {} (for [[v {:keys [linear]}] (:split m)]
+                                        [v (if linear (affine-parts ctx linear) {:coefs {} :const "0.0"})]))
+                     :rest-java (into {} (for [[v {:keys [rest]}] (:split m) :when rest]
+                                           [v (:java (analyze ctx rest))]))))
             m)
-        cls (str "M_" (munge (name model-name)) "_" (Integer/toHexString (hash [model-name spec])) "_" (System/nanoTime))
-        src (gen-source cls m)
-        klass (javac/compile-class (str "chive.dsl." cls) src)]
+        klass (compile-kernel m false)
+        double-class (delay (compile-kernel m true))]
     (map->NeuronModel
      {:name (str model-name) :doc (:doc spec)
       :params (mapv (fn [[s v]] [(keyword s) v]) (:params m))
@@ -459,23 +557,28 @@
       :param-dims (into {} (map (fn [[s v]] [(keyword s) (u/dim-vector v)]) (:params m)))
       :state-dims (into {} (map (fn [[s v]] [(keyword s) (u/dim-vector v)]) (:state m)))
       :hold (vec (sort (map name (:hold m))))
-      :kernel-class klass :cost (:cost m) :source src})))
+      :init-vars (vec (map (comp keyword first) (:init m)))
+      :kernel-class klass :double-class double-class :cost (:cost m)
+      :source (gen-source "Kernel" m false)})))
 
 (defn model?
   "True for a model made by `defneuron` / `neuron-model`."
   [x] (instance? NeuronModel x))
 
 (defn group
-  "A DslGroup of `n` neurons of `model`, named `group-name` (for chive.net)."
-  ^DslGroup [^NeuronModel model group-name n]
-  (DslGroup. (str group-name) (int n) (:name model)
-             (into-array String (map (comp name first) (:state model)))
-             (double-array (map (comp u/internal second) (:state model)))
-             (into-array String (map (comp name first) (:params model)))
-             (double-array (map (comp u/internal second) (:params model)))
-             (into-array String (map name (:hold model)))
-             (factory (:kernel-class model))
-             (double (:cost model))))
+  "A DslGroup of `n` neurons of `model`, named `group-name` (for chive.net);
+  state in double precision when `precision` is :double."
+  (^DslGroup [model group-name n] (group model group-name n :single))
+  (^DslGroup [^NeuronModel model group-name n precision]
+   (DslGroup. (str group-name) (int n) (:name model)
+              (into-array String (map (comp name first) (:state model)))
+              (double-array (map (comp u/internal second) (:state model)))
+              (into-array String (map (comp name first) (:params model)))
+              (double-array (map (comp u/internal second) (:params model)))
+              (into-array String (map name (:hold model)))
+              (factory (:kernel-class model) (:double-class model))
+              (double (:cost model))
+              (= precision :double))))
 
 (defmacro defneuron
   "Defines `name` as a neuron model compiled from the equations of `spec` (see

@@ -20,6 +20,13 @@ public final class DslGroup extends NeuronGroup {
 
     /** As {@link NeuronGroup#reset}. */
     void reset(int[] spikes, int count);
+
+    /**
+     * Sets the model's initial values from its expressions (the DSL's
+     * {@code :init}) for neurons [from, to), except the variables marked in
+     * {@code given} (by index; those the network map set explicitly).
+     */
+    default void initialise(int from, int to, boolean[] given) {}
   }
 
   /** Builds a kernel bound to the arrays, with coefficients computed from the parameters and dt. */
@@ -31,6 +38,11 @@ public final class DslGroup extends NeuronGroup {
      * @param dt the step in ms
      */
     Kernel make(float[][] vars, float[] refractory, double[] params, double dt);
+
+    /** As {@link #make}, over double-precision state. */
+    default Kernel makeDouble(double[][] vars, float[] refractory, double[] params, double dt) {
+      throw new ChiveException("this model has no double-precision kernel");
+    }
   }
 
   private final String model;
@@ -48,7 +60,14 @@ public final class DslGroup extends NeuronGroup {
   /** @param held the variables held (and write-protected) while refractory, as the DSL's :hold */
   public DslGroup(String name, int n, String model, String[] vars, double[] varInit,
                   String[] params, double[] paramDefaults, String[] held, KernelFactory factory, double costNs) {
-    super(name, n);
+    this(name, n, model, vars, varInit, params, paramDefaults, held, factory, costNs, false);
+  }
+
+  /** @param doublePrecision state in double[] arrays, integrated by the model's double-precision kernel */
+  public DslGroup(String name, int n, String model, String[] vars, double[] varInit,
+                  String[] params, double[] paramDefaults, String[] held, KernelFactory factory, double costNs,
+                  boolean doublePrecision) {
+    super(name, n, doublePrecision);
     if (vars.length != varInit.length || params.length != paramDefaults.length) {
       throw new ChiveException("model " + model + ": names and values differ in length");
     }
@@ -57,7 +76,9 @@ public final class DslGroup extends NeuronGroup {
     this.params = params.clone();
     this.factory = factory;
     this.cost = costNs;
-    for (int k = 0; k < vars.length; k++) addVar(vars[k], (float) varInit[k]);
+    for (int k = 0; k < vars.length; k++) {
+      if (doublePrecision) addVarD(vars[k], varInit[k]); else addVar(vars[k], (float) varInit[k]);
+    }
     for (int k = 0; k < params.length; k++) addParam(params[k], paramDefaults[k]);
     holdWhileRefractory(held);
   }
@@ -67,11 +88,34 @@ public final class DslGroup extends NeuronGroup {
 
   @Override
   protected void configure() {
-    float[][] arrays = new float[vars.length][];
-    for (int k = 0; k < vars.length; k++) arrays[k] = var(vars[k]);
     double[] p = new double[params.length];
     for (int k = 0; k < params.length; k++) p[k] = param(params[k]);
-    kernel = factory.make(arrays, refractoryCounters(), p, dt);
+    if (doublePrecision()) {
+      double[][] arrays = new double[vars.length][];
+      for (int k = 0; k < vars.length; k++) arrays[k] = varD(vars[k]);
+      kernel = factory.makeDouble(arrays, refractoryCounters(), p, dt);
+    } else {
+      float[][] arrays = new float[vars.length][];
+      for (int k = 0; k < vars.length; k++) arrays[k] = var(vars[k]);
+      kernel = factory.make(arrays, refractoryCounters(), p, dt);
+    }
+  }
+
+  /**
+   * Applies the model's initial-value expressions to every neuron, except for
+   * the variables named in {@code given} (set explicitly). Needs the group to
+   * be in a network (dt known).
+   */
+  public void initialise(String... given) {
+    checkIdle("initialise group '" + name() + "'");
+    if (kernel == null) throw new ChiveException("group '" + name() + "': add it to a network before initialising it");
+    boolean[] g = new boolean[vars.length];
+    for (String v : given) {
+      int k = java.util.Arrays.asList(vars).indexOf(v);
+      if (k < 0) throw new ChiveException("group '" + name() + "' has no state variable '" + v + "'");
+      g[k] = true;
+    }
+    kernel.initialise(0, size(), g);
   }
 
   @Override

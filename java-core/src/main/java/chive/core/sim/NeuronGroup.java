@@ -38,6 +38,11 @@ public abstract class NeuronGroup {
   private final String name;
   protected final int n;
   private final Map<String, float[]> vars = new LinkedHashMap<>();
+  /** Double-precision state variables (groups built with doublePrecision true). */
+  private final Map<String, double[]> varsD = new LinkedHashMap<>();
+  /** Every state variable's name, in the order declared. */
+  private final java.util.List<String> varOrder = new java.util.ArrayList<>();
+  private final boolean doublePrecision;
   private final Map<String, Double> params = new LinkedHashMap<>();
   private final java.util.Set<String> held = new java.util.LinkedHashSet<>();
   /**
@@ -61,7 +66,11 @@ public abstract class NeuronGroup {
   /** The network's run guard, set when added. */
   RunGuard guard;
 
-  protected NeuronGroup(String name, int n) {
+  protected NeuronGroup(String name, int n) { this(name, n, false); }
+
+  /** @param doublePrecision state variables are double[] (declared with {@link #addVarD}) instead of float[] */
+  protected NeuronGroup(String name, int n, boolean doublePrecision) {
+    this.doublePrecision = doublePrecision;
     if (name == null || name.isEmpty()) throw new ChiveException("a neuron group needs a non-empty name");
     if (n <= 0) throw new ChiveException("group '" + name + "': size must be positive, got " + n);
     this.name = name;
@@ -101,11 +110,29 @@ public abstract class NeuronGroup {
 
   /** Declares a state variable, initialised to {@code init}. For subclass constructors. */
   protected final float[] addVar(String var, float init) {
+    if (vars.containsKey(var) || varsD.containsKey(var)) throw new ChiveException("group '" + name + "': variable '" + var + "' declared twice");
     float[] a = new float[n];
     Arrays.fill(a, init);
     vars.put(var, a);
+    varOrder.add(var);
     return a;
   }
+
+  /** Declares a double-precision state variable, initialised to {@code init}. For subclass constructors. */
+  protected final double[] addVarD(String var, double init) {
+    if (vars.containsKey(var) || varsD.containsKey(var)) throw new ChiveException("group '" + name + "': variable '" + var + "' declared twice");
+    double[] a = new double[n];
+    Arrays.fill(a, init);
+    varsD.put(var, a);
+    varOrder.add(var);
+    return a;
+  }
+
+  /** True when the group's state is double precision. */
+  public final boolean doublePrecision() { return doublePrecision; }
+
+  /** True when state variable {@code var} is stored in double precision ({@link #varD}). */
+  public final boolean isDouble(String var) { return varsD.containsKey(var); }
 
   /**
    * Declares state variables that are held while the neuron is refractory:
@@ -140,15 +167,31 @@ public abstract class NeuronGroup {
   /** The state variable {@code var}: the live array, writes take effect at the next step. */
   public final float[] var(String var) {
     float[] a = vars.get(var);
+    if (a == null && varsD.containsKey(var)) {
+      throw new ChiveException("group '" + name + "' (" + model() + "): state variable '" + var
+          + "' is double precision; read it with varD");
+    }
     if (a == null) {
       throw new ChiveException("group '" + name + "' (" + model() + ") has no state variable '" + var
-          + "'; it has " + vars.keySet());
+          + "'; it has " + varOrder);
     }
     return a;
   }
 
-  public final boolean hasVar(String var) { return vars.containsKey(var); }
-  public final String[] varNames() { return vars.keySet().toArray(new String[0]); }
+  /** The double-precision state variable {@code var} (live array). */
+  public final double[] varD(String var) {
+    double[] a = varsD.get(var);
+    if (a == null) {
+      if (vars.containsKey(var)) {
+        throw new ChiveException("group '" + name + "' (" + model() + "): state variable '" + var + "' is single precision; read it with var");
+      }
+      throw new ChiveException("group '" + name + "' (" + model() + ") has no state variable '" + var + "'; it has " + varOrder);
+    }
+    return a;
+  }
+
+  public final boolean hasVar(String var) { return vars.containsKey(var) || varsD.containsKey(var); }
+  public final String[] varNames() { return varOrder.toArray(new String[0]); }
   public final String[] paramNames() { return params.keySet().toArray(new String[0]); }
 
   public final double param(String param) {
@@ -204,7 +247,7 @@ public abstract class NeuronGroup {
 
   /** Bytes of state this group holds. */
   public long bytes() {
-    return 4L * n * (vars.size() + 1) + 4L * n;
+    return 4L * n * (vars.size() + 1) + 8L * n * varsD.size() + 4L * n;
   }
 
   void bind(double dt, int id, long seed) {
@@ -254,14 +297,23 @@ public abstract class NeuronGroup {
     for (Map.Entry<String, float[]> e : vars.entrySet()) {
       float[] a = e.getValue();
       for (int i = from; i < to; i++) {
-        if (!Float.isFinite(a[i])) {
-          throw new ChiveException("group '" + name + "' (" + model() + "): state variable '" + e.getKey()
-              + "' of neuron " + i + " became " + a[i] + " at step " + step
-              + " (t = " + (step * dt) + " ms); dt " + dt + " ms may be too large for this model");
-        }
+        if (!Float.isFinite(a[i])) throw notFinite(e.getKey(), i, a[i], step);
+      }
+    }
+    for (Map.Entry<String, double[]> e : varsD.entrySet()) {
+      double[] a = e.getValue();
+      for (int i = from; i < to; i++) {
+        if (!Double.isFinite(a[i])) throw notFinite(e.getKey(), i, a[i], step);
       }
     }
   }
+
+  private ChiveException notFinite(String var, int i, double value, long step) {
+    return new ChiveException("group '" + name + "' (" + model() + "): state variable '" + var
+        + "' of neuron " + i + " became " + value + " at step " + step
+        + " (t = " + (step * dt) + " ms); dt " + dt + " ms may be too large for this model");
+  }
+
 
   @Override
   public String toString() { return model() + " group '" + name + "' of " + n; }

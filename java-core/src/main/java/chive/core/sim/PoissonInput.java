@@ -36,6 +36,7 @@ public final class PoissonInput {
   private long seed;
   RunGuard guard;
   private float[] tgt;
+  private double[] tgtD;
   private boolean gated;
   private long[] keys;
   // Derived from n and p: see configure().
@@ -45,7 +46,7 @@ public final class PoissonInput {
   /** Input to neurons [from, to) of {@code target}. */
   public PoissonInput(String name, NeuronGroup target, String var, int from, int to, int sources, double rateHz, double weight) {
     if (name == null || name.isEmpty()) throw new ChiveException("a Poisson input needs a non-empty name");
-    target.var(var); // names the valid variables
+    if (!target.hasVar(var)) target.var(var); // names the valid variables
     if (from < 0 || to > target.size() || from >= to) {
       throw new ChiveException("Poisson input '" + name + "': neurons [" + from + ", " + to + ") are not a slice of group '"
           + target.name() + "' of " + target.size());
@@ -119,7 +120,7 @@ public final class PoissonInput {
     this.dt = dt;
     this.id = id;
     this.seed = seed;
-    tgt = target.var(var);
+    if (target.isDouble(var)) tgtD = target.varD(var); else tgt = target.var(var);
     gated = target.holds(var);
     keys = new long[to - from];
     for (int j = from; j < to; j++) keys[j - from] = Rng.key(seed, STREAM + id, j);
@@ -181,13 +182,16 @@ public final class PoissonInput {
     if (n == 0 || rateHz == 0) return;
     final int a = Math.max(lo, from), b = Math.min(hi, to);
     final float[] tgt = this.tgt, ref = target.refractory;
+    final double[] tgtD = this.tgtD;
     final float hold = target.holdAbove();
     final boolean gated = this.gated;
     final double w = weight;
     for (int j = a; j < b; j++) {
       if (gated && ref[j] > hold) continue;
       double k = sample(Rng.atStep(keys[j - from], step));
-      if (k != 0) tgt[j] += (float) (w * k);
+      if (k != 0) {
+        if (tgtD != null) tgtD[j] += w * k; else tgt[j] += (float) (w * k);
+      }
     }
   }
 

@@ -23,7 +23,10 @@ public final class Projection {
   final NeuronGroup post;
   private final String target;
   final Connectivity conn;
+  /** Weights for a single-precision target; null when the target is double precision. */
   final float[] w;
+  /** Weights for a double-precision target ({@link #weightsD}); null otherwise. */
+  final double[] wD;
   /** Per-synapse delay in steps, or null when all share {@link #uniformDelay}. */
   private short[] delaySteps;
   private final double[] delayMs;
@@ -31,6 +34,8 @@ public final class Projection {
   private int slots;
   private float[] ring;
   private float[] targetArr;
+  private double[] targetD;
+  private double[] ringD;
   /** True when the target variable is held while the post neuron is refractory. */
   private boolean gatedTarget;
   int id = -1;
@@ -45,17 +50,40 @@ public final class Projection {
    */
   public Projection(String name, NeuronGroup pre, NeuronGroup post, String target,
                     Connectivity conn, float[] weights, double[] delayMs) {
+    this(name, pre, post, target, conn, weights, null, delayMs);
+  }
+
+  /**
+   * Weights in double precision: for a target variable of a double-precision
+   * group (float weights given for such a target are widened, exactly).
+   * Exactly one of {@code weights} and {@code weightsD} is non-null.
+   */
+  public Projection(String name, NeuronGroup pre, NeuronGroup post, String target,
+                    Connectivity conn, float[] weights, double[] weightsD, double[] delayMs) {
     if (conn.nPre != pre.size() || conn.nPost != post.size()) {
       throw new ChiveException("projection '" + name + "': connectivity is " + conn.nPre + "x" + conn.nPost
           + " but the groups are " + pre.size() + " (" + pre.name() + ") and " + post.size() + " (" + post.name() + ")");
     }
-    post.var(target); // throws, naming the valid variables
-    if (weights.length != conn.size()) {
-      throw new ChiveException("projection '" + name + "': " + weights.length + " weights for " + conn.size() + " synapses");
+    if (!post.hasVar(target)) post.var(target); // throws, naming the valid variables
+    if ((weights == null) == (weightsD == null)) throw new ChiveException("projection '" + name + "': give float or double weights");
+    boolean doubleTarget = post.isDouble(target);
+    if (weightsD != null && !doubleTarget) {
+      throw new ChiveException("projection '" + name + "': double-precision weights need a double-precision target, but "
+          + post.name() + "." + target + " is single precision (build the group with :precision :double)");
     }
-    for (int s = 0; s < weights.length; s++) {
-      if (!Float.isFinite(weights[s])) {
-        throw new ChiveException("projection '" + name + "': weight of synapse " + s + " is " + weights[s]);
+    if (doubleTarget && weights != null) {
+      weightsD = new double[weights.length];
+      for (int s = 0; s < weights.length; s++) weightsD[s] = weights[s];
+      weights = null;
+    }
+    int nw = weights != null ? weights.length : weightsD.length;
+    if (nw != conn.size()) {
+      throw new ChiveException("projection '" + name + "': " + nw + " weights for " + conn.size() + " synapses");
+    }
+    for (int s = 0; s < nw; s++) {
+      double x = weights != null ? weights[s] : weightsD[s];
+      if (!Double.isFinite(x)) {
+        throw new ChiveException("projection '" + name + "': weight of synapse " + s + " is " + x);
       }
     }
     if (delayMs != null && delayMs.length != 1 && delayMs.length != conn.size()) {
@@ -73,6 +101,7 @@ public final class Projection {
     this.target = target;
     this.conn = conn;
     this.w = weights;
+    this.wD = weightsD;
     this.delayMs = delayMs;
   }
 
@@ -83,12 +112,28 @@ public final class Projection {
   public Connectivity connectivity() { return conn; }
   public int size() { return conn.size(); }
   /** The live weight array, CSR order; writes take effect at the next step. */
-  public float[] weights() { return w; }
+  public float[] weights() {
+    if (w == null) throw new ChiveException("projection '" + name + "': its weights are double precision; read them with weightsD");
+    return w;
+  }
+
+  /** The live double-precision weights (projections into double-precision groups). */
+  public double[] weightsD() {
+    if (wD == null) throw new ChiveException("projection '" + name + "': its weights are single precision; read them with weights");
+    return wD;
+  }
+
+  /** True when the weights (and the target) are double precision. */
+  public boolean doublePrecision() { return wD != null; }
   public Plasticity plasticity() { return plasticity; }
 
   /** Attaches a plasticity rule (or null to freeze the weights). */
   public void setPlasticity(Plasticity rule) {
     checkIdle("change the plasticity of projection '" + name + "'");
+    if (rule != null && wD != null) {
+      throw new ChiveException("projection '" + name + "': plasticity rules work on single-precision weights; "
+          + post.name() + " is double precision");
+    }
     if (rule != null) {
       rule.attach(this);
       if (!Double.isNaN(dt)) rule.bind(dt);
@@ -112,9 +157,13 @@ public final class Projection {
     }
     double[] sums = new double[post.size()];
     final int[] col = conn.post;
-    for (int s = 0; s < col.length; s++) sums[col[s]] += w[s];
+    for (int s = 0; s < col.length; s++) sums[col[s]] += w != null ? w[s] : wD[s];
     for (int j = 0; j < sums.length; j++) sums[j] = sums[j] == 0 ? 1 : total / sums[j];
-    for (int s = 0; s < col.length; s++) w[s] = (float) (w[s] * sums[col[s]]);
+    if (w != null) {
+      for (int s = 0; s < col.length; s++) w[s] = (float) (w[s] * sums[col[s]]);
+    } else {
+      for (int s = 0; s < col.length; s++) wD[s] = wD[s] * sums[col[s]];
+    }
   }
 
   /** Throws when this projection's network is running (for methods that change it). */
@@ -128,7 +177,7 @@ public final class Projection {
   void bind(double dt, int id) {
     this.id = id;
     this.dt = dt;
-    targetArr = post.var(target);
+    if (wD != null) targetD = post.varD(target); else targetArr = post.var(target);
     gatedTarget = post.holds(target);
     if (delayMs == null) {
       uniformDelay = 0;
@@ -160,17 +209,29 @@ public final class Projection {
     if (slots > 0) {
       long need = (long) slots * post.size();
       if (need > Integer.MAX_VALUE - 8) throw new ChiveException("projection '" + name + "': delay ring of " + need + " floats is too large");
-      float[] old = ring;
-      ring = new float[(int) need];
-      if (old != null && old.length == ring.length) System.arraycopy(old, 0, ring, 0, old.length);
+      if (wD != null) {
+        double[] old = ringD;
+        ringD = new double[(int) need];
+        if (old != null && old.length == ringD.length) System.arraycopy(old, 0, ringD, 0, old.length);
+        ring = null;
+      } else {
+        float[] old = ring;
+        ring = new float[(int) need];
+        if (old != null && old.length == ring.length) System.arraycopy(old, 0, ring, 0, old.length);
+      }
     } else {
       ring = null;
+      ringD = null;
     }
     if (plasticity != null) plasticity.bind(dt);
   }
 
   /** Delivers this step's spikes of the pre group into post neurons [from, to). */
   void deliver(int from, int to, long step, boolean wholeRange) {
+    if (wD != null) {
+      deliverDouble(from, to, step, wholeRange);
+      return;
+    }
     final int[] rowPtr = conn.rowPtr;
     final int[] col = conn.post;
     final float[] w = this.w;
@@ -247,6 +308,48 @@ public final class Projection {
     }
   }
 
+  /** {@link #deliver} for a double-precision target: the same steps on double arrays. */
+  private void deliverDouble(int from, int to, long step, boolean wholeRange) {
+    final int[] rowPtr = conn.rowPtr;
+    final int[] col = conn.post;
+    final double[] w = this.wD;
+    final NeuronGroup g = pre;
+    final int parts = g.partCount.length;
+    final boolean gated = gatedTarget;
+    final float[] ref = post.refractory;
+    final float hold = post.holdAbove();
+    final double[] tgt = targetD;
+    final double[] ring = this.ringD;
+    final int slots = this.slots;
+    final int nPost = post.size();
+    final short[] ds = delaySteps;
+    for (int p = 0; p < parts; p++) {
+      final int[] sp = g.partSpikes[p];
+      for (int k = 0, c = g.partCount[p]; k < c; k++) {
+        int i = sp[k];
+        int a = rowPtr[i], b = rowPtr[i + 1];
+        if (!wholeRange) a = lowerBound(col, a, b, from);
+        for (int s = a; s < b; s++) {
+          int j = col[s];
+          if (j >= to) break;
+          if (ring == null) {
+            if (!gated || ref[j] <= hold) tgt[j] += w[s];
+          } else {
+            int d = ds == null ? uniformDelay : ds[s];
+            ring[(int) ((step + d) % slots) * nPost + j] += w[s];
+          }
+        }
+      }
+    }
+    if (ring != null) {
+      int base = (int) (step % slots) * nPost;
+      for (int j = from; j < to; j++) {
+        if (!gated || ref[j] <= hold) tgt[j] += ring[base + j];
+        ring[base + j] = 0;
+      }
+    }
+  }
+
   /** First index in [a, b) whose value is >= key (col sorted ascending there). */
   static int lowerBound(int[] col, int a, int b, int key) {
     int lo = a, hi = b;
@@ -258,11 +361,28 @@ public final class Projection {
   }
 
   /** Input still in flight: per post neuron and delay slot (a copy), for saving. */
-  public float[] pendingRing() { return ring == null ? new float[0] : Arrays.copyOf(ring, ring.length); }
+  public float[] pendingRing() {
+    if (ringD != null) throw new ChiveException("projection '" + name + "': its delay ring is double precision; read it with pendingRingD");
+    return ring == null ? new float[0] : Arrays.copyOf(ring, ring.length);
+  }
+
+  /** Input in flight of a double-precision projection (a copy), for saving. */
+  public double[] pendingRingD() { return ringD == null ? new double[0] : Arrays.copyOf(ringD, ringD.length); }
+
+  /** Restores input in flight saved by {@link #pendingRingD}. */
+  public void restoreRingD(double[] saved) {
+    checkIdle("restore projection '" + name + "'");
+    int have = ringD == null ? 0 : ringD.length;
+    if (saved.length != have) {
+      throw new ChiveException("projection '" + name + "': saved delay ring has " + saved.length + " values, this projection holds " + have);
+    }
+    if (have > 0) System.arraycopy(saved, 0, ringD, 0, have);
+  }
 
   /** Restores input in flight saved by {@link #pendingRing} (after the projection joined its network). */
   public void restoreRing(float[] saved) {
     checkIdle("restore projection '" + name + "'");
+    if (ringD != null) throw new ChiveException("projection '" + name + "': its delay ring is double precision; use restoreRingD");
     int have = ring == null ? 0 : ring.length;
     if (saved.length != have) {
       throw new ChiveException("projection '" + name + "': saved delay ring has " + saved.length + " values, this projection holds " + have);
@@ -275,9 +395,10 @@ public final class Projection {
 
   /** Bytes held by this projection. */
   public long bytes() {
-    long b = 8L * conn.size() + 4L * (conn.nPre + 1);
+    long b = (wD != null ? 12L : 8L) * conn.size() + 4L * (conn.nPre + 1);
     if (delaySteps != null) b += 2L * conn.size();
     if (ring != null) b += 4L * ring.length;
+    if (ringD != null) b += 8L * ringD.length;
     if (plasticity != null) b += plasticity.bytes();
     return b;
   }
