@@ -61,10 +61,14 @@
                             :let [k (gkey g)
                                   folder (safe-name i k)]]
                         (do (.mkdirs (io/file dir "groups" folder))
-                            (doseq [v (.varNames g)] (Npy/write (path dir "groups" folder (str v ".npy")) (.var g v)))
+                            (doseq [v (.varNames g)]
+                              (if (.isDouble g v)
+                                (Npy/write (path dir "groups" folder (str v ".npy")) (.varD g v))
+                                (Npy/write (path dir "groups" folder (str v ".npy")) (.var g v))))
                             (Npy/write (path dir "groups" folder "refractory.npy") (.refractoryCounters g))
                             {:name (name k) :folder folder :n (.size g)
                              :model (model-ref (get-in n [:spec :groups k :model]))
+                             :precision (if (.doublePrecision g) "double" "single")
                              :params (into {} (for [p (.paramNames g)] [p (.param g p)]))
                              :vars (vec (.varNames g))})))
          :projections
@@ -81,9 +85,13 @@
                 (do (.mkdirs (io/file dir "projections" folder))
                     (Npy/write (path dir "projections" folder "row_ptr.npy") (.rowPtr c))
                     (Npy/write (path dir "projections" folder "post.npy") (.post c))
-                    (Npy/write (path dir "projections" folder "weight.npy") (.weights p))
+                    (if (.doublePrecision p)
+                      (Npy/write (path dir "projections" folder "weight.npy") (.weightsD p))
+                      (Npy/write (path dir "projections" folder "weight.npy") (.weights p)))
                     (when-let [d (.delaysMs p)] (Npy/write (path dir "projections" folder "delay_ms.npy") d))
-                    (Npy/write (path dir "projections" folder "ring.npy") (.pendingRing p))
+                    (if (.doublePrecision p)
+                      (Npy/write (path dir "projections" folder "ring.npy") (.pendingRingD p))
+                      (Npy/write (path dir "projections" folder "ring.npy") (.pendingRing p)))
                     (when rule
                       (Npy/write (path dir "projections" folder "trace_pre.npy") (.preTrace rule))
                       (Npy/write (path dir "projections" folder "trace_post.npy") (.postTrace rule))
@@ -243,7 +251,7 @@
 (defn- load-group [dir file jn i g]
   (let [where (str "groups[" i "]")
         f (fn [k ok? expected] (json/field file where g k ok? expected))
-        _ (json/only-fields file where g #{:name :folder :n :model :params :vars})
+        _ (json/only-fields file where g #{:name :folder :n :model :params :vars :precision})
         nm (f :name json/text? "a non-empty string")
         folder (f :folder folder-name? "a plain folder name")
         n (f :n positive-count? "a positive integer")
@@ -259,7 +267,8 @@
                   (throw (ex-info (str file ": " where ".model " (pr-str model) " is not a chive model; valid: " (sort (keys net/models)))
                                   {:file (str file) :model model})))
                 (keyword model)))
-        ^NeuronGroup g (net/new-group k m n)
+        precision (if (contains? g :precision) (keyword (f :precision #{"single" "double"} "\"single\" or \"double\"")) :single)
+        ^NeuronGroup g (net/new-group k m n precision)
         want-params (set (.paramNames g))
         want-vars (set (.varNames g))]
     (when-not (= want-params (set (map name (keys params))))
@@ -275,12 +284,15 @@
       (.setParam g (name p) (double v)))
     (.add ^Network jn g)
     (doseq [v vars]
-      (copy-into! (.var g v) (.floats (npy dir n "groups" folder (str v ".npy")) (path dir "groups" folder (str v ".npy")))
-                  (str nm "." v)))
+      (let [file (path dir "groups" folder (str v ".npy"))
+            a (npy dir n "groups" folder (str v ".npy"))]
+        (if (.isDouble g v)
+          (System/arraycopy (.doubles a file) 0 (.varD g v) 0 n)
+          (copy-into! (.var g v) (.floats a file) (str nm "." v)))))
     (copy-into! (.refractoryCounters g)
                 (.floats (npy dir n "groups" folder "refractory.npy") (path dir "groups" folder "refractory.npy"))
                 (str nm ".refractory"))
-    [k g {:model m :n n}]))
+    [k g {:model m :n n :precision precision}]))
 
 (def ^:private rules (set (map str (Stdp$Rule/values))))
 
@@ -301,9 +313,12 @@
         c (Connectivity/fromCsr (.size pre) (.size post)
                                 (.ints (npy dir (inc (.size pre)) "projections" folder "row_ptr.npy") (at "row_ptr.npy"))
                                 (.ints (npy dir synapses "projections" folder "post.npy") (at "post.npy")))
-        w (.floats (npy dir synapses "projections" folder "weight.npy") (at "weight.npy"))
+        dbl? (.isDouble post target)
+        wa (npy dir synapses "projections" folder "weight.npy")
         d (when delays (.doubles (npy dir nil "projections" folder "delay_ms.npy") (at "delay_ms.npy")))
-        p (.add ^Network jn (Projection. nm pre post target c w d))]
+        p (.add ^Network jn (if dbl?
+                              (Projection. nm pre post target c nil (.doubles wa (at "weight.npy")) d)
+                              (Projection. nm pre post target c (.floats wa (at "weight.npy")) d)))]
     (when plasticity
       (let [pw (str where ".plasticity")
             g (fn [k ok? expected] (json/field file pw plasticity k ok? expected))
@@ -320,7 +335,9 @@
         (copy-into! (.postTrace rule) (.floats (npy dir n-post "projections" folder "trace_post.npy") (at "trace_post.npy")) (str nm ".trace_post"))
         (when-let [z (.postTrace2 rule)]
           (copy-into! z (.floats (npy dir n-post "projections" folder "trace_post2.npy") (at "trace_post2.npy")) (str nm ".trace_post2")))))
-    (.restoreRing p (.floats (npy dir nil "projections" folder "ring.npy") (at "ring.npy")))
+    (if dbl?
+      (.restoreRingD p (.doubles (npy dir nil "projections" folder "ring.npy") (at "ring.npy")))
+      (.restoreRing p (.floats (npy dir nil "projections" folder "ring.npy") (at "ring.npy"))))
     [(keyword nm) p]))
 
 (defn- load-monitor [dir file jn gmap i m]

@@ -20,22 +20,50 @@
       ;; then, in a network map: {:groups {:exc {:model lif :n 400}}}
 
   A model map:
-  - :params     {name default}: quantities (or plain numbers for dimensionless ones)
+  - :params     {name default}: quantities (or plain numbers for dimensionless ones),
+                shared by every neuron of a group
   - :state      {name initial}: state variables; those without an equation are
-                per-neuron constants (inputs such as an injected current)
+                per-neuron constants (inputs such as an injected current, or
+                per-neuron parameters)
+  - :let        {name expr}: named subexpressions (Brian2's \"alpha_m = ... : Hz\"),
+                usable in every expression below
   - :equations  {var rhs}: dvar/dt = rhs, whose dimension must be var's per time
-  - :threshold  a condition; :reset [[var expr] ...] applied in order
-  - :refractory a time (expression of parameters); :hold the variables that do
-                not integrate while refractory (Brian's \"unless refractory\")
-  - :method     :euler (default), :rk4, or :exact (linear equations only: each
-                step applies exp(dt·A), computed from the parameters)
+  - :threshold  a condition; :reset [[var expr] ...] applied in order; both may
+                use any state, parameter, t and dt
+  - :refractory a time (an expression of parameters): R = round(t_ref/dt)
+                steps after a spike the neuron may not spike; or a condition
+                (Brian2's refractory='v > -40*mV'): refractory while it holds,
+                evaluated on the state at the start of each step
+  - :hold       the variables that do not integrate while refractory, and whose
+                every write (synaptic or Poisson input) is discarded meanwhile
+                (Brian2's \"(unless refractory)\")
+  - :init       [[var expr] ...] or {var expr}: initial values computed when a
+                group is built, in order, after the network map's :init (which
+                takes precedence for the variables it names); e.g. HH gates at
+                their steady state for the initial v
+  - :method     :euler (default), :rk4, :exponential-euler (each variable
+                relaxes exactly towards its steady state with the others held
+                at the start of the step; every equation must be linear in its
+                own variable, as for Brian2's exponential_euler), or :exact:
+                the terms of each right-hand side that are affine in the state
+                variables integrate exactly (exp(dt·A), computed from the
+                parameters); any other terms (nonlinear or conditional: if,
+                min, max, clip, comparisons) are evaluated at the start of the
+                step and held over it (x' = exp(dt A) x + Phi (b + r(x)), Phi =
+                integral of exp(s A) over the step); with no such term the
+                step is the exact solution
   - :cost       rough ns per neuron-step, for choosing threads (default 10)
 
-  Expressions: numbers; parameter, state and t symbols; unit constants such as
-  (mV 140); + - * / (pow x n) (sq x) (sqrt x) (exp x) (log x) (exprel x)
-  (tanh x) (sin x) (cos x) (abs x) (min a b) (max a b) (if c a b) and the
+  Expressions: numbers; parameter, state, :let names, t (the time at the start
+  of the step) and dt symbols; unit constants such as (mV 140); + - * /
+  (pow x n) (sq x) (sqrt x) (exp x) (log x) (exprel x) (tanh x) (sin x)
+  (cos x) (abs x) (min a b) (max a b) (clip x lo hi) (if c a b) and the
   comparisons with and/or/not. A dimension mismatch stops the macro with a
   message that shows the equation, the offending term and both dimensions.
+
+  Precision: groups store state in float32 by default; a group built with
+  :precision :double uses a double-precision kernel of the same model
+  (compiled on first use).
 
   Inside, values are in chive's coherent internal units (see chive.units)."
   (:require [chive.impl.javac :as javac]
@@ -246,6 +274,40 @@
         sum (fn [ts] (when (seq ts) (if (= 1 (count ts)) (first ts) (apply list '+ ts))))]
     {:linear (sum lin) :rest (sum other)}))
 
+(defn- linear-in
+  "[A B] (forms, or 0) with `form` = A·x + B for state variable `x`, the other
+  variables held: for :exponential-euler. Throws when `form` is not linear in x."
+  [ctx x form]
+  (let [has-x? (fn [f] (contains? (free-symbols f) x))
+        plus (fn [fs] (let [fs (remove #{0} fs)] (case (count fs) 0 0 1 (first fs) (apply list '+ fs))))
+        neg (fn [f] (if (= 0 f) 0 (list '- f)))
+        times (fn [k f] (if (= 0 f) 0 (apply list '* (concat k [f]))))
+        lin (fn lin [f]
+              (cond
+                (= f x) [1 0]
+                (not (has-x? f)) [0 f]
+                (seq? f)
+                (let [[op & args] f]
+                  (case op
+                    + (let [ps (map lin args)] [(plus (map first ps)) (plus (map second ps))])
+                    - (if (= 1 (count args))
+                        (let [[a b] (lin (first args))] [(neg a) (neg b)])
+                        (lin (apply list '+ (first args) (map #(list '- %) (rest args)))))
+                    * (let [with-x (filter has-x? args)]
+                        (if (= 1 (count with-x))
+                          (let [k (remove #(identical? % (first with-x)) args)
+                                [a b] (lin (first with-x))]
+                            [(times k a) (times k b)])
+                          (fail ctx (str "method :exponential-euler needs d" x "/dt linear in " x ", but " (pr-str f) " is not") {:form f})))
+                    / (let [[num & dens] args]
+                        (when (some has-x? dens)
+                          (fail ctx (str "method :exponential-euler needs d" x "/dt linear in " x ", but " (pr-str f) " divides by it") {:form f}))
+                        (let [[a b] (lin num)]
+                          [(if (= 0 a) 0 (apply list '/ a dens)) (if (= 0 b) 0 (apply list '/ b dens))]))
+                    (fail ctx (str "method :exponential-euler needs d" x "/dt linear in " x ", but " (pr-str f) " is not") {:form f})))
+                :else (fail ctx (str "method :exponential-euler needs d" x "/dt linear in " x ", but " (pr-str f) " is not") {:form f})))]
+    (lin form)))
+
 (defn- parse-spec
   "Checks a model map and returns its analysed form."
   [model-name spec ns-obj]
@@ -270,8 +332,8 @@
         _ (when-let [clash (seq (set/intersection (set (keys lets)) (set/union state-syms param-syms)))]
             (fail ctx0 (str ":let names used as parameters or state: " (vec clash)) {}))
         method (:method spec :euler)
-        _ (when-not (#{:euler :rk4 :exact} method)
-            (fail ctx0 (str "unknown :method " (pr-str method) "; valid: [:euler :rk4 :exact]") {:method method}))
+        _ (when-not (#{:euler :rk4 :exact :exponential-euler} method)
+            (fail ctx0 (str "unknown :method " (pr-str method) "; valid: [:euler :exact :exponential-euler :rk4]") {:method method}))
         ctx (assoc ctx0
                    :params (into {} (map (fn [[s v]] [s (u/dim-vector v)]) params))
                    :state (into {} (map (fn [[s v]] [s (u/dim-vector v)]) state))
@@ -320,8 +382,14 @@
         _ (when (and (seq hold) (not refr)) (fail ctx ":hold needs a :refractory period" {}))
         split (when (= method :exact)
                 (let [c (assoc ctx :varying state-syms)]
-                  (into {} (for [[v f] eqs] [v (split-exact c f)]))))]
-    {:name model-name :params params :state state :equations analysed :forms eqs :split split
+                  (into {} (for [[v f] eqs] [v (split-exact c f)]))))
+        expo (when (= method :exponential-euler)
+               (into {} (for [[v f] eqs]
+                          (let [c (assoc ctx :where (str "defneuron " model-name ", equation d" v "/dt = " (pr-str f)))
+                                [a b] (linear-in c v f)
+                                code (fn [g] (if (= 0 g) "0.0" (:java (analyze c g))))]
+                            [v {:a (code a) :b (code b)}]))))]
+    {:name model-name :params params :state state :equations analysed :forms eqs :split split :expo expo
      :threshold thr :reset resets :init inits
      :refractory refr :hold hold :method method :cost (double (:cost spec 10.0)) :doc (:doc spec)
      :ctx ctx}))
@@ -402,6 +470,13 @@
         (case (:method m)
           :euler (str (str/join (for [v eq-vars] (str "      double d_" (munge (name v)) " = " (rhs v) ";\n")))
                       (str/join (for [v eq-vars] (str "      double n_" (munge (name v)) " = " (jname "s_" v) " + dt * d_" (munge (name v)) ";\n"))))
+          :exponential-euler
+          ;; Each variable relaxes exactly towards its steady state -B/A with rate A, the others held
+          ;; at the start of the step (Brian2's exponential_euler).
+          (str/join (for [v eq-vars :let [mv (munge (name v)) {:keys [a b]} (get-in m [:expo v])]]
+                      (str "      double A_" mv " = " a ", B_" mv " = " b ";\n"
+                           "      double n_" mv " = A_" mv " == 0.0 ? " (jname "s_" v) " + dt * B_" mv
+                           " : (" (jname "s_" v) " + B_" mv " / A_" mv ") * Math.exp(A_" mv " * dt) - B_" mv " / A_" mv ";\n")))
           :rk4 (let [stage (fn [k subst]
                              (str/join
                               (for [v eq-vars]

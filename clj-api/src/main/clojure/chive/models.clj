@@ -7,7 +7,9 @@
   - `lif`        CUBA LIF as in Brian2's CUBA example (exact integration)
   - `izhikevich` Izhikevich (2003), forward Euler
   - `adex`       adaptive exponential IF (Brette & Gerstner 2005)
-  - `qif`        quadratic integrate-and-fire with adaptation (Izhikevich 2007, ch. 8)"
+  - `qif`        quadratic integrate-and-fire with adaptation (Izhikevich 2007, ch. 8)
+  - `hh`         Hodgkin-Huxley with Traub-Miles kinetics (COBAHH's cell), exponential
+                 Euler, refractory while above threshold, gates starting at steady state"
   (:require [chive.model :refer [defneuron]]
             [chive.units :refer [ms mV nA nF uS Mohm]]))
 
@@ -59,3 +61,39 @@
    :reset [[:v v_reset] [:w (+ w b)]]
    :method :rk4
    :cost 10.0})
+
+(defneuron hh
+  "Hodgkin-Huxley neuron with Traub-Miles kinetics and conductance synapses,
+  COBAHH's cell (Brette et al. 2007; Brian2's examples/COBAHH.py), as the
+  built-in :hh computes it, written with the DSL: exponential Euler (each
+  variable relaxes exactly towards its steady state, the others held over
+  the step); a spike when v rises above v_spike, the neuron refractory while
+  v stays above it (a condition, as in Brian2's HH examples), no reset; the
+  gates m, h, n start at their steady state for the initial v."
+  {:params {:c_m (nF 0.2) :g_l (uS 0.01) :e_l (mV -60) :e_k (mV -90) :e_na (mV 50)
+            :g_na (uS 20) :g_kd (uS 6) :v_t (mV -63) :e_e (mV 0) :e_i (mV -80)
+            :tau_e (ms 5) :tau_i (ms 10) :v_spike (mV -20)}
+   :state {:v (mV -60) :m 0.0 :h 0.0 :n 0.0 :ge (uS 0) :gi (uS 0) :i_ext (nA 0)}
+   :let {:x (- v v_t)
+         :alpha_m (/ (/ (* 0.32 4) (exprel (/ (- (mV 13) x) (mV 4)))) (ms 1))
+         :beta_m (/ (/ (* 0.28 5) (exprel (/ (- x (mV 40)) (mV 5)))) (ms 1))
+         :alpha_h (/ (* 0.128 (exp (/ (- (mV 17) x) (mV 18)))) (ms 1))
+         :beta_h (/ (/ 4 (+ 1 (exp (/ (- (mV 40) x) (mV 5))))) (ms 1))
+         :alpha_n (/ (/ (* 0.032 5) (exprel (/ (- (mV 15) x) (mV 5)))) (ms 1))
+         :beta_n (/ (* 0.5 (exp (/ (- (mV 10) x) (mV 40)))) (ms 1))}
+   :equations {:v (/ (+ (* g_l (- e_l v)) (* ge (- e_e v)) (* gi (- e_i v))
+                        (- (* g_na m m m h (- v e_na))) (- (* g_kd n n n n (- v e_k))) i_ext)
+                     c_m)
+               :m (- (* alpha_m (- 1 m)) (* beta_m m))
+               :h (- (* alpha_h (- 1 h)) (* beta_h h))
+               :n (- (* alpha_n (- 1 n)) (* beta_n n))
+               :ge (- (/ ge tau_e))
+               :gi (- (/ gi tau_i))}
+   :threshold (> v v_spike)
+   :refractory (> v v_spike)
+   :init [[:m (/ alpha_m (+ alpha_m beta_m))]
+          [:h (/ alpha_h (+ alpha_h beta_h))]
+          [:n (/ alpha_n (+ alpha_n beta_n))]]
+   :method :exponential-euler
+   :cost 120.0})
+

@@ -43,36 +43,53 @@
 
 (def models
   "Built-in neuron models: constructor, parameters and state variables with
-  their internal units (a plain number is accepted only where the unit is :1)."
+  their internal units (a plain number is accepted only where the unit is :1).
+  :double marks the models that have a double-precision kernel (:precision :double)."
   {:lif {:doc "LIF with exponential current synapses (CUBA); ge, gi in mV"
          :new (fn [nm n] (Lif. nm n))
+         :new-double (fn [nm n] (Lif. nm n true))
          :params {:tau_m :ms :tau_e :ms :tau_i :ms :v_rest :mV :v_th :mV :v_reset :mV :t_ref :ms :r_m :Mohm}
-         :vars {:v :mV :ge :mV :gi :mV :i_ext :nA}}
+         :vars {:v :mV :ge :mV :gi :mV :i_ext :nA}
+         ;; the names of Brian2's examples/CUBA.py
+         :aliases {:taum :tau_m :taue :tau_e :taui :tau_i :El :v_rest :Vt :v_th :Vr :v_reset :R :r_m :I :i_ext}}
    :coba-lif {:doc "conductance LIF, ge and gi relative to the leak; method 0 exponential Euler, 1 forward Euler"
               :new (fn [nm n] (CobaLif. nm n false))
               :params {:tau_m :ms :tau_e :ms :tau_i :ms :v_rest :mV :e_e :mV :e_i :mV :v_th :mV
                        :v_reset :mV :t_ref :ms :r_m :Mohm :method :1 :t_block :ms}
-              :vars {:v :mV :ge :1 :gi :1 :i_ext :nA}}
+              :vars {:v :mV :ge :1 :gi :1 :i_ext :nA}
+              ;; the names of Brian2's examples/COBA.py (Brunel/Vogels-Abbott COBA)
+              :aliases {:taum :tau_m :taue :tau_e :taui :tau_i :El :v_rest :Vt :v_th :Vr :v_reset :Ee :e_e :Ei :e_i
+                        :R :r_m :I :i_ext}}
    :adaptive-lif {:doc "conductance LIF with the Diehl & Cook adaptive threshold theta"
                   :new (fn [nm n] (CobaLif. nm n true))
                   :params {:tau_m :ms :tau_e :ms :tau_i :ms :v_rest :mV :e_e :mV :e_i :mV :v_th :mV
                            :v_reset :mV :t_ref :ms :r_m :Mohm :theta_plus :mV :tau_theta :ms
                            :theta_offset :mV :fix_theta :1 :method :1 :t_block :ms}
-                  :vars {:v :mV :ge :1 :gi :1 :i_ext :nA :theta :mV}}
+                  :vars {:v :mV :ge :1 :gi :1 :i_ext :nA :theta :mV}
+                  :aliases {:taum :tau_m :taue :tau_e :taui :tau_i :El :v_rest :Vt :v_th :Vr :v_reset :Ee :e_e :Ei :e_i
+                            :R :r_m :I :i_ext}}
    :izhikevich {:doc "Izhikevich 2003, published dimensionless form (a, b, d, i_ext plain numbers)"
                 :new (fn [nm n] (Izhikevich. nm n))
+                :new-double (fn [nm n] (Izhikevich. nm n true))
                 :params {:a :1 :b :1 :c :mV :d :1 :v_peak :mV :tau_e :ms :t_ref :ms :method :1}
-                :vars {:v :mV :u :1 :i_ext :1 :ge :1}}
+                ;; u and the inputs in the published dimensionless form (mV/ms, as plain numbers) or as (mV-per-ms x)
+                :vars {:v :mV :u #{:1 :mV-per-ms} :i_ext #{:1 :mV-per-ms} :ge #{:1 :mV-per-ms}}
+                :aliases {:I :i_ext :Vpeak :v_peak}}
    :adex {:doc "adaptive exponential IF (Brette & Gerstner 2005); ge is a current in nA"
           :new (fn [nm n] (AdEx. nm n))
           :params {:c_m :nF :g_l :uS :e_l :mV :v_t :mV :delta_t :mV :a :uS :tau_w :ms :b :nA
                    :v_reset :mV :v_peak :mV :tau_e :ms :t_ref :ms}
-          :vars {:v :mV :w :nA :i_ext :nA :ge :nA}}
+          :vars {:v :mV :w :nA :i_ext :nA :ge :nA}
+          ;; the names of Brian2's examples/adaptive_threshold... AdEx (Brette & Gerstner) example
+          :aliases {:C :c_m :gL :g_l :EL :e_l :VT :v_t :DeltaT :delta_t :tauw :tau_w :Vr :v_reset :Vcut :v_peak :I :i_ext}}
    :hh {:doc "Hodgkin-Huxley, Traub-Miles kinetics, conductance synapses (COBAHH)"
         :new (fn [nm n] (HodgkinHuxley. nm n))
         :params {:c_m :nF :g_l :uS :e_l :mV :e_k :mV :e_na :mV :g_na :uS :g_kd :uS :v_t :mV
                  :e_e :mV :e_i :mV :tau_e :ms :tau_i :ms :v_spike :mV :t_ref :ms}
-        :vars {:v :mV :m :1 :h :1 :n :1 :ge :uS :gi :uS :i_ext :nA}}
+        :vars {:v :mV :m :1 :h :1 :n :1 :ge :uS :gi :uS :i_ext :nA}
+        ;; the names of Brian2's examples/COBAHH.py
+        :aliases {:Cm :c_m :gl :g_l :El :e_l :EK :e_k :ENa :e_na :VT :v_t :Ee :e_e :Ei :e_i :taue :tau_e :taui :tau_i
+                  :I :i_ext}}
    :poisson {:doc "Poisson sources; :rate (one value or one per neuron)"
              :new (fn [nm n] (PoissonGroup. nm n))
              :params {}
@@ -84,19 +101,26 @@
 (defn- err [msg data] (throw (ex-info msg data)))
 
 (defn- convert
-  "`x` in internal units for `unit`: a unit keyword of a built-in model, or a
-  dimension vector of a DSL model (chive.model)."
+  "`x` in internal units for `unit`: a unit keyword of a built-in model, a set
+  of alternatives (#{:1 :mV-per-ms}: a plain number in the published
+  dimensionless form, or a quantity of the other unit), or a dimension vector
+  of a DSL model (chive.model)."
   ^double [what x unit]
-  (if (vector? unit) (u/check-dim what x unit) (u/check what x unit)))
+  (cond (vector? unit) (u/check-dim what x unit)
+        (set? unit) (if (and (number? x) (contains? unit :1))
+                      (u/check what x :1)
+                      (u/check what x (first (disj unit :1))))
+        :else (u/check what x unit)))
 
 (defn- as-quantity [v unit]
   (cond (vector? unit) (u/from-internal v unit)
-        (= unit :1) v
+        (or (= unit :1) (set? unit)) v
         :else (u/q v unit)))
 
 (defn- dsl-model [m]
   {:doc (:doc m)
    :new (fn [nm n] (model/group m nm n))
+   :new-double (fn [nm n] (model/group m nm n :double))
    :params (:param-dims m)
    :vars (:state-dims m)})
 
@@ -107,47 +131,74 @@
                 (sort (keys models)))
            {:group group-key :model (:model spec) :valid (sort (keys models))})))
 
+(defn- canonical
+  "The model's own name for parameter or variable `k`, which may be a Brian2-style alias."
+  [m k]
+  (let [k (keyword (name k))] (get (:aliases m) k k)))
+
 (defn- unit-of [kind table group-key k]
   (or (get table (keyword (name k)))
-      (err (str "group " group-key ": unknown " (name kind) " " (pr-str k) "; valid: " (sort (keys table)))
-           {:group group-key kind k :valid (sort (keys table))})))
+      (let [s (v/nearest k (keys table))]
+        (err (str "group " group-key ": unknown " (name kind) " " (pr-str k) (when s (str "; did you mean " (pr-str s) "?"))
+                  " Valid: " (sort (keys table)))
+             {:group group-key kind k :suggestion s :valid (sort (keys table))}))))
 
 (defn- seed-for
   "A seed derived from the network seed and a name, stable across runs."
   ^long [^long seed what]
   (chive.core.sim.Rng/bits seed 0x5EED (long (hash (str what))) 0))
 
+(def ^:private doubles-class (Class/forName "[D"))
+
+(defn- doubles? [a] (instance? doubles-class a))
+
+(defn- var-array
+  "The live array of state variable `v` of `g`: float[] or, in a double-precision group, double[]."
+  [^NeuronGroup g v]
+  (if (.isDouble g (name v)) (.varD g (name v)) (.var g (name v))))
+
 (defn- fill-var!
-  "Sets array `a` (a state variable in `unit`) from an init spec:
-  a quantity or number, [:uniform lo hi], [:normal mean sd], or a sequence with
-  one value per neuron."
-  [^floats a spec unit what seed]
-  (let [conv #(convert what % unit)]
+  "Sets array `a` (float[] or double[]; a state variable in `unit`) from an
+  init spec: a quantity or number, [:uniform lo hi], [:normal mean sd], or a
+  sequence with one value per neuron. The values are drawn in double and
+  rounded once for a float[] (the same numbers as the float draws)."
+  [a spec unit what seed]
+  (let [n (if (doubles? a) (alength ^doubles a) (alength ^floats a))
+        buf (double-array n)
+        conv #(convert what % unit)]
     (cond
-      (or (number? spec) (u/quantity? spec)) (Fill/constant a (conv spec))
+      (or (number? spec) (u/quantity? spec)) (Fill/constant buf (conv spec))
       (and (vector? spec) (= :uniform (first spec)))
-      (let [[_ lo hi] spec] (Fill/uniform a (conv lo) (conv hi) (long seed)))
+      (let [[_ lo hi] spec] (Fill/uniform buf (conv lo) (conv hi) (long seed)))
       (and (vector? spec) (= :normal (first spec)))
       (let [[_ mean sd & [{:keys [min max]}]] spec]
-        (Fill/normal a (conv mean) (conv sd)
+        (Fill/normal buf (conv mean) (conv sd)
                      (if min (conv min) Double/NEGATIVE_INFINITY)
                      (if max (conv max) Double/POSITIVE_INFINITY) (long seed)))
       (sequential? spec)
-      (let [vs (double-array (map conv spec))] (Fill/from a vs 1.0 (str what)))
-      (instance? (Class/forName "[D") spec)
+      (let [vs (double-array (map conv spec))] (Fill/from buf vs 1.0 (str what)))
+      (doubles? spec)
       (if (or (= unit :1) (= unit [0 0 0 0 0 0 0]))
-        (Fill/from a ^doubles spec 1.0 (str what))
+        (Fill/from buf ^doubles spec 1.0 (str what))
         (err (str what ": a raw double array has no unit; give a sequence of quantities or a "
                   "[:uniform lo hi] / [:normal mean sd] spec") {:what what :unit unit}))
       :else (err (str what ": cannot initialise from " (pr-str spec)
                       "; give a value, [:uniform lo hi], [:normal mean sd] or one value per neuron")
-                 {:what what :spec spec}))))
+                 {:what what :spec spec}))
+    (if (doubles? a)
+      (System/arraycopy buf 0 a 0 n)
+      (Fill/from ^floats a buf 1.0 (str what)))))
 
 (defn new-group
   "A fresh group of `model` (a built-in keyword or a DSL model) with default
-  parameters, named after `group-key`; for chive.io."
-  ^NeuronGroup [group-key model n]
-  ((:new (model-of group-key {:model model})) (name group-key) (int n)))
+  parameters, named after `group-key`, in :single (default) or :double
+  precision; for chive.io."
+  (^NeuronGroup [group-key model n] (new-group group-key model n :single))
+  (^NeuronGroup [group-key model n precision]
+   (let [m (model-of group-key {:model model})]
+     (if (= precision :double)
+       ((or (:new-double m) (err (str "model " model " has no double-precision kernel") {:model model})) (name group-key) (int n))
+       ((:new m) (name group-key) (int n))))))
 
 (defn- build-group ^NeuronGroup [group-key spec ^long seed]
   (let [m (model-of group-key spec)
@@ -163,19 +214,32 @@
                      {:group group-key}))
               (SpikeGeneratorGroup. nm (int n) (int-array indices)
                                     (double-array (map #(u/check :times % :ms) times))))
-            ((:new m) nm (int n)))]
-      (doseq [[k v] (:params spec)]
+            (if (= :double (:precision spec))
+              ((:new-double m) nm (int n))
+              ((:new m) nm (int n))))]
+      (doseq [[k v] (:params spec)
+              :let [k (canonical m k)]]
         (.setParam g (name k) (convert (keyword (name group-key) (name k)) v (unit-of :param (:params m) group-key k))))
       (when (= :poisson (:model spec))
         (when-let [r (:rate spec)]
           (fill-var! (.var g "rate") r :Hz (keyword nm "rate") (seed-for seed [nm "rate"]))))
       g)))
 
+(defn- initialise-dsl!
+  "Applies a DSL model's :init expressions, except for the variables the map's :init gave."
+  [^NeuronGroup g spec]
+  (when (and (instance? chive.core.model.DslGroup g) (seq (:init-vars (:model spec))))
+    (.initialise ^chive.core.model.DslGroup g (into-array String (map name (keys (:init spec)))))))
+
+(declare model-of)
+
 (defn- init-group! [^NeuronGroup g group-key spec ^long seed]
   (let [m (model-of group-key spec)]
-    (doseq [[k v] (:init spec)]
+    (doseq [[k v] (:init spec)
+            :let [k (canonical m k)]]
       (let [unit (unit-of :var (:vars m) group-key k)]
-        (fill-var! (.var g (name k)) v unit (keyword (name group-key) (name k)) (seed-for seed [(name group-key) (name k)]))))))
+        (fill-var! (var-array g k) v unit (keyword (name group-key) (name k)) (seed-for seed [(name group-key) (name k)]))))
+    (initialise-dsl! g spec)))
 
 (defn- connectivity ^Connectivity [proj-key {:keys [rule p k self? pre post] :as c} npre npost seed]
   (let [rule (if (keyword? c) c rule)
@@ -206,12 +270,15 @@
 
 (defn- fill-slice!
   "Sets neurons [lo, hi) of array `a` from an init spec (see `fill-var!`)."
-  [^floats a lo hi spec unit what seed]
-  (if (and (zero? lo) (= hi (alength a)))
-    (fill-var! a spec unit what seed)
-    (let [part (java.util.Arrays/copyOfRange a (int lo) (int hi))]
-      (fill-var! part spec unit what seed)
-      (System/arraycopy part 0 a (int lo) (alength part)))))
+  [a lo hi spec unit what seed]
+  (let [n (if (doubles? a) (alength ^doubles a) (alength ^floats a))]
+    (if (and (zero? lo) (= hi n))
+      (fill-var! a spec unit what seed)
+      (let [part (if (doubles? a)
+                   (java.util.Arrays/copyOfRange ^doubles a (int lo) (int hi))
+                   (java.util.Arrays/copyOfRange ^floats a (int lo) (int hi)))]
+        (fill-var! part spec unit what seed)
+        (System/arraycopy part 0 a (int lo) (int (- hi lo)))))))
 
 (defn- expected-synapses
   "Synapses a projection spec will create (expected value for random rules)."
@@ -249,14 +316,16 @@
                    (/ need 1048576.0) (/ free 1048576.0) (/ (.maxMemory rt) 1048576.0))
            {:need-bytes need :free-bytes free}))))
 
-(defn- build-weights ^floats [proj-key spec ^Connectivity conn unit seed]
+(defn- build-weights
+  "Weights in CSR order: float[] or, for a double-precision target, double[]."
+  [proj-key spec ^Connectivity conn unit seed dbl?]
   (let [w (:weight spec)
         n (.size conn)
-        a (float-array n)
+        a (if dbl? (double-array n) (float-array n))
         what (keyword (name proj-key) "weight")]
     (fill-var! a w unit what seed)
     (if-let [order (and (sequential? w) (.order conn))]
-      (Fill/permuted a order)
+      (if dbl? (Fill/permuted ^doubles a order) (Fill/permuted ^floats a order))
       a)))
 
 (defn- delays [proj-key {:keys [delay]} ^Connectivity conn]
@@ -318,7 +387,7 @@
 
 (def ^:private top-keys #{:dt :seed :groups :subgroups :projections :inputs :monitors})
 (def ^:private input-keys #{:type :to :target :n :rate :weight :exact})
-(def ^:private group-keys #{:model :n :params :init :rate :spikes})
+(def ^:private group-keys #{:model :n :params :init :rate :spikes :precision})
 (def ^:private projection-keys #{:from :to :target :connect :weight :delay :plasticity})
 (def ^:private connect-rules {:all-to-all #{:rule} :all-to-all-except-diagonal #{:rule} :one-to-one #{:rule}
                               :fixed-probability #{:rule :p :self?} :fixed-in-degree #{:rule :k :self?}
@@ -446,12 +515,26 @@
           _ (when-not (model/model? mdl) (v/one-of! (conj path :model) "model" mdl (keys models)))
           m (model-of gk spec)
           n (v/int-in! (conj path :n) ":n" (:n spec) 1 (- Integer/MAX_VALUE 8))]
-      (when-let [ps (:params spec)]
-        (v/closed! (conj path :params) (str "the parameters of model " (pr-str (if (keyword? mdl) mdl (:name mdl)))) ps (keys (:params m)))
-        (doseq [[k x] ps] (quantity! (conj path :params k) (keyword (name gk) (name k)) x (get (:params m) k))))
-      (when-let [init (:init spec)]
-        (v/closed! (conj path :init) "the state variables" init (keys (:vars m)))
-        (doseq [[k x] init] (init-spec! (conj path :init k) (keyword (name gk) (name k)) x (get (:vars m) k) n)))
+      (when (contains? spec :precision)
+        (v/one-of! (conj path :precision) "precision" (:precision spec) [:single :double])
+        (when (and (= :double (:precision spec)) (not (:new-double m)))
+          (v/fail! (conj path :precision)
+                   (str "model " (pr-str mdl) " has no double-precision kernel; :lif, :izhikevich and defneuron models do "
+                        "(chive.models has adex and hh written with defneuron)")
+                   {:model mdl})))
+      (doseq [[what table k] [["parameters" (:params m) :params] ["state variables" (:vars m) :init]]
+              :let [given (get spec k)
+                    aliases (for [[a c] (:aliases m) :when (contains? table c)] a)]
+              :when given]
+        (v/closed! (conj path k) (str "the " what " of model " (pr-str (if (keyword? mdl) mdl (:name mdl)))) given
+                   (keys table) aliases)
+        (doseq [[c ks] (group-by #(canonical m %) (keys given)) :when (> (count ks) 1)]
+          (v/fail! (conj path k) (str (pr-str (vec ks)) " name the same " (pr-str c) " (a Brian2-style alias and chive's name); give one")
+                   {:keys (vec ks)})))
+      (doseq [[k x] (:params spec)]
+        (quantity! (conj path :params k) (keyword (name gk) (name k)) x (get (:params m) (canonical m k))))
+      (doseq [[k x] (:init spec)]
+        (init-spec! (conj path :init k) (keyword (name gk) (name k)) x (get (:vars m) (canonical m k)) n))
       (when (some? (:rate spec))
         (when-not (= :poisson mdl)
           (v/fail! path (str ":rate applies to :poisson groups; this is a " (pr-str mdl) " group") {:key :rate}))
@@ -678,7 +761,7 @@
                   :let [{:keys [group from to init]} (subgroup-spec sg)
                         m (model-of group (gspecs group))]
                   [v x] init]
-            (fill-slice! (.var ^NeuronGroup (groups group) (name v)) from to x (get (:vars m) v)
+            (fill-slice! (var-array (groups group) v) from to x (get (:vars m) v)
                          (keyword (name k) (name v)) (seed-for seed [(name k) (name v)])))
         projections
         (into {}
@@ -693,8 +776,11 @@
                       conn (if (and (= [plo phi] [0 (.size pre)]) (= [qlo qhi] [0 (.size post)]))
                              c
                              (.placed c (.size pre) (int plo) (.size post) (int qlo)))
-                      w (build-weights k ps conn unit (seed-for seed [(name k) "weight"]))
-                      proj (.add net ^Projection (Projection. (name k) pre post (name (:target ps)) conn w (delays k ps conn)))]
+                      dbl? (.isDouble post (name (:target ps)))
+                      w (build-weights k ps conn unit (seed-for seed [(name k) "weight"]) dbl?)
+                      proj (.add net ^Projection (if dbl?
+                                                   (Projection. (name k) pre post (name (:target ps)) conn nil ^doubles w (delays k ps conn))
+                                                   (Projection. (name k) pre post (name (:target ps)) conn ^floats w (delays k ps conn))))]
                   (when-let [pl (:plasticity ps)]
                     (.setPlasticity proj (plasticity-rule k pl unit)))
                   [k proj])))
@@ -823,13 +909,15 @@
              (transient {}) (range (alength indices))))))
 
 (defn trace
-  "State recorded by state monitor `k`: {:var v :neurons [...] :times-ms double[] :values float[record][neuron]}."
+  "State recorded by state monitor `k`: {:var v :neurons [...] :times-ms double[]
+  :values float[record][neuron]} (double[][] for a double-precision group)."
   [^Net net k]
   (idle! net "read a state monitor")
   (let [^StateMonitor m (monitor-of net k StateMonitor "state")
         dt (.dt ^Network (:java net))]
     {:var (keyword (.var m)) :neurons (vec (.indices m))
-     :times-ms (double-array (map #(* dt %) (.steps m))) :values (.values m)}))
+     :times-ms (double-array (map #(* dt %) (.steps m)))
+     :values (if (.doublePrecision m) (.valuesD m) (.values m))}))
 
 (defn rates
   "Population rate per step from rate monitor `k`: {:times-ms double[] :rates-hz double[]}."
@@ -844,12 +932,29 @@
 (defn state
   "State variable `var` of group `g` (internal units: see `models`): the live
   array of a group (writes take effect at the next step), or a copy of the
-  values of a subgroup or slice [group from to] (set them with `set-state!`)."
-  ^floats [^Net net g var]
+  values of a subgroup or slice [group from to] (set them with `set-state!`).
+  A float[], or a double[] for a group built with :precision :double."
+  [^Net net g var]
   (idle! net "read or write a state variable")
   (let [[gk lo hi :as r] (ref-of net g)
-        a (.var (get-group net gk) (name var))]
-    (if (whole? net r) a (java.util.Arrays/copyOfRange a (int lo) (int hi)))))
+        a (var-array (get-group net gk) (canonical (model-of gk (get-in net [:spec :groups gk])) var))]
+    (cond (whole? net r) a
+          (doubles? a) (java.util.Arrays/copyOfRange ^doubles a (int lo) (int hi))
+          :else (java.util.Arrays/copyOfRange ^floats a (int lo) (int hi)))))
+
+(defn- check-rates!
+  "Throws, before anything is written, when rate spec `spec` for Poisson
+  group `gk` has a rate above 1/dt (or below 0)."
+  [^Net net gk spec]
+  (let [mx (/ 1000.0 (.dt ^Network (:java net)))
+        hz #(u/check (keyword (name gk) "rate") % :Hz)
+        vals (cond (or (number? spec) (u/quantity? spec)) [(hz spec)]
+                   (and (vector? spec) (keyword? (first spec))) (if (= :uniform (first spec)) [(hz (second spec)) (hz (nth spec 2))] [])
+                   (sequential? spec) (map hz spec)
+                   :else [])]
+    (when-let [bad (first (filter #(not (<= 0 % mx)) vals))]
+      (err (str "Poisson group " gk ": rate " bad " Hz is outside 0 .. 1/dt = " mx " Hz (a neuron spikes at most once per step)")
+           {:group gk :rate bad}))))
 
 (defn set-state!
   "Sets state variable `var` of group `g` (a group, subgroup or slice
@@ -859,8 +964,11 @@
   (idle! net "set a state variable")
   (let [[gk lo hi :as r] (ref-of net g)
         gs (get-in net [:spec :groups gk])
-        unit (unit-of :var (:vars (model-of gk gs)) gk var)]
-    (fill-slice! (.var (get-group net gk) (name var)) lo hi spec unit (keyword (name gk) (name var))
+        m (model-of gk gs)
+        var (canonical m var)
+        unit (unit-of :var (:vars m) gk var)]
+    (when (= :rate var) (check-rates! net gk spec))
+    (fill-slice! (var-array (get-group net gk) var) lo hi spec unit (keyword (name gk) (name var))
                  (seed-for (.seed ^Network (:java net)) (if (whole? net r) [(name gk) (name var) (time-ms net)]
                                                            [(name gk) (name var) (time-ms net) lo hi])))
     net))
@@ -881,20 +989,14 @@
         (err (str "set-rates! with a double[] takes a whole group; for " (pr-str g) " give a sequence of rates") {:group g}))
       (.setRates ^PoissonGroup grp ^doubles rates)
       net)
-    (do (set-state! net g :rate rates)
-        (let [[gk] (ref-of net g)
-              ^NeuronGroup grp (get-group net gk)
-              mx (/ 1000.0 (.dt ^Network (:java net)))]
-          (when-let [bad (first (filter #(> % mx) (.var grp "rate")))]
-            (err (str "Poisson group " gk ": rate " bad " Hz is above 1/dt = " mx " Hz (a neuron spikes at most once per step)")
-                 {:group g :rate bad})))
-        net)))
+    (set-state! net g :rate rates)))
 
 (defn param
   "Parameter `p` of group `g` (or of the group of a subgroup), as a quantity in its unit."
   [^Net net g p]
   (let [[gk] (ref-of net g)
         m (model-of gk (get-in net [:spec :groups gk]))
+        p (canonical m p)
         unit (unit-of :param (:params m) gk p)
         v (.param (get-group net gk) (name p))]
     (as-quantity v unit)))
@@ -914,6 +1016,7 @@
                 "; per-neuron values belong in a state variable (set-state! works on subgroups)")
            {:group g :param p}))
     (let [m (model-of gk (get-in net [:spec :groups gk]))
+          p (canonical m p)
           unit (unit-of :param (:params m) gk p)]
       (.setParam (get-group net gk) (name p) (convert (keyword (name gk) (name p)) value unit))
       net)))
@@ -947,10 +1050,12 @@
      :weight (as-quantity (.weight in) unit) :exact (not (.approximate in))}))
 
 (defn weights
-  "The live weight array of projection `k` (CSR order, target variable's unit)."
-  ^floats [^Net net k]
+  "The live weight array of projection `k` (CSR order, target variable's
+  unit): float[], or double[] into a double-precision group."
+  [^Net net k]
   (idle! net "read or write weights")
-  (.weights (get-projection net k)))
+  (let [p (get-projection net k)]
+    (if (.doublePrecision p) (.weightsD p) (.weights p))))
 
 (defn set-learning!
   "Switches the plasticity of projection `k` on or off (takes effect at the next step)."
@@ -979,7 +1084,8 @@
   (idle! net "read connections")
   (let [p (get-projection net k)
         c (.connectivity p)]
-    {:pre (.pre c) :post (aclone (.post c)) :weight (aclone (.weights p))}))
+    {:pre (.pre c) :post (aclone (.post c))
+     :weight (if (.doublePrecision p) (aclone (.weightsD p)) (aclone (.weights p)))}))
 
 (defn summary
   "Sizes and memory of the network, as data."

@@ -53,6 +53,7 @@
    :capacitance   [-2 -1 4 2 0 0 0]
    :resistance    [2 1 -3 -2 0 0 0]
    :area          [2 0 0 0 0 0 0]
+   :voltage-rate  [2 1 -4 -1 0 0 0]
    :length        [1 0 0 0 0 0 0]
    :conductance-density [-4 -1 3 2 0 0 0]
    :capacitance-density [-4 -1 4 2 0 0 0]})
@@ -71,12 +72,13 @@
    :ohm [:resistance 0] :Mohm [:resistance 6] :Gohm [:resistance 9]
    :m2 [:area 0] :cm2 [:area -4] :um2 [:area -12]
    :S-per-cm2 [:conductance-density 4] :mS-per-cm2 [:conductance-density 1]
-   :uF-per-cm2 [:capacitance-density -2]})
+   :uF-per-cm2 [:capacitance-density -2]
+   :mV-per-ms [:voltage-rate 0]})
 
 (def ^:private preferred
   "Unit used to print each dimension."
   {:time :ms :frequency :Hz :voltage :mV :current :nA :conductance :nS :capacitance :pF
-   :resistance :Mohm :area :um2 :dimensionless :1})
+   :resistance :Mohm :area :um2 :dimensionless :1 :voltage-rate :mV-per-ms})
 
 (defn quantity?
   "True for a chive quantity."
@@ -232,7 +234,7 @@
 (defunits
   s :s, ms :ms, us :us, Hz :Hz, kHz :kHz, V :V, mV :mV, A :A, nA :nA, pA :pA,
   S :S, mS :mS, uS :uS, nS :nS, F :F, uF :uF, nF :nF, pF :pF,
-  ohm :ohm, Mohm :Mohm, Gohm :Gohm, m2 :m2, cm2 :cm2, um2 :um2)
+  ohm :ohm, Mohm :Mohm, Gohm :Gohm, m2 :m2, cm2 :cm2, um2 :um2, mV-per-ms :mV-per-ms)
 
 (defn check-dim
   "Converts `x`, the value of `param`, to internal units, checking that its

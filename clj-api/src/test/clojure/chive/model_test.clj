@@ -102,7 +102,7 @@
                          {:params {:tau (chive.units/ms 10) :e_l (chive.units/mV -70) :g (chive.units/nS 5)}
                           :state {:v (chive.units/mV -70)}
                           :equations {:v (/ (+ (- e_l v) g) tau)}}))))
-    (is (re-find #"dv/dt must be a m\^2 kg s\^-4 A\^-1 \(voltage per time\), but the right-hand side is a voltage"
+    (is (re-find #"dv/dt must be a voltage-rate \(voltage per time\), but the right-hand side is a voltage"
                  (msg '(chive.model/defneuron bad2
                          {:params {:tau (chive.units/ms 10)}
                           :state {:v (chive.units/mV -70)}

@@ -52,18 +52,21 @@
 
 (defn closed!
   "Throws when map `m` at `path` (described as `what`) has a key outside
-  `allowed`, naming the key and the nearest valid one. Returns m."
-  [path what m allowed]
-  (when-not (map? m)
-    (fail! path (str what " must be a map, got " (pr-str m)) {:value m}))
-  (doseq [k (keys m)]
-    (when-not (contains? (set allowed) k)
-      (let [s (nearest k allowed)]
-        (fail! path (str "unknown key " (pr-str k) " in " what
-                         (when s (str "; did you mean " (pr-str s) "?"))
-                         " Valid keys: " (str/join " " (map pr-str (sort-by str allowed))))
-               {:key k :suggestion s :valid (vec (sort-by str allowed))}))))
-  m)
+  `allowed` (and `also`, accepted too but not listed: aliases), naming the
+  key and the nearest valid one. Returns m."
+  ([path what m allowed] (closed! path what m allowed nil))
+  ([path what m allowed also]
+   (when-not (map? m)
+     (fail! path (str what " must be a map, got " (pr-str m)) {:value m}))
+   (doseq [k (keys m)]
+     (when-not (or (contains? (set allowed) k) (contains? (set also) k))
+       (let [s (or (nearest k allowed) (nearest k also))]
+         (fail! path (str "unknown key " (pr-str k) " in " what
+                          (when s (str "; did you mean " (pr-str s) "?"))
+                          " Valid keys: " (str/join " " (map pr-str (sort-by str allowed)))
+                          (when (seq also) (str " (also accepted: " (str/join " " (map pr-str (sort-by str also))) ")")))
+                {:key k :suggestion s :valid (vec (sort-by str allowed))}))))
+   m))
 
 (defn one-of!
   "Throws unless `v` is in `valid`, naming the nearest valid choice. Returns v."

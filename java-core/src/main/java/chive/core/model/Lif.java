@@ -14,15 +14,22 @@ import chive.core.sim.NeuronGroup;
  * ge and gi are in mV (synaptic current times membrane resistance), i_ext in
  * nA, r_m in MΩ. The system is linear: each step uses its exact solution, so
  * results do not depend on dt beyond the sampling of spikes.
+ *
+ * <p>State is float32 by default (a vectorised kernel); {@code doublePrecision}
+ * keeps it and the step's coefficients in float64, as Brian2 does.
  */
 public final class Lif extends NeuronGroup {
   private final float[] v, ge, gi, iext;
+  private final double[] vD, geD, giD, iextD;
+  private double dGe, dGi, dVge, dVgi, dVi, dVv, dcV;
   private double vRest, vTh, vReset, rm;
   private float mGe, cGe, mGi, cGi, mVge, mVgi, mVi, mVv, cV;
   private int refSteps;
 
-  public Lif(String name, int n) {
-    super(name, n);
+  public Lif(String name, int n) { this(name, n, false); }
+
+  public Lif(String name, int n, boolean doublePrecision) {
+    super(name, n, doublePrecision);
     addParam("tau_m", 20.0);
     addParam("tau_e", 5.0);
     addParam("tau_i", 10.0);
@@ -31,10 +38,19 @@ public final class Lif extends NeuronGroup {
     addParam("v_reset", -60.0);
     addParam("t_ref", 5.0);
     addParam("r_m", 1.0);
-    v = addVar("v", -60f);
-    ge = addVar("ge", 0f);
-    gi = addVar("gi", 0f);
-    iext = addVar("i_ext", 0f);
+    if (doublePrecision) {
+      v = ge = gi = iext = null;
+      vD = addVarD("v", -60);
+      geD = addVarD("ge", 0);
+      giD = addVarD("gi", 0);
+      iextD = addVarD("i_ext", 0);
+    } else {
+      vD = geD = giD = iextD = null;
+      v = addVar("v", -60f);
+      ge = addVar("ge", 0f);
+      gi = addVar("gi", 0f);
+      iext = addVar("i_ext", 0f);
+    }
     holdWhileRefractory("v");
   }
 
@@ -83,6 +99,13 @@ public final class Lif extends NeuronGroup {
     mVi = (float) mc[3][2];
     mVv = (float) mc[3][3];
     cV = (float) mc[3][4];
+    dGe = mc[0][0];
+    dGi = mc[1][1];
+    dVge = mc[3][0];
+    dVgi = mc[3][1];
+    dVi = mc[3][2];
+    dVv = mc[3][3];
+    dcV = mc[3][4];
   }
 
   /** The float coefficients of the one-step map, for tests: {mGe, cGe, mGi, cGi, mVge, mVgi, mVi, mVv, cV}. */
@@ -90,8 +113,32 @@ public final class Lif extends NeuronGroup {
 
   @Override
   protected int update(int from, int to, long step, int[] spikes) {
+    if (vD != null) return updateDouble(from, to, spikes);
     integrate(from, to);
     return threshold(from, to, spikes);
+  }
+
+  /** The same step in float64: exact map with double coefficients, v held while refractory. */
+  private int updateDouble(int from, int to, int[] spikes) {
+    final double[] v = vD, ge = geD, gi = giD, iext = iextD;
+    final float[] ref = refractory;
+    final float r = refSteps;
+    int count = 0;
+    for (int i = from; i < to; i++) {
+      double e = ge[i], g = gi[i], vi = v[i];
+      double vn = dVge * e + dVgi * g + dVi * iext[i] + dVv * vi + dcV;
+      ge[i] = dGe * e;
+      gi[i] = dGi * g;
+      float c = Math.max(ref[i] - 1f, 0f);
+      ref[i] = c;
+      if (c > 0f) continue;
+      v[i] = vn;
+      if (vn > vTh) {
+        spikes[count++] = i;
+        ref[i] = r;
+      }
+    }
+    return count;
   }
 
   /**
@@ -136,6 +183,10 @@ public final class Lif extends NeuronGroup {
 
   @Override
   protected void reset(int[] spikes, int count) {
+    if (vD != null) {
+      for (int k = 0; k < count; k++) vD[spikes[k]] = vReset;
+      return;
+    }
     final float r = (float) vReset;
     for (int k = 0; k < count; k++) v[spikes[k]] = r;
   }

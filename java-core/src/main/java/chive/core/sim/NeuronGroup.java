@@ -143,7 +143,7 @@ public abstract class NeuronGroup {
    */
   protected final void holdWhileRefractory(String... names) {
     for (String v : names) {
-      var(v); // must exist
+      if (!hasVar(v)) var(v); // throws, naming the variables
       held.add(v);
     }
   }
