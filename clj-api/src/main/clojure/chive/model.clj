@@ -250,15 +250,27 @@
     (ex form 0)))
 
 (defn- sum-terms
-  "The signed terms of a sum: (+ a (- b c)) -> [a (- b) (- c)]... as forms whose sum is `form`."
+  "The signed terms of a sum, as forms whose sum is `form`: (+ a (- b c)) ->
+  [a (- b) (- c)]; products and quotients distribute over a sum they contain
+  ((/ (+ a b) tau) -> [(/ a tau) (/ b tau)]), so that the affine terms of an
+  equation are found inside them."
   [form]
   (if (seq? form)
-    (let [[op & args] form]
+    (let [[op & args] form
+          sum? (fn [f] (and (seq? f) (#{'+ '-} (first f))))]
       (case op
         + (mapcat sum-terms args)
         - (if (= 1 (count args))
             (map (fn [t] (list '- t)) (sum-terms (first args)))
             (concat (sum-terms (first args)) (mapcat (fn [a] (map (fn [t] (list '- t)) (sum-terms a))) (rest args))))
+        / (if (sum? (first args))
+            (map (fn [t] (apply list '/ t (rest args))) (sum-terms (first args)))
+            [form])
+        * (let [sums (filter sum? args)]
+            (if (= 1 (count sums))
+              (let [s (first sums) others (remove #(identical? % s) args)]
+                (map (fn [t] (apply list '* (concat others [t]))) (sum-terms s)))
+              [form]))
         [form]))
     [form]))
 

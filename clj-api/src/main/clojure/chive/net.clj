@@ -666,7 +666,7 @@
       (validate-group! k g)
       (when (and (= :poisson (:model g)) (some? (:rate g)))
         (let [r (:rate g) mx (/ 1000.0 dt)
-              over? #(> (u/internal %) mx)]
+              over? #(> (u/check :rate % :Hz) mx)]
           (when (or (and (or (number? r) (u/quantity? r)) (over? r)) (and (sequential? r) (some over? r))
                     (and (vector? r) (keyword? (first r)) (over? (nth r 2))))
             (v/fail! [:groups k :rate] (str "Poisson rates must be at most 1/dt = " mx " Hz (a neuron spikes at most once per step), got "
