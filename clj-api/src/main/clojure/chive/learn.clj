@@ -458,10 +458,11 @@
               (when (and stop? progress)
                 (log (str "early stop after epoch " epoch ": no " (name (:metric early-stopping :test-acc))
                           " improvement in " (:patience early-stopping) " epochs")))
-              (if (Thread/interrupted)
+              (if (and (pos? left) (Thread/interrupted))
                 ;; Interrupted during evaluation or a callback: this epoch is finished and kept.
+                ;; (After the last epoch the call is complete and the flag stays set for the caller.)
                 (do (swap! st assoc :interrupted true
-                           :pending (when (pos? left) {:key call-key :remaining left :best best :since since}))
+                           :pending {:key call-key :remaining left :best best :since since})
                     (when progress (log (str "interrupted after epoch " epoch "; train! with the same options continues")))
                     (:history @st))
                 (recur left best since)))))))))
