@@ -28,12 +28,9 @@ import warnings
 warnings.filterwarnings("ignore")
 from brian2 import *  # noqa
 
-workdir = tempfile.mkdtemp(prefix="brian2-bench-")
-if a.device == "cpp_standalone":
-    set_device("cpp_standalone", directory=workdir, build_on_run=False)
-    prefs.devices.cpp_standalone.openmp_threads = a.threads
-else:
-    prefs.codegen.target = a.device
+from brian2_common import setup_device, timed_run
+
+workdir = setup_device(a.device, a.threads, "brian2-bench-")
 seed(a.seed)
 N = a.n
 Ne = int(0.8 * N)
@@ -92,14 +89,7 @@ else:
     P.gi = "(randn() * 12 + 20) * 10.*nS"
 
 mon = SpikeMonitor(P)
-duration = a.duration * ms
-t0 = time.time()
-run(duration)
-if a.device == "cpp_standalone":
-    device.build(directory=workdir, compile=True, run=True, debug=False)
-    run_s = device._last_run_time
-else:
-    run_s = time.time() - t0
+run_s = timed_run(a.duration * ms, a.device, workdir)
 wall = time.time() - t_start
 spikes = int(mon.num_spikes)
 synapses = int(len(Ce) + len(Ci))

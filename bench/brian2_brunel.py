@@ -34,12 +34,9 @@ warnings.filterwarnings("ignore")
 import numpy as np
 from brian2 import *  # noqa
 
-workdir = tempfile.mkdtemp(prefix="brian2-brunel-")
-if a.device == "cpp_standalone":
-    set_device("cpp_standalone", directory=workdir, build_on_run=False)
-    prefs.devices.cpp_standalone.openmp_threads = a.threads
-else:
-    prefs.codegen.target = a.device
+from brian2_common import setup_device, timed_run
+
+workdir = setup_device(a.device, a.threads, "brian2-brunel-")
 seed(a.seed)
 rng = np.random.RandomState(a.seed)
 
@@ -83,12 +80,7 @@ P = PoissonInput(target=neurons, target_var="v", N=C_E, rate=nu_ext, weight=J)
 M = SpikeMonitor(neurons)
 
 t_built = time.time()
-run(a.duration * ms)
-if a.device == "cpp_standalone":
-    device.build(directory=workdir, compile=True, run=True)
-    run_s = device._last_run_time
-else:
-    run_s = time.time() - t_built
+run_s = timed_run(a.duration * ms, a.device, workdir)
 t_end = time.time()
 
 idx = np.asarray(M.i[:])

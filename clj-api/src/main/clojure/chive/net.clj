@@ -165,16 +165,16 @@
   [a spec unit what seed]
   (let [n (if (doubles? a) (alength ^doubles a) (alength ^floats a))
         buf (double-array n)
-        conv #(convert what % unit)]
+        conv (fn [x] (convert what x unit))]
     (cond
-      (or (number? spec) (u/quantity? spec)) (Fill/constant buf (conv spec))
+      (or (number? spec) (u/quantity? spec)) (Fill/constant buf (double (conv spec)))
       (and (vector? spec) (= :uniform (first spec)))
-      (let [[_ lo hi] spec] (Fill/uniform buf (conv lo) (conv hi) (long seed)))
+      (let [[_ lo hi] spec] (Fill/uniform buf (double (conv lo)) (double (conv hi)) (long seed)))
       (and (vector? spec) (= :normal (first spec)))
       (let [[_ mean sd & [{:keys [min max]}]] spec]
-        (Fill/normal buf (conv mean) (conv sd)
-                     (if min (conv min) Double/NEGATIVE_INFINITY)
-                     (if max (conv max) Double/POSITIVE_INFINITY) (long seed)))
+        (Fill/normal buf (double (conv mean)) (double (conv sd))
+                     (double (if min (conv min) Double/NEGATIVE_INFINITY))
+                     (double (if max (conv max) Double/POSITIVE_INFINITY)) (long seed)))
       (sequential? spec)
       (let [vs (double-array (map conv spec))] (Fill/from buf vs 1.0 (str what)))
       (doubles? spec)
@@ -325,7 +325,7 @@
         what (keyword (name proj-key) "weight")]
     (fill-var! a w unit what seed)
     (if-let [order (and (sequential? w) (.order conn))]
-      (if dbl? (Fill/permuted ^doubles a order) (Fill/permuted ^floats a order))
+      (if dbl? (Fill/permuted ^doubles a ^ints order) (Fill/permuted ^floats a ^ints order))
       a)))
 
 (defn- delays [proj-key {:keys [delay]} ^Connectivity conn]

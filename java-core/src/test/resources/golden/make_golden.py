@@ -28,10 +28,14 @@ prefs.codegen.target = "numpy"
 here = os.path.dirname(os.path.abspath(__file__))
 
 
-def izhikevich():
-    cells = [("rs", 0.02, 0.2, -65.0, 8.0), ("fs", 0.1, 0.2, -65.0, 2.0),
-             ("ch", 0.02, 0.2, -50.0, 2.0), ("ib", 0.02, 0.2, -55.0, 4.0)]
-    defaultclock.dt = 0.1 * ms
+IZHIKEVICH_CELLS = [("rs", 0.02, 0.2, -65.0, 8.0), ("fs", 0.1, 0.2, -65.0, 2.0),
+                    ("ch", 0.02, 0.2, -50.0, 2.0), ("ib", 0.02, 0.2, -55.0, 4.0)]
+
+
+def izhikevich_trains(cells, dt):
+    """Spike trains of the Izhikevich cells, I = 10, forward Euler at dt (ms), 500 ms."""
+    start_scope()
+    defaultclock.dt = dt * ms
     eqs = """
     dv/dt = (0.04*v**2 + 5*v + 140 - u + I)/ms : 1
     du/dt = a*(b*v - u)/ms : 1
@@ -52,7 +56,12 @@ def izhikevich():
     M = SpikeMonitor(G)
     net = Network(G, M)
     net.run(500 * ms)
-    trains = M.spike_trains()
+    return M.spike_trains()
+
+
+def izhikevich():
+    cells = IZHIKEVICH_CELLS
+    trains = izhikevich_trains(cells, 0.1)
     with open(os.path.join(here, "izhikevich.txt"), "w") as f:
         f.write("# Brian2 %s, forward Euler, dt 0.1 ms, 500 ms, I = 10, v0 = -65, u0 = b v0\n" % __import__("brian2").__version__)
         for k, (name, a, b, c, d) in enumerate(cells):
@@ -104,33 +113,10 @@ def steps_line(name, params, train, dt):
 
 
 def izhikevich_steps():
-    cells = [("rs", 0.02, 0.2, -65.0, 8.0), ("fs", 0.1, 0.2, -65.0, 2.0),
-             ("ch", 0.02, 0.2, -50.0, 2.0), ("ib", 0.02, 0.2, -55.0, 4.0)]
+    cells = IZHIKEVICH_CELLS
     lines = ["# Brian2 %s, forward Euler, 500 ms, I = 10, v0 = -65, u0 = b v0; spike step indices\n" % __import__("brian2").__version__]
     for dt in (0.1, 0.01):
-        start_scope()
-        defaultclock.dt = dt * ms
-        eqs = """
-        dv/dt = (0.04*v**2 + 5*v + 140 - u + I)/ms : 1
-        du/dt = a*(b*v - u)/ms : 1
-        a : 1
-        b : 1
-        c : 1
-        d : 1
-        I : 1
-        """
-        G = NeuronGroup(len(cells), eqs, threshold="v >= 30", reset="v = c; u += d", method="euler")
-        G.a = [c[1] for c in cells]
-        G.b = [c[2] for c in cells]
-        G.c = [c[3] for c in cells]
-        G.d = [c[4] for c in cells]
-        G.I = 10
-        G.v = -65
-        G.u = "b * v"
-        M = SpikeMonitor(G)
-        net = Network(G, M)
-        net.run(500 * ms)
-        trains = M.spike_trains()
+        trains = izhikevich_trains(cells, dt)
         for k, (name, a, b, c, d) in enumerate(cells):
             lines.append(steps_line(name, [("dt", dt), ("a", a), ("b", b), ("c", c), ("d", d)], trains[k], dt * ms))
     with open(os.path.join(here, "izhikevich_steps.txt"), "w") as f:

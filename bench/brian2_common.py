@@ -1,0 +1,30 @@
+"""Shared by the Brian2 peer scripts (bench/brian2_bench.py, bench/brian2_brunel.py):
+the device set-up and the timed run, so that every peer measures the same way.
+run_s is Brian's own measure of the simulation loop (device._last_run_time for
+cpp_standalone, without its C++ code generation and compilation)."""
+import tempfile
+import time
+
+
+def setup_device(device, threads, prefix):
+    """cpp_standalone (threads: OpenMP threads, 0 = serial) or a runtime target
+    (numpy, cython); returns the working folder for cpp_standalone."""
+    from brian2 import prefs, set_device
+    workdir = tempfile.mkdtemp(prefix=prefix)
+    if device == "cpp_standalone":
+        set_device("cpp_standalone", directory=workdir, build_on_run=False)
+        prefs.devices.cpp_standalone.openmp_threads = threads
+    else:
+        prefs.codegen.target = device
+    return workdir
+
+
+def timed_run(duration, device, workdir):
+    """Runs the network for `duration`; returns the loop's wall time in seconds."""
+    from brian2 import device as current, run
+    t0 = time.time()
+    run(duration)
+    if device == "cpp_standalone":
+        current.build(directory=workdir, compile=True, run=True, debug=False)
+        return current._last_run_time
+    return time.time() - t0
