@@ -37,6 +37,8 @@ public final class SpikingNet implements AutoCloseable {
   private final float lossScale;
   private volatile Kernels kernels;
   private volatile Mode mode = Mode.AUTO;
+  /** Products done as event lists (SpikeRows.addRowsOf) in forward passes: to test that AUTO takes that path. */
+  private final java.util.concurrent.atomic.AtomicLong sparseProducts = new java.util.concurrent.atomic.AtomicLong();
   private volatile boolean smoothForward;
   private final int threads;
   private final ExecutorService pool;
@@ -82,6 +84,8 @@ public final class SpikingNet implements AutoCloseable {
   public void setKernels(Kernels k) { kernels = k; }
   public void setMode(Mode m) { mode = m; }
   public Mode mode() { return mode; }
+  /** Forward-pass products done by addition over input events so far (0 in DENSE mode). */
+  public long sparseProducts() { return sparseProducts.get(); }
   /** Replace H by the surrogate's smooth function in the forward pass (for gradient checks). */
   public void setSmoothForward(boolean on) { smoothForward = on; }
   public LossKind lossKind() { return loss; }
@@ -253,6 +257,7 @@ public final class SpikingNet implements AutoCloseable {
           if (x.binary() && !dense) {
             java.util.Arrays.fill(I, 0f);
             x.spikes.addRowsOf(L.w, n, L.inGain, I, s0 * T, s1 * T, s0 * T);
+            sparseProducts.incrementAndGet();
           } else {
             denseInput = x.denseRows(s0 * T, s1 * T);
             kernels.sgemm(false, false, rows, n, L.nIn, L.inGain, denseInput, L.nIn, L.w, n, 0f, I, n);
@@ -260,6 +265,7 @@ public final class SpikingNet implements AutoCloseable {
         } else if (events[l - 1] != null && !dense) {
           java.util.Arrays.fill(I, 0f);
           events[l - 1].addRowsOf(L.w, n, L.inGain, I, 0, rows, 0);
+          sparseProducts.incrementAndGet();
         } else {
           kernels.sgemm(false, false, rows, n, L.nIn, L.inGain, s[l - 1], L.nIn, L.w, n, 0f, I, n);
         }

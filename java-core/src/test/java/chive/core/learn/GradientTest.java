@@ -146,17 +146,26 @@ class GradientTest {
         assertTrue(refNorm > 0, "some gradient flows");
         Input in = Input.dense(x, batch, T, ls[0].nIn, true);
         assertTrue(in.binary(), "0/1 input is detected as spikes");
-        float[][] sparse = null;
         for (String k : new String[] {"java", "openblas"}) {
+          float[][] sparse = null, dense = null;
           for (SpikingNet.Mode mode : SpikingNet.Mode.values()) {
             try (SpikingNet net = new SpikingNet(ls, loss, false, 1.0, Kernels.named(k), 2)) {
               net.setMode(mode);
               net.step(in, y);
               double e = relErr(toD(net.grads()), ref);
               assertTrue(e < 1e-5, k + " " + mode + " recurrent " + recurrent + " detach " + detach + ": relative error " + e);
-              if (sparse == null) sparse = deepCopy(net.grads());
+              if (mode == SpikingNet.Mode.AUTO) {
+                assertTrue(net.sparseProducts() > 0, "AUTO with spike input takes the addition-only path");
+                sparse = deepCopy(net.grads());
+              } else {
+                assertEquals(0, net.sparseProducts(), "DENSE never does");
+                dense = deepCopy(net.grads());
+              }
             }
           }
+          // The sparse (event-list) path against the dense GEMM path of the same kernels, directly.
+          double e = relErr(toD(sparse), toD(dense));
+          assertTrue(e < 1e-6, k + ": sparse vs dense relative error " + e);
         }
       }
     }
