@@ -12,6 +12,8 @@
   compiled the kernels); build_s is the time to build the network from its map."
   (:require [cheshire.core :as json]
             [chive.analysis :as analysis]
+            [chive.impl.cli :as cli]
+            [clojure.string :as str]
             [chive.net :as net]
             [chive.units :refer [ms mV nS uS um2 Hz]])
   (:gen-class))
@@ -162,62 +164,51 @@
        :jdk (System/getProperty "java.version")}))))
 
 (def ^:private usage
-  "Usage: bin/chive bench cuba|cobahh|izhikevich|brunel [--n N] [--duration MS] [--threads T] [--seed S] [--repeat K] [--no-warmup] [--model builtin|dsl] [--g G] [--eta ETA]
-  --n N          neurons (default 4000; brunel 5000)
-  --duration MS  biological time in ms (default 1000)
-  --threads T    simulation threads (default: chive's choice for the network, see chive.net/default-threads)
-  --seed S       random seed (default 1)
-  --repeat K     measure K times (one JSON line each; default 1)
-  --model M      cuba and izhikevich: builtin (default) or dsl (the same model written with defneuron)
-  --g G, --eta E brunel: relative inhibition g (default 5) and external drive nu_ext/nu_thr (default 2);
-                 brunel's --n is N_E + N_I (default 5000); it reports window_rate_hz and mean_cv_isi over [100 ms, end)
+  "Usage: bin/chive bench cuba|cobahh|izhikevich|brunel [options]
+One JSON line per measurement on stdout; progress on stderr.
 Surrogate-gradient training: bin/chive bench sg-randman|sg-fmnist --help")
 
-(defn parse-args
-  "Command-line arguments to options; throws ex-info naming a bad argument."
-  [[bench & args]]
-  (when (or (nil? bench) (#{"-h" "--help"} bench))
-    (throw (ex-info usage {:usage true})))
-  (loop [opts {:bench bench :n nil :duration-ms 1000.0 :threads nil :seed 1 :repeat 1 :warmup true}
-         args args]
-    (if (empty? args)
-      (let [opts (update opts :n #(or % (if (= bench "brunel") 5000 4000)))]
-          (when-not (>= (:n opts) 5)
-            (throw (ex-info (str "--n must be at least 5 (80 % excitatory, 20 % inhibitory), got " (:n opts) "\n" usage)
-                            {:arg "--n" :value (:n opts)})))
-          (when-not (pos? (:duration-ms opts))
-            (throw (ex-info (str "--duration must be a positive number of ms, got " (:duration-ms opts)) {:arg "--duration"})))
-          opts)
-      (let [[a v & more] args
-            value (fn [parse]
-                    (or (and v (parse v))
-                        (throw (ex-info (str a " needs a number, got " (pr-str v) "\n" usage) {:arg a :value v}))))]
-        (case a
-          "--no-warmup" (recur (assoc opts :warmup false) (rest args))
-          "--n" (recur (assoc opts :n (value parse-long)) more)
-          "--duration" (recur (assoc opts :duration-ms (value parse-double)) more)
-          "--threads" (recur (assoc opts :threads (value parse-long)) more)
-          "--seed" (recur (assoc opts :seed (value parse-long)) more)
-          "--g" (recur (assoc opts :g (value parse-double)) more)
-          "--eta" (recur (assoc opts :eta (value parse-double)) more)
-          "--repeat" (recur (assoc opts :repeat (value parse-long)) more)
-          "--model" (recur (assoc opts :model (or v (throw (ex-info (str "--model needs a value\n" usage) {:arg a})))) more)
-          (throw (ex-info (str "unknown option " (pr-str a) "\n" usage) {:arg a})))))))
+(def ^:private specs
+  [[nil "--n N" "neurons (default 4000; brunel 5000)" :parse-fn (cli/integer 5)]
+   [nil "--duration MS" "biological time in ms" :default 1000.0 :parse-fn (cli/number 0 true)]
+   [nil "--threads T" "simulation threads (default: chive.net/default-threads for the network)" :parse-fn (cli/integer 1 1024)]
+   [nil "--seed S" "random seed" :default 1 :parse-fn (cli/integer Long/MIN_VALUE)]
+   [nil "--repeat K" "measure K times (one JSON line each)" :default 1 :parse-fn (cli/integer 1)]
+   [nil "--no-warmup" "measure the first run in a fresh JVM"]
+   [nil "--model M" "cuba and izhikevich: builtin or dsl (the same model written with defneuron)"
+    :default "builtin" :parse-fn (cli/one-of "builtin" "dsl")]
+   [nil "--g G" "brunel: relative inhibition g" :default 5.0 :parse-fn (cli/number 0 false)]
+   [nil "--eta ETA" "brunel: external drive nu_ext/nu_thr" :default 2.0 :parse-fn (cli/number 0 false)]])
 
-(defn -main [& args]
-  (when (#{"sg-randman" "sg-fmnist"} (first args))
-    (apply (requiring-resolve 'chive.sgbench/-main) args))
-  (let [opts (try (parse-args args)
-                  (catch clojure.lang.ExceptionInfo e
-                    (binding [*out* *err*] (println (ex-message e)))
-                    (System/exit (if (:usage (ex-data e)) 0 2))))]
-    (try
-      (dotimes [k (:repeat opts)]
-        (let [r (measure (:bench opts) (assoc opts :warmup (and (:warmup opts) (zero? k))))]
-          (println (json/generate-string r))
-          (flush)))
-      (catch clojure.lang.ExceptionInfo e
-        (binding [*out* *err*] (println "chive bench:" (ex-message e)))
-        (System/exit 2)))
-    (shutdown-agents)
-    (System/exit 0)))
+(defn parse-args
+  "Command-line arguments to options; throws ex-info naming a bad argument (:usage true for --help)."
+  [args]
+  (let [{:keys [exit message options arguments]} (cli/parse "bench" usage specs args)
+        bench (first arguments)]
+    (cond
+      exit (throw (ex-info message {:usage (zero? exit)}))
+      (nil? bench) (throw (ex-info (str "chive bench: name a benchmark: " (str/join ", " (sort (keys benches))) " (bin/chive bench --help)") {}))
+      (not (contains? benches bench))
+      (throw (ex-info (str "chive bench: unknown benchmark " (pr-str bench) "; valid: " (str/join ", " (sort (keys benches))) ", sg-randman, sg-fmnist") {}))
+      (next arguments) (throw (ex-info (str "chive bench: unexpected argument " (pr-str (second arguments))) {}))
+      :else (-> options
+                (assoc :bench bench
+                       :n (or (:n options) (if (= bench "brunel") 5000 4000))
+                       :duration-ms (:duration options)
+                       :warmup (not (:no-warmup options)))
+                (dissoc :duration :no-warmup)))))
+
+(defn command
+  "bin/chive bench ARGS; returns the exit code (0 ok or --help, 2 bad input)."
+  [args]
+  (if (#{"sg-randman" "sg-fmnist"} (first args))
+    ((requiring-resolve 'chive.sgbench/command) args)
+    (cli/run "bench" usage specs args
+             (fn [_ _]
+               (let [opts (parse-args args)]
+                 (dotimes [k (:repeat opts)]
+                   (let [r (measure (:bench opts) (assoc opts :warmup (and (:warmup opts) (zero? k))))]
+                     (println (json/generate-string r))
+                     (flush))))))))
+
+(defn -main [& args] (cli/exit! (command args)))

@@ -17,7 +17,8 @@
 
   Size: notebooks call (chive.notebook/full?) to pick small defaults (CI, the
   default) or the sizes the prose describes (`bin/chive notebook build --full`)."
-  (:require [cheshire.core :as json]
+  (:require [chive.impl.cli :as cli]
+            [cheshire.core :as json]
             [chive.plot :as plot]
             [clojure.java.io :as io]
             [clojure.string :as str])
@@ -467,31 +468,33 @@ nb.innerHTML=h;window.__chiveDone=false;chiveEmbed(nb).then(function(){window.__
 
 ;; ---------------------------------------------------------------- command line
 
-(defn -main
-  "bin/chive notebook build [--full] [--out DIR] [FILE...] | serve [--port N] [--dir DIR] [--full]"
-  [& args]
-  (let [[cmd & more] args
-        opts (loop [o {:files [] :out "target/notebooks" :port 7777 :dir "notebooks"} [a & r] more]
-               (cond (nil? a) o
-                     (= a "--full") (recur (assoc o :full true) r)
-                     (= a "--out") (recur (assoc o :out (first r)) (rest r))
-                     (= a "--dir") (recur (assoc o :dir (first r)) (rest r))
-                     (= a "--port") (recur (assoc o :port (or (some-> (first r) parse-long)
-                                                              (throw (ex-info (str "--port needs a number, got " (pr-str (first r))) {}))))
-                                           (rest r))
-                     (= a "--bind") (recur (assoc o :bind (first r)) (rest r))
-                     (str/starts-with? a "--") (throw (ex-info (str "unknown option " a) {}))
-                     :else (recur (update o :files conj a) r)))]
-    (case cmd
-      "build" (let [files (if (seq (:files opts)) (map io/file (:files opts)) (notebook-files (:dir opts)))
-                    rs (render! files (:out opts) opts)
-                    errors (reduce + (map :errors rs))]
-                (println (json/generate-string {:notebooks (count rs) :errors errors :out (str (io/file (:out opts)))
-                                                :full (boolean (:full opts))
-                                                :seconds (reduce + (map :seconds rs))}))
-                (shutdown-agents)
-                (System/exit (if (pos? errors) 1 0)))
-      "serve" (do (serve! opts) @(promise))
-      (do (binding [*out* *err*]
-            (println "Usage: bin/chive notebook build [--full] [--out DIR] [FILE...]\n       bin/chive notebook serve [--port N] [--dir DIR] [--full] [--bind ADDR]"))
-          (System/exit 2)))))
+(def ^:private usage
+  "Usage: bin/chive notebook build [--full] [--out DIR] [--dir DIR] [FILE...]
+       bin/chive notebook serve [--port N] [--dir DIR] [--full] [--bind ADDR]
+build renders notebooks to self-contained HTML folders; serve serves them live (the URL it prints holds its token).")
+
+(def ^:private specs
+  [[nil "--full" "the sizes the prose describes (minutes)"]
+   [nil "--out DIR" "build: where the pages go" :default "target/notebooks"]
+   [nil "--dir DIR" "the notebooks' folder" :default "notebooks"]
+   [nil "--port N" "serve: TCP port (0: any free one)" :default 7777 :parse-fn (cli/integer 0 65535)]
+   [nil "--bind ADDR" "serve: address to listen on" :default "127.0.0.1"]])
+
+(defn command
+  "bin/chive notebook ARGS; returns the exit code (serve does not return)."
+  [args]
+  (cli/run "notebook" usage specs args
+           (fn [opts [cmd & files]]
+             (case cmd
+               "build" (let [files (if (seq files) (map io/file files) (notebook-files (:dir opts)))
+                             rs (render! files (:out opts) opts)
+                             errors (reduce + (map :errors rs))]
+                         (println (json/generate-string {:notebooks (count rs) :errors errors :out (str (io/file (:out opts)))
+                                                         :full (boolean (:full opts))
+                                                         :seconds (reduce + (map :seconds rs))}))
+                         (if (pos? errors) 1 0))
+               "serve" (do (when (seq files) (throw (ex-info (str "serve takes no files, got " (pr-str (first files))) {})))
+                           (serve! opts) @(promise))
+               (throw (ex-info (str (if cmd (str "unknown command " (pr-str cmd)) "name a command") "; valid: build, serve") {}))))))
+
+(defn -main [& args] (cli/exit! (command args)))

@@ -13,7 +13,8 @@
   and later nREPL 1.0.0's fallback, Thread.stop, no longer works, so chive's own
   long operations (runs, training) poll the thread's interrupt flag themselves
   and return at a consistent point."
-  (:require [clojure.java.io :as io]
+  (:require [chive.impl.cli :as cli]
+            [clojure.java.io :as io]
             [clojure.string :as str]
             [nrepl.server :as nrepl])
   (:import (java.io File)
@@ -101,43 +102,39 @@
          "Stop with Ctrl-C.")))
 
 (def ^:private usage
-  "Usage: bin/chive repl [--port N] [--bind ADDR] [--port-file PATH]
-  --port N          TCP port (default 0: any free port)
-  --bind ADDR       address to listen on (default 127.0.0.1)
-  --port-file PATH  where to write the port (default .nrepl-port in the project root)")
+  "Usage: bin/chive repl [options]
+An nREPL server with chive loaded, on 127.0.0.1 by default; writes the port to .nrepl-port (CIDER, Calva).")
+
+(def ^:private specs
+  [[nil "--port N" "TCP port (0: any free one)" :default 0 :parse-fn (cli/integer 0 65535)]
+   [nil "--bind ADDR" "address to listen on (a non-loopback address lets other hosts run code as you)" :default default-bind]
+   [nil "--port-file PATH" "where to write the port" :default ".nrepl-port"]])
 
 (defn parse-args
-  "Command-line arguments to `start!` options; throws ex-info naming a bad argument."
+  "Command-line arguments to `start!` options; throws ex-info naming a bad argument (:usage true for --help)."
   [args]
-  (loop [opts {} [a v & more :as args] args]
-    (cond
-      (empty? args) opts
-      (#{"-h" "--help"} a) (assoc opts :help true)
-      (nil? v) (throw (ex-info (str a " needs a value\n" usage) {:arg a}))
-      (= a "--port") (let [p (parse-long v)]
-                       (when-not (and p (<= 0 p 65535))
-                         (throw (ex-info (str "--port must be an integer in 0..65535, got " (pr-str v)) {:arg a :value v})))
-                       (recur (assoc opts :port p) more))
-      (= a "--bind") (recur (assoc opts :bind v) more)
-      (= a "--port-file") (recur (assoc opts :port-file v) more)
-      :else (throw (ex-info (str "unknown argument " (pr-str a) "\n" usage) {:arg a})))))
+  (let [{:keys [exit message options arguments]} (cli/parse "repl" usage specs args)]
+    (cond exit (throw (ex-info message {:usage (zero? exit)}))
+          (seq arguments) (throw (ex-info (str "chive repl: unexpected argument " (pr-str (first arguments))) {}))
+          :else options)))
 
 (def ^:private preload
   "Namespaces loaded into the server before it accepts connections, so that a
   user connects to a REPL with chive ready."
   '[chive.version])
 
-(defn -main [& args]
-  (let [opts (try (parse-args args)
-                  (catch clojure.lang.ExceptionInfo e
-                    (binding [*out* *err*] (println (ex-message e)))
-                    (System/exit 2)))]
-    (when (:help opts) (println usage) (System/exit 0))
-    (when-let [w (bind-warning (:bind opts default-bind))]
-      (binding [*out* *err*] (println w)))
-    (apply require preload)
-    (let [server (start! opts)]
-      (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable (fn [] (stop! server))))
-      (println (connect-help server))
-      (flush)
-      @(promise))))
+(defn command
+  "bin/chive repl ARGS: starts the server and waits; returns the exit code for --help and bad input."
+  [args]
+  (cli/run "repl" usage specs args
+           (fn [opts _]
+             (when-let [w (bind-warning (:bind opts))]
+               (binding [*out* *err*] (println w)))
+             (apply require preload)
+             (let [server (start! opts)]
+               (.addShutdownHook (Runtime/getRuntime) (Thread. ^Runnable (fn [] (stop! server))))
+               (println (connect-help server))
+               (flush)
+               @(promise)))))
+
+(defn -main [& args] (cli/exit! (command args)))

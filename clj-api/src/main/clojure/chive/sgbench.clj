@@ -27,6 +27,7 @@
   encodes per batch would pay it)."
   (:require [cheshire.core :as json]
             [chive.data :as data]
+            [chive.impl.cli :as cli]
             [chive.learn :as learn])
   (:import [chive.core.learn Dataset]))
 
@@ -35,47 +36,36 @@
 (defn- log [& xs] (binding [*out* *err*] (apply println xs) (flush)))
 
 (def ^:private usage
-  "Usage: bin/chive bench sg-randman|sg-fmnist [--epochs E] [--batch B] [--threads T] [--seed S] [--kernels java|openblas|auto]
-                         sg-fmnist only: [--data fashion|mnist|PATH] [--train K] [--test M] [--validate V] [--surrogate-scale B]
-  --epochs E   training epochs (sg-randman 20, sg-fmnist 35: chosen on --validate 10000, see README)
-  --batch B    mini-batch size (sg-randman 48, sg-fmnist 256)
-  --threads T  threads a batch is split over (default 2)
-  --seed S     weights and shuffling (default 42)
-  --train K    the first K training images (default all); --test M: the first M test images (default all)
-  --validate V hold out the last V of those training images and report val_acc on them; test images are not read
-               (for choosing hyper-parameters without looking at the test set)
-  --surrogate-scale B  sg-fmnist: SuperSpike steepness (default 25, chosen on --validate 10000; SpyTorch uses 100)")
+  "Usage: bin/chive bench sg-randman|sg-fmnist [options]
+One JSON line per epoch on stdout. --validate V holds out training images for choosing
+hyper-parameters without looking at the test set (sg-fmnist's defaults were chosen on --validate 10000).")
 
-(defn parse-args [[bench & args]]
-  (when (or (nil? bench) (some #{"-h" "--help"} (cons bench args))) (throw (ex-info usage {:usage true})))
-  (when-not (#{"sg-randman" "sg-fmnist"} bench)
-    (throw (ex-info (str "unknown benchmark " (pr-str bench) "\n" usage) {:bench bench})))
-  (let [randman? (= bench "sg-randman")]
-    (loop [opts {:bench bench :epochs (if randman? 20 35) :batch (if randman? 48 256) :threads 2 :seed 42
-                 :kernels "auto" :data "fashion" :train nil :test nil :validate nil :surrogate-scale nil}
-           args args]
-      (if (empty? args)
-        (do (doseq [k [:epochs :batch :threads]]
-              (when-not (pos? (k opts)) (throw (ex-info (str "--" (name k) " must be > 0, got " (k opts)) {:arg k}))))
-            opts)
-        (let [[a v & more] args
-              num (fn [] (or (some-> v parse-long)
-                             (throw (ex-info (str a " needs an integer, got " (pr-str v) "\n" usage) {:arg a :value v}))))
-              text (fn [] (or v (throw (ex-info (str a " needs a value\n" usage) {:arg a}))))]
-          (case a
-            "--epochs" (recur (assoc opts :epochs (num)) more)
-            "--batch" (recur (assoc opts :batch (num)) more)
-            "--threads" (recur (assoc opts :threads (num)) more)
-            "--seed" (recur (assoc opts :seed (num)) more)
-            "--kernels" (recur (assoc opts :kernels (text)) more)
-            "--data" (recur (assoc opts :data (text)) more)
-            "--train" (recur (assoc opts :train (num)) more)
-            "--test" (recur (assoc opts :test (num)) more)
-            "--validate" (recur (assoc opts :validate (num)) more)
-            "--surrogate-scale" (recur (assoc opts :surrogate-scale (or (some-> v parse-double)
-                                                                         (throw (ex-info (str a " needs a number, got " (pr-str v)) {:arg a}))))
-                                       more)
-            (throw (ex-info (str "unknown option " (pr-str a) "\n" usage) {:arg a}))))))))
+(def ^:private specs
+  [[nil "--epochs E" "training epochs (sg-randman 20, sg-fmnist 35)" :parse-fn (cli/integer 1)]
+   [nil "--batch B" "mini-batch size (sg-randman 48, sg-fmnist 256)" :parse-fn (cli/integer 1)]
+   [nil "--threads T" "threads a batch is split over" :default 2 :parse-fn (cli/integer 1 1024)]
+   [nil "--seed S" "weights and shuffling" :default 42 :parse-fn (cli/integer Long/MIN_VALUE)]
+   [nil "--kernels K" "java, openblas or auto" :default "auto" :parse-fn (cli/one-of "java" "openblas" "auto")]
+   [nil "--data D" "sg-fmnist: fashion, mnist or a folder of IDX files" :default "fashion"]
+   [nil "--train K" "sg-fmnist: the first K training images" :parse-fn (cli/integer 1)]
+   [nil "--test M" "sg-fmnist: the first M test images" :parse-fn (cli/integer 1)]
+   [nil "--validate V" "sg-fmnist: hold out the last V training images; test images are not read" :parse-fn (cli/integer 1)]
+   [nil "--surrogate-scale B" "sg-fmnist: SuperSpike steepness (default 25)" :parse-fn (cli/number 0 true)]])
+
+(defn parse-args
+  "Command-line arguments to options; throws ex-info naming a bad argument (:usage true for --help)."
+  [args]
+  (let [{:keys [exit message options arguments]} (cli/parse "bench" usage specs args)
+        [bench & more] arguments]
+    (cond
+      exit (throw (ex-info message {:usage (zero? exit)}))
+      (not (#{"sg-randman" "sg-fmnist"} bench))
+      (throw (ex-info (str "chive bench: unknown benchmark " (pr-str bench) "; valid: sg-randman, sg-fmnist") {}))
+      (seq more) (throw (ex-info (str "chive bench: unexpected argument " (pr-str (first more))) {}))
+      :else (let [randman? (= bench "sg-randman")]
+              (merge {:bench bench :epochs (if randman? 20 35) :batch (if randman? 48 256)
+                      :train nil :test nil :validate nil :surrogate-scale nil}
+                     options)))))
 
 (defn randman-setup [{:keys [seed threads kernels]}]
   (let [d (learn/randman {:classes 2 :units 16 :steps 100 :step-frac 1.0 :dim-manifold 2 :spikes 1
@@ -140,14 +130,9 @@
                                (flush))})
     (.close ^java.lang.AutoCloseable (:net m))))
 
-(defn -main [& args]
-  (let [opts (try (parse-args args)
-                  (catch clojure.lang.ExceptionInfo e
-                    (binding [*out* *err*] (println (ex-message e)))
-                    (System/exit (if (:usage (ex-data e)) 0 2))))]
-    (try (run opts)
-         (catch clojure.lang.ExceptionInfo e
-           (binding [*out* *err*] (println "chive bench:" (ex-message e)))
-           (System/exit 2)))
-    (shutdown-agents)
-    (System/exit 0)))
+(defn command
+  "bin/chive bench sg-randman|sg-fmnist ARGS; returns the exit code."
+  [args]
+  (cli/run "bench" usage specs args (fn [_ _] (run (parse-args args)))))
+
+(defn -main [& args] (cli/exit! (command args)))

@@ -22,6 +22,7 @@
   loses no completed digit."
   (:require [cheshire.core :as json]
             [chive.data :as data]
+            [chive.impl.cli :as cli]
             [chive.impl.json :as cjson]
             [chive.io :as cio]
             [chive.net :as net]
@@ -251,50 +252,42 @@
         result))))
 
 (def ^:private usage
-  "Usage: bin/chive train diehl-cook [--neurons N] [--train K] [--test M] [--epochs E]
-         [--data mnist|fashion|PATH] [--seed S] [--threads T] [--out DIR]
-         [--checkpoint-every K] [--resume DIR] [--validate V] [--no-shuffle]
-  --validate V   hold out the first V of the K training digits (class-balanced) and report validation_accuracy
-                 (the test digits are not read): tune with this, never with --test
-  --no-shuffle   present the training digits in their stored order (default: a seeded shuffle per epoch)")
+  "Usage: bin/chive train diehl-cook [options]
+Unsupervised STDP digit recognition (Diehl & Cook 2015); one JSON line on stdout.
+--validate V holds out the first V of the K training digits (class-balanced) and reports
+validation_accuracy without reading the test digits: tune with it, never with --test.")
 
-(defn parse-args [[what & args]]
-  (when-not (= what "diehl-cook")
-    (throw (ex-info (str (if what (str "unknown training " (pr-str what) "; ") "") "valid: diehl-cook\n" usage) {:usage true})))
-  (loop [opts {} [a v & more :as args] args]
-    (if (empty? args)
-      opts
-      (let [num (fn [k] (or (and v (parse-long v))
-                            (throw (ex-info (str a " needs an integer, got " (pr-str v) "\n" usage) {:arg a}))))
-            s (fn [] (or v (throw (ex-info (str a " needs a value\n" usage) {:arg a}))))]
-        (case a
-          "--neurons" (recur (assoc opts :neurons (num a)) more)
-          "--train" (recur (assoc opts :train (num a)) more)
-          "--test" (recur (assoc opts :test (num a)) more)
-          "--epochs" (recur (assoc opts :epochs (num a)) more)
-          "--seed" (recur (assoc opts :seed (num a)) more)
-          "--threads" (recur (assoc opts :threads (num a)) more)
-          "--checkpoint-every" (recur (assoc opts :checkpoint-every (num a)) more)
-          "--data" (recur (assoc opts :data (s)) more)
-          "--out" (recur (assoc opts :out (s)) more)
-          "--resume" (recur (assoc opts :resume (s)) more)
-          "--validate" (recur (assoc opts :validate (num a)) more)
-          "--no-shuffle" (recur (assoc opts :shuffle false) (rest args))
-          (throw (ex-info (str "unknown option " (pr-str a) "\n" usage) {:arg a})))))))
+(def ^:private specs
+  [[nil "--neurons N" "excitatory neurons" :default 100 :parse-fn (cli/integer 1)]
+   [nil "--train K" "training digits (the first K)" :default 1000 :parse-fn (cli/integer 1)]
+   [nil "--test M" "test digits (the first M)" :default 1000 :parse-fn (cli/integer 0)]
+   [nil "--epochs E" "passes over the training digits" :default 1 :parse-fn (cli/integer 1)]
+   [nil "--data D" "mnist, fashion or a folder of MNIST IDX files" :default "mnist"]
+   [nil "--seed S" "network and presentation order" :default 1 :parse-fn (cli/integer Long/MIN_VALUE)]
+   [nil "--threads T" "simulation threads" :parse-fn (cli/integer 1 1024)]
+   [nil "--out DIR" "folder for checkpoints and results"]
+   [nil "--checkpoint-every K" "checkpoint every K digits (0: only when interrupted)" :default 0 :parse-fn (cli/integer 0)]
+   [nil "--resume DIR" "continue from a checkpoint"]
+   [nil "--validate V" "hold out the first V training digits" :default 0 :parse-fn (cli/integer 0)]
+   [nil "--no-shuffle" "present the digits in their stored order"]])
 
-(defn -main [& args]
-  (let [opts (try (parse-args args)
-                  (catch clojure.lang.ExceptionInfo e
-                    (binding [*out* *err*] (println (ex-message e)))
-                    (System/exit 2)))]
-    (try
-      (println (json/generate-string (diehl-cook! opts)))
-      (flush)
-      (catch clojure.lang.ExceptionInfo e
-        (binding [*out* *err*] (println "chive train:" (ex-message e)))
-        (System/exit 2))
-      (catch chive.core.sim.ChiveException e
-        (binding [*out* *err*] (println "chive train:" (.getMessage e)))
-        (System/exit 2)))
-    (shutdown-agents)
-    (System/exit 0)))
+(defn parse-args
+  "Command-line arguments to diehl-cook! options; throws ex-info naming a bad argument (:usage true for --help)."
+  [args]
+  (let [{:keys [exit message options arguments]} (cli/parse "train" usage specs args)]
+    (cond
+      exit (throw (ex-info message {:usage (zero? exit)}))
+      (not= ["diehl-cook"] arguments)
+      (throw (ex-info (str "chive train: " (if (seq arguments) (str "unknown training " (pr-str (first arguments))) "name a training")
+                           "; valid: diehl-cook") {}))
+      :else (-> options (assoc :shuffle (not (:no-shuffle options))) (dissoc :no-shuffle)))))
+
+(defn command
+  "bin/chive train ARGS; returns the exit code."
+  [args]
+  (cli/run "train" usage specs args
+           (fn [_ _]
+             (println (json/generate-string (diehl-cook! (parse-args args))))
+             (flush))))
+
+(defn -main [& args] (cli/exit! (command args)))

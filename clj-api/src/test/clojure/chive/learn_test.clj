@@ -123,5 +123,5 @@
     (is (= [1 2] (map :epoch lines)))
     (is (every? #(every? (partial contains? %) [:bench :epoch :train_s :test_acc :threads :seed :jdk :data :split]) lines))
     (is (= "sg-randman" (:bench (first lines)))))
-  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--batch needs an integer"
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--batch x: needs a whole number"
                         (sgbench/parse-args ["sg-fmnist" "--batch" "x"]))))

@@ -115,13 +115,13 @@
                                               :tau_post2 (ms 40) :nu_pre 0.0001 :w_max 1.0})))))
 
 (deftest bench-arguments
-  (is (= {:bench "cuba" :n 400 :duration-ms 100.0 :threads 2 :seed 1 :repeat 1 :warmup false}
-         (bench/parse-args ["cuba" "--n" "400" "--duration" "100" "--threads" "2" "--no-warmup"])))
-  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--n needs a number, got \"x\""
+  (is (= {:bench "cuba" :n 400 :duration-ms 100.0 :threads 2 :seed 1 :repeat 1 :warmup false :model "builtin"}
+         (dissoc (bench/parse-args ["cuba" "--n" "400" "--duration" "100" "--threads" "2" "--no-warmup"]) :g :eta)))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--n x: needs a whole number, got \"x\""
                         (bench/parse-args ["cuba" "--n" "x"])))
-  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--n must be at least 5 .*got -5"
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--n -5: must be at least 5, got -5"
                         (bench/parse-args ["cuba" "--n" "-5"])))
-  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown option \"--frob\""
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"Unknown option: \"--frob\""
                         (bench/parse-args ["cuba" "--frob"])))
   (let [r (bench/measure "cuba" {:n 400 :duration-ms 100.0 :threads 1 :seed 1 :warmup false})]
     (is (= #{:bench :n :synapses :duration_s :spikes :mean_rate_hz :build_s :run_s :threads :seed :jdk

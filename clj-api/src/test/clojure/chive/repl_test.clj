@@ -159,10 +159,10 @@
   (is (str/includes? (repl/bind-warning "0.0.0.0") "0.0.0.0")))
 
 (deftest argument-errors-name-the-value
-  (is (= {:port 7888 :bind "::1"} (repl/parse-args ["--port" "7888" "--bind" "::1"])))
-  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--port must be an integer in 0..65535, got \"abc\""
+  (is (= {:port 7888 :bind "::1" :port-file ".nrepl-port"} (repl/parse-args ["--port" "7888" "--bind" "::1"])))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--port abc: needs a whole number, got \"abc\""
                         (repl/parse-args ["--port" "abc"])))
-  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown argument \"--frob\""
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"Unknown option: \"--frob\""
                         (repl/parse-args ["--frob" "1"])))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"port must be an integer"
                         (repl/start! {:port 70000}))))

@@ -18,6 +18,7 @@
   stdout: one JSON line per scenario {scenario, kills, failures, ...}; exit
   status 1 if anything failed."
   (:require [cheshire.core :as json]
+            [chive.impl.cli]
             [chive.io :as cio]
             [chive.net :as net]
             [chive.units :refer [ms mV Hz]]
@@ -226,19 +227,29 @@
     (log "crash-test in" (str root))
     [(save-scenario root kills rng) (train-scenario root kills rng)]))
 
+(def ^:private usage
+  "Usage: bin/chive crash-test [--kills N] [--seed S] [--dir DIR]
+Kills saving and training JVMs with SIGKILL at random moments and checks that what they saved
+loads and continues exactly (about 15 minutes for 50 kills each); one JSON line per scenario.")
+
+(def ^:private specs
+  [[nil "--kills N" "kills per scenario" :default 50 :parse-fn (chive.impl.cli/integer 1)]
+   [nil "--seed S" "seed of the kill times" :default 1 :parse-fn (chive.impl.cli/integer Long/MIN_VALUE)]
+   [nil "--dir DIR" "working folder (default: a new temporary one)"]])
+
+(defn command
+  "bin/chive crash-test ARGS; returns the exit code (1 when a check failed)."
+  [args]
+  (chive.impl.cli/run "crash-test" usage specs args
+                      (fn [opts arguments]
+                        (when (seq arguments) (throw (ex-info (str "unexpected argument " (pr-str (first arguments))) {})))
+                        (let [results (run opts)]
+                          (doseq [r results]
+                            (println (json/generate-string (assoc r :seed (:seed opts) :jdk (System/getProperty "java.version")))))
+                          (if (every? (comp zero? :failures) results) 0 1)))))
+
 (defn -main [& args]
   (case (first args)
     "child-save" (child-save (second args))
     "child-train" (child-train (second args) (nth args 2))
-    (let [opts (loop [o {} [a v & more :as as] args]
-                 (cond (empty? as) o
-                       (#{"-h" "--help"} a) (do (println "Usage: bin/chive crash-test [--kills N] [--seed S] [--dir DIR]") (System/exit 0))
-                       (= a "--kills") (recur (assoc o :kills (or (some-> v parse-long) (do (log "--kills needs an integer, got" (pr-str v)) (System/exit 2)))) more)
-                       (= a "--seed") (recur (assoc o :seed (or (some-> v parse-long) (do (log "--seed needs an integer, got" (pr-str v)) (System/exit 2)))) more)
-                       (= a "--dir") (recur (assoc o :dir v) more)
-                       :else (do (log "chive crash-test: unknown option" (pr-str a)) (System/exit 2))))
-          results (run opts)]
-      (doseq [r results] (println (json/generate-string (assoc r :seed (:seed opts 1) :jdk (System/getProperty "java.version")))))
-      (flush)
-      (shutdown-agents)
-      (System/exit (if (every? (comp zero? :failures) results) 0 1)))))
+    (chive.impl.cli/exit! (command args))))

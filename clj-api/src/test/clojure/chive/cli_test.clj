@@ -1,0 +1,71 @@
+(ns chive.cli-test
+  "Every bin/chive subcommand reads its command line the same way
+  (chive.impl.cli, org.clojure/tools.cli): --help exits 0 with the usage, a
+  missing or bad value or an unknown option exits 2 with one line naming it."
+  (:require [clojure.test :refer [deftest is testing]]
+            [clojure.java.io :as io]
+            [clojure.string :as str]
+            [chive.bench :as bench]
+            [chive.demo :as demo]
+            [chive.impl.crashtest :as crashtest]
+            [chive.notebook :as notebook]
+            [chive.repl :as repl]
+            [chive.sgbench :as sgbench]
+            [chive.train :as train]))
+
+(defn- run
+  "[exit-code stdout stderr] of (command args)."
+  [command args]
+  (let [out (java.io.StringWriter.) err (java.io.StringWriter.)
+        code (binding [*out* out *err* err] (command args))]
+    [code (str out) (str err)]))
+
+(def ^:private commands
+  ;; name, command fn, args with a bad value, the option the message must name
+  [["bench" bench/command ["cuba" "--n" "x"] "--n x"]
+   ["bench sg" sgbench/command ["sg-randman" "--epochs" "0"] "--epochs 0"]
+   ["train" train/command ["diehl-cook" "--neurons" "-1"] "--neurons -1"]
+   ["notebook" notebook/command ["serve" "--port" "99999"] "--port 99999"]
+   ["repl" repl/command ["--port" "abc"] "--port abc"]
+   ["demo" demo/command ["--frob"] "--frob"]
+   ["crash-test" crashtest/command ["--kills" "zero"] "--kills zero"]])
+
+(deftest every-subcommand-answers-help-and-refuses-bad-values-in-one-line
+  (doseq [[nm command bad option] commands]
+    (testing nm
+      (let [[code out _] (run command ["--help"])]
+        (is (= 0 code) (str nm " --help exits 0"))
+        (is (str/starts-with? out "Usage: bin/chive") (str nm " --help prints the usage"))
+        (is (str/includes? out "--help")))
+      (let [[code out err] (run command bad)]
+        (is (= 2 code) (str nm " " bad " exits 2"))
+        (is (= 1 (count (str/split-lines (str/trim err)))) (str nm ": one line: " (pr-str err)))
+        (is (str/includes? err option) (str nm ": the message names " option ": " err))
+        (is (not (str/includes? err "Exception")) "no exception class or stack trace")
+        (is (str/blank? out)))))
+  (testing "a missing value and an unknown option"
+    (let [[code _ err] (run bench/command ["cuba" "--n"])]
+      (is (= 2 code))
+      (is (str/includes? err "Missing required argument for \"--n N\"")))
+    (let [[code _ err] (run train/command ["diehl-cook" "--nerons" "10"])]
+      (is (= 2 code))
+      (is (str/includes? err "Unknown option: \"--nerons\"")))
+    (let [[code _ err] (run train/command ["kohonen"])]
+      (is (= 2 code))
+      (is (str/includes? err "unknown training \"kohonen\"; valid: diehl-cook")))))
+
+(deftest bin-chive-exits-with-the-codes
+  ;; Through the launcher and a real JVM exit, once for help and once for a bad value.
+  (let [root (io/file (System/getProperty "chive.project.root" "."))
+        sh (fn [& args]
+             (let [p (.start (doto (ProcessBuilder. ^java.util.List (vec (cons (str (io/file root "bin" "chive")) args)))
+                               (.directory root)))
+                   out (future (slurp (.getInputStream p)))
+                   err (future (slurp (.getErrorStream p)))]
+               [(.waitFor p) @out @err]))]
+    (let [[code out] (sh "bench" "--help")]
+      (is (= 0 code))
+      (is (str/includes? out "Usage: bin/chive bench")))
+    (let [[code _ err] (sh "train" "diehl-cook" "--epochs" "x")]
+      (is (= 2 code))
+      (is (str/includes? err "--epochs x: needs a whole number")))))
