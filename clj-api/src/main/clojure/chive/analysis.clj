@@ -58,7 +58,7 @@
        (if (>= k m)
          (persistent! out)
          (let [i (neuron k)
-               end (loop [e k] (if (and (< e m) (= i (neuron e))) (recur (inc e)) e))]
+               end (long (loop [e k] (if (and (< e m) (= i (neuron e))) (recur (inc e)) e)))]
            (recur end (if (>= (- end k) min-spikes) (assoc! out i (cv-of ts k end)) out))))))))
 
 (defn mean-cv-isi

@@ -10,7 +10,8 @@
   run_s is the wall time of the simulation loop alone, measured after
   warm-up runs of a separate copy of the network (up to 3, so the JIT has
   compiled the kernels); build_s is the time to build the network from its map."
-  (:require [cheshire.core :as json]
+  (:require [chive.impl.log :refer [log]]
+            [cheshire.core :as json]
             [chive.analysis :as analysis]
             [chive.impl.cli :as cli]
             [clojure.string :as str]
@@ -113,7 +114,6 @@
 
 (def benches {"cuba" cuba-spec "cobahh" cobahh-spec "izhikevich" izhikevich-spec "brunel" brunel-spec})
 
-(defn- log [& xs] (binding [*out* *err*] (apply println xs) (flush)))
 
 (defn measure
   "Builds and runs benchmark `bench-name`; returns the result map (JSON keys)."

@@ -24,7 +24,8 @@
   :detach-reset; :surrogate [kind param] with kind :superspike :fast-sigmoid
   :sigmoid :atan :triangle. A layer with :readout true is a leaky integrator
   (output = membrane), for the :max-membrane loss."
-  (:require [cheshire.core :as json]
+  (:require [chive.impl.log :refer [log]]
+            [cheshire.core :as json]
             [chive.impl.json :as cjson]
             [chive.impl.validate :as v]
             [chive.io :as cio]
@@ -173,7 +174,6 @@
 
 ;; ---------------------------------------------------------------- training
 
-(defn- log [& xs] (binding [*out* *err*] (apply println xs) (flush)))
 
 (defn- make-optimizer ^Optimizer [^Model m {:keys [type lr momentum beta1 beta2 eps] :or {type :sgd momentum 0.0 beta1 0.9 beta2 0.999 eps 1e-8} :as o}]
   (let [ps (.params ^SpikingNet (:net m))

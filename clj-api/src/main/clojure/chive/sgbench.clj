@@ -25,7 +25,8 @@
   latency encoding of the training set; epoch_s_with_encoding = train_s +
   encode_s (the encoding counted again in every epoch, as a program that
   encodes per batch would pay it)."
-  (:require [cheshire.core :as json]
+  (:require [chive.impl.log :refer [log]]
+            [cheshire.core :as json]
             [chive.data :as data]
             [chive.impl.cli :as cli]
             [chive.learn :as learn])
@@ -33,7 +34,6 @@
 
 (set! *warn-on-reflection* true)
 
-(defn- log [& xs] (binding [*out* *err*] (apply println xs) (flush)))
 
 (def ^:private usage
   "Usage: bin/chive bench sg-randman|sg-fmnist [options]

@@ -20,7 +20,8 @@
   --checkpoint-every digits and when interrupted, always at a digit boundary)
   are chive.io saves plus train-state.json; --resume continues from one and
   loses no completed digit."
-  (:require [cheshire.core :as json]
+  (:require [chive.impl.log :refer [log]]
+            [cheshire.core :as json]
             [chive.data :as data]
             [chive.impl.cli :as cli]
             [chive.impl.json :as cjson]
@@ -32,7 +33,6 @@
 
 (set! *warn-on-reflection* true)
 
-(defn- log [& xs] (binding [*out* *err*] (apply println xs) (flush)))
 
 (defn- dataset-parts
   "Training part only: test digits are read after training."

@@ -17,7 +17,8 @@
     equal an uninterrupted run's, byte for byte.
   stdout: one JSON line per scenario {scenario, kills, failures, ...}; exit
   status 1 if anything failed."
-  (:require [cheshire.core :as json]
+  (:require [chive.impl.log :refer [log]]
+            [cheshire.core :as json]
             [chive.impl.cli]
             [chive.io :as cio]
             [chive.net :as net]
@@ -31,7 +32,6 @@
 
 (set! *warn-on-reflection* true)
 
-(defn- log [& xs] (binding [*out* *err*] (apply println xs) (flush)))
 
 (defn- failed!
   "Records a failure and says it at once on stderr."
