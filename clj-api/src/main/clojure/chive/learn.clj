@@ -19,7 +19,8 @@
   finished epoch. `evaluate` measures a dataset.
 
   Neuron keys: :mem :syn :rec (decay factors per step) or :tau-mem :tau-syn
-  :tau-rec with :dt (ms; factor exp(-dt/tau)); gains :in-gain :rec-gain
+  :tau-rec with :dt, all times as chive.units quantities ((ms 10); factor
+  exp(-dt/tau); plain numbers of ms still work, with a deprecation warning); gains :in-gain :rec-gain
   :mem-gain (default 1); :threshold; :reset (:hard, :hard-leak, :soft);
   :detach-reset; :surrogate [kind param] with kind :superspike :fast-sigmoid
   :sigmoid :atan :triangle. A layer with :readout true is a leaky integrator
@@ -29,6 +30,7 @@
             [chive.impl.json :as cjson]
             [chive.impl.validate :as v]
             [chive.io :as cio]
+            [chive.units :as u]
             [clojure.java.io :as io]
             [clojure.string :as str])
   (:import [chive.core.learn Layer Layer$Reset SpikingNet SpikingNet$LossKind SpikingNet$Mode SpikingNet$Stats
@@ -50,14 +52,29 @@
 (def spytorch-neuron
   "SpyTorch's current-based LIF: tau_mem 10 ms, tau_syn 5 ms, dt 1 ms, gains 1,
   U = (beta U + I)(1 - S), threshold 1, SuperSpike(100), reset detached."
-  {:tau-mem 10 :tau-syn 5 :dt 1 :threshold 1.0 :reset :hard :detach-reset true :surrogate [:superspike 100]})
+  {:tau-mem (u/ms 10) :tau-syn (u/ms 5) :dt (u/ms 1) :threshold 1.0 :reset :hard :detach-reset true :surrogate [:superspike 100]})
 
 (defn- fail [msg data] (throw (ex-info msg data)))
 
+(defonce ^:private warned (atom #{}))
+
+(defn- ms-of
+  "A time given as a quantity (chive.units), or, deprecated, as a plain number
+  of ms (warns once per key)."
+  [k x]
+  (if (number? x)
+    (do (when-not (@warned k)
+          (swap! warned conj k)
+          (log (str "chive.learn: " k " " x " as a plain number is deprecated; write (chive.units/ms " x ")")))
+        (u/check k (u/ms x) :ms))
+    (u/check k x :ms)))
+
 (defn- decay [nrn k tau-k]
   (cond (contains? nrn k) (double (nrn k))
-        (contains? nrn tau-k) (let [tau (double (nrn tau-k)) dt (double (or (:dt nrn) (fail (str tau-k " needs :dt (ms)") {:neuron nrn})))]
+        (contains? nrn tau-k) (let [tau (ms-of tau-k (nrn tau-k))
+                                    dt (ms-of :dt (or (:dt nrn) (fail (str tau-k " needs :dt (a time, e.g. (ms 1))") {:neuron nrn})))]
                                 (when-not (pos? tau) (fail (str tau-k " must be > 0 ms, got " tau) {:neuron nrn}))
+                                (when-not (pos? dt) (fail (str ":dt must be > 0 ms, got " dt) {:neuron nrn}))
                                 (Math/exp (- (/ dt tau))))
         :else 0.0))
 

@@ -125,3 +125,15 @@
     (is (= "sg-randman" (:bench (first lines)))))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--batch x: needs a whole number"
                         (sgbench/parse-args ["sg-fmnist" "--batch" "x"]))))
+
+(deftest time-constants-are-quantities
+  (let [mk (fn [nrn] (learn/model {:inputs 3 :layers [{:n 2} {:n 2 :readout true}] :neuron nrn :loss {:type :max-membrane} :seed 1}))
+        layer0 (fn [m] (first (.layers ^chive.core.learn.SpikingNet (:net m))))
+        q (mk {:tau-mem (chive.units/ms 10) :tau-syn (chive.units/ms 5) :dt (chive.units/ms 1)})
+        err (java.io.StringWriter.)
+        plain (binding [*err* err] (mk {:tau-mem 10 :tau-syn 5 :dt 1}))]
+    (is (== (float (Math/exp -0.1)) (.mem ^chive.core.learn.Layer (layer0 q))) "tau-mem 10 ms at dt 1 ms gives beta = exp(-0.1)")
+    (is (== (.mem ^chive.core.learn.Layer (layer0 q)) (.mem ^chive.core.learn.Layer (layer0 plain))) "plain numbers of ms still work")
+    (is (clojure.string/includes? (str err) "deprecated") "with a deprecation warning")
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"tau-mem: expected a time \(ms\), got a voltage"
+                          (mk {:tau-mem (chive.units/mV 10) :dt (chive.units/ms 1)})))))
