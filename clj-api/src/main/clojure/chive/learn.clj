@@ -388,6 +388,70 @@
         better? (fn [a b] (if (= metric :train-loss) (< a (- b min-delta)) (> a (+ b min-delta))))]
     (if (or (nil? best) (and v (better? v best))) [v 0] [best (inc since)])))
 
+(defn- epoch-start
+  "What an epoch rolls back to: weights, optimizer state and shuffle position."
+  [^Model m ^Optimizer opt]
+  {:snap (snapshot m) :opt (mapv #(aclone ^floats %) (.state opt)) :steps (.steps opt)
+   :shuffle (:shuffle @(:state m))})
+
+(defn- roll-back! [^Model m ^Optimizer opt {:keys [snap steps shuffle] :as start}]
+  (restore! m snap)
+  (.restore opt (into-array (:opt start)) (long steps))
+  (swap! (:state m) assoc :shuffle shuffle))
+
+(defn- mark-interrupted!
+  "Records the unfinished call so that train! with the same options continues it."
+  [^Model m {:keys [key progress]} left best since message]
+  (swap! (:state m) assoc :interrupted true :pending {:key key :remaining left :best best :since since})
+  (when progress (log message)))
+
+(defn- train-epoch
+  "Runs one epoch; on an interrupt or a failure the model and optimizer are
+  rolled back to the start of the epoch. Returns the epoch's sums or :interrupted."
+  [^Model m ^Dataset train ^Optimizer opt bs epoch {:keys [on-batch progress] :as call} left best since]
+  (let [start (epoch-start m opt)
+        interrupted! (fn []
+                       (roll-back! m opt start)
+                       (mark-interrupted! m call left best since
+                                          (str "interrupted in epoch " epoch "; weights of epoch " (dec epoch)
+                                               " kept; train! with the same options continues")))]
+    (try
+      (let [r (run-epoch m train opt bs epoch on-batch progress)]
+        (when (= r :interrupted) (interrupted!))
+        r)
+      (catch chive.core.sim.ChiveException e
+        ;; NaN/inf gradients or weights: keep the last finished epoch
+        (roll-back! m opt start)
+        (throw (ex-info (str (.getMessage e) "; the weights and optimizer of epoch " (dec epoch) " are kept")
+                        {:epoch epoch} e)))
+      (catch Throwable t
+        ;; A callback that threw, or the thread being stopped: keep the last finished epoch.
+        (interrupted!)
+        (throw t)))))
+
+(defn- finish-epoch!
+  "Books a finished epoch: history, shuffle position, the call's plan, log,
+  checkpoint, :on-epoch. Returns [epochs-left best since]."
+  [^Model m result nbatches train-s epoch shuffled? left best since
+   {:keys [key test batch early-stopping checkpoint on-epoch progress]}]
+  (let [st (:state m)
+        entry (assoc (epoch-entry m result nbatches train-s test batch) :epoch epoch)
+        [best since] (if early-stopping (early-stop-state early-stopping entry best since) [best since])
+        stop? (and early-stopping (>= since (:patience early-stopping)))
+        left (if stop? 0 (dec left))]
+    (swap! st (fn [s] (cond-> (-> s (update :history conj entry) (assoc :epoch epoch))
+                        shuffled? (update-in [:shuffle :draws] inc))))
+    (swap! st assoc :plan {:key key :remaining left :best best :since since})
+    (when progress
+      (log (format "epoch %d done: train loss %.4f  train acc %.3f%s  %.1f s" epoch (:train-loss entry) (:train-acc entry)
+                   (if (:test-acc entry) (format "  held-out acc %.4f" (:test-acc entry)) "") train-s)))
+    (when checkpoint (save-checkpoint! m checkpoint))
+    (when on-epoch (on-epoch entry))
+    (when (and stop? progress)
+      (log (str "early stop after epoch " epoch ": no " (name (:metric early-stopping :test-acc))
+                " improvement in " (:patience early-stopping) " epochs")))
+    [left best since]))
+
 (defn train!
   "Trains `m` on dataset `train` for :epochs. Options: :batch, :optimizer
   {:type :sgd|:adam :lr ...}, :shuffle-seed (a seeded shuffle per epoch;
@@ -416,11 +480,11 @@
   (let [st (:state m)
         n (.samples train)
         call-key (pr-str [n (select-keys opts [:epochs :batch :optimizer :shuffle-seed :drop-last :early-stopping])])
+        call {:key call-key :test test :batch batch :early-stopping early-stopping :checkpoint checkpoint
+              :on-epoch on-epoch :on-batch on-batch :progress progress}
         pending (let [p (:pending @st)] (when (= (:key p) call-key) p))
         ^Optimizer opt (optimizer-for! m optimizer)
-        rng (shuffle-stream st shuffle-seed n)
-        plan! (fn [remaining best since]
-                (swap! st assoc :plan {:key call-key :remaining remaining :best best :since since}))]
+        rng (shuffle-stream st shuffle-seed n)]
     (when (and pending progress)
       (log (str "continuing the interrupted train! call: " (:remaining pending) " of " epochs " epochs left")))
     (swap! st dissoc :interrupted :pending)
@@ -429,58 +493,18 @@
       (if (zero? left)
         (:history @st)
         (let [epoch (inc (:epoch @st))
-              snap (snapshot m)
-              opt-snap (mapv #(aclone ^floats %) (.state opt))
-              opt-steps (.steps opt)
-              shuffle0 (:shuffle @st)
-              restore-epoch! (fn []
-                               (restore! m snap)
-                               (.restore opt (into-array opt-snap) opt-steps)
-                               (swap! st assoc :shuffle shuffle0))
-              interrupted! (fn []
-                             (restore-epoch!)
-                             (swap! st assoc :interrupted true
-                                    :pending {:key call-key :remaining left :best best :since since})
-                             (when progress (log (str "interrupted in epoch " epoch "; weights of epoch " (dec epoch)
-                                                      " kept; train! with the same options continues"))))
               bs (batches n batch rng drop-last)
               t0 (System/nanoTime)
-              result (try
-                       (run-epoch m train opt bs epoch on-batch progress)
-                       (catch chive.core.sim.ChiveException e
-                         ;; NaN/inf gradients or weights: keep the last finished epoch
-                         (restore-epoch!)
-                         (throw (ex-info (str (.getMessage e) "; the weights and optimizer of epoch "
-                                              (dec epoch) " are kept")
-                                         {:epoch epoch} e)))
-                       (catch Throwable t
-                         ;; A callback that threw, or the thread being stopped: keep the last finished epoch.
-                         (interrupted!)
-                         (throw t)))]
+              result (train-epoch m train opt bs epoch call left best since)]
           (if (= result :interrupted)
-            (do (interrupted!) (:history @st))
-            (let [train-s (/ (- (System/nanoTime) t0) 1e9)
-                  entry (assoc (epoch-entry m result (count bs) train-s test batch) :epoch epoch)
-                  [best since] (if early-stopping (early-stop-state early-stopping entry best since) [best since])
-                  stop? (and early-stopping (>= since (:patience early-stopping)))
-                  left (if stop? 0 (dec left))]
-              (swap! st (fn [s] (cond-> (-> s (update :history conj entry) (assoc :epoch epoch))
-                                  rng (update-in [:shuffle :draws] inc))))
-              (plan! left best since)
-              (when progress
-                (log (format "epoch %d done: train loss %.4f  train acc %.3f%s  %.1f s" epoch (:train-loss entry) (:train-acc entry)
-                             (if (:test-acc entry) (format "  held-out acc %.4f" (:test-acc entry)) "") train-s)))
-              (when checkpoint (save-checkpoint! m checkpoint))
-              (when on-epoch (on-epoch entry))
-              (when (and stop? progress)
-                (log (str "early stop after epoch " epoch ": no " (name (:metric early-stopping :test-acc))
-                          " improvement in " (:patience early-stopping) " epochs")))
+            (:history @st)
+            (let [[left best since] (finish-epoch! m result (count bs) (/ (- (System/nanoTime) t0) 1e9)
+                                                   epoch (some? rng) left best since call)]
               (if (and (pos? left) (Thread/interrupted))
                 ;; Interrupted during evaluation or a callback: this epoch is finished and kept.
                 ;; (After the last epoch the call is complete and the flag stays set for the caller.)
-                (do (swap! st assoc :interrupted true
-                           :pending {:key call-key :remaining left :best best :since since})
-                    (when progress (log (str "interrupted after epoch " epoch "; train! with the same options continues")))
+                (do (mark-interrupted! m call left best since
+                                       (str "interrupted after epoch " epoch "; train! with the same options continues"))
                     (:history @st))
                 (recur left best since)))))))))
 
