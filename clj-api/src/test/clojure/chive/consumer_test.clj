@@ -1,0 +1,71 @@
+(ns chive.consumer-test
+  "A throwaway Clojure CLI project depends on chive from source through
+  deps.edn (:local/root), on a copy of this checkout that has never been
+  compiled: tools.deps runs chive's :deps/prep-lib step (javac of java-core),
+  resolves the classpath and the project builds and runs a small network."
+  (:require [clojure.java.io :as io]
+            [clojure.string :as str]
+            [clojure.test :refer [deftest is]]))
+
+(defn- sh
+  "[exit output] of a process run in `dir` (stdout and stderr together)."
+  [dir & args]
+  (let [p (-> (ProcessBuilder. ^java.util.List (vec args)) (.directory (io/file dir)) (.redirectErrorStream true) .start)
+        out (slurp (.getInputStream p))]
+    [(.waitFor p) out]))
+
+(defn- copy-tree! [from to]
+  (doseq [^java.io.File f (file-seq (io/file from)) :when (.isFile f)]
+    (let [dest (io/file to (str (.relativize (.toPath (io/file from)) (.toPath f))))]
+      (io/make-parents dest)
+      (io/copy f dest))))
+
+(defn- tools-deps-classpath
+  "The classpath of org.clojure/tools.deps.cli that bin/chive resolves from Maven Central."
+  []
+  (let [[rc out] (sh "." "bin/chive" "classpath" "test")]
+    (is (zero? rc) out)
+    (str/trim (slurp "target/chive/resolver.cp"))))
+
+(deftest clojure-cli-user-depends-on-a-fresh-checkout
+  (let [tmp (.toFile (java.nio.file.Files/createTempDirectory "chive-consumer" (make-array java.nio.file.attribute.FileAttribute 0)))
+        src (io/file tmp "chive")
+        app (io/file tmp "app")
+        java (str (io/file (System/getProperty "java.home") "bin" "java"))
+        tdcp (tools-deps-classpath)
+        clj (fn [code] (sh app java "-cp" tdcp "clojure.main" "-e" code))]
+    ;; a checkout without build outputs: what a git dependency or a fresh clone gives
+    (doseq [d ["clj-api/src/main/clojure" "java-core/src/main/java" "tools/prep"]]
+      (copy-tree! d (io/file src d)))
+    (io/copy (io/file "deps.edn") (io/file src "deps.edn"))
+    (io/make-parents (io/file app "src/app/core.clj"))
+    (spit (io/file app "deps.edn")
+          (pr-str {:paths ["src"]
+                   :deps {'dev.chive/chive {:local/root (str src)}}
+                   :mvn/repos {"debian" {:url "file:///usr/share/maven-repo"}}}))
+    (spit (io/file app "src/app/core.clj")
+          (str '(ns app.core (:require [chive.net :as net] [chive.units :refer [ms mV Hz]]))
+               '(defn -main [& _]
+                  (let [n (net/build {:dt (ms 0.1) :seed 1
+                                      :groups {:in {:model :poisson :n 50 :rate (Hz 50)} :exc {:model :lif :n 20}}
+                                      :projections {:p {:from :in :to :exc :target :ge
+                                                        :connect {:rule :fixed-probability :p 0.5} :weight (mV 3)}}
+                                      :monitors {:s {:type :spikes :group :exc}}})]
+                    (net/run! n (ms 200))
+                    (println "consumer spikes" (:count (net/spikes n :s)))))))
+    (is (not (.exists (io/file src "java-core/target/classes"))))
+    (let [[rc out] (clj (str '(require '[clojure.tools.deps :as deps])
+                             '(let [b (deps/create-basis {:user nil :project "deps.edn"})]
+                                (deps/prep-libs! (:libs b) {:action :prep :log :info} b))))]
+      (is (zero? rc) out)
+      (is (str/includes? out "Prepping dev.chive/chive") out)
+      (is (.isDirectory (io/file src "java-core/target/classes/chive/core/sim")) "prep compiled java-core"))
+    (let [[rc cp] (clj (str '(require '[clojure.tools.deps :as deps])
+                            '(println (clojure.string/join java.io.File/pathSeparator
+                                                          (:classpath-roots (deps/create-basis {:user nil :project "deps.edn"}))))))
+          cp (last (str/split-lines (str/trim cp)))]
+      (is (zero? rc) cp)
+      (let [[rc out] (sh app java "-cp" cp "clojure.main" "-m" "app.core")
+            spikes (some->> out (re-find #"consumer spikes (\d+)") second parse-long)]
+        (is (zero? rc) out)
+        (is (and spikes (pos? spikes)) out)))))
