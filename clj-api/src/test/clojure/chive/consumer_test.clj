@@ -14,30 +14,44 @@
         out (slurp (.getInputStream p))]
     [(.waitFor p) out]))
 
-(defn- copy-tree! [from to]
-  (doseq [^java.io.File f (file-seq (io/file from)) :when (.isFile f)]
-    (let [dest (io/file to (str (.relativize (.toPath (io/file from)) (.toPath f))))]
+(defn- copy-tree! [^java.io.File from to]
+  (doseq [^java.io.File f (file-seq from) :when (.isFile f)]
+    (let [dest (io/file to (str (.relativize (.toPath from) (.toPath f))))]
       (io/make-parents dest)
       (io/copy f dest))))
+
+(def ^:private root (io/file (System/getProperty "chive.project.root" ".")))
 
 (defn- tools-deps-classpath
   "The classpath of org.clojure/tools.deps.cli that bin/chive resolves from Maven Central."
   []
-  (let [[rc out] (sh "." "bin/chive" "classpath" "test")]
+  (let [[rc out] (sh root (str (io/file root "bin" "chive")) "classpath" "test")]
     (is (zero? rc) out)
-    (str/trim (slurp "target/chive/resolver.cp"))))
+    (str/trim (slurp (io/file root "target/chive/resolver.cp")))))
+
+(defn- delete-tree!
+  "Deletes `dir` bottom-up; Files/walk does not follow links, so a link is removed as a link."
+  [^java.io.File dir]
+  (with-open [s (java.nio.file.Files/walk (.toPath dir) (make-array java.nio.file.FileVisitOption 0))]
+    (doseq [^java.nio.file.Path p (reverse (vec (.toList s)))]
+      (java.nio.file.Files/deleteIfExists p))))
+
+(declare consumer-run)
 
 (deftest clojure-cli-user-depends-on-a-fresh-checkout
-  (let [tmp (.toFile (java.nio.file.Files/createTempDirectory "chive-consumer" (make-array java.nio.file.attribute.FileAttribute 0)))
-        src (io/file tmp "chive")
+  (let [tmp (.toFile (java.nio.file.Files/createTempDirectory "chive-consumer" (make-array java.nio.file.attribute.FileAttribute 0)))]
+    (try (consumer-run tmp) (finally (delete-tree! tmp)))))
+
+(defn- consumer-run [^java.io.File tmp]
+  (let [src (io/file tmp "chive")
         app (io/file tmp "app")
         java (str (io/file (System/getProperty "java.home") "bin" "java"))
         tdcp (tools-deps-classpath)
         clj (fn [code] (sh app java "-cp" tdcp "clojure.main" "-e" code))]
     ;; a checkout without build outputs: what a git dependency or a fresh clone gives
     (doseq [d ["clj-api/src/main/clojure" "java-core/src/main/java" "tools/prep"]]
-      (copy-tree! d (io/file src d)))
-    (io/copy (io/file "deps.edn") (io/file src "deps.edn"))
+      (copy-tree! (io/file root d) (io/file src d)))
+    (io/copy (io/file root "deps.edn") (io/file src "deps.edn"))
     (io/make-parents (io/file app "src/app/core.clj"))
     (spit (io/file app "deps.edn")
           (pr-str {:paths ["src"]
