@@ -35,6 +35,9 @@
                        srcs)
             rc (.run javac nil nil nil ^"[Ljava.lang.String;" (into-array String args))]
         (when-not (zero? rc)
+          ;; remove the partial output (our own fresh temp folder; walk does not follow links)
+          (with-open [s (Files/walk (.toPath tmp) (make-array java.nio.file.FileVisitOption 0))]
+            (doseq [^java.nio.file.Path p (reverse (vec (.toList s)))] (Files/deleteIfExists p)))
           (throw (ex-info (str "chive prep: javac failed (exit " rc ") compiling java-core; see the messages above") {:exit rc})))
         (Files/move (.toPath tmp) (.toPath target) (into-array [StandardCopyOption/ATOMIC_MOVE]))
         nil))))

@@ -131,6 +131,8 @@
         layer0 (fn [m] (first (.layers ^chive.core.learn.SpikingNet (:net m))))
         q (mk {:tau-mem (chive.units/ms 10) :tau-syn (chive.units/ms 5) :dt (chive.units/ms 1)})
         err (java.io.StringWriter.)
+        ;; the warning is printed once per key and JVM: forget earlier ones
+        _ (reset! @#'chive.learn/warned #{})
         plain (binding [*err* err] (mk {:tau-mem 10 :tau-syn 5 :dt 1}))]
     (is (== (float (Math/exp -0.1)) (.mem ^chive.core.learn.Layer (layer0 q))) "tau-mem 10 ms at dt 1 ms gives beta = exp(-0.1)")
     (is (== (.mem ^chive.core.learn.Layer (layer0 q)) (.mem ^chive.core.learn.Layer (layer0 plain))) "plain numbers of ms still work")
