@@ -221,17 +221,29 @@ public final class Network {
       boolean wasInterrupted = false;
       Throwable callerFailure = null;
       if (interruptible && me.isInterrupted()) loop.stopRequested = true;
-      loop.start();
+      // Every statement from here on can be hit by an asynchronous exception (Thread.stop
+      // on the caller). The simulation threads wait at a gate until every one of them has
+      // been handed to the pool; a failure before the gate opens closes it instead, and
+      // then no simulation thread touches the network.
       while (true) {
         try {
+          int gate = loop.gate.get();
+          if (gate == Loop.WAIT) {
+            if (callerFailure == null) loop.start();
+            gate = loop.decide(callerFailure == null);
+          } else {
+            loop.gateOpen.countDown();
+          }
+          if (gate == Loop.ABORT) break;
           if (loop.awaitDone(500)) break;
           if (listener != null && callerFailure == null) listener.progress(loop.done, steps, loop.doneStep * dt, (System.nanoTime() - t0) / 1e9);
         } catch (InterruptedException ie) {
           wasInterrupted = true;
           if (interruptible) loop.stopRequested = true;
         } catch (Throwable t) {
-          // Thread.stop on the caller, or a listener that threw: end at the next
-          // step boundary, let every simulation thread finish, then rethrow.
+          // Thread.stop on the caller, a thread that could not be started, or a listener
+          // that threw: end at the next step boundary (or never start), let every
+          // simulation thread finish, then rethrow.
           if (callerFailure == null) callerFailure = t;
           loop.stopRequested = true;
         }
@@ -315,32 +327,50 @@ public final class Network {
       synchronized (this) { if (failure == null) failure = t; }
     }
 
-    /** Starts the simulation threads. */
+    static final int WAIT = 0, GO = 1, ABORT = 2;
+    /** WAIT until the caller has handed every simulation thread to the pool; then GO, or ABORT. */
+    final java.util.concurrent.atomic.AtomicInteger gate = new java.util.concurrent.atomic.AtomicInteger(WAIT);
+    final java.util.concurrent.CountDownLatch gateOpen = new java.util.concurrent.CountDownLatch(1);
+
+    /**
+     * Hands the simulation threads to the pool; they wait at the gate. Throws if a
+     * thread cannot be started (or the caller is stopped): the caller then closes
+     * the gate and the threads already handed over return without a step.
+     */
     void start() {
       if (steps == 0) {
         finished.countDown();
         return;
       }
       cur = step;
-      int started = 0;
-      try {
-        for (int p = 1; p < threads; p++) {
-          final int part = p;
-          POOL.execute(() -> {
-            try { workerLoop(part); } finally { workersDone.countDown(); }
-          });
-          started++;
-        }
-        POOL.execute(this::coordinate);
-      } catch (RuntimeException | Error e) {
-        // Could not start a thread (out of memory or threads): the workers already
-        // started see the failure through the broken barrier and return.
-        fail(e);
-        stop = true;
-        if (barrier != null) barrier.breakBarrier();
-        for (int p = started + 1; p < threads; p++) workersDone.countDown();
-        finished.countDown();
+      for (int p = 1; p < threads; p++) {
+        final int part = p;
+        POOL.execute(() -> {
+          try {
+            if (passGate()) workerLoop(part);
+          } finally {
+            workersDone.countDown();
+          }
+        });
       }
+      POOL.execute(this::coordinate);
+    }
+
+    /** Opens (go) or closes the gate unless already decided; returns the decision. */
+    int decide(boolean go) {
+      gate.compareAndSet(WAIT, go ? GO : ABORT);
+      gateOpen.countDown();
+      return gate.get();
+    }
+
+    /** Waits at the gate (spinning briefly: runs are often microseconds); true when the run goes ahead. */
+    private boolean passGate() {
+      long until = System.nanoTime() + SPIN_NS;
+      while (gate.get() == WAIT && System.nanoTime() < until) Thread.onSpinWait();
+      while (gate.get() == WAIT) {
+        try { gateOpen.await(); } catch (InterruptedException ie) { /* pool threads are not ours to interrupt */ }
+      }
+      return gate.get() == GO;
     }
 
     /** Waits up to {@code ms} for the run to end; true when it has. */
@@ -355,6 +385,8 @@ public final class Network {
     }
 
     private void coordinate() {
+      // Every worker was handed to the pool before this task, so each counts down workersDone.
+      if (!passGate()) return;
       try {
         runSteps();
       } catch (Throwable t) {

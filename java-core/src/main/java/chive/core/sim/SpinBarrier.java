@@ -12,7 +12,6 @@ final class SpinBarrier {
   private final int parties;
   private final AtomicInteger waiting = new AtomicInteger();
   private volatile boolean sense;
-  private volatile boolean broken;
 
   SpinBarrier(int parties) { this.parties = parties; }
 
@@ -24,14 +23,11 @@ final class SpinBarrier {
       sense = next;
     } else {
       int spins = 0;
-      while (sense != next && !broken) {
+      while (sense != next) {
         if (++spins < 2000) Thread.onSpinWait();
         else Thread.yield();
       }
     }
     return next;
   }
-
-  /** Releases every waiter now and in future: for a run that could not start all its threads. */
-  void breakBarrier() { broken = true; }
 }

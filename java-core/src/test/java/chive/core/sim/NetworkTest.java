@@ -205,6 +205,43 @@ class NetworkTest {
     }
   }
 
+  /**
+   * Thread.stop aimed at the caller at any instant, including while the run is
+   * still handing its threads to the pool: the network is either untouched or
+   * stopped at a step boundary, and continues exactly.
+   */
+  @Test
+  void threadStopAtAnyInstantLeavesAConsistentNetwork() throws Exception {
+    java.lang.reflect.Method stop = Thread.class.getMethod("stop");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.version().feature() < 20, "Thread.stop is a no-op from JDK 20 on");
+    int total = 600;
+    Network whole = randomNetwork(8);
+    whole.runSteps(total, 1, null);
+    SpikeMonitor a = (SpikeMonitor) whole.monitors().get(0);
+    SplittableRandom r = new SplittableRandom(3);
+    for (int trial = 0; trial < 40; trial++) {
+      int threads = 1 + trial % 3;
+      Network net = randomNetwork(8);
+      Thread t = new Thread(() -> net.runSteps(total, threads, null, false));
+      t.setUncaughtExceptionHandler((th, x) -> { });
+      t.start();
+      long until = System.nanoTime() + r.nextLong(300_000);
+      while (System.nanoTime() < until) Thread.onSpinWait();
+      stop.invoke(t);
+      t.join(10000);
+      assertFalse(t.isAlive(), "trial " + trial + ": the caller died");
+      assertFalse(net.running(), "trial " + trial + ": the network is free again");
+      assertEquals(0, busySimulationThreads(), "trial " + trial + ": no simulation thread left spinning");
+      long at = net.step();
+      assertTrue(at >= 0 && at <= total, "trial " + trial + ": at a step boundary: " + at);
+      net.runSteps(total - at, threads, null);
+      SpikeMonitor b = (SpikeMonitor) net.monitors().get(0);
+      assertArrayEquals(a.indices(), b.indices(), "trial " + trial + " (" + threads + " threads, stopped at " + at + ")");
+      assertArrayEquals(a.steps(), b.steps());
+      assertArrayEquals(whole.group("exc").var("v"), net.group("exc").var("v"));
+    }
+  }
+
   @Test
   void progressIsReported() {
     Network net = randomNetwork(5);
