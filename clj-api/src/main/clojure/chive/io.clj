@@ -6,129 +6,118 @@
       (net/run! net2 (ms 100))           ; continues exactly as net would have
       (io/export! net \"out\" {:weights [:in->exc] :state [[:exc :theta]] :spikes [:spikes]})
 
-  The folder holds network.json (structure, parameters in internal units, the
-  clock, the seed; see `save!`) and one .npy per array: every state variable,
-  the refractory counters, connectivity in CSR form, weights, delays, input
-  still in delay lines, plasticity traces, and recorded spikes. Random numbers
-  are counter-based (seed, group, neuron, step), so the seed and the clock are
-  the generator's whole state. Saving writes a sibling folder and renames it
-  into place: an existing save is replaced only once the new one is complete.
-
-  State and rate monitors are saved as configuration; they restart empty."
+  The folder holds network.json (format 3: the clock, the seed, and each
+  part's kind, name, references and configuration) and one .npy per array
+  of each part. Every part of a network (groups of any model, projections
+  with their delay rings, learning rules with their traces and per-synapse
+  state, monitors with what they recorded so far, inputs) saves and
+  restores itself through the Java interface chive.core.sim.Stateful, and
+  is rebuilt from its kind through chive.registry; so a model, rule or
+  monitor registered by a user saves and loads like a built-in one, and a
+  saved network continues bit for bit. Random numbers are counter-based
+  (seed, stream, neuron, step), so the seed and the clock are the
+  generators' whole state. Saving writes a sibling folder and renames it
+  into place: an existing save is replaced only once the new one is
+  complete. Saves of formats 1 and 2 still load (chive.impl.io-legacy); a
+  newer format is refused, naming it."
   (:refer-clojure :exclude [load])
   (:require [cheshire.core :as cheshire]
             [chive.impl.files :as files]
+            [chive.impl.io-legacy :as legacy]
             [chive.impl.json :as json]
             [chive.impl.validate :as v]
+            [chive.model :as model]
             [chive.net :as net]
+            [chive.registry :as registry]
             [clojure.java.io :as io]
-            [clojure.string :as str])
+            [clojure.string :as str]
+            [clojure.walk :as walk])
   (:import (chive.core.data Npy)
            (chive.core.store AtomicDir AtomicDir$Writer Manifest)
-           (chive.core.plasticity Stdp Stdp$Rule)
-           (chive.core.sim ChiveException Connectivity Network NeuronGroup PoissonInput Projection RateMonitor SpikeCountMonitor SpikeMonitor StateMonitor)
+           (chive.core.sim ChiveException Connectivity Monitor Network NeuronGroup Plasticity PoissonInput Projection Stateful)
            (java.io File)
-           (java.nio.file Files Path StandardCopyOption CopyOption)))
+           (java.nio.file Path)))
 
 (set! *warn-on-reflection* true)
 
 (def format-version
-  "The on-disk format this chive writes: 2 adds the manifest (MANIFEST.chive,
-  size and CRC32C of every file); version 1 saves still load."
-  2)
+  "The on-disk format this chive writes. 3: every part as {kind, name,
+  config, arrays} through Stateful (monitors keep their recordings, any
+  registered kind saves); 2 added the manifest (MANIFEST.chive, size and
+  CRC32C of every file); 1 was the first. Versions 1 and 2 still load."
+  3)
 
 (defn- path ^Path [dir & parts] (.toPath ^File (apply io/file dir parts)))
 
 (defn- safe-name [i nm] (str i "-" (str/replace (name nm) #"[^A-Za-z0-9_.-]" "_")))
 
-(defn- model-ref [model]
-  (cond (keyword? model) (name model)
-        (:var-name model) {"dsl" (str (:var-name model))}
-        :else (throw (ex-info (str "cannot save a group whose DSL model has no var (define it with defneuron): " (:name model))
-                              {:model (:name model)}))))
+(defn- kind-ref
+  "How a part's kind is saved: a registered name, or {\"dsl\": \"ns/var\"}
+  for a model made by defneuron or defsynapse (found again through its var)."
+  [what k x]
+  (cond (keyword? x) (name x)
+        (:var-name x) {"dsl" (str (:var-name x))}
+        :else (throw (ex-info (str "cannot save " what " " k ": its model " (:name x)
+                                   " has no var (define it with defneuron / defsynapse)")
+                              {what k :model (:name x)}))))
 
-(defn- write-folder! [^Network jn n ^File dir]
-  (let [groups (vec (.groups jn))
-        gkey (into {} (for [[k g] (:groups n)] [g k]))
-        projs (vec (.projections jn))
-        pkey (into {} (for [[k p] (:projections n)] [p k]))
-        mons (vec (.monitors jn))
-        mkey (into {} (for [[k m] (:monitors n)] [m k]))
+(defn- array-name? [x] (and (string? x) (re-matches #"[A-Za-z0-9_]+" x)))
+
+(defn- write-part!
+  "Writes the arrays of `part` as NPY files into dir/section/folder; returns
+  its entry of network.json: {:folder :config :arrays} plus `more`."
+  [^File dir section folder ^Stateful part more]
+  (let [arrays (.arrays part)]
+    (.mkdirs (io/file dir section folder))
+    (doseq [[nm a] arrays]
+      (when-not (array-name? nm)
+        (throw (ex-info (str part ": array name " (pr-str nm) " is not a plain name [A-Za-z0-9_]+") {:array nm})))
+      (Npy/writeAny (path dir section folder (str nm ".npy")) a))
+    (merge more {:folder folder :config (.config part) :arrays (vec (keys arrays))})))
+
+(defn- plasticity-kind
+  "The saved kind of projection `k`'s learning rule, from the network's spec."
+  [n k]
+  (let [p (get-in n [:spec :projections k :plasticity])]
+    (cond (model/synapse-model? p) (kind-ref "the learning rule of projection" k p)
+          (and (map? p) (model/synapse-model? (:model p))) (kind-ref "the learning rule of projection" k (:model p))
+          (map? p) (name (:rule p))
+          :else (throw (ex-info (str "projection " k ": its learning rule is not described in the network's spec; cannot save it")
+                                {:projection k})))))
+
+(defn- write-folder!
+  "Writes network `n` into `dir`: every part through Stateful, then network.json."
+  [^Network jn n ^File dir]
+  (let [key-of (fn [m] (into {} (for [[k x] m] [x k])))
+        gkey (key-of (:groups n))
+        pkey (key-of (:projections n))
+        mkey (key-of (:monitors n))
+        gname #(name (gkey %))
         meta
         {:format "chive-network" :version format-version
          :dt_ms (.dt jn) :seed (.seed jn) :step (.step jn)
-         :groups (vec (for [[i ^NeuronGroup g] (map-indexed vector groups)
-                            :let [k (gkey g)
-                                  folder (safe-name i k)]]
-                        (do (.mkdirs (io/file dir "groups" folder))
-                            (doseq [v (.varNames g)]
-                              (if (.isDouble g v)
-                                (Npy/write (path dir "groups" folder (str v ".npy")) (.varD g v))
-                                (Npy/write (path dir "groups" folder (str v ".npy")) (.var g v))))
-                            (Npy/write (path dir "groups" folder "refractory.npy") (.refractoryCounters g))
-                            {:name (name k) :folder folder :n (.size g)
-                             :model (model-ref (get-in n [:spec :groups k :model]))
-                             :precision (if (.doublePrecision g) "double" "single")
-                             :params (into {} (for [p (.paramNames g)] [p (.param g p)]))
-                             :vars (vec (.varNames g))})))
-         :projections
-         (vec (for [[i ^Projection p] (map-indexed vector projs)
-                    :let [k (pkey p)
-                          folder (safe-name i k)
-                          c (.connectivity p)
-                          pl (.plasticity p)
-                          _ (when (and pl (not (instance? Stdp pl)))
-                              (throw (ex-info (str "projection " k ": saving a defsynapse learning rule is not supported yet "
-                                                   "(built-in :stdp and :diehl-cook rules are); export its weights instead")
-                                              {:projection k})))
-                          ^Stdp rule pl]]
-                (do (.mkdirs (io/file dir "projections" folder))
-                    (Npy/write (path dir "projections" folder "row_ptr.npy") (.rowPtr c))
-                    (Npy/write (path dir "projections" folder "post.npy") (.post c))
-                    (if (.doublePrecision p)
-                      (Npy/write (path dir "projections" folder "weight.npy") (.weightsD p))
-                      (Npy/write (path dir "projections" folder "weight.npy") (.weights p)))
-                    (when-let [d (.delaysMs p)] (Npy/write (path dir "projections" folder "delay_ms.npy") d))
-                    (if (.doublePrecision p)
-                      (Npy/write (path dir "projections" folder "ring.npy") (.pendingRingD p))
-                      (Npy/write (path dir "projections" folder "ring.npy") (.pendingRing p)))
-                    (when rule
-                      (Npy/write (path dir "projections" folder "trace_pre.npy") (.preTrace rule))
-                      (Npy/write (path dir "projections" folder "trace_post.npy") (.postTrace rule))
-                      (when-let [z (.postTrace2 rule)] (Npy/write (path dir "projections" folder "trace_post2.npy") z)))
-                    {:name (name k) :folder folder
-                     :from (name (gkey (.pre p))) :to (name (gkey (.post p))) :target (.target p)
-                     :synapses (.size p) :delays (some? (.delaysMs p))
-                     :plasticity (when rule {:rule (str (.rule rule)) :params (vec (.params rule))
-                                             :nearest (.nearest rule) :learning (.learning rule)})})))
-         :monitors
-         (vec (for [[i m] (map-indexed vector mons)
-                    :let [k (mkey m)
-                          folder (safe-name i k)
-                          ^chive.core.sim.Monitor mon m
-                          g (name (gkey (.group mon)))
-                          slice (when-not (.whole mon) {:from (.from mon) :to (.to mon)})]]
-                (merge
-                 slice
-                 (cond
-                  (instance? SpikeMonitor m)
-                  (do (.mkdirs (io/file dir "monitors" folder))
-                      (Npy/write (path dir "monitors" folder "indices.npy") (.indices ^SpikeMonitor m))
-                      (Npy/write (path dir "monitors" folder "steps.npy") (.steps ^SpikeMonitor m))
-                      {:name (name k) :folder folder :type "spikes" :group g})
-                  (instance? chive.core.sim.SpikeCountMonitor m)
-                  {:name (name k) :type "counts" :group g}
-                  (instance? StateMonitor m)
-                  {:name (name k) :type "state" :group g :var (.var ^StateMonitor m)
-                   :neurons (vec (.indices ^StateMonitor m)) :every (.every ^StateMonitor m)}
-                  :else {:name (name k) :type "rate" :group g}))))
+         :groups (vec (for [[i ^NeuronGroup g] (map-indexed vector (.groups jn))
+                            :let [k (gkey g)]]
+                        (write-part! dir "groups" (safe-name i k) g
+                                     {:name (name k) :kind (kind-ref "group" k (get-in n [:spec :groups k :model]))})))
+         :projections (vec (for [[i ^Projection p] (map-indexed vector (.projections jn))
+                                 :let [k (pkey p)
+                                       folder (safe-name i k)
+                                       pl (.plasticity p)]]
+                             (write-part! dir "projections" folder p
+                                          {:name (name k) :from (gname (.pre p)) :to (gname (.post p))
+                                           :plasticity (when pl
+                                                         (write-part! dir "plasticity" folder pl {:kind (plasticity-kind n k)}))})))
+         :monitors (vec (for [[i ^Monitor m] (map-indexed vector (.monitors jn))
+                              :let [k (mkey m)]]
+                          (write-part! dir "monitors" (safe-name i k) m
+                                       {:name (name k) :kind (name (get-in n [:spec :monitors k :type])) :group (gname (.group m))})))
+         :inputs (vec (for [[i [k ^PoissonInput in]] (map-indexed vector (sort-by key (:inputs n)))]
+                        (write-part! dir "inputs" (safe-name i k) in {:name (name k) :kind "poisson" :group (gname (.target in))})))
          :subgroups (vec (for [[k [g lo hi]] (sort-by key (:subgroups n))]
-                           {:name (name k) :group (name g) :from lo :to hi}))
-         :inputs (vec (for [[k ^chive.core.sim.PoissonInput in] (sort-by key (:inputs n))]
-                        {:name (name k) :group (.name (.target in)) :target (.targetVar in)
-                         :from (.from in) :to (.to in) :n (.sources in) :rate_hz (.rateHz in)
-                         :weight (.weight in) :exact (not (.approximate in))}))}]
+                           {:name (name k) :group (name g) :from lo :to hi}))}]
     (spit (io/file dir "network.json") (cheshire/generate-string meta {:pretty true}))))
+
 
 (def ^:private network-kind "chive-network")
 
@@ -221,237 +210,253 @@
     (let [meta (json/read-file f)]
       (when-not (and (map? meta) (= "chive-network" (:format meta)))
         (throw (ex-info (str f ": not a chive network file (format " (pr-str (when (map? meta) (:format meta))) ")") {:file (str f)})))
-      (when-not (#{1 format-version} (:version meta))
-        (throw (ex-info (str f ": format version " (pr-str (:version meta)) "; this chive reads versions 1 and " format-version
+      (when-not (#{1 2 format-version} (:version meta))
+        (throw (ex-info (str f ": format version " (pr-str (:version meta)) "; this chive reads versions 1 to " format-version
                              (when (and (integer? (:version meta)) (> (:version meta) format-version)) " (saved by a newer chive?)"))
                         {:file (str f) :version (:version meta)})))
       meta)))
 
-(defn- npy
-  "The NPY array `parts` under `dir`, checked to be one-dimensional of length `n` (nil: any length)."
-  ^chive.core.data.Npy$Array [dir n & parts]
-  (let [f (apply path dir parts)
-        a (Npy/read f)]
-    (if n (.expectShape a f (int-array [n])) (.expectShape a f (int-array [(.length a)])))))
-
-(defn- copy-into! [^floats dst ^floats src what]
-  (when-not (= (alength dst) (alength src))
-    (throw (ex-info (str what ": saved " (alength src) " values, the group has " (alength dst)) {:what what})))
-  (System/arraycopy src 0 dst 0 (alength src)))
+;; Format 3, in named steps: each part's fields, its kind, its arrays, then restore.
 
 (defn- folder-name? [x] (and (string? x) (re-matches #"[A-Za-z0-9_.-]+" x) (not (#{"." ".."} x))))
-(defn- count-of? [x] (and (integer? x) (<= 0 x Integer/MAX_VALUE)))
 (defn- positive-count? [x] (and (integer? x) (<= 1 x Integer/MAX_VALUE)))
-(defn- numbers? [n] (fn [x] (and (sequential? x) (or (nil? n) (= n (count x))) (every? json/finite? x))))
 
 (defn- check-unique! [file what names]
   (when-let [d (first (for [[k c] (frequencies names) :when (> c 1)] k))]
     (throw (ex-info (str file ": two " what " are named " (pr-str d)) {:file (str file) :name d}))))
 
-(defn- load-group [dir file jn i g]
+(defn- named
+  "Calls f; a ChiveException from the core (a refused restore, inconsistent
+  arrays) becomes ex-info naming the file and the place in it."
+  [file where f]
+  (try (f) (catch ChiveException e
+             (throw (ex-info (str file ": " where ": " (.getMessage e)) {:file (str file)} e)))))
+
+(defn- part-fields
+  "The common fields of a saved part, checked: {:folder :config :arrays}
+  (config with string keys, as the Java side wrote it)."
+  [file where m]
+  (let [f (fn [k ok? expected] (json/field file where m k ok? expected))]
+    {:folder (f :folder folder-name? "a plain folder name")
+     :config (walk/stringify-keys (f :config map? "an object"))
+     :arrays (f :arrays #(and (sequential? %) (every? array-name? %) (apply distinct? "" %)) "a list of distinct plain array names")}))
+
+(defn- read-arrays
+  "{name array} of a part's NPY files under dir/section/folder, each a
+  one-dimensional float32, float64, int32 or int64 array."
+  [dir section {:keys [folder arrays]}]
+  (into {} (for [nm arrays
+                 :let [f (path dir section folder (str nm ".npy"))]]
+             ;; the reader's messages name the file
+             [nm (try (.primitive (Npy/read f) f)
+                      (catch ChiveException e (throw (ex-info (.getMessage e) {:file (str f)} e)))
+                      (catch java.nio.file.NoSuchFileException _
+                        (throw (ex-info (str f ": no such file (listed in network.json)") {:file (str f)}))))])))
+
+(defn- expect-arrays!
+  "Checks that a save lists exactly the arrays `part` has (naming the difference)."
+  [file where ^Stateful part listed]
+  (let [want (set (keys (.arrays part)))]
+    (when-not (= want (set listed))
+      (throw (ex-info (str file ": " where " lists the arrays " (vec (sort listed)) " but a " (.getSimpleName (class part))
+                           " of this kind has " (vec (sort want)) " (a missing one would silently keep its default)")
+                      {:file (str file)})))))
+
+(defn- resolve-dsl
+  "The defneuron/defsynapse model of a saved {\"dsl\": \"ns/var\"} kind (its namespace required if needed)."
+  [file where kind pred what]
+  (let [sym (symbol (:dsl kind))
+        m (some-> (try (requiring-resolve sym) (catch Exception _ nil)) deref)]
+    (when-not (pred m)
+      (throw (ex-info (str file ": " where ": " what " " sym " not found (require its namespace first?)") {:model sym})))
+    m))
+
+(defn- kind-field
+  "A part's saved kind: a name registered under `reg-kind`, or a DSL model ({\"dsl\": \"ns/var\"}) when `dsl?` is given."
+  [file where m reg-kind dsl?]
+  (let [k (json/field file where m :kind #(or (string? %) (and dsl? (map? %) (string? (:dsl %))))
+                      (str "a registered " (name reg-kind) " name" (when dsl? " or {\"dsl\": \"ns/var\"}")))]
+    (if (map? k)
+      (resolve-dsl file where k dsl? (str "DSL " (name reg-kind)))
+      (do (when-not (registry/entry reg-kind (keyword k))
+            (throw (ex-info (str file ": " where ".kind " (pr-str k) " is not a registered " (name reg-kind) "; registered: "
+                                 (vec (registry/names reg-kind)) " (register it before loading)")
+                            {:file (str file) :kind k})))
+          (keyword k)))))
+
+(defn- group-ref [file where m k gmap]
+  (gmap (keyword (json/field file where m k #(contains? gmap (keyword (str %)))
+                             (str "a group of this save " (vec (sort (map name (keys gmap)))))))))
+
+(defn- load-group3 [dir file ^Network jn i g]
   (let [where (str "groups[" i "]")
-        f (fn [k ok? expected] (json/field file where g k ok? expected))
-        _ (json/only-fields file where g #{:name :folder :n :model :params :vars :precision})
-        nm (f :name json/text? "a non-empty string")
-        folder (f :folder folder-name? "a plain folder name")
-        n (f :n positive-count? "a positive integer")
-        model (f :model #(or (string? %) (and (map? %) (string? (:dsl %)))) "a model name or {\"dsl\": \"ns/var\"}")
-        params (f :params map? "an object of parameter values")
-        vars (f :vars #(and (sequential? %) (every? string? %)) "a list of state variable names")
-        k (keyword nm)
-        m (if (map? model)
-            (let [sym (symbol (:dsl model))]
-              (or (some-> (try (requiring-resolve sym) (catch Exception _ nil)) deref)
-                  (throw (ex-info (str file ": " where ": DSL model " sym " not found (require its namespace first?)") {:model sym}))))
-            (do (when-not (contains? net/models (keyword model))
-                  (throw (ex-info (str file ": " where ".model " (pr-str model) " is not a chive model; valid: " (sort (keys net/models)))
-                                  {:file (str file) :model model})))
-                (keyword model)))
-        precision (if (contains? g :precision) (keyword (f :precision #{"single" "double"} "\"single\" or \"double\"")) :single)
-        ^NeuronGroup g (net/new-group k m n precision)
-        want-params (set (.paramNames g))
-        want-vars (set (.varNames g))]
-    (when-not (= want-params (set (map name (keys params))))
-      (throw (ex-info (str file ": " where " (" nm ") records parameters " (sort (map name (keys params)))
-                           ", the model has " (sort want-params)) {:file (str file) :group nm})))
-    (when-not (= want-vars (set vars))
-      (throw (ex-info (str file ": " where " (" nm ") records state variables " (sort vars) ", the model has " (sort want-vars)
-                           " (a variable missing from the save would silently take its default)")
-                      {:file (str file) :group nm})))
-    (doseq [[p v] params]
-      (when-not (json/finite? v)
-        (throw (ex-info (str file ": " where ".params." (name p) " must be a finite number, got " (pr-str v)) {:file (str file)})))
-      (.setParam g (name p) (double v)))
-    (.add ^Network jn g)
-    (doseq [v vars]
-      (let [file (path dir "groups" folder (str v ".npy"))
-            a (npy dir n "groups" folder (str v ".npy"))]
-        (if (.isDouble g v)
-          (System/arraycopy (.doubles a file) 0 (.varD g v) 0 n)
-          (copy-into! (.var g v) (.floats a file) (str nm "." v)))))
-    (copy-into! (.refractoryCounters g)
-                (.floats (npy dir n "groups" folder "refractory.npy") (path dir "groups" folder "refractory.npy"))
-                (str nm ".refractory"))
-    [k g {:model m :n n :precision precision}]))
+        _ (json/only-fields file where g #{:name :kind :folder :config :arrays})
+        nm (json/field file where g :name json/text? "a non-empty string")
+        model (kind-field file where g :model model/model?)
+        {:keys [config arrays] :as part} (part-fields file where g)
+        c (fn [k ok? expected] (json/field file (str where ".config") config k ok? expected))
+        n (c "n" positive-count? "a positive integer")
+        precision (keyword (c "precision" #{"single" "double"} "\"single\" or \"double\""))
+        params (c "params" #(and (map? %) (every? json/finite? (vals %))) "an object of finite parameter values")
+        saved (read-arrays dir "groups" part)
+        loader (when (keyword? model) (:load (registry/entry :model model)))
+        ^NeuronGroup grp (named file where #(if loader
+                                              (loader nm (int n) precision saved)
+                                              (net/new-group (keyword nm) model n precision)))]
+    (when-not (= (set (.paramNames grp)) (set (keys params)))
+      (throw (ex-info (str file ": " where " (" nm ") records parameters " (vec (sort (keys params)))
+                           ", the model has " (vec (sort (.paramNames grp)))) {:file (str file) :group nm})))
+    (expect-arrays! file where grp arrays)
+    (named file where #(do (doseq [[p x] params] (.setParam grp ^String p (double x)))
+                           (.add jn grp)
+                           (.restore grp saved)))
+    [(keyword nm) grp {:model model :n n :precision precision}]))
 
-(def ^:private rules (set (map str (Stdp$Rule/values))))
+(defn- load-plasticity [dir file where ^Projection proj pl]
+  (let [_ (json/only-fields file where pl #{:kind :folder :config :arrays})
+        kind (kind-field file where pl :plasticity model/synapse-model?)
+        {:keys [config arrays] :as part} (part-fields file where pl)
+        ^Plasticity rule (named file where #(if (keyword? kind)
+                                              ((:load (registry/entry :plasticity kind)) config)
+                                              (model/rule-from-config kind config)))]
+    (named file where #(.setPlasticity proj rule))
+    (expect-arrays! file where rule arrays)
+    (named file where #(.restore rule (read-arrays dir "plasticity" part)))
+    (if (keyword? kind) {:rule kind} kind)))
 
-(defn- load-projection [dir file jn gmap i p]
+(defn- load-projection3 [dir file ^Network jn gmap i p]
   (let [where (str "projections[" i "]")
-        f (fn [k ok? expected] (json/field file where p k ok? expected))
-        _ (json/only-fields file where p #{:name :folder :from :to :target :synapses :delays :plasticity})
-        nm (f :name json/text? "a non-empty string")
-        folder (f :folder folder-name? "a plain folder name")
-        group? #(contains? gmap (keyword (str %)))
-        ^NeuronGroup pre (gmap (keyword (f :from group? (str "a group of this save " (sort (map name (keys gmap)))))))
-        ^NeuronGroup post (gmap (keyword (f :to group? (str "a group of this save " (sort (map name (keys gmap)))))))
-        target (f :target #(and (string? %) (.hasVar post ^String %)) (str "a state variable of " (.name post)))
-        synapses (f :synapses count-of? "a synapse count")
-        delays (f :delays boolean? "true or false")
-        plasticity (f :plasticity #(or (nil? %) (map? %)) "null or an object")
-        at (fn [file] (path dir "projections" folder file))
-        c (Connectivity/fromCsr (.size pre) (.size post)
-                                (.ints (npy dir (inc (.size pre)) "projections" folder "row_ptr.npy") (at "row_ptr.npy"))
-                                (.ints (npy dir synapses "projections" folder "post.npy") (at "post.npy")))
-        dbl? (.isDouble post target)
-        wa (npy dir synapses "projections" folder "weight.npy")
-        d (when delays (.doubles (npy dir nil "projections" folder "delay_ms.npy") (at "delay_ms.npy")))
-        p (.add ^Network jn (if dbl?
-                              (Projection. nm pre post target c nil (.doubles wa (at "weight.npy")) d)
-                              (Projection. nm pre post target c (.floats wa (at "weight.npy")) d)))]
-    (when plasticity
-      (let [pw (str where ".plasticity")
-            g (fn [k ok? expected] (json/field file pw plasticity k ok? expected))
-            _ (json/only-fields file pw plasticity #{:rule :params :nearest :learning})
-            rule (g :rule rules (str "one of " (sort rules)))
-            [tpre tpost tpost2 ap am wmin wmax] (g :params (numbers? 7) "7 finite numbers")
-            nearest (g :nearest boolean? "true or false")
-            learning (g :learning boolean? "true or false")
-            rule (Stdp. (Stdp$Rule/valueOf rule) tpre tpost tpost2 ap am wmin wmax (boolean nearest))
-            n-pre (.size pre) n-post (.size post)]
-        (.setPlasticity p rule)
-        (.setLearning rule (boolean learning))
-        (copy-into! (.preTrace rule) (.floats (npy dir n-pre "projections" folder "trace_pre.npy") (at "trace_pre.npy")) (str nm ".trace_pre"))
-        (copy-into! (.postTrace rule) (.floats (npy dir n-post "projections" folder "trace_post.npy") (at "trace_post.npy")) (str nm ".trace_post"))
-        (when-let [z (.postTrace2 rule)]
-          (copy-into! z (.floats (npy dir n-post "projections" folder "trace_post2.npy") (at "trace_post2.npy")) (str nm ".trace_post2")))))
-    (if dbl?
-      (.restoreRingD p (.doubles (npy dir nil "projections" folder "ring.npy") (at "ring.npy")))
-      (.restoreRing p (.floats (npy dir nil "projections" folder "ring.npy") (at "ring.npy"))))
-    [(keyword nm) p]))
+        _ (json/only-fields file where p #{:name :from :to :folder :config :arrays :plasticity})
+        nm (json/field file where p :name json/text? "a non-empty string")
+        ^NeuronGroup pre (group-ref file where p :from gmap)
+        ^NeuronGroup post (group-ref file where p :to gmap)
+        {:keys [config arrays] :as part} (part-fields file where p)
+        target (json/field file (str where ".config") config "target" #(and (string? %) (.hasVar post ^String %))
+                           (str "a state variable of " (.name post)))
+        saved (read-arrays dir "projections" part)
+        need (fn [k] (or (saved k) (throw (ex-info (str file ": " where " lacks the array " k) {:file (str file)}))))
+        proj (named file where
+                    #(let [c (Connectivity/fromCsr (.size pre) (.size post) ^ints (need "row_ptr") ^ints (need "post"))
+                           w (need "weight")
+                           d (saved "delay_ms")
+                           pr (if (instance? (Class/forName "[D") w)
+                                (Projection. ^String nm pre post ^String target c nil ^doubles (aclone ^doubles w) ^doubles d)
+                                (Projection. ^String nm pre post ^String target c ^floats (aclone ^floats w) ^doubles d))]
+                       (.add jn pr)))
+        pl-spec (when-let [pl (json/field file where p :plasticity #(or (nil? %) (map? %)) "null or an object")]
+                  (load-plasticity dir file (str where ".plasticity") proj pl))]
+    (expect-arrays! file where proj arrays)
+    (named file where #(.restore ^Projection proj saved))
+    [(keyword nm) proj (cond-> {:from (keyword (.name pre)) :to (keyword (.name post)) :target (keyword target)}
+                         pl-spec (assoc :plasticity pl-spec))]))
 
-(defn- load-monitor [dir file jn gmap i m]
+(defn- slice-of
+  "[lo hi] of a part's config \"from\"/\"to\" within group g."
+  [file where config ^NeuronGroup g]
+  (let [c (fn [k ok? expected] (json/field file (str where ".config") config k ok? expected))
+        lo (c "from" #(and (integer? %) (< -1 % (.size g))) (str "a neuron of " (.name g)))
+        hi (c "to" #(and (integer? %) (< lo % (inc (.size g)))) (str "an end of a slice of " (.name g)))]
+    [(int lo) (int hi)]))
+
+(defn- load-monitor3 [dir file ^Network jn gmap i m]
   (let [where (str "monitors[" i "]")
-        f (fn [k ok? expected] (json/field file where m k ok? expected))
-        _ (json/only-fields file where m #{:name :folder :type :group :var :neurons :every :from :to})
-        nm (f :name json/text? "a non-empty string")
-        type (f :type #{"spikes" "state" "rate" "counts"} "one of spikes, state, rate, counts")
-        ^NeuronGroup g (gmap (keyword (f :group #(contains? gmap (keyword (str %))) (str "a group of this save " (sort (map name (keys gmap)))))))
-        [lo hi] (if (contains? m :from)
-                  (let [lo (f :from #(and (integer? %) (< -1 % (.size g))) (str "a neuron of " (.name g)))
-                        hi (f :to #(and (integer? %) (< lo % (inc (.size g)))) (str "an end of a slice of " (.name g)))]
-                    [lo hi])
-                  [0 (.size g)])
-        lo (int lo) hi (int hi)
-        mon (case type
-              "spikes" (let [folder (f :folder folder-name? "a plain folder name")
-                             sm (SpikeMonitor. g lo hi)
-                             fi (path dir "monitors" folder "indices.npy")
-                             fs (path dir "monitors" folder "steps.npy")
-                             idx (.ints (npy dir nil "monitors" folder "indices.npy") fi)
-                             steps (.ints (npy dir (alength idx) "monitors" folder "steps.npy") fs)]
-                         (doseq [k (range (alength idx))]
-                           (when-not (< -1 (aget idx k) (.size g))
-                             (throw (ex-info (str fi ": neuron index " (aget idx k) " at " k " is outside group " (.name g)) {:file (str fi)}))))
-                         (.restore sm idx steps)
-                         sm)
-              "state" (let [var (f :var #(and (string? %) (.hasVar g ^String %)) (str "a state variable of " (.name g)))
-                            neurons (f :neurons #(and (sequential? %) (every? (fn [i] (and (integer? i) (< -1 i (.size g)))) %))
-                                       (str "a list of neuron indices of " (.name g)))
-                            every (f :every positive-count? "a positive number of steps")]
-                        (StateMonitor. g ^String var (int-array neurons) (int every) lo hi))
-              "rate" (RateMonitor. g lo hi)
-              "counts" (SpikeCountMonitor. g lo hi))]
-    (.add ^Network jn ^chive.core.sim.Monitor mon)
-    [(keyword nm) mon]))
+        _ (json/only-fields file where m #{:name :kind :group :folder :config :arrays})
+        nm (json/field file where m :name json/text? "a non-empty string")
+        kind (kind-field file where m :monitor nil)
+        ^NeuronGroup g (group-ref file where m :group gmap)
+        {:keys [config arrays] :as part} (part-fields file where m)
+        [lo hi] (slice-of file where config g)
+        ^Monitor mon (named file where #((:load (registry/entry :monitor kind)) g lo hi config))]
+    (expect-arrays! file where mon arrays)
+    (named file where #(do (.add jn mon) (.restore mon (read-arrays dir "monitors" part))))
+    [(keyword nm) mon {:type kind :group (keyword (.name g))}]))
+
+(defn- load-input3 [dir file ^Network jn gmap i in]
+  (let [where (str "inputs[" i "]")
+        _ (json/only-fields file where in #{:name :kind :group :folder :config :arrays})
+        nm (json/field file where in :name json/text? "a non-empty string")
+        _ (json/field file where in :kind #{"poisson"} "\"poisson\"")
+        ^NeuronGroup g (group-ref file where in :group gmap)
+        {:keys [config arrays] :as part} (part-fields file where in)
+        c (fn [k ok? expected] (json/field file (str where ".config") config k ok? expected))
+        [lo hi] (slice-of file where config g)
+        target (c "target" #(and (string? %) (.hasVar g ^String %)) (str "a state variable of " (.name g)))
+        ^PoissonInput pin (named file where
+                   #(doto (PoissonInput. ^String nm g ^String target (int lo) (int hi)
+                                         (int (c "n" (fn [x] (and (integer? x) (<= 0 x Integer/MAX_VALUE))) "a number of sources"))
+                                         (double (c "rate_hz" (fn [x] (and (json/finite? x) (>= x 0))) "a rate >= 0 Hz"))
+                                         (double (c "weight" json/finite? "a finite number")))
+                      (.setExact (boolean (c "exact" boolean? "true or false")))))]
+    (expect-arrays! file where pin arrays)
+    (named file where #(do (.add jn pin) (.restore pin (read-arrays dir "inputs" part))))
+    [(keyword nm) pin]))
 
 (defn- load-subgroup [file gmap i sg]
   (let [where (str "subgroups[" i "]")
         f (fn [k ok? expected] (json/field file where sg k ok? expected))
         _ (json/only-fields file where sg #{:name :group :from :to})
         nm (f :name json/text? "a non-empty string")
-        g (keyword (f :group #(contains? gmap (keyword (str %))) (str "a group of this save " (sort (map name (keys gmap))))))
-        n (.size ^NeuronGroup (gmap g))
-        lo (f :from #(and (integer? %) (< -1 % n)) (str "a neuron of " (name g)))
-        hi (f :to #(and (integer? %) (< lo % (inc n))) (str "an end of a slice of " (name g)))]
-    [(keyword nm) [g lo hi]]))
+        ^NeuronGroup g (group-ref file where sg :group gmap)
+        n (.size g)
+        lo (f :from #(and (integer? %) (< -1 % n)) (str "a neuron of " (.name g)))
+        hi (f :to #(and (integer? %) (< lo % (inc n))) (str "an end of a slice of " (.name g)))]
+    [(keyword nm) [(keyword (.name g)) lo hi]]))
 
-(defn- load-input [file jn gmap i in]
-  (let [where (str "inputs[" i "]")
-        f (fn [k ok? expected] (json/field file where in k ok? expected))
-        _ (json/only-fields file where in #{:name :group :target :from :to :n :rate_hz :weight :exact})
-        nm (f :name json/text? "a non-empty string")
-        ^NeuronGroup g (gmap (keyword (f :group #(contains? gmap (keyword (str %))) (str "a group of this save " (sort (map name (keys gmap)))))))
-        target (f :target #(and (string? %) (.hasVar g ^String %)) (str "a state variable of " (.name g)))
-        lo (f :from #(and (integer? %) (< -1 % (.size g))) (str "a neuron of " (.name g)))
-        hi (f :to #(and (integer? %) (< lo % (inc (.size g)))) (str "an end of a slice of " (.name g)))
-        n (f :n count-of? "a number of sources")
-        rate (f :rate_hz #(and (json/finite? %) (>= % 0)) "a rate >= 0 Hz")
-        w (f :weight json/finite? "a finite number")
-        exact (f :exact boolean? "true or false")
-        pin (PoissonInput. ^String nm g ^String target (int lo) (int hi) (int n) (double rate) (double w))]
-    (when exact (.setExact pin true))
-    (.add ^Network jn pin)
-    [(keyword nm) pin]))
-
-(defn load
-  "Loads a network saved by `save!`; it continues exactly where the saved one
-  stood. First finishes a save that a crash interrupted (see `save!`), then
-  checks every file against the save's manifest (size and CRC32C) and every
-  field of network.json (types, ranges, references, every state variable and
-  parameter of each model present), and each array's shape and dtype.
-  Throws ex-info naming the file and the problem. DSL models are found again
-  through the var that `defneuron` defined (its namespace is required if needed)."
-  [dir]
-  (let [dir (io/file dir)
-        _ (verify-folder! dir network-kind "a saved chive network")
-        file (io/file dir "network.json")
-        meta (read-json dir)
-        _ (when (and (>= (:version meta) 2) (not (.exists (io/file dir Manifest/FILE))))
-            (throw (ex-info (str dir ": " Manifest/FILE " is missing; a format " (:version meta)
-                                 " save cannot be checked without it (was the folder copied in part?)") {:dir (str dir)})))
-        _ (json/only-fields file "the top level" meta #{:format :version :dt_ms :seed :step :groups :projections :monitors
-                                                        :subgroups :inputs})
-        top (fn [k ok? expected] (json/field file "the top level" meta k ok? expected))
+(defn- load-v3
+  "Rebuilds a format-3 save: the network, then groups, projections (with
+  their rules), monitors, inputs and subgroups, each restored through
+  Stateful; finally the clock."
+  [^File dir ^File file meta]
+  (json/only-fields file "the top level" meta #{:format :version :dt_ms :seed :step :groups :projections :monitors
+                                                :subgroups :inputs})
+  (let [top (fn [k ok? expected] (json/field file "the top level" meta k ok? expected))
         dt (top :dt_ms #(and (json/finite? %) (pos? %)) "a positive number of ms")
         seed (top :seed #(and (integer? %) (<= Long/MIN_VALUE % Long/MAX_VALUE)) "an integer")
         step (top :step #(and (integer? %) (<= 0 % Long/MAX_VALUE)) "a step count >= 0")
         gs (top :groups #(and (sequential? %) (seq %)) "a non-empty list of groups")
         ps (top :projections sequential? "a list of projections")
         ms (top :monitors sequential? "a list of monitors")
-        _ (check-unique! file "groups" (map :name gs))
-        _ (check-unique! file "projections" (map :name ps))
-        _ (check-unique! file "monitors" (map :name ms))
+        ins (top :inputs sequential? "a list of inputs")
+        sgs (top :subgroups sequential? "a list of subgroups")
+        _ (doseq [[what xs] [["groups" gs] ["projections" ps] ["monitors" ms] ["inputs" ins] ["subgroups" sgs]]]
+            (when-not (every? map? xs) (throw (ex-info (str file ": every entry of " what " must be an object") {:file (str file)})))
+            (check-unique! file what (map :name xs)))
         jn (Network. (double dt) (long seed))
-        named (fn [what i f]
-                ;; Errors from the core (inconsistent CSR arrays, bad values) name the place in the save.
-                (try (f) (catch ChiveException e
-                           (throw (ex-info (str file ": " what "[" i "]: " (.getMessage e)) {:file (str file)} e)))))
-        groups (vec (map-indexed (fn [i g] (named "groups" i #(load-group dir file jn i g))) gs))
+        groups (vec (map-indexed #(load-group3 dir file jn %1 %2) gs))
         gmap (into {} (map (juxt first second) groups))
-        projections (vec (map-indexed (fn [i p] (named "projections" i #(load-projection dir file jn gmap i p))) ps))
-        monitors (vec (map-indexed (fn [i m] (named "monitors" i #(load-monitor dir file jn gmap i m))) ms))
-        subgroups (when (contains? meta :subgroups)
-                    (into {} (map-indexed (fn [i sg] (load-subgroup file gmap i sg))
-                                          (top :subgroups sequential? "a list of subgroups"))))
-        inputs (when (contains? meta :inputs)
-                 (into {} (map-indexed (fn [i in] (named "inputs" i #(load-input file jn gmap i in)))
-                                       (top :inputs sequential? "a list of inputs"))))]
+        projections (vec (map-indexed #(load-projection3 dir file jn gmap %1 %2) ps))
+        monitors (vec (map-indexed #(load-monitor3 dir file jn gmap %1 %2) ms))
+        inputs (into {} (map-indexed #(load-input3 dir file jn gmap %1 %2) ins))
+        subgroups (into {} (map-indexed #(load-subgroup file gmap %1 %2) sgs))
+        spec-of (fn [xs] (into {} (map (fn [[k _ s]] [k s]) xs)))]
     (.setStep jn (long step))
-    (assoc (net/->Net jn gmap (into {} projections) (into {} monitors)
-                      {:groups (into {} (map (fn [[k _ s]] [k s]) groups))})
-           :subgroups (or subgroups {})
-           :inputs (or inputs {}))))
+    (assoc (net/->Net jn gmap (into {} (map (juxt first second) projections)) (into {} (map (juxt first second) monitors))
+                      {:groups (spec-of groups) :projections (spec-of projections) :monitors (spec-of monitors)})
+           :subgroups subgroups
+           :inputs inputs)))
+
+(defn load
+  "Loads a network saved by `save!`; it continues exactly where the saved one
+  stood. First finishes a save that a crash interrupted (see `save!`), then
+  checks every file against the save's manifest (size and CRC32C), every
+  field of network.json (types, ranges, references; each part's kind
+  registered, its parameters and arrays those of its kind), and each
+  array's shape and dtype. Throws ex-info naming the file and the problem.
+  DSL models and rules are found again through the var that `defneuron` /
+  `defsynapse` defined (its namespace is required if needed); a model, rule
+  or monitor of a user's own kind must be registered (chive.registry)
+  before loading."
+  [dir]
+  (let [dir (io/file dir)
+        _ (verify-folder! dir network-kind "a saved chive network")
+        file (io/file dir "network.json")
+        meta (read-json dir)]
+    (when (and (>= (:version meta) 2) (not (.exists (io/file dir Manifest/FILE))))
+      (throw (ex-info (str dir ": " Manifest/FILE " is missing; a format " (:version meta)
+                           " save cannot be checked without it (was the folder copied in part?)") {:dir (str dir)})))
+    (if (= 3 (:version meta))
+      (load-v3 dir file meta)
+      (legacy/load dir file meta))))
 
 (defn write-file!
   "Writes one file as one unit: (write! tmp-file) fills a hidden sibling,

@@ -30,6 +30,7 @@
             [chive.impl.json :as cjson]
             [chive.impl.validate :as v]
             [chive.io :as cio]
+            [chive.registry :as registry]
             [chive.units :as u]
             [clojure.java.io :as io]
             [clojure.string :as str])
@@ -83,9 +84,16 @@
 (def ^:private neuron-keys #{:mem :syn :rec :tau-mem :tau-syn :tau-rec :dt :in-gain :rec-gain :mem-gain
                              :threshold :reset :detach-reset :surrogate})
 
+(doseq [[k doc] [[:superspike "1/(beta|x| + 1)^2 (Zenke & Ganguli 2018; snnTorch's fast_sigmoid); parameter beta"]
+                [:fast-sigmoid "(k/2)/(1 + k|x|)^2, the derivative of 0.5(1 + kx/(1 + k|x|)); parameter k"]
+                [:sigmoid "k s(kx)(1 - s(kx)), s the logistic function; parameter k"]
+                [:atan "(a/2)/(1 + (pi/2 a x)^2); parameter a"]
+                [:triangle "max(0, 1 - |x|/w)/w (unit area); parameter w"]]]
+  (registry/register! :surrogate k {:doc doc :new (fn [p] (Surrogate/of (name k) (double p)))}))
+
 (defn- surrogate ^Surrogate [[kind p :as s]]
   (when-not (and kind (number? p)) (fail (str "surrogate must be [kind parameter], e.g. [:superspike 10], got " (pr-str s)) {:surrogate s}))
-  (Surrogate/of (name kind) (double p)))
+  ((:new (registry/lookup :surrogate (keyword (name kind)) "surrogate")) (double p)))
 
 (defn- make-layer ^Layer [n-in {:keys [n readout recurrent] :as spec} nrn]
   (when-not (and (integer? n) (pos? n)) (fail (str "layer :n must be a positive integer, got " (pr-str n)) {:layer spec}))

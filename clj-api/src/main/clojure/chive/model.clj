@@ -687,17 +687,19 @@
 
 (defn- parse-synapse [model-name spec ns-obj]
   (let [ctx0 {:model model-name :where (str "defsynapse " model-name) :ns ns-obj}
-        known #{:params :weight :pre :post :equations :on-pre :on-post :doc}
+        known #{:params :weight :pre :post :synapse :equations :on-pre :on-post :doc}
         _ (when-let [bad (seq (remove known (keys spec)))]
             (fail ctx0 (str "unknown keys " (vec bad) "; valid: " (sort known)) {:keys bad}))
         params (vec (for [[k f] (ordered (:params spec))] [(symbol (name k)) (eval-value ctx0 (str "parameter " (name k)) f)]))
         weight (eval-value ctx0 ":weight" (:weight spec 1.0))
         pre (vec (for [[k f] (ordered (:pre spec))] [(symbol (name k)) (eval-value ctx0 (str "pre " (name k)) f)]))
         post (vec (for [[k f] (ordered (:post spec))] [(symbol (name k)) (eval-value ctx0 (str "post " (name k)) f)]))
-        pre-syms (set (map first pre)) post-syms (set (map first post))
-        dims (into {'w (u/dim-vector weight)} (map (fn [[s v]] [s (u/dim-vector v)]) (concat pre post)))
-        _ (when-let [clash (seq (set/intersection pre-syms post-syms))]
-            (fail ctx0 (str "names used for both pre and post state: " (vec clash)) {}))
+        syn (vec (for [[k f] (ordered (:synapse spec))] [(symbol (name k)) (eval-value ctx0 (str "synapse " (name k)) f)]))
+        pre-syms (set (map first pre)) post-syms (set (map first post)) syn-syms (set (map first syn))
+        dims (into {'w (u/dim-vector weight)} (map (fn [[s v]] [s (u/dim-vector v)]) (concat pre post syn)))
+        _ (when-let [clash (seq (concat (set/intersection pre-syms post-syms) (set/intersection syn-syms (set/union pre-syms post-syms))
+                                        (filter #{'w} (concat pre-syms post-syms syn-syms))))]
+            (fail ctx0 (str "names used twice among w, pre, post and synapse state: " (vec (distinct clash))) {}))
         ctx (assoc ctx0 :params (into {} (map (fn [[s v]] [s (u/dim-vector v)]) params))
                    :state dims :varying (set (keys dims))
                    :names (into (set (keys dims)) (map first params)))
@@ -705,7 +707,9 @@
                            :let [v (symbol (name k))
                                  c (assoc ctx :where (str "defsynapse " model-name ", equation d" v "/dt = " (pr-str f)))]]
                        (do (when-not (or (pre-syms v) (post-syms v))
-                             (fail c (str v " is not pre or post state " (sort (concat pre-syms post-syms))) {:var v}))
+                             (fail c (str v " is not pre or post state " (sort (concat pre-syms post-syms))
+                                          (when (syn-syms v) " (per-synapse state changes only on spikes, in :on-pre and :on-post)"))
+                                   {:var v}))
                            (when (seq (disj (set/intersection (free-symbols f) (set (keys dims))) v))
                              (fail c (str "d" v "/dt may depend only on " v " (traces decay independently)") {:var v}))
                            (let [a (analyze c f)
@@ -728,18 +732,23 @@
                                  (fail c (str v " is a " (u/dim-str (dims v)) " but the value is a " (u/dim-str (:dim a))) {:var v}))
                                [v a])))))
         all (set (keys dims))
-        on-pre (assigns :on-pre (conj pre-syms 'w) #(if (= % 'w) all pre-syms))
-        on-post (assigns :on-post (conj post-syms 'w) #(if (= % 'w) all post-syms))]
-    {:name model-name :params params :weight weight :pre pre :post post :equations eqs
+        per-synapse (conj syn-syms 'w)
+        on-pre (assigns :on-pre (into pre-syms per-synapse) #(if (per-synapse %) all pre-syms))
+        on-post (assigns :on-post (into post-syms per-synapse) #(if (per-synapse %) all post-syms))]
+    {:name model-name :params params :weight weight :pre pre :post post :synapse syn :equations eqs
      :on-pre on-pre :on-post on-post :doc (:doc spec)}))
 
 (defn- gen-synapse-source [cls m]
-  (let [pre (map first (:pre m)) post (map first (:post m))
+  (let [pre (map first (:pre m)) post (map first (:post m)) syn (map first (:synapse m))
         params (map first (:params m))
         mv #(munge (name %))
         arr #(str "v_" (mv %))
-        w-pre (filter #(= 'w (first %)) (:on-pre m)) var-pre (remove #(= 'w (first %)) (:on-pre m))
-        w-post (filter #(= 'w (first %)) (:on-post m)) var-post (remove #(= 'w (first %)) (:on-post m))
+        per-synapse? (fn [[v]] (or (= 'w v) (some #{v} syn)))
+        w-pre (filter per-synapse? (:on-pre m)) var-pre (remove per-synapse? (:on-pre m))
+        w-post (filter per-synapse? (:on-post m)) var-post (remove per-synapse? (:on-post m))
+        ;; Per-synapse state: read into locals with w, written back after the assignments.
+        syn-in (str/join (for [v syn] (str "          float " (jname "s_" v) " = " (arr v) "[s];\n")))
+        syn-out (str/join (for [v syn] (str "          " (arr v) "[s] = " (jname "s_" v) ";\n")))
         zero? (fn [code] (not (re-find #"p_|[1-9]" code)))
         decay (fn [v idx]
                 (when-let [parts (get-in m [:equations v])]
@@ -768,7 +777,7 @@
      (str/join (for [p params] (str "  private final float " (jname "p_" p) ";\n  private final double d_" (mv p) ";\n")))
      "  private volatile boolean learning = true;\n  private Projection proj;\n"
      "  private int[] colPtr, colSyn, preOfSyn;\n"
-     (str/join (for [v (concat pre post)] (str "  private float[] " (arr v) ";\n")))
+     (str/join (for [v (concat pre post syn)] (str "  private float[] " (arr v) ";\n")))
      (str/join (for [v (keys (:equations m))] (str "  private float m_" (mv v) ", c_" (mv v) ";\n")))
      "  public " cls "(double[] p) {\n"
      (str/join (map-indexed (fn [i p] (str "    " (jname "p_" p) " = (float) p[" i "];\n    d_" (mv p) " = p[" i "];\n")) params))
@@ -776,13 +785,25 @@
      "  public boolean learning() { return learning; }\n"
      "  public void setLearning(boolean on) { learning = on; }\n"
      "  public float[] trace(String name) {\n"
-     (str/join (for [v (concat pre post)] (str "    if (name.equals(\"" (name v) "\")) return " (arr v) ";\n")))
+     (str/join (for [v (concat pre post syn)] (str "    if (name.equals(\"" (name v) "\")) return " (arr v) ";\n")))
      "    throw new ChiveException(\"rule " (:name m) " has no trace '\" + name + \"'\");\n  }\n"
+     ;; Stateful: parameters and the learning switch as config; traces and per-synapse state as arrays.
+     "  public java.util.Map<String, Object> config() {\n"
+     "    java.util.Map<String, Object> ps = new java.util.LinkedHashMap<>();\n"
+     (str/join (for [p params] (str "    ps.put(\"" (name p) "\", d_" (mv p) ");\n")))
+     "    return State.map(\"params\", ps, \"learning\", learning);\n  }\n"
+     "  public java.util.Map<String, Object> arrays() {\n    java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();\n"
+     (str/join (for [v (concat pre post syn)] (str "    m.put(\"" (name v) "\", " (arr v) " == null ? new float[0] : " (arr v) ");\n")))
+     "    return m;\n  }\n"
+     "  public void restore(java.util.Map<String, Object> saved) {\n"
+     "    if (proj != null) proj.checkIdle(\"restore the learning rule of \" + proj);\n"
+     "    State.restoreLive(\"rule " (:name m) "\" + (proj == null ? \"\" : \" of \" + proj), arrays(), saved);\n  }\n"
      "  public void attach(Projection p) {\n"
      "    if (proj != null && proj != p) throw new ChiveException(\"a " (:name m) " rule belongs to one projection; make another for \" + p);\n"
      "    proj = p;\n"
      (str/join (for [[v init] (:pre m)] (str "    " (arr v) " = new float[p.pre().size()];\n    java.util.Arrays.fill(" (arr v) ", " (float (u/internal init)) "f);\n")))
      (str/join (for [[v init] (:post m)] (str "    " (arr v) " = new float[p.post().size()];\n    java.util.Arrays.fill(" (arr v) ", " (float (u/internal init)) "f);\n")))
+     (str/join (for [[v init] (:synapse m)] (str "    " (arr v) " = new float[p.size()];\n    java.util.Arrays.fill(" (arr v) ", " (float (u/internal init)) "f);\n")))
      "    int[][] pi = p.connectivity().postIndex();\n    colPtr = pi[0];\n    colSyn = pi[1];\n    preOfSyn = p.connectivity().pre();\n  }\n"
      "  public void bind(double dt) {\n"
      (binding [*float* false]
@@ -819,21 +840,21 @@
             "          int a = rowPtr[i], b = rowPtr[i + 1], lo = a, hi = b;\n"
             "          while (lo < hi) { int mid = (lo + hi) >>> 1; if (col[mid] < from) lo = mid + 1; else hi = mid; }\n"
             "          for (int s = lo; s < b; s++) {\n            int j = col[s];\n            if (j >= to) break;\n"
-            "          float s_w = w[s];\n" (locals post "j") (apply-assigns w-pre) "          w[s] = s_w;\n"
+            "          float s_w = w[s];\n" syn-in (locals post "j") (apply-assigns w-pre) "          w[s] = s_w;\n" syn-out
             "          }\n        }\n      }\n"))
      (when (seq w-post)
        (str "      int[] ps = post.partitionSpikes(part);\n"
             "      for (int k = 0, c = post.partitionSpikeCount(part); k < c; k++) {\n"
             "        int j = ps[k];\n" (locals post "j")
             "        for (int t = colPtr[j], e = colPtr[j + 1]; t < e; t++) {\n"
-            "          int s = colSyn[t];\n          int i = preOfSyn[s];\n          float s_w = w[s];\n"
-            (locals pre "i") (apply-assigns w-post) "          w[s] = s_w;\n"
+            "          int s = colSyn[t];\n          int i = preOfSyn[s];\n          float s_w = w[s];\n" syn-in
+            (locals pre "i") (apply-assigns w-post) "          w[s] = s_w;\n" syn-out
             "        }\n      }\n"))
      "    }\n"
      (spike-assigns "post" "ps2" "j" post var-post)
      "  }\n"
      "  public long bytes() {\n    long b = 4L * (colPtr == null ? 0 : colPtr.length + colSyn.length + preOfSyn.length);\n"
-     (str/join (for [v (concat pre post)] (str "    if (" (arr v) " != null) b += 4L * " (arr v) ".length;\n")))
+     (str/join (for [v (concat pre post syn)] (str "    if (" (arr v) " != null) b += 4L * " (arr v) ".length;\n")))
      "    return b;\n  }\n}\n")))
 
 (defn synapse-model
@@ -865,6 +886,23 @@
                (u/check-dim (keyword (:name model) (name k)) v (u/dim-vector default)))
         ctor (.getConstructor ^Class (:rule-class model) (into-array Class [(Class/forName "[D")]))]
     (.newInstance ctor (object-array [(double-array vals)]))))
+
+(defn rule-from-config
+  "A learning rule of `model` rebuilt from its saved config (Stateful's
+  {\"params\" {name value-in-internal-units} \"learning\" bool}); for chive.io."
+  ^chive.core.plasticity.LearningRule [^SynapseModel model config]
+  (let [ps (get config "params")
+        names (map (comp name first) (:params model))]
+    (when-not (and (map? ps) (= (set names) (set (keys ps))) (every? number? (vals ps)))
+      (throw (ex-info (str "synapse " (:name model) ": the saved parameters " (pr-str ps) " are not its parameters "
+                           (vec names) " as numbers") {:params ps})))
+    (when-not (boolean? (get config "learning"))
+      (throw (ex-info (str "synapse " (:name model) ": the saved \"learning\" must be true or false, got "
+                           (pr-str (get config "learning"))) {})))
+    (let [ctor (.getConstructor ^Class (:rule-class model) (into-array Class [(Class/forName "[D")]))
+          ^chive.core.plasticity.LearningRule rule (.newInstance ctor (object-array [(double-array (map #(double (get ps %)) names))]))]
+      (.setLearning rule (boolean (get config "learning")))
+      rule)))
 
 (defmacro defsynapse
   "Defines `name` as a synaptic learning rule compiled from `spec`:

@@ -21,10 +21,11 @@
       (net/run! n (ms 200))          ; continues at t = 200 ms
 
   Cheat sheet
-  - describe: `models` (what each model integrates, its parameters and units)
+  - describe: `models` (what each model integrates, its parameters and units),
+              `chive.registry/describe` (every model, connector, rule, monitor, surrogate, plot)
   - build:    `build`, `estimate-bytes`
   - run:      `run!` (progress on *err* for long runs; nREPL interrupt stops it at a step boundary)
-  - read:     `spikes`, `spike-trains`, `trace`, `rates`, `state`, `param`, `weights`, `summary`, `time-ms`
+  - read:     `spikes`, `spike-trains`, `trace`, `rates`, `state`, `param`, `weights`, `recorded`, `summary`, `time-ms`
   - change:   `set-param!`, `set-state!`, `set-rates!`, `set-learning!`, `normalize!`
 
   Groups are added in the order of their names (sorted), which fixes each
@@ -33,7 +34,9 @@
   (:refer-clojure :exclude [run!])
   (:require [chive.impl.validate :as v]
             [chive.model :as model]
-            [chive.units :as u])
+            [chive.registry :as registry]
+            [chive.units :as u]
+            [clojure.string :as str])
   (:import (chive.core.plasticity Stdp LearningRule)
            (chive.core.sim Network NeuronGroup Projection Connectivity SpikeMonitor StateMonitor PoissonInput
                            RateMonitor SpikeCountMonitor Fill Network$ProgressListener Network$RunResult ChiveException)
@@ -41,62 +44,15 @@
 
 (set! *warn-on-reflection* true)
 
-(def models
-  "Built-in neuron models: constructor, parameters and state variables with
-  their internal units (a plain number is accepted only where the unit is :1).
-  :double marks the models that have a double-precision kernel (:precision :double)."
-  {:lif {:doc "LIF with exponential current synapses (CUBA); ge, gi in mV"
-         :new (fn [nm n] (Lif. nm n))
-         :new-double (fn [nm n] (Lif. nm n true))
-         :params {:tau_m :ms :tau_e :ms :tau_i :ms :v_rest :mV :v_th :mV :v_reset :mV :t_ref :ms :r_m :Mohm}
-         :vars {:v :mV :ge :mV :gi :mV :i_ext :nA}
-         ;; the names of Brian2's examples/CUBA.py
-         :aliases {:taum :tau_m :taue :tau_e :taui :tau_i :El :v_rest :Vt :v_th :Vr :v_reset :R :r_m :I :i_ext}}
-   :coba-lif {:doc "conductance LIF, ge and gi relative to the leak; method 0 exponential Euler, 1 forward Euler"
-              :new (fn [nm n] (CobaLif. nm n false))
-              :params {:tau_m :ms :tau_e :ms :tau_i :ms :v_rest :mV :e_e :mV :e_i :mV :v_th :mV
-                       :v_reset :mV :t_ref :ms :r_m :Mohm :method :1 :t_block :ms}
-              :vars {:v :mV :ge :1 :gi :1 :i_ext :nA}
-              ;; the names of Brian2's examples/COBA.py (Brunel/Vogels-Abbott COBA)
-              :aliases {:taum :tau_m :taue :tau_e :taui :tau_i :El :v_rest :Vt :v_th :Vr :v_reset :Ee :e_e :Ei :e_i
-                        :R :r_m :I :i_ext}}
-   :adaptive-lif {:doc "conductance LIF with the Diehl & Cook adaptive threshold theta"
-                  :new (fn [nm n] (CobaLif. nm n true))
-                  :params {:tau_m :ms :tau_e :ms :tau_i :ms :v_rest :mV :e_e :mV :e_i :mV :v_th :mV
-                           :v_reset :mV :t_ref :ms :r_m :Mohm :theta_plus :mV :tau_theta :ms
-                           :theta_offset :mV :fix_theta :1 :method :1 :t_block :ms}
-                  :vars {:v :mV :ge :1 :gi :1 :i_ext :nA :theta :mV}
-                  :aliases {:taum :tau_m :taue :tau_e :taui :tau_i :El :v_rest :Vt :v_th :Vr :v_reset :Ee :e_e :Ei :e_i
-                            :R :r_m :I :i_ext}}
-   :izhikevich {:doc "Izhikevich 2003, published dimensionless form (a, b, d, i_ext plain numbers)"
-                :new (fn [nm n] (Izhikevich. nm n))
-                :new-double (fn [nm n] (Izhikevich. nm n true))
-                :params {:a :1 :b :1 :c :mV :d :1 :v_peak :mV :tau_e :ms :t_ref :ms :method :1}
-                ;; u and the inputs in the published dimensionless form (mV/ms, as plain numbers) or as (mV-per-ms x)
-                :vars {:v :mV :u #{:1 :mV-per-ms} :i_ext #{:1 :mV-per-ms} :ge #{:1 :mV-per-ms}}
-                :aliases {:I :i_ext :Vpeak :v_peak}}
-   :adex {:doc "adaptive exponential IF (Brette & Gerstner 2005); ge is a current in nA"
-          :new (fn [nm n] (AdEx. nm n))
-          :params {:c_m :nF :g_l :uS :e_l :mV :v_t :mV :delta_t :mV :a :uS :tau_w :ms :b :nA
-                   :v_reset :mV :v_peak :mV :tau_e :ms :t_ref :ms}
-          :vars {:v :mV :w :nA :i_ext :nA :ge :nA}
-          ;; the names of Brian2's examples/adaptive_threshold... AdEx (Brette & Gerstner) example
-          :aliases {:C :c_m :gL :g_l :EL :e_l :VT :v_t :DeltaT :delta_t :tauw :tau_w :Vr :v_reset :Vcut :v_peak :I :i_ext}}
-   :hh {:doc "Hodgkin-Huxley, Traub-Miles kinetics, conductance synapses (COBAHH)"
-        :new (fn [nm n] (HodgkinHuxley. nm n))
-        :params {:c_m :nF :g_l :uS :e_l :mV :e_k :mV :e_na :mV :g_na :uS :g_kd :uS :v_t :mV
-                 :e_e :mV :e_i :mV :tau_e :ms :tau_i :ms :v_spike :mV :t_ref :ms}
-        :vars {:v :mV :m :1 :h :1 :n :1 :ge :uS :gi :uS :i_ext :nA}
-        ;; the names of Brian2's examples/COBAHH.py
-        :aliases {:Cm :c_m :gl :g_l :El :e_l :EK :e_k :ENa :e_na :VT :v_t :Ee :e_e :Ei :e_i :taue :tau_e :taui :tau_i
-                  :I :i_ext}}
-   :poisson {:doc "Poisson sources; :rate (one value or one per neuron)"
-             :new (fn [nm n] (PoissonGroup. nm n))
-             :params {}
-             :vars {:rate :Hz}}
-   :spike-generator {:doc "spikes at given times: :spikes {:indices [...] :times [(ms 1) ...]}"
-                     :params {}
-                     :vars {}}})
+(defn models
+  "Registered neuron models (chive.registry, kind :model): {name {:doc
+  :params {name unit} :vars {name unit} :aliases {...} :double? bool}}, units
+  internal (a plain number is accepted only where the unit is :1). :double?
+  marks the models that have a double-precision kernel (:precision :double).
+  Register a new one with `chive.registry/register!`."
+  []
+  (into (sorted-map) (for [[k e] (registry/entries-of :model)]
+                       [k (select-keys e [:doc :params :vars :aliases :double? :keys])])))
 
 (defn- err [msg data] (throw (ex-info msg data)))
 
@@ -119,17 +75,17 @@
 
 (defn- dsl-model [m]
   {:doc (:doc m)
-   :new (fn [nm n] (model/group m nm n))
-   :new-double (fn [nm n] (model/group m nm n :double))
+   :new (fn [nm n precision] (model/group m nm n precision))
+   :double? true
    :params (:param-dims m)
    :vars (:state-dims m)})
 
 (defn- model-of [group-key spec]
   (or (when (model/model? (:model spec)) (dsl-model (:model spec)))
-      (models (:model spec))
+      (registry/entry :model (:model spec))
       (err (str "group " group-key ": unknown model " (pr-str (:model spec)) "; valid models: "
-                (sort (keys models)))
-           {:group group-key :model (:model spec) :valid (sort (keys models))})))
+                (vec (registry/names :model)))
+           {:group group-key :model (:model spec) :valid (vec (registry/names :model))})))
 
 (defn- canonical
   "The model's own name for parameter or variable `k`, which may be a Brian2-style alias."
@@ -196,9 +152,9 @@
   (^NeuronGroup [group-key model n] (new-group group-key model n :single))
   (^NeuronGroup [group-key model n precision]
    (let [m (model-of group-key {:model model})]
-     (if (= precision :double)
-       ((or (:new-double m) (err (str "model " model " has no double-precision kernel") {:model model})) (name group-key) (int n))
-       ((:new m) (name group-key) (int n))))))
+     (when (and (= precision :double) (not (:double? m)))
+       (err (str "model " model " has no double-precision kernel") {:model model}))
+     ((:new m) (name group-key) (int n) precision))))
 
 (defn- build-group ^NeuronGroup [group-key spec ^long seed]
   (let [m (model-of group-key spec)
@@ -206,23 +162,13 @@
         nm (name group-key)]
     (when-not (and (integer? n) (pos? n))
       (err (str "group " group-key ": :n must be a positive integer, got " (pr-str n)) {:group group-key :n n}))
-    (let [^NeuronGroup g
-          (if (= :spike-generator (:model spec))
-            (let [{:keys [indices times]} (:spikes spec)]
-              (when-not (= (count indices) (count times))
-                (err (str "group " group-key ": :spikes has " (count indices) " indices but " (count times) " times")
-                     {:group group-key}))
-              (SpikeGeneratorGroup. nm (int n) (int-array indices)
-                                    (double-array (map #(u/check :times % :ms) times))))
-            (if (= :double (:precision spec))
-              ((:new-double m) nm (int n))
-              ((:new m) nm (int n))))]
+    (let [^NeuronGroup g (if-let [b (:build m)]
+                           (b nm (int n) spec)
+                           ((:new m) nm (int n) (:precision spec :single)))]
       (doseq [[k v] (:params spec)
               :let [k (canonical m k)]]
         (.setParam g (name k) (convert (keyword (name group-key) (name k)) v (unit-of :param (:params m) group-key k))))
-      (when (= :poisson (:model spec))
-        (when-let [r (:rate spec)]
-          (fill-var! (.var g "rate") r :Hz (keyword nm "rate") (seed-for seed [nm "rate"]))))
+      (when-let [init (:init m)] (init g spec (fn [what] (seed-for seed [nm what]))))
       g)))
 
 (defn- initialise-dsl!
@@ -241,32 +187,23 @@
         (fill-var! (var-array g k) v unit (keyword (name group-key) (name k)) (seed-for seed [(name group-key) (name k)]))))
     (initialise-dsl! g spec)))
 
-(defn- connectivity ^Connectivity [proj-key {:keys [rule p k self? pre post] :as c} npre npost seed]
-  (let [rule (if (keyword? c) c rule)
-        self? (if (nil? self?) true self?)]
-    (case rule
-      :all-to-all (Connectivity/allToAll npre npost)
-      :all-to-all-except-diagonal (Connectivity/allToAllExceptDiagonal npre npost)
-      :one-to-one (Connectivity/oneToOne npre npost)
-      :fixed-probability (do (when-not (number? p)
-                               (err (str "projection " proj-key ": :fixed-probability needs :p, got " (pr-str p))
-                                    {:projection proj-key}))
-                             (Connectivity/fixedProbability npre npost (double p) (not self?) seed))
-      :fixed-in-degree (do (when-not (integer? k)
-                             (err (str "projection " proj-key ": :fixed-in-degree needs an integer :k, got " (pr-str k))
-                                  {:projection proj-key}))
-                           (Connectivity/fixedInDegree npre npost (int k) (not self?) seed))
-      :explicit (Connectivity/fromPairs npre npost (int-array pre) (int-array post))
-      (err (str "projection " proj-key ": unknown connection rule " (pr-str rule) "; valid: "
-                [:all-to-all :all-to-all-except-diagonal :one-to-one :fixed-probability :fixed-in-degree :explicit])
-           {:projection proj-key :rule rule}))))
+(defn- connect-map
+  "A :connect spec as a map {:rule r ...} (a bare keyword is the rule alone)."
+  [c]
+  (if (keyword? c) {:rule c} c))
 
-(defn- shift-explicit
-  "An :explicit connect spec with indices in the groups' numbering, made relative to slices starting at plo and qlo."
-  [c plo qlo]
-  (if (and (map? c) (= :explicit (:rule c)) (or (pos? plo) (pos? qlo)))
-    (assoc c :pre (map #(- % plo) (:pre c)) :post (map #(- % qlo) (:post c)))
-    c))
+(defn- connectivity
+  "The connectivity of connect spec `c` between slices of npre and npost
+  neurons starting at plo and qlo (a connector whose spec holds neuron
+  indices in the groups' numbering declares :relative to shift them)."
+  ^Connectivity [proj-key c npre npost plo qlo seed]
+  (let [c (connect-map c)
+        e (or (registry/entry :connector (:rule c))
+              (err (str "projection " proj-key ": unknown connection rule " (pr-str (:rule c)) "; valid: "
+                        (vec (registry/names :connector)))
+                   {:projection proj-key :rule (:rule c)}))
+        c (if-let [rel (:relative e)] (rel c plo qlo) c)]
+    ((:connect e) c (int npre) (int npost) (long seed))))
 
 (defn- fill-slice!
   "Sets neurons [lo, hi) of array `a` from an init spec (see `fill-var!`)."
@@ -283,14 +220,9 @@
 (defn- expected-synapses
   "Synapses a projection spec will create (expected value for random rules)."
   ^double [{:keys [connect]} npre npost]
-  (let [rule (if (keyword? connect) connect (:rule connect))]
-    (case rule
-      :all-to-all (* 1.0 npre npost)
-      :all-to-all-except-diagonal (* 1.0 npre (dec npost))
-      :one-to-one (double npre)
-      :fixed-probability (* 1.0 npre npost (double (:p connect 0)))
-      :fixed-in-degree (* 1.0 npost (long (:k connect 0)))
-      :explicit (double (count (:pre connect)))
+  (let [c (connect-map connect)]
+    (if-let [f (:expected (registry/entry :connector (:rule c)))]
+      (double (f c npre npost))
       0.0)))
 
 (def ^:private bytes-per-synapse 10)
@@ -342,7 +274,6 @@
     :else (err (str "projection " proj-key ": :delay must be a time or one time per synapse, got " (pr-str delay))
                {:projection proj-key})))
 
-(declare builtin-rule)
 
 (defn- unit-dim [unit]
   (if (vector? unit) unit (u/dim-vector (u/q 1 unit))))
@@ -359,46 +290,24 @@
                       (u/dim-str (:weight-dim m)) " but its target is a " (u/dim-str (unit-dim target-unit)))
                  {:projection proj-key}))
           (model/synapse-rule m overrides))
-      (builtin-rule proj-key p target-unit))))
-
-(defn- builtin-rule
-  ^Stdp [proj-key {:keys [rule] :as p} target-unit]
-  (let [t #(u/check (keyword (name proj-key) (name %)) (get p %) :ms)
-        w #(convert (keyword (name proj-key) (name %)) (get p % %2) target-unit)
-        num #(u/check (keyword (name proj-key) (name %)) (get p %) :1)
-        need (fn [ks] (doseq [k ks] (when-not (contains? p k)
-                                      (err (str "projection " proj-key ": plasticity " rule " needs " k)
-                                           {:projection proj-key :missing k}))))]
-    (case rule
-      (:stdp :stdp-multiplicative)
-      (do (need [:tau_pre :tau_post :a_plus :a_minus :w_max])
-          (Stdp/pair (= rule :stdp-multiplicative) (t :tau_pre) (t :tau_post)
-                     (w :a_plus nil) (w :a_minus nil) (if (contains? p :w_min) (w :w_min nil) 0.0) (w :w_max nil)))
-      :diehl-cook
-      (do (need [:tau_pre :tau_post1 :tau_post2 :nu_pre :nu_post :w_max])
-          (Stdp/diehlCook (t :tau_pre) (t :tau_post1) (t :tau_post2)
-                          (w :nu_pre nil) (w :nu_post nil) (w :w_max nil)))
-      (err (str "projection " proj-key ": unknown plasticity rule " (pr-str rule)
-                "; valid: [:stdp :stdp-multiplicative :diehl-cook]")
-           {:projection proj-key :rule rule}))))
+      (let [e (or (registry/entry :plasticity (:rule p))
+                  (err (str "projection " proj-key ": unknown plasticity rule " (pr-str (:rule p)) "; valid: "
+                            (vec (registry/names :plasticity)))
+                       {:projection proj-key :rule (:rule p)}))]
+        (doseq [k (:required e)]
+          (when-not (contains? p k)
+            (err (str "projection " proj-key ": plasticity " (:rule p) " needs " k) {:projection proj-key :missing k})))
+        ((:build e) proj-key p target-unit)))))
 
 
 ;; ---------------------------------------------------------------- validation
 
 (def ^:private top-keys #{:dt :seed :groups :subgroups :projections :inputs :monitors})
 (def ^:private input-keys #{:type :to :target :n :rate :weight :exact})
-(def ^:private group-keys #{:model :n :params :init :rate :spikes :precision})
+(def ^:private group-keys
+  "Keys every group spec may have; a model's entry adds its own (:keys, e.g. :rate of :poisson)."
+  #{:model :n :params :init :precision})
 (def ^:private projection-keys #{:from :to :target :connect :weight :delay :plasticity})
-(def ^:private connect-rules {:all-to-all #{:rule} :all-to-all-except-diagonal #{:rule} :one-to-one #{:rule}
-                              :fixed-probability #{:rule :p :self?} :fixed-in-degree #{:rule :k :self?}
-                              :explicit #{:rule :pre :post}})
-(def ^:private builtin-rules
-  {:stdp #{:rule :tau_pre :tau_post :a_plus :a_minus :w_max :w_min}
-   :stdp-multiplicative #{:rule :tau_pre :tau_post :a_plus :a_minus :w_max :w_min}
-   :diehl-cook #{:rule :tau_pre :tau_post1 :tau_post2 :nu_pre :nu_post :w_max}})
-(def ^:private monitor-types {:spikes #{:type :group} :rate #{:type :group} :counts #{:type :group}
-                              :state #{:type :group :var :neurons :every}})
-
 (defn- names! [path what m]
   (when-not (or (nil? m) (map? m))
     (v/fail! path (str what " must be a map of name -> spec, got " (pr-str m)) {:value m}))
@@ -507,20 +416,30 @@
       (quantity! (conj path :weight) (keyword (name ik) "weight") (:weight spec) unit)
       (when (contains? spec :exact) (v/bool! (conj path :exact) ":exact" (:exact spec))))))
 
-(defn- validate-group! [gk spec]
-  (let [path [:groups gk]]
-    (v/closed! path "a group" spec group-keys)
+(defn- validate-group! [gk spec dt]
+  (let [path [:groups gk]
+        mdl (:model spec)
+        m (when (map? spec) (if (model/model? mdl) (dsl-model mdl) (registry/entry :model mdl)))]
+    (when (and (map? spec) (contains? spec :model) (not (model/model? mdl)))
+      (v/one-of! (conj path :model) "model" mdl (registry/names :model)))
+    (let [own (set (:keys m))]
+      ;; A key of another model (:rate of :poisson on a :lif group) is named as such.
+      (doseq [k (keys spec)
+              :when (not (or (group-keys k) (own k)))
+              :let [owners (for [[mk e] (registry/entries-of :model) :when (contains? (set (:keys e)) k)] mk)]
+              :when (seq owners)]
+        (v/fail! path (str k " applies to " (str/join ", " (map pr-str owners)) " groups; this is a "
+                           (pr-str (if (keyword? mdl) mdl (:name mdl))) " group") {:key k}))
+      (v/closed! path "a group" spec (into group-keys own)))
     (v/require-keys! path "a group" spec [:model :n])
-    (let [mdl (:model spec)
-          _ (when-not (model/model? mdl) (v/one-of! (conj path :model) "model" mdl (keys models)))
-          m (model-of gk spec)
-          n (v/int-in! (conj path :n) ":n" (:n spec) 1 (- Integer/MAX_VALUE 8))]
+    (let [n (v/int-in! (conj path :n) ":n" (:n spec) 1 (- Integer/MAX_VALUE 8))]
       (when (contains? spec :precision)
         (v/one-of! (conj path :precision) "precision" (:precision spec) [:single :double])
-        (when (and (= :double (:precision spec)) (not (:new-double m)))
+        (when (and (= :double (:precision spec)) (not (:double? m)))
           (v/fail! (conj path :precision)
-                   (str "model " (pr-str mdl) " has no double-precision kernel; :lif, :izhikevich and defneuron models do "
-                        "(chive.models has adex and hh written with defneuron)")
+                   (str "model " (pr-str mdl) " has no double-precision kernel; "
+                        (vec (for [[k e] (registry/entries-of :model) :when (:double? e)] k))
+                        " and defneuron models do (chive.models has adex and hh written with defneuron)")
                    {:model mdl})))
       (doseq [[what table k] [["parameters" (:params m) :params] ["state variables" (:vars m) :init]]
               :let [given (get spec k)
@@ -535,56 +454,48 @@
         (quantity! (conj path :params k) (keyword (name gk) (name k)) x (get (:params m) (canonical m k))))
       (doseq [[k x] (:init spec)]
         (init-spec! (conj path :init k) (keyword (name gk) (name k)) x (get (:vars m) (canonical m k)) n))
-      (when (some? (:rate spec))
-        (when-not (= :poisson mdl)
-          (v/fail! path (str ":rate applies to :poisson groups; this is a " (pr-str mdl) " group") {:key :rate}))
-        (init-spec! (conj path :rate) (keyword (name gk) "rate") (:rate spec) :Hz n)
-        (let [r (:rate spec)
-              neg? (fn [x] (neg? (u/internal x)))]
-          (when (or (and (or (number? r) (u/quantity? r)) (neg? r))
-                    (and (sequential? r) (some neg? r))
-                    (and (vector? r) (keyword? (first r)) (neg? (second r))))
-            (v/fail! (conj path :rate) (str "Poisson rates must be >= 0 Hz, got " (pr-str r)) {:value r}))))
-      (when (some? (:spikes spec))
-        (when-not (= :spike-generator mdl)
-          (v/fail! path (str ":spikes applies to :spike-generator groups; this is a " (pr-str mdl) " group") {:key :spikes}))
-        (let [{:keys [indices times] :as sp} (:spikes spec)
-              p (conj path :spikes)]
-          (v/closed! p ":spikes" sp #{:indices :times})
-          (v/require-keys! p ":spikes" sp [:indices :times])
-          (when-not (and (sequential-value? indices) (sequential-value? times))
-            (v/fail! p ":indices and :times must be sequences" {}))
-          (when-not (= (count indices) (count times))
-            (v/fail! p (str ":spikes has " (count indices) " indices but " (count times) " times") {}))
-          (doseq [i indices] (v/int-in! p "a spike's neuron index" i 0 (dec n)))
-          (doseq [t times]
-            (when (neg? (quantity! p :spike-time t :ms))
-              (v/fail! p (str "spike times must be >= 0, got " (pr-str t)) {:value t})))))
-      (when (and (= :spike-generator mdl) (not (contains? spec :spikes)))
-        (v/fail! path "a :spike-generator group needs :spikes {:indices [...] :times [...]}" {:missing :spikes})))))
+      (when-let [f (:validate m)] (f path gk spec n dt)))))
+
+(defn- poisson-rates!
+  "Checks the :rate of Poisson group `gk` (a spec as `fill-var!` takes): 0 <= rate <= 1/dt."
+  [path gk r n dt]
+  (init-spec! path (keyword (name gk) "rate") r :Hz n)
+  (let [mx (/ 1000.0 dt)
+        hz #(u/check :rate % :Hz)
+        vals (cond (or (number? r) (u/quantity? r)) [r]
+                   (and (vector? r) (keyword? (first r))) (if (= :uniform (first r)) [(second r) (nth r 2)] [])
+                   (sequential? r) r
+                   :else [])]
+    (when (some #(neg? (hz %)) vals)
+      (v/fail! path (str "Poisson rates must be >= 0 Hz, got " (pr-str r)) {:value r}))
+    (when (some #(> (hz %) mx) vals)
+      (v/fail! path (str "Poisson rates must be at most 1/dt = " mx " Hz (a neuron spikes at most once per step), got "
+                         (pr-str r)) {:value r}))))
+
+(defn- spike-schedule!
+  "Checks a spike generator's :spikes {:indices [...] :times [...]} for a group of n."
+  [path sp n]
+  (v/closed! path ":spikes" sp #{:indices :times})
+  (v/require-keys! path ":spikes" sp [:indices :times])
+  (let [{:keys [indices times]} sp]
+    (when-not (and (sequential-value? indices) (sequential-value? times))
+      (v/fail! path ":indices and :times must be sequences" {}))
+    (when-not (= (count indices) (count times))
+      (v/fail! path (str ":spikes has " (count indices) " indices but " (count times) " times") {}))
+    (doseq [i indices] (v/int-in! path "a spike's neuron index" i 0 (dec n)))
+    (doseq [t times]
+      (when (neg? (quantity! path :spike-time t :ms))
+        (v/fail! path (str "spike times must be >= 0, got " (pr-str t)) {:value t})))))
 
 (defn- validate-connect! [path c [plo phi] [qlo qhi]]
-  (let [rule (if (keyword? c) c (when (map? c) (:rule c)))
-        npre (- phi plo) npost (- qhi qlo)]
-    (when-not (or (keyword? c) (map? c))
-      (v/fail! path (str ":connect must be a rule keyword or a map with :rule, got " (pr-str c)) {:value c}))
-    (v/one-of! path "connection rule" rule (keys connect-rules))
-    (when (map? c)
-      (v/closed! path (str "connection rule " rule) c (connect-rules rule))
-      (when (contains? c :self?) (v/bool! path ":self?" (:self? c)))
-      (case rule
-        :fixed-probability (do (v/require-keys! path ":fixed-probability" c [:p])
-                               (v/number-in! path ":p" (:p c) 0 1))
-        :fixed-in-degree (do (v/require-keys! path ":fixed-in-degree" c [:k])
-                             (v/int-in! path ":k" (:k c) 0 npre))
-        :explicit (let [{:keys [pre post]} c]
-                    (v/require-keys! path ":explicit" c [:pre :post])
-                    (when-not (and (sequential-value? pre) (sequential-value? post) (= (count pre) (count post)))
-                      (v/fail! path (str ":explicit needs :pre and :post sequences of equal length, got "
-                                         (count pre) " and " (count post)) {}))
-                    (doseq [i pre] (v/int-in! path "a :pre index (the group's numbering)" i plo (dec phi)))
-                    (doseq [j post] (v/int-in! path "a :post index (the group's numbering)" j qlo (dec qhi))))
-        nil))))
+  (when-not (or (keyword? c) (map? c))
+    (v/fail! path (str ":connect must be a rule keyword or a map with :rule, got " (pr-str c)) {:value c}))
+  (let [c (connect-map c)
+        rule (v/one-of! path "connection rule" (:rule c) (registry/names :connector))
+        e (registry/entry :connector rule)]
+    (v/closed! path (str "connection rule " rule) c (conj (set (:keys e)) :rule))
+    (doseq [k (:required e)] (v/require-keys! path (str rule) c [k]))
+    (when-let [f (:validate e)] (f path c [plo phi] [qlo qhi]))))
 
 (defn- validate-plasticity! [path p unit]
   (cond
@@ -597,9 +508,11 @@
           (v/closed! (conj path :params) (str "the parameters of synapse " (:name (:model p))) ps
                      (map first (:params (:model p))))))
     (map? p)
-    (let [rule (:rule p)]
-      (v/one-of! path "plasticity rule" rule (keys builtin-rules))
-      (v/closed! path (str "plasticity rule " rule) p (builtin-rules rule)))
+    (let [rule (v/one-of! path "plasticity rule" (:rule p) (registry/names :plasticity))
+          e (registry/entry :plasticity rule)]
+      (v/closed! path (str "plasticity rule " rule) p (conj (set (:keys e)) :rule))
+      (doseq [k (:required e)] (v/require-keys! path (str "plasticity " rule) p [k]))
+      (when-let [f (:validate e)] (f path p unit)))
     :else (v/fail! path (str ":plasticity must be a rule map {:rule ...} or a defsynapse rule, got " (pr-str p)) {:value p})))
 
 (defn- validate-projection! [pk spec gspecs subgroups]
@@ -627,23 +540,12 @@
   (let [path [:monitors mk]]
     (when-not (map? spec) (v/fail! path (str "a monitor must be a map, got " (pr-str spec)) {:value spec}))
     (v/require-keys! path "a monitor" spec [:type :group])
-    (v/one-of! (conj path :type) "monitor type" (:type spec) (keys monitor-types))
-    (v/closed! path (str "a " (pr-str (:type spec)) " monitor") spec (monitor-types (:type spec)))
-    (let [[g lo hi] (ref! (conj path :group) gspecs subgroups (:group spec))]
-    (when (= :state (:type spec))
-      (let [m (model-of g (gspecs g))]
-        (v/require-keys! path "a :state monitor" spec [:var])
-        (v/one-of! (conj path :var) (str "state variable of group " g) (:var spec) (keys (:vars m)))
-        (when (contains? spec :neurons)
-          (when-not (sequential-value? (:neurons spec))
-            (v/fail! (conj path :neurons) (str ":neurons must be a sequence of indices, got " (pr-str (:neurons spec))) {}))
-          (doseq [i (:neurons spec)] (v/int-in! (conj path :neurons) "a neuron index (the group's numbering)" i lo (dec hi))))
-        (when (contains? spec :every)
-          (let [e (quantity! (conj path :every) :every (:every spec) :ms)
-                k (/ e dt)]
-            (when-not (and (pos? e) (< (Math/abs (- k (Math/rint k))) (* 1e-9 (max 1.0 k))))
-              (v/fail! (conj path :every) (str ":every must be a positive whole number of steps of dt = " dt " ms, got "
-                                               (pr-str (:every spec))) {:value (:every spec)})))))))))
+    (let [type (v/one-of! (conj path :type) "monitor type" (:type spec) (registry/names :monitor))
+          e (registry/entry :monitor type)]
+      (v/closed! path (str "a " (pr-str type) " monitor") spec (into #{:type :group} (:keys e)))
+      (v/require-keys! path (str "a " (pr-str type) " monitor") spec (vec (:required e)))
+      (let [[g lo hi] (ref! (conj path :group) gspecs subgroups (:group spec))]
+        (when-let [f (:validate e)] (f path spec (model-of g (gspecs g)) g lo hi dt))))))
 
 (defn validate
   "Checks a network map before anything is built: every key at every level
@@ -663,14 +565,7 @@
     (when (empty? (:groups spec)) (v/fail! [:groups] "a network needs at least one group under :groups" {}))
     (doseq [[k g] (:groups spec)]
       (when-not (map? g) (v/fail! [:groups k] (str "a group must be a map, got " (pr-str g)) {:value g}))
-      (validate-group! k g)
-      (when (and (= :poisson (:model g)) (some? (:rate g)))
-        (let [r (:rate g) mx (/ 1000.0 dt)
-              over? #(> (u/check :rate % :Hz) mx)]
-          (when (or (and (or (number? r) (u/quantity? r)) (over? r)) (and (sequential? r) (some over? r))
-                    (and (vector? r) (keyword? (first r)) (over? (nth r 2))))
-            (v/fail! [:groups k :rate] (str "Poisson rates must be at most 1/dt = " mx " Hz (a neuron spikes at most once per step), got "
-                                            (pr-str r)) {:value r})))))
+      (validate-group! k g dt))
     (doseq [[k sg] (:subgroups spec)] (validate-subgroup! k sg (:groups spec)))
     (doseq [[k p] (:projections spec)]
       (when-not (map? p) (v/fail! [:projections k] (str "a projection must be a map, got " (pr-str p)) {:value p}))
@@ -680,6 +575,184 @@
       (validate-input! k i (:groups spec) (:subgroups spec) dt))
     (doseq [[k m] (:monitors spec)] (validate-monitor! k m (:groups spec) (:subgroups spec) dt)))
   spec)
+
+;; ---------------------------------------------------------------- built-in extension points
+;; One registration each (chive.registry); validation, build, save/load,
+;; chive.script and the "valid choices" of every error derive from these.
+
+(def ^:private cuba-aliases
+  "The names of Brian2's examples/CUBA.py."
+  {:taum :tau_m :taue :tau_e :taui :tau_i :El :v_rest :Vt :v_th :Vr :v_reset :R :r_m :I :i_ext})
+
+(def ^:private coba-aliases
+  "The names of Brian2's examples/COBA.py (Brunel/Vogels-Abbott COBA)."
+  (assoc cuba-aliases :Ee :e_e :Ei :e_i))
+
+(registry/register! :model :lif
+  (registry/java-model #(Lif. %1 %2) #(Lif. %1 %2 true)
+    {:doc "LIF with exponential current synapses (CUBA); ge, gi in mV" :aliases cuba-aliases}))
+
+(registry/register! :model :coba-lif
+  (registry/java-model #(CobaLif. %1 %2 false) nil
+    {:doc "conductance LIF, ge and gi relative to the leak; method 0 exponential Euler, 1 forward Euler" :aliases coba-aliases}))
+
+(registry/register! :model :adaptive-lif
+  (registry/java-model #(CobaLif. %1 %2 true) nil
+    {:doc "conductance LIF with the Diehl & Cook adaptive threshold theta" :aliases coba-aliases}))
+
+(registry/register! :model :izhikevich
+  (registry/java-model #(Izhikevich. %1 %2) #(Izhikevich. %1 %2 true)
+    {:doc "Izhikevich 2003, published dimensionless form (a, b, d, i_ext plain numbers; u and the inputs also as (mV-per-ms x))"
+     :aliases {:I :i_ext :Vpeak :v_peak}}))
+
+(registry/register! :model :adex
+  (registry/java-model #(AdEx. %1 %2) nil
+    {:doc "adaptive exponential IF (Brette & Gerstner 2005); ge is a current in nA"
+     ;; the names of Brian2's AdEx (Brette & Gerstner) example
+     :aliases {:C :c_m :gL :g_l :EL :e_l :VT :v_t :DeltaT :delta_t :tauw :tau_w :Vr :v_reset :Vcut :v_peak :I :i_ext}}))
+
+(registry/register! :model :hh
+  (registry/java-model #(HodgkinHuxley. %1 %2) nil
+    {:doc "Hodgkin-Huxley, Traub-Miles kinetics, conductance synapses (COBAHH)"
+     ;; the names of Brian2's examples/COBAHH.py
+     :aliases {:Cm :c_m :gl :g_l :El :e_l :EK :e_k :ENa :e_na :VT :v_t :Ee :e_e :Ei :e_i :taue :tau_e :taui :tau_i :I :i_ext}}))
+
+(registry/register! :model :poisson
+  (registry/java-model #(PoissonGroup. %1 %2) nil
+    {:doc "Poisson sources; :rate (one value or one per neuron)"
+     :keys #{:rate}
+     :validate (fn [path gk spec n dt]
+                 (when (some? (:rate spec)) (poisson-rates! (conj path :rate) gk (:rate spec) n dt)))
+     :init (fn [^NeuronGroup g spec seed-of]
+             (when-let [r (:rate spec)]
+               (fill-var! (.var g "rate") r :Hz (keyword (.name g) "rate") (seed-of "rate"))))}))
+
+(registry/register! :model :spike-generator
+  (registry/java-model #(SpikeGeneratorGroup. %1 %2 (int-array 0) (double-array 0)) nil
+    {:doc "spikes at given times: :spikes {:indices [...] :times [(ms 1) ...]}"
+     :keys #{:spikes}
+     :validate (fn [path _ spec n _]
+                 (if (contains? spec :spikes)
+                   (spike-schedule! (conj path :spikes) (:spikes spec) n)
+                   (v/fail! path "a :spike-generator group needs :spikes {:indices [...] :times [...]}" {:missing :spikes})))
+     :build (fn [nm n spec]
+              (let [{:keys [indices times]} (:spikes spec)]
+                (SpikeGeneratorGroup. nm (int n) (int-array indices) (double-array (map #(u/check :times % :ms) times)))))
+     ;; rebuilt from the saved schedule
+     :load (fn [nm n _ arrays] (SpikeGeneratorGroup. nm (int n) ^ints (arrays "spike_indices") ^doubles (arrays "spike_times_ms")))}))
+
+(registry/register! :connector :all-to-all
+  {:doc "every pre neuron to every post neuron" :script-names ["all_to_all"]
+   :connect (fn [_ npre npost _] (Connectivity/allToAll npre npost))
+   :expected (fn [_ npre npost] (* 1.0 npre npost))})
+
+(registry/register! :connector :all-to-all-except-diagonal
+  {:doc "every pre neuron to every post neuron but the one of its own index" :script-names ["all_to_all_except_diagonal"]
+   :connect (fn [_ npre npost _] (Connectivity/allToAllExceptDiagonal npre npost))
+   :expected (fn [_ npre npost] (* 1.0 npre (dec npost)))})
+
+(registry/register! :connector :one-to-one
+  {:doc "pre neuron i to post neuron i" :script-names ["linear" "one_to_one"]
+   :connect (fn [_ npre npost _] (Connectivity/oneToOne npre npost))
+   :expected (fn [_ npre _] (double npre))})
+
+(registry/register! :connector :fixed-probability
+  {:doc "each pair independently with probability :p (:self? false: no i -> i)" :script-names ["fixed_probability"]
+   :keys #{:p :self?} :required [:p]
+   :validate (fn [path c _ _]
+               (v/number-in! path ":p" (:p c) 0 1)
+               (when (contains? c :self?) (v/bool! path ":self?" (:self? c))))
+   :connect (fn [c npre npost seed] (Connectivity/fixedProbability npre npost (double (:p c)) (not (:self? c true)) seed))
+   :expected (fn [c npre npost] (* 1.0 npre npost (double (:p c 0))))})
+
+(registry/register! :connector :fixed-in-degree
+  {:doc "each post neuron from :k distinct pre neurons drawn at random (:self? false: no i -> i)" :script-names ["fixed_in_degree"]
+   :keys #{:k :self?} :required [:k]
+   :validate (fn [path c [plo phi] _]
+               (v/int-in! path ":k" (:k c) 0 (- phi plo))
+               (when (contains? c :self?) (v/bool! path ":self?" (:self? c))))
+   :connect (fn [c npre npost seed] (Connectivity/fixedInDegree npre npost (int (:k c)) (not (:self? c true)) seed))
+   :expected (fn [c _ npost] (* 1.0 npost (long (:k c 0))))})
+
+(registry/register! :connector :explicit
+  {:doc "the synapses :pre[s] -> :post[s], indices in the groups' numbering"
+   :keys #{:pre :post} :required [:pre :post]
+   :validate (fn [path {:keys [pre post]} [plo phi] [qlo qhi]]
+               (when-not (and (sequential-value? pre) (sequential-value? post) (= (count pre) (count post)))
+                 (v/fail! path (str ":explicit needs :pre and :post sequences of equal length, got "
+                                    (count pre) " and " (count post)) {}))
+               (doseq [i pre] (v/int-in! path "a :pre index (the group's numbering)" i plo (dec phi)))
+               (doseq [j post] (v/int-in! path "a :post index (the group's numbering)" j qlo (dec qhi))))
+   ;; indices are the groups' numbers: relative to the slices' first neurons
+   :relative (fn [c plo qlo] (assoc c :pre (map #(- % plo) (:pre c)) :post (map #(- % qlo) (:post c))))
+   :connect (fn [c npre npost _] (Connectivity/fromPairs npre npost (int-array (:pre c)) (int-array (:post c))))
+   :expected (fn [c _ _] (double (count (:pre c))))})
+
+(defn- stdp-pair
+  "Builds pair STDP (additive or multiplicative) from a :plasticity spec."
+  [multiplicative?]
+  (fn [proj-key p target-unit]
+    (let [t #(u/check (keyword (name proj-key) (name %)) (get p %) :ms)
+          w #(convert (keyword (name proj-key) (name %)) (get p %) target-unit)]
+      (Stdp/pair (boolean multiplicative?) (t :tau_pre) (t :tau_post) (w :a_plus) (w :a_minus)
+                 (if (contains? p :w_min) (w :w_min) 0.0) (w :w_max)))))
+
+(defn- stdp-load [config] (Stdp/fromConfig (java.util.HashMap. ^java.util.Map (update-keys config name))))
+
+(registry/register! :plasticity :stdp
+  {:doc "additive pair STDP, all-to-all pairing, weights clipped to [w_min, w_max]"
+   :keys #{:tau_pre :tau_post :a_plus :a_minus :w_max :w_min} :required [:tau_pre :tau_post :a_plus :a_minus :w_max]
+   :build (stdp-pair false) :load stdp-load})
+
+(registry/register! :plasticity :stdp-multiplicative
+  {:doc "pair STDP with soft bounds (changes scaled by the distance to the bound)"
+   :keys #{:tau_pre :tau_post :a_plus :a_minus :w_max :w_min} :required [:tau_pre :tau_post :a_plus :a_minus :w_max]
+   :build (stdp-pair true) :load stdp-load})
+
+(registry/register! :plasticity :diehl-cook
+  {:doc "Diehl & Cook 2015: nearest-spike traces, pre trace depresses, two post traces potentiate"
+   :keys #{:tau_pre :tau_post1 :tau_post2 :nu_pre :nu_post :w_max} :required [:tau_pre :tau_post1 :tau_post2 :nu_pre :nu_post :w_max]
+   :build (fn [proj-key p target-unit]
+            (let [t #(u/check (keyword (name proj-key) (name %)) (get p %) :ms)
+                  w #(convert (keyword (name proj-key) (name %)) (get p %) target-unit)]
+              (Stdp/diehlCook (t :tau_pre) (t :tau_post1) (t :tau_post2) (w :nu_pre) (w :nu_post) (w :w_max))))
+   :load stdp-load})
+
+(defn- simple-monitor [doc ctor]
+  {:doc doc
+   :new (fn [g lo hi _ _] (ctor g lo hi))
+   :load (fn [g lo hi _] (ctor g lo hi))})
+
+(registry/register! :monitor :spikes
+  (simple-monitor "every spike's neuron and time (net/spikes, net/spike-trains)" #(SpikeMonitor. %1 (int %2) (int %3))))
+
+(registry/register! :monitor :rate
+  (simple-monitor "population rate every step (net/rates)" #(RateMonitor. %1 (int %2) (int %3))))
+
+(registry/register! :monitor :counts
+  (simple-monitor "spike count per neuron since the last reset (net/spike-counts, net/reset-counts!)"
+                  #(SpikeCountMonitor. %1 (int %2) (int %3))))
+
+(registry/register! :monitor :state
+  {:doc "a state variable of chosen :neurons every :every (a time; default every step) (net/trace)"
+   :keys #{:var :neurons :every} :required [:var]
+   :validate (fn [path spec m g lo hi dt]
+               (v/one-of! (conj path :var) (str "state variable of group " g) (:var spec) (keys (:vars m)))
+               (when (contains? spec :neurons)
+                 (when-not (sequential-value? (:neurons spec))
+                   (v/fail! (conj path :neurons) (str ":neurons must be a sequence of indices, got " (pr-str (:neurons spec))) {}))
+                 (doseq [i (:neurons spec)] (v/int-in! (conj path :neurons) "a neuron index (the group's numbering)" i lo (dec hi))))
+               (when (contains? spec :every)
+                 (let [e (quantity! (conj path :every) :every (:every spec) :ms)
+                       k (/ e dt)]
+                   (when-not (and (pos? e) (< (Math/abs (- k (Math/rint k))) (* 1e-9 (max 1.0 k))))
+                     (v/fail! (conj path :every) (str ":every must be a positive whole number of steps of dt = " dt " ms, got "
+                                                      (pr-str (:every spec))) {:value (:every spec)})))))
+   :new (fn [^NeuronGroup g lo hi {:keys [var neurons every]} dt]
+          (let [every-steps (if every (max 1 (Math/round (/ (u/check :every every :ms) dt))) 1)]
+            (StateMonitor. g (name var) (int-array (or neurons (range lo hi))) (int every-steps) (int lo) (int hi))))
+   :load (fn [^NeuronGroup g lo hi config]
+           (StateMonitor. g ^String (config "var") (int-array (config "neurons")) (int (config "every")) (int lo) (int hi)))})
 
 (defrecord Net [^Network java groups projections monitors spec])
 
@@ -771,7 +844,7 @@
                       ^NeuronGroup pre (groups pg)
                       ^NeuronGroup post (groups qg)
                       unit (get (:vars (model-of qg (gspecs qg))) (:target ps))
-                      c (connectivity k (shift-explicit (:connect ps) plo qlo) (- phi plo) (- qhi qlo)
+                      c (connectivity k (:connect ps) (- phi plo) (- qhi qlo) plo qlo
                                       (seed-for seed [(name k) "connect"]))
                       conn (if (and (= [plo phi] [0 (.size pre)]) (= [qlo qhi] [0 (.size post)]))
                              c
@@ -796,17 +869,9 @@
                   [k (.add net in)])))
         monitors
         (into {}
-              (for [[k {:keys [type group var neurons every]}] (:monitors spec)]
-                (let [[gk lo hi] (slice group)
-                      ^NeuronGroup g (groups gk)
-                      lo (int lo) hi (int hi)]
-                  [k (case type
-                       :spikes (.add net (SpikeMonitor. g lo hi))
-                       :rate (.add net (RateMonitor. g lo hi))
-                       :counts (.add net (SpikeCountMonitor. g lo hi))
-                       :state (let [every-steps (if every (max 1 (Math/round (/ (u/check :every every :ms) dt))) 1)]
-                                (.add net (StateMonitor. g (name var) (int-array (or neurons (range lo hi)))
-                                                         (int every-steps) lo hi))))])))]
+              (for [[k {:keys [type group] :as ms}] (:monitors spec)]
+                (let [[gk lo hi] (slice group)]
+                  [k (.add net ^chive.core.sim.Monitor ((:new (registry/entry :monitor type)) (groups gk) (int lo) (int hi) ms dt))])))]
     (assoc (->Net net groups projections monitors spec)
            :inputs inputs
            :subgroups (into {} (for [k (keys subgroups)] [k (slice k)])))))
@@ -1086,6 +1151,24 @@
         c (.connectivity p)]
     {:pre (.pre c) :post (aclone (.post c))
      :weight (if (.doublePrecision p) (aclone (.weightsD p)) (aclone (.weights p)))}))
+
+(defn recorded
+  "The state of part `k` as {array-name array}, through chive.core.sim.Stateful
+  (what chive.io saves): a monitor of any kind (what it recorded so far), a
+  projection (\"weight\", \"ring\": input in flight, CSR \"row_ptr\" and
+  \"post\", ...; with a learning rule, its traces and per-synapse state too,
+  under the rule's names), or a group (every state variable and
+  \"refractory\"). Arrays may be live: copy before changing them."
+  [^Net net k]
+  (idle! net "read recorded state")
+  (let [arrays (fn [^chive.core.sim.Stateful x] (into {} (.arrays x)))]
+    (cond
+      (contains? (:monitors net) k) (arrays (get (:monitors net) k))
+      (contains? (:projections net) k) (let [^Projection p (get (:projections net) k)]
+                                         (merge (arrays p) (some-> (.plasticity p) arrays)))
+      (contains? (:groups net) k) (arrays (get (:groups net) k))
+      :else (let [valid (sort (concat (keys (:monitors net)) (keys (:projections net)) (keys (:groups net))))]
+              (err (str "no monitor, projection or group " (pr-str k) "; the network has " (vec valid)) {:part k :valid valid})))))
 
 (defn summary
   "Sizes and memory of the network, as data."

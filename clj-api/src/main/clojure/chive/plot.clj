@@ -6,7 +6,8 @@
   chive notebook renders, `to-json` serialises with Cheshire, and any
   Vega-Lite tool opens. Large inputs are reduced before they reach the
   browser, and the plot's subtitle says how (binned or sampled)."
-  (:require [cheshire.core :as json]))
+  (:require [cheshire.core :as json]
+            [chive.registry :as registry]))
 
 (set! *warn-on-reflection* true)
 
@@ -192,3 +193,20 @@
            :mark "bar"
            :encoding {:x {:field "k" :type "nominal" :title x-title :sort nil}
                       :y {:field "v" :type "quantitative" :title y-title}}})))
+
+;; ---------------------------------------------------------------- the plots, registered (chive.registry, kind :plot)
+
+(doseq [v [#'raster #'traces #'rates #'matrix #'receptive-fields #'curves #'stdp-window #'fi-curves #'bars]]
+  (registry/register! :plot (keyword (name (symbol v)))
+                      {:doc (first (clojure.string/split-lines (str (:doc (meta v))))) :fn @v}))
+
+(defn plots
+  "The registered plots: {name first-line-of-doc}. Add one with
+  (chive.registry/register! :plot :name {:doc \"...\" :fn f}), f returning a Vega-Lite map."
+  []
+  (get (registry/describe) :plot))
+
+(defn plot
+  "Makes registered plot `k` (see `plots`) from `args`: (plot :raster spikes) = (raster spikes)."
+  [k & args]
+  (apply (:fn (registry/lookup :plot k "plot")) args))

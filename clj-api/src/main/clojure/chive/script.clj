@@ -25,11 +25,15 @@
   quantities work too. Whole-population operations are one call.
 
   Names as in WheatNNLeek: connectors \"linear\" (one to one), \"all_to_all\",
-  \"all_to_all_except_diagonal\", \"fixed_probability\"; targets \"Excitatory\"
+  \"all_to_all_except_diagonal\", \"fixed_probability\", and every connector
+  registered with chive.registry under its :script-names or its name in
+  snake_case (see `connectors`); targets \"Excitatory\"
   (ge) and \"Inhibitory\" (gi); properties are parameter and state names such as
   \"fix_theta\" and \"theta\". An unknown name is an error listing the valid ones."
   (:require [chive.impl.validate :as v]
             [chive.net :as net]
+            [chive.registry :as registry]
+            [clojure.string :as str]
             [chive.units :as u]))
 
 (set! *warn-on-reflection* true)
@@ -106,13 +110,16 @@
    (swap! nw update-in [:spec :groups id :init] merge init)
    id))
 
-(def connectors
-  "WheatNNLeek's connector names and chive.net's rules."
-  {"linear" :one-to-one
-   "one_to_one" :one-to-one
-   "all_to_all" :all-to-all
-   "all_to_all_except_diagonal" :all-to-all-except-diagonal
-   "fixed_probability" :fixed-probability})
+(defn connectors
+  "Connector names (WheatNNLeek's) and the chive.net rules they stand for:
+  every registered connector (chive.registry, kind :connector), under its
+  :script-names, or else its name in snake_case (:fixed-in-degree ->
+  \"fixed_in_degree\")."
+  []
+  (into (sorted-map)
+        (for [[k e] (registry/entries-of :connector)
+              nm (or (seq (:script-names e)) [(str/replace (name k) "-" "_")])]
+          [nm k])))
 
 (def targets
   "WheatNNLeek's synapse types and the state variable they increment."
@@ -136,16 +143,19 @@
 (defn network-static-connect!
   "Static synapses from `pre` to `post` with `weight` (a number in the target
   variable's unit, a quantity, or [:uniform lo hi]), `connector` (a name in
-  `connectors`; \"fixed_probability\" takes opts {:p p}) and `target` (\"Excitatory\"
-  or \"Inhibitory\"). Options: :p, :delay (ms). Returns the connection id."
+  `(connectors)`; its options, such as :p of \"fixed_probability\" or :k of
+  \"fixed_in_degree\", go in `opts`) and `target` (\"Excitatory\" or
+  \"Inhibitory\"). Options: the connector's, and :delay (ms). Returns the
+  connection id."
   ([pre post weight connector target] (network-static-connect! *network* pre post weight connector target {}))
   ([a b c d e f] (if (nw? a)
                    (network-static-connect! a b c d e f {})
                    (network-static-connect! *network* a b c d e f)))
-  ([nw pre post weight connector target {:keys [p delay]}]
-   (let [rule (lookup connectors "connector" connector)]
+  ([nw pre post weight connector target {:keys [delay] :as opts}]
+   (let [rule (lookup (connectors) "connector" connector)
+         copts (dissoc opts :delay)]
      (connect! nw pre post (cond-> {:target (lookup targets "target" target)
-                                    :connect (if (= rule :fixed-probability) {:rule rule :p p} rule)
+                                    :connect (if (seq copts) (assoc copts :rule rule) rule)
                                     :weight weight}
                              delay (assoc :delay (ms delay)))))))
 

@@ -68,7 +68,7 @@
     (let [before (slurp (io/file dir "network.json"))
           broken (assoc-in n [:spec :groups :inh :model] (assoc models/lif :var-name nil))]
       (net/run! n (ms 50))
-      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"cannot save a group whose DSL model has no var"
+      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"cannot save group :inh: its model lif has no var"
                             (cio/save! broken dir)))
       (is (= before (slurp (io/file dir "network.json"))) "the earlier save is untouched")
       (is (empty? (filter #(str/includes? (.getName ^File %) ".chive-tmp-") (.listFiles (.getParentFile (.getAbsoluteFile dir)))))

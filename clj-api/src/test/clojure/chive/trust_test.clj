@@ -331,47 +331,51 @@
 
 ;; ---------------------------------------------------------------- files that lie
 
-(defn- saved-v1
-  "A save rewritten as a format-1 save (no manifest), with network.json edited by `f`."
+(defn- saved-lying
+  "A save with network.json edited by `f` (given its text and parsed map) and
+  the manifest written again, so that only the reader's checks can catch it."
   [f]
   (let [dir (tmp-dir)
         n (net/build spec)]
     (net/run! n (ms 10))
     (cio/save! n dir)
-    (io/delete-file (io/file dir "MANIFEST.chive"))
     (let [meta (json/parse-string (slurp (io/file dir "network.json")) true)]
-      (spit (io/file dir "network.json") (f (json/generate-string (assoc meta :version 1)) meta)))
+      (spit (io/file dir "network.json") (f (json/generate-string meta) meta)))
+    (io/delete-file (io/file dir "MANIFEST.chive"))
+    (chive.core.store.Manifest/write (.toPath (io/file dir)) "chive-network")
     dir))
 
 (deftest network-json-that-lies-is-refused
-  (doseq [[what edit re] [["a missing field" (fn [_ m] (json/generate-string (assoc (dissoc m :step) :version 1)))
+  (doseq [[what edit re] [["a missing field" (fn [_ m] (json/generate-string (dissoc m :step)))
                            #"lacks the field \"step\""]
                           ["trailing garbage" (fn [s _] (str s "\n{\"more\": 1}"))
                            #"unexpected data after the JSON value"]
-                          ["a fractional seed" (fn [_ m] (json/generate-string (assoc m :version 1 :seed 1.5)))
+                          ["a fractional seed" (fn [_ m] (json/generate-string (assoc m :seed 1.5)))
                            #"seed must be an integer, got 1.5"]
-                          ["a state variable missing from vars"
-                           (fn [_ m] (json/generate-string (assoc (update-in m [:groups 0 :vars] (comp vec rest)) :version 1)))
-                           #"records state variables .* the model has .*silently take its default"]
-                          ["an unknown model" (fn [_ m] (json/generate-string (assoc (assoc-in m [:groups 0 :model] "lifx") :version 1)))
-                           #"model \"lifx\" is not a chive model"]
-                          ["a negative step" (fn [_ m] (json/generate-string (assoc m :version 1 :step -3)))
+                          ["a state variable missing from the arrays"
+                           (fn [_ m] (json/generate-string (update-in m [:groups 0 :arrays] (comp vec rest))))
+                           #"lists the arrays .* has .*silently keep its default"]
+                          ["an unknown model" (fn [_ m] (json/generate-string (assoc-in m [:groups 0 :kind] "lifx")))
+                           #"kind \"lifx\" is not a registered model"]
+                          ["a negative step" (fn [_ m] (json/generate-string (assoc m :step -3)))
                            #"step must be a step count >= 0"]
-                          ["a folder escaping the save" (fn [_ m] (json/generate-string (assoc (assoc-in m [:groups 0 :folder] "../..") :version 1)))
-                           #"folder must be a plain folder name"]]]
-    (let [dir (saved-v1 edit)
+                          ["a folder escaping the save" (fn [_ m] (json/generate-string (assoc-in m [:groups 0 :folder] "../..")))
+                           #"folder must be a plain folder name"]
+                          ["a newer format" (fn [_ m] (json/generate-string (assoc m :version 4)))
+                           #"format version 4; this chive reads versions 1 to 3 \(saved by a newer chive\?\)"]]]
+    (let [dir (saved-lying edit)
           e (is (thrown? clojure.lang.ExceptionInfo (cio/load dir)) what)]
       (when e
         (is (str/includes? (ex-message e) (str (io/file dir "network.json"))) (str what ": names the file: " (ex-message e)))
         (is (re-find re (ex-message e)) (str what ": " (ex-message e))))))
-  (testing "a format-2 save without its manifest"
+  (testing "a format-3 save without its manifest"
     (let [dir (tmp-dir)]
       (cio/save! (net/build spec) dir)
       (io/delete-file (io/file dir "MANIFEST.chive"))
       (is (thrown-with-msg? clojure.lang.ExceptionInfo #"MANIFEST.chive is missing" (cio/load dir))))))
 
 (deftest npy-files-that-lie-are-refused
-  (let [dir (saved-v1 (fn [s _] s))
+  (let [dir (saved-lying (fn [s _] s))
         v (first (filter #(= "v.npy" (.getName ^File %)) (file-seq dir)))
         header (fn [shape] (let [dict (str "{'descr': '<f4', 'fortran_order': False, 'shape': " shape ", }")
                                  pad (mod (- 64 (mod (+ 10 (count dict) 1) 64)) 64)
@@ -379,7 +383,10 @@
                              (byte-array (concat [(unchecked-byte 0x93)] (map int "NUMPY") [1 0 (bit-and (count h) 0xFF) (bit-shift-right (count h) 8)]
                                                  (map int h)))))
         write! (fn [shape data-bytes] (Files/write (.toPath ^File v) (byte-array (concat (header shape) (repeat data-bytes 0)))
-                                                   (make-array java.nio.file.OpenOption 0)))]
+                                                   (make-array java.nio.file.OpenOption 0))
+                 ;; a manifest that agrees: only the NPY reader can catch it
+                 (io/delete-file (io/file dir "MANIFEST.chive"))
+                 (chive.core.store.Manifest/write (.toPath ^File dir) "chive-network"))]
     (write! "(abc,)" 160)
     (let [e (is (thrown? clojure.lang.ExceptionInfo (cio/load dir)))]
       (is (str/includes? (ex-message e) (str v)))

@@ -60,6 +60,29 @@ public final class Npy {
       return a;
     }
 
+    public long[] longs(Path file) {
+      need(file, "<i8");
+      long[] a = new long[length()];
+      data.asLongBuffer().get(a);
+      return a;
+    }
+
+    /**
+     * The one-dimensional array as float[], double[], int[] or long[], by its
+     * dtype (f4, f8, i4, i8); any other dtype or shape is an error naming the file.
+     */
+    public Object primitive(Path file) {
+      expectShape(file, length());
+      switch (dtype) {
+        case "<f4": return floats(file);
+        case "<f8": return doubles(file);
+        case "<i4": return ints(file);
+        case "<i8": return longs(file);
+        default:
+          throw new ChiveException(file + ": expected an array of dtype <f4, <f8, <i4 or <i8 but the file holds " + dtype);
+      }
+    }
+
     public short[] shorts(Path file) {
       need(file, "<i2");
       short[] a = new short[length()];
@@ -91,6 +114,21 @@ public final class Npy {
   public static void write(Path file, float[] a) throws IOException { write(file, "<f4", new int[] {a.length}, bytes(a)); }
   public static void write(Path file, double[] a) throws IOException { write(file, "<f8", new int[] {a.length}, bytes(a)); }
   public static void write(Path file, int[] a) throws IOException { write(file, "<i4", new int[] {a.length}, bytes(a)); }
+  public static void write(Path file, long[] a) throws IOException {
+    ByteBuffer b = buf(8 * a.length);
+    b.asLongBuffer().put(a);
+    write(file, "<i8", new int[] {a.length}, b.array());
+  }
+
+  /** Writes a float[], double[], int[] or long[] (a {@link chive.core.sim.Stateful} array). */
+  public static void writeAny(Path file, Object a) throws IOException {
+    if (a instanceof float[]) write(file, (float[]) a);
+    else if (a instanceof double[]) write(file, (double[]) a);
+    else if (a instanceof int[]) write(file, (int[]) a);
+    else if (a instanceof long[]) write(file, (long[]) a);
+    else throw new ChiveException(file + ": cannot write " + (a == null ? "null" : a.getClass().getSimpleName()) + " as NPY");
+  }
+
   public static void write(Path file, short[] a) throws IOException { write(file, "<i2", new int[] {a.length}, bytes(a)); }
 
   /** A float32 matrix of {@code rows} x {@code cols} from row-major data. */
@@ -169,9 +207,9 @@ public final class Npy {
       int item;
       switch (dtype) {
         case "<f4": case "<i4": item = 4; break;
-        case "<f8": item = 8; break;
+        case "<f8": case "<i8": item = 8; break;
         case "<i2": item = 2; break;
-        default: throw new ChiveException(file + ": unsupported dtype " + dtype + " (chive reads <f4, <f8, <i4, <i2)");
+        default: throw new ChiveException(file + ": unsupported dtype " + dtype + " (chive reads <f4, <f8, <i4, <i8, <i2)");
       }
       if (f.group(1).equals("True")) throw new ChiveException(file + ": Fortran-ordered arrays are not supported");
       String dimText = s.group(1);

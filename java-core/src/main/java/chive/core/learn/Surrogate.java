@@ -15,18 +15,36 @@ import chive.core.sim.ChiveException;
  * <li>atan(a): (a/2)/(1 + (pi/2·a·x)^2); smooth: 1/2 + atan(pi/2·a·x)/pi</li>
  * <li>triangle(w): max(0, 1 - |x|/w)/w (unit area); smooth: its piecewise-quadratic integral</li>
  * </ul>
+ * A new surrogate subclasses this, overriding {@link #grad} and {@link #smooth}
+ * (the latter's derivative must be the former), and registers with
+ * {@code chive.registry} (kind :surrogate).
  */
-public final class Surrogate {
+public class Surrogate {
   public enum Kind { SUPERSPIKE, FAST_SIGMOID, SIGMOID, ATAN, TRIANGLE }
 
+  /** The built-in kind, or null for a subclass. */
   public final Kind kind;
   public final double p;
+  private final String name;
 
   public Surrogate(Kind kind, double p) {
-    if (!(p > 0) || Double.isInfinite(p)) throw new ChiveException("surrogate " + kind + ": parameter must be finite and > 0, got " + p);
+    this(kind, kind.name().toLowerCase().replace('_', '-'), p);
+  }
+
+  /** For subclasses: a surrogate named {@code name} with parameter {@code p} (finite, > 0). */
+  protected Surrogate(String name, double p) {
+    this(null, name, p);
+  }
+
+  private Surrogate(Kind kind, String name, double p) {
+    if (!(p > 0) || Double.isInfinite(p)) throw new ChiveException("surrogate " + name + ": parameter must be finite and > 0, got " + p);
     this.kind = kind;
+    this.name = name;
     this.p = p;
   }
+
+  /** The surrogate's name, e.g. "superspike". */
+  public String name() { return name; }
 
   /** superspike, fast-sigmoid, sigmoid, atan, triangle (hyphen or underscore). */
   public static Surrogate of(String name, double p) {
@@ -60,5 +78,5 @@ public final class Surrogate {
     }
   }
 
-  @Override public String toString() { return kind.name().toLowerCase().replace('_', '-') + "(" + p + ")"; }
+  @Override public String toString() { return name + "(" + p + ")"; }
 }

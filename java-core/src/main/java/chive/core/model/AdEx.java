@@ -22,22 +22,26 @@ public final class AdEx extends NeuronGroup {
 
   public AdEx(String name, int n) {
     super(name, n);
-    addParam("c_m", 0.281);
-    addParam("g_l", 0.030);
-    addParam("e_l", -70.6);
-    addParam("v_t", -50.4);
-    addParam("delta_t", 2.0);
-    addParam("a", 0.004);
-    addParam("tau_w", 144.0);
-    addParam("b", 0.0805);
-    addParam("v_reset", -70.6);
-    addParam("v_peak", 0.0);
-    addParam("tau_e", 5.0);
-    addParam("t_ref", 0.0);
+    addParam("c_m", 0.281, "nF");
+    addParam("g_l", 0.030, "uS");
+    addParam("e_l", -70.6, "mV");
+    addParam("v_t", -50.4, "mV");
+    addParam("delta_t", 2.0, "mV");
+    addParam("a", 0.004, "uS");
+    addParam("tau_w", 144.0, "ms");
+    addParam("b", 0.0805, "nA");
+    addParam("v_reset", -70.6, "mV");
+    addParam("v_peak", 0.0, "mV");
+    addParam("tau_e", 5.0, "ms");
+    addParam("t_ref", 0.0, "ms");
     v = addVar("v", -70.6f);
     w = addVar("w", 0f);
     iext = addVar("i_ext", 0f);
     ge = addVar("ge", 0f);
+    unit("v", "mV");
+    unit("w", "nA");
+    unit("i_ext", "nA");
+    unit("ge", "nA");
     holdWhileRefractory("v");
   }
 

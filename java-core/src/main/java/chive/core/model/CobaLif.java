@@ -47,29 +47,34 @@ public final class CobaLif extends NeuronGroup {
   public CobaLif(String name, int n, boolean adaptive) {
     super(name, n);
     this.adaptive = adaptive;
-    addParam("tau_m", 20.0);
-    addParam("tau_e", 5.0);
-    addParam("tau_i", 10.0);
-    addParam("v_rest", -60.0);
-    addParam("e_e", 0.0);
-    addParam("e_i", -80.0);
-    addParam("v_th", -50.0);
-    addParam("v_reset", -60.0);
-    addParam("t_ref", 5.0);
-    addParam("r_m", 1.0);
+    addParam("tau_m", 20.0, "ms");
+    addParam("tau_e", 5.0, "ms");
+    addParam("tau_i", 10.0, "ms");
+    addParam("v_rest", -60.0, "mV");
+    addParam("e_e", 0.0, "mV");
+    addParam("e_i", -80.0, "mV");
+    addParam("v_th", -50.0, "mV");
+    addParam("v_reset", -60.0, "mV");
+    addParam("t_ref", 5.0, "ms");
+    addParam("r_m", 1.0, "Mohm");
     if (adaptive) {
-      addParam("theta_plus", 0.05);
-      addParam("tau_theta", 1e7);
-      addParam("theta_offset", 20.0);
-      addParam("fix_theta", 0.0);
+      addParam("theta_plus", 0.05, "mV");
+      addParam("tau_theta", 1e7, "ms");
+      addParam("theta_offset", 20.0, "mV");
+      addParam("fix_theta", 0.0, "1");
     }
-    addParam("method", 0.0);
-    addParam("t_block", 0.0);
+    addParam("method", 0.0, "1");
+    addParam("t_block", 0.0, "ms");
     v = addVar("v", -60f);
     ge = addVar("ge", 0f);
     gi = addVar("gi", 0f);
     iext = addVar("i_ext", 0f);
     theta = adaptive ? addVar("theta", 20f) : null;
+    unit("v", "mV");
+    unit("ge", "1");
+    unit("gi", "1");
+    unit("i_ext", "nA");
+    if (adaptive) unit("theta", "mV");
     holdWhileRefractory("v");
   }
 

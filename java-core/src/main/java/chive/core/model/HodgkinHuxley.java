@@ -27,20 +27,20 @@ public final class HodgkinHuxley extends NeuronGroup {
 
   public HodgkinHuxley(String name, int n) {
     super(name, n);
-    addParam("c_m", 0.2);       // 1 µF/cm² · 20000 µm²
-    addParam("g_l", 0.01);      // 5e-5 S/cm²
-    addParam("e_l", -60.0);
-    addParam("e_k", -90.0);
-    addParam("e_na", 50.0);
-    addParam("g_na", 20.0);     // 100 mS/cm²
-    addParam("g_kd", 6.0);      // 30 mS/cm²
-    addParam("v_t", -63.0);
-    addParam("e_e", 0.0);
-    addParam("e_i", -80.0);
-    addParam("tau_e", 5.0);
-    addParam("tau_i", 10.0);
-    addParam("v_spike", -20.0);
-    addParam("t_ref", 3.0);
+    addParam("c_m", 0.2, "nF");       // 1 µF/cm² · 20000 µm²
+    addParam("g_l", 0.01, "uS");      // 5e-5 S/cm²
+    addParam("e_l", -60.0, "mV");
+    addParam("e_k", -90.0, "mV");
+    addParam("e_na", 50.0, "mV");
+    addParam("g_na", 20.0, "uS");     // 100 mS/cm²
+    addParam("g_kd", 6.0, "uS");      // 30 mS/cm²
+    addParam("v_t", -63.0, "mV");
+    addParam("e_e", 0.0, "mV");
+    addParam("e_i", -80.0, "mV");
+    addParam("tau_e", 5.0, "ms");
+    addParam("tau_i", 10.0, "ms");
+    addParam("v_spike", -20.0, "mV");
+    addParam("t_ref", 3.0, "ms");
     v = addVar("v", -60f);
     m = addVar("m", 0f);
     h = addVar("h", 0f);
@@ -48,6 +48,13 @@ public final class HodgkinHuxley extends NeuronGroup {
     ge = addVar("ge", 0f);
     gi = addVar("gi", 0f);
     iext = addVar("i_ext", 0f);
+    unit("v", "mV");
+    unit("m", "1");
+    unit("h", "1");
+    unit("n", "1");
+    unit("ge", "uS");
+    unit("gi", "uS");
+    unit("i_ext", "nA");
   }
 
   @Override public double costPerNeuronNs() { return 120.0; }

@@ -31,14 +31,14 @@ public final class Izhikevich extends NeuronGroup {
 
   public Izhikevich(String name, int n, boolean doublePrecision) {
     super(name, n, doublePrecision);
-    addParam("a", 0.02);
-    addParam("b", 0.2);
-    addParam("c", -65.0);
-    addParam("d", 8.0);
-    addParam("v_peak", 30.0);
-    addParam("tau_e", 0.0);
-    addParam("t_ref", 0.0);
-    addParam("method", 0.0);
+    addParam("a", 0.02, "1");
+    addParam("b", 0.2, "1");
+    addParam("c", -65.0, "mV");
+    addParam("d", 8.0, "1");
+    addParam("v_peak", 30.0, "mV");
+    addParam("tau_e", 0.0, "ms");
+    addParam("t_ref", 0.0, "ms");
+    addParam("method", 0.0, "1");
     if (doublePrecision) {
       v = u = iext = ge = null;
       vD = addVarD("v", -65);
@@ -52,6 +52,10 @@ public final class Izhikevich extends NeuronGroup {
       iext = addVar("i_ext", 0f);
       ge = addVar("ge", 0f);
     }
+    unit("v", "mV");
+    unit("u", "1|mV-per-ms");
+    unit("i_ext", "1|mV-per-ms");
+    unit("ge", "1|mV-per-ms");
   }
 
   @Override public double costPerNeuronNs() { return 4.0; }

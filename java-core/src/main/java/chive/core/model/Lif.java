@@ -30,14 +30,14 @@ public final class Lif extends NeuronGroup {
 
   public Lif(String name, int n, boolean doublePrecision) {
     super(name, n, doublePrecision);
-    addParam("tau_m", 20.0);
-    addParam("tau_e", 5.0);
-    addParam("tau_i", 10.0);
-    addParam("v_rest", -49.0);
-    addParam("v_th", -50.0);
-    addParam("v_reset", -60.0);
-    addParam("t_ref", 5.0);
-    addParam("r_m", 1.0);
+    addParam("tau_m", 20.0, "ms");
+    addParam("tau_e", 5.0, "ms");
+    addParam("tau_i", 10.0, "ms");
+    addParam("v_rest", -49.0, "mV");
+    addParam("v_th", -50.0, "mV");
+    addParam("v_reset", -60.0, "mV");
+    addParam("t_ref", 5.0, "ms");
+    addParam("r_m", 1.0, "Mohm");
     if (doublePrecision) {
       v = ge = gi = iext = null;
       vD = addVarD("v", -60);
@@ -51,6 +51,10 @@ public final class Lif extends NeuronGroup {
       gi = addVar("gi", 0f);
       iext = addVar("i_ext", 0f);
     }
+    unit("v", "mV");
+    unit("ge", "mV");
+    unit("gi", "mV");
+    unit("i_ext", "nA");
     holdWhileRefractory("v");
   }
 

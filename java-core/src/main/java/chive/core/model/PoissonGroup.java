@@ -20,6 +20,7 @@ public final class PoissonGroup extends NeuronGroup {
   public PoissonGroup(String name, int n) {
     super(name, n);
     rate = addVar("rate", 0f);
+    unit("rate", "Hz");
   }
 
   @Override public double costPerNeuronNs() { return 3.0; }

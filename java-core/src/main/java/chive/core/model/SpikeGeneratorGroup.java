@@ -31,6 +31,32 @@ public final class SpikeGeneratorGroup extends NeuronGroup {
 
   @Override public String model() { return "spike generator"; }
 
+  /** The schedule ("spike_indices", "spike_times_ms", as given) besides the group's arrays. */
+  @Override
+  public java.util.Map<String, Object> arrays() {
+    java.util.Map<String, Object> m = super.arrays();
+    m.put("spike_indices", idx);
+    m.put("spike_times_ms", timesMs);
+    return m;
+  }
+
+  /** The schedule as given: neuron of each spike. */
+  public int[] spikeIndices() { return idx.clone(); }
+
+  /** The schedule as given: time of each spike in ms. */
+  public double[] spikeTimesMs() { return timesMs.clone(); }
+
+  @Override
+  public void restore(java.util.Map<String, Object> saved) {
+    Object i = saved.get("spike_indices"), t = saved.get("spike_times_ms");
+    if (!java.util.Arrays.equals(idx, i instanceof int[] ? (int[]) i : null)
+        || !java.util.Arrays.equals(timesMs, t instanceof double[] ? (double[]) t : null)) {
+      throw new ChiveException(this + ": the saved schedule (spike_indices, spike_times_ms) differs from this group's;"
+          + " a spike generator is restored onto one built from its saved schedule");
+    }
+    super.restore(saved);
+  }
+
   @Override
   protected void configure() {
     int m = idx.length;

@@ -87,6 +87,61 @@ public final class Stdp implements LearningRule {
   public float[] postTrace() { return y; }
   public float[] postTrace2() { return z; }
 
+  /**
+   * The rule and its constants in the core's units: "rule" (ADDITIVE,
+   * MULTIPLICATIVE, DIEHL_COOK), "tau_pre", "tau_post", "tau_post2", "a_plus",
+   * "a_minus", "w_min", "w_max" (as {@link #params}), "nearest", "learning".
+   */
+  @Override
+  public java.util.Map<String, Object> config() {
+    return chive.core.sim.State.map("rule", rule.name(), "tau_pre", tauPre, "tau_post", tauPost, "tau_post2", tauPost2,
+        "a_plus", aPlus, "a_minus", aMinus, "w_min", wMin, "w_max", wMax, "nearest", nearest, "learning", learning);
+  }
+
+  /** The rule from {@link #config}: every key present, with the right type. */
+  public static Stdp fromConfig(java.util.Map<String, ?> c) {
+    java.util.function.Function<String, Object> get = k -> {
+      if (!c.containsKey(k)) throw new ChiveException("STDP config lacks \"" + k + "\"; it has " + c.keySet());
+      return c.get(k);
+    };
+    java.util.function.Function<String, Double> num = k -> {
+      Object v = get.apply(k);
+      if (!(v instanceof Number)) throw new ChiveException("STDP config \"" + k + "\" must be a number, got " + v);
+      return ((Number) v).doubleValue();
+    };
+    java.util.function.Function<String, Boolean> bool = k -> {
+      Object v = get.apply(k);
+      if (!(v instanceof Boolean)) throw new ChiveException("STDP config \"" + k + "\" must be true or false, got " + v);
+      return (Boolean) v;
+    };
+    Object r = get.apply("rule");
+    Rule rule;
+    try {
+      rule = Rule.valueOf(String.valueOf(r));
+    } catch (IllegalArgumentException e) {
+      throw new ChiveException("STDP config \"rule\" must be one of " + java.util.Arrays.toString(Rule.values()) + ", got " + r);
+    }
+    Stdp s = new Stdp(rule, num.apply("tau_pre"), num.apply("tau_post"), num.apply("tau_post2"), num.apply("a_plus"),
+        num.apply("a_minus"), num.apply("w_min"), num.apply("w_max"), bool.apply("nearest"));
+    s.learning = bool.apply("learning");
+    return s;
+  }
+
+  /** "trace_pre", "trace_post" and, for Diehl &amp; Cook, "trace_post2" (live; empty before the rule is attached). */
+  @Override
+  public java.util.Map<String, Object> arrays() {
+    java.util.Map<String, Object> m = chive.core.sim.State.map("trace_pre", x == null ? new float[0] : x,
+        "trace_post", y == null ? new float[0] : y);
+    if (rule == Rule.DIEHL_COOK) m.put("trace_post2", z == null ? new float[0] : z);
+    return m;
+  }
+
+  @Override
+  public void restore(java.util.Map<String, Object> saved) {
+    if (proj != null) proj.checkIdle("restore the learning rule of projection '" + proj.name() + "'");
+    chive.core.sim.State.restoreLive("STDP rule" + (proj == null ? "" : " of " + proj), arrays(), saved);
+  }
+
   @Override
   public void attach(Projection p) {
     if (proj != null && proj != p) throw new ChiveException("an STDP rule belongs to one projection; make a new one for " + p);

@@ -34,7 +34,7 @@ import java.util.Map;
  * <p>Subclasses implement {@link #update} over a range of neurons; the network
  * calls it for disjoint ranges from several threads at once.
  */
-public abstract class NeuronGroup {
+public abstract class NeuronGroup implements Stateful {
   private final String name;
   protected final int n;
   private final Map<String, float[]> vars = new LinkedHashMap<>();
@@ -45,6 +45,8 @@ public abstract class NeuronGroup {
   private final boolean doublePrecision;
   private final Map<String, Double> params = new LinkedHashMap<>();
   private final java.util.Set<String> held = new java.util.LinkedHashSet<>();
+  /** Units of parameters and state variables, as declared (see {@link #unitOf}). */
+  private final Map<String, String> units = new LinkedHashMap<>();
   /**
    * Refractory counter per neuron, in whole steps (a float so that updates
    * vectorise). A spike sets it to R = round(t_ref/dt); each step first counts
@@ -163,6 +165,27 @@ public abstract class NeuronGroup {
 
   /** Declares a parameter with its default value. For subclass constructors. */
   protected final void addParam(String param, double value) { params.put(param, value); }
+
+  /** Declares a parameter with its default value and unit (see {@link #unitOf}). For subclass constructors. */
+  protected final void addParam(String param, double value, String unit) {
+    params.put(param, value);
+    units.put(param, unit);
+  }
+
+  /** Declares the unit of a state variable added with {@link #addVar} / {@link #addVarD}. */
+  protected final void unit(String var, String unit) {
+    if (!hasVar(var) && !params.containsKey(var)) var(var); // throws, naming the variables
+    units.put(var, unit);
+  }
+
+  /**
+   * The declared unit of parameter or state variable {@code name}, in the
+   * core's units: "ms", "mV", "nA", "uS", "nF", "Mohm", "Hz", "1"
+   * (dimensionless), alternatives separated by "|" ("1|mV-per-ms": a plain
+   * number or a quantity), or null when the model declares none (the DSL's
+   * models carry their dimensions in Clojure).
+   */
+  public final String unitOf(String name) { return units.get(name); }
 
   /** The state variable {@code var}: the live array, writes take effect at the next step. */
   public final float[] var(String var) {
@@ -314,6 +337,33 @@ public abstract class NeuronGroup {
         + " (t = " + (step * dt) + " ms); dt " + dt + " ms may be too large for this model");
   }
 
+
+  /** {"n", "precision", "params": {name: value}}: with the model's kind, what rebuilds the group. */
+  @Override
+  public Map<String, Object> config() {
+    return State.map("n", n, "precision", doublePrecision ? "double" : "single", "params", new LinkedHashMap<String, Object>(params));
+  }
+
+  /** Every state variable (live, in declaration order) and "refractory" (the counters). */
+  @Override
+  public Map<String, Object> arrays() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    for (String v : varOrder) m.put(v, vars.containsKey(v) ? vars.get(v) : varsD.get(v));
+    m.put("refractory", refractory);
+    return m;
+  }
+
+  @Override
+  public void restore(Map<String, Object> saved) {
+    checkIdle("restore group '" + name + "'");
+    State.restoreLive(toString(), arrays(), saved);
+    restored();
+  }
+
+  /** Called after {@link #restore} copied the arrays in: recompute what depends on them. */
+  protected void restored() {
+    if (!Double.isNaN(dt)) configure();
+  }
 
   @Override
   public String toString() { return model() + " group '" + name + "' of " + n; }

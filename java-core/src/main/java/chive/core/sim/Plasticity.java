@@ -11,9 +11,10 @@ package chive.core.sim;
  *       and post spikes, then postsynaptic traces.
  * </ol>
  * A rule touches only the state of its own range in each call, so any thread
- * count gives the same weights.
+ * count gives the same weights. Its traces and any per-synapse state are
+ * saved and restored through {@link Stateful} (after {@link #attach}).
  */
-public interface Plasticity {
+public interface Plasticity extends Stateful {
   /** Called once when attached; allocate per-synapse and per-neuron state here. */
   void attach(Projection p);
 

@@ -21,7 +21,7 @@ package chive.core.sim;
  * A rate with r·dt &gt; 1 is refused (each source could spike at most once per
  * step).
  */
-public final class PoissonInput {
+public final class PoissonInput implements Stateful {
   private final String name;
   final NeuronGroup target;
   private final String var;
@@ -193,6 +193,21 @@ public final class PoissonInput {
         if (tgtD != null) tgtD[j] += w * k; else tgt[j] += (float) (w * k);
       }
     }
+  }
+
+  /** "target" (variable), "from", "to", "n" (sources per neuron), "rate_hz", "weight", "exact". */
+  @Override
+  public java.util.Map<String, Object> config() {
+    return State.map("target", var, "from", from, "to", to, "n", n, "rate_hz", rateHz, "weight", weight, "exact", !approximate);
+  }
+
+  /** None: the draws are counter-based (seed, input, neuron, step), so the network's clock is the whole state. */
+  @Override
+  public java.util.Map<String, Object> arrays() { return new java.util.LinkedHashMap<>(); }
+
+  @Override
+  public void restore(java.util.Map<String, Object> saved) {
+    State.sameNames(toString(), arrays(), saved);
   }
 
   @Override public String toString() { return "Poisson input '" + name + "' to " + target.name() + "." + var; }

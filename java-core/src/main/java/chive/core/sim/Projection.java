@@ -17,7 +17,7 @@ import java.util.Arrays;
  * <p>Memory: 8 bytes per synapse (post index, weight), plus 2 with
  * heterogeneous delays, plus 4 per post neuron per delay slot.
  */
-public final class Projection {
+public final class Projection implements Stateful {
   private final String name;
   final NeuronGroup pre;
   final NeuronGroup post;
@@ -388,6 +388,60 @@ public final class Projection {
       throw new ChiveException("projection '" + name + "': saved delay ring has " + saved.length + " values, this projection holds " + have);
     }
     if (have > 0) System.arraycopy(saved, 0, ring, 0, have);
+  }
+
+  /** {"target", "precision", "synapses"}; the structure itself is in {@link #arrays}. */
+  @Override
+  public java.util.Map<String, Object> config() {
+    return State.map("target", target, "precision", wD != null ? "double" : "single", "synapses", conn.size());
+  }
+
+  /**
+   * "row_ptr" and "post" (CSR connectivity), "weight" (live), "delay_ms" (when
+   * delayed: one shared value or one per synapse) and "ring" (input in flight,
+   * a copy; empty without delays). A projection is rebuilt from the first
+   * four; {@link #restore} then checks them and puts back weights and ring.
+   */
+  @Override
+  public java.util.Map<String, Object> arrays() {
+    java.util.Map<String, Object> m = State.map("row_ptr", conn.rowPtr, "post", conn.post, "weight", w != null ? w : wD);
+    if (delayMs != null) m.put("delay_ms", delayMs);
+    m.put("ring", wD != null ? pendingRingD() : pendingRing());
+    return m;
+  }
+
+  @Override
+  public void restore(java.util.Map<String, Object> saved) {
+    checkIdle("restore projection '" + name + "'");
+    java.util.Map<String, Object> mine = arrays();
+    State.sameNames(toString(), mine, saved);
+    for (String k : new String[] {"row_ptr", "post", "delay_ms"}) {
+      if (!mine.containsKey(k)) continue;
+      Object a = mine.get(k), b = saved.get(k);
+      boolean same = a.getClass() == b.getClass()
+          && (a instanceof int[] ? Arrays.equals((int[]) a, (int[]) b) : Arrays.equals((double[]) a, (double[]) b));
+      if (!same) {
+        throw new ChiveException(this + ": saved array '" + k + "' differs from this projection's; a projection is restored"
+            + " onto one built from the same connectivity and delays");
+      }
+    }
+    Object ws = saved.get("weight"), rs = saved.get("ring");
+    Object wl = w != null ? w : wD;
+    if (ws == null || ws.getClass() != wl.getClass() || State.length(ws) != State.length(wl)) {
+      throw new ChiveException(this + ": saved array 'weight' is " + State.describe(ws) + ", expected " + State.describe(wl));
+    }
+    for (int s = 0, n = State.length(ws); s < n; s++) {
+      double x = ws instanceof float[] ? ((float[]) ws)[s] : ((double[]) ws)[s];
+      if (!Double.isFinite(x)) throw new ChiveException(this + ": saved weight of synapse " + s + " is " + x);
+    }
+    if (wD != null) {
+      if (!(rs instanceof double[])) throw new ChiveException(this + ": saved array 'ring' is " + State.describe(rs) + ", expected float64");
+      restoreRingD((double[]) rs);
+    } else {
+      if (!(rs instanceof float[])) throw new ChiveException(this + ": saved array 'ring' is " + State.describe(rs) + ", expected float32");
+      restoreRing((float[]) rs);
+    }
+    State.copy(toString(), "weight", ws, wl);
   }
 
   /** Delays as given (ms): null, one shared value, or one per synapse. */

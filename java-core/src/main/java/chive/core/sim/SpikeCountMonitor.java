@@ -16,10 +16,10 @@ public final class SpikeCountMonitor extends Monitor {
   }
 
   @Override
-  void partition(int threads) {}
+  protected void partition(int threads) {}
 
   @Override
-  void atEnd(int p, long step) {
+  protected void atEnd(int p, long step) {
     int[] sp = group.partSpikes[p];
     for (int k = 0, c = group.partCount[p]; k < c; k++) {
       int i = sp[k];
@@ -38,6 +38,16 @@ public final class SpikeCountMonitor extends Monitor {
   }
 
   public void reset() { java.util.Arrays.fill(counts, 0); }
+
+  /** "counts" (live, per neuron of the group). */
+  @Override
+  public java.util.Map<String, Object> arrays() { return State.map("counts", counts); }
+
+  @Override
+  public void restore(java.util.Map<String, Object> saved) {
+    checkIdle("restore a count monitor of '" + group.name() + "'");
+    State.restoreLive("count monitor of '" + group.name() + "'", arrays(), saved);
+  }
 
   @Override
   public long bytes() { return 4L * counts.length; }

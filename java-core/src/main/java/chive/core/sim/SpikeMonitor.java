@@ -18,7 +18,7 @@ public final class SpikeMonitor extends Monitor {
   public SpikeMonitor(NeuronGroup group, int lo, int hi) { super(group, lo, hi); }
 
   @Override
-  synchronized void partition(int threads) {
+  protected synchronized void partition(int threads) {
     fold();
     idx = new IntList[threads];
     steps = new IntList[threads];
@@ -49,7 +49,7 @@ public final class SpikeMonitor extends Monitor {
   }
 
   @Override
-  void atEnd(int p, long step) {
+  protected void atEnd(int p, long step) {
     int c = group.partCount[p];
     if (c == 0) return;
     int[] sp = group.partSpikes[p];
@@ -108,6 +108,31 @@ public final class SpikeMonitor extends Monitor {
     fold();
     doneIdx.clear();
     doneSteps.clear();
+  }
+
+  /** "indices" and "steps" of every spike recorded so far (copies, in time order). */
+  @Override
+  public synchronized java.util.Map<String, Object> arrays() { return State.map("indices", indices(), "steps", steps()); }
+
+  /** Replaces what was recorded by the saved spikes. */
+  @Override
+  public synchronized void restore(java.util.Map<String, Object> saved) {
+    checkIdle("restore a spike monitor of '" + group.name() + "'");
+    String owner = "spike monitor of '" + group.name() + "'";
+    State.sameNames(owner, arrays(), saved);
+    int[] i = State.ints(owner, saved, "indices"), st = State.ints(owner, saved, "steps");
+    IntList keepIdx = new IntList(doneIdx.size()), keepSteps = new IntList(doneSteps.size());
+    keepIdx.addAll(doneIdx.raw(), 0, doneIdx.size());
+    keepSteps.addAll(doneSteps.raw(), 0, doneSteps.size());
+    clear();
+    try {
+      restore(i, st);
+    } catch (RuntimeException e) {
+      clear();
+      doneIdx.addAll(keepIdx.raw(), 0, keepIdx.size());
+      doneSteps.addAll(keepSteps.raw(), 0, keepSteps.size());
+      throw e;
+    }
   }
 
   @Override

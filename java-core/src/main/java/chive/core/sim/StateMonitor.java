@@ -48,7 +48,7 @@ public final class StateMonitor extends Monitor {
   public int every() { return every; }
 
   @Override
-  synchronized void partition(int threads) {
+  protected synchronized void partition(int threads) {
     fold();
     vals = new FloatList[threads];
     valsD = new DoubleList[threads];
@@ -77,7 +77,7 @@ public final class StateMonitor extends Monitor {
   }
 
   @Override
-  void atStart(int p, long step) {
+  protected void atStart(int p, long step) {
     if (step % every != 0) return;
     if (p == 0) recSteps.add((int) step);
     if (arrD != null) {
@@ -133,6 +133,47 @@ public final class StateMonitor extends Monitor {
     float[] out = new float[doneRecords];
     for (int r = 0; r < doneRecords; r++) out[r] = arrD != null ? (float) doneD.get(r * indices.length + k) : done.get(r * indices.length + k);
     return out;
+  }
+
+  /** Adds "var", "neurons" (the group's numbers) and "every" (steps) to the slice. */
+  @Override
+  public java.util.Map<String, Object> config() {
+    java.util.Map<String, Object> m = super.config();
+    java.util.List<Object> ns = new java.util.ArrayList<>();
+    for (int i : indices) ns.add(i);
+    m.put("var", var);
+    m.put("neurons", ns);
+    m.put("every", every);
+    return m;
+  }
+
+  /** "steps" recorded and "values" (record-major: steps x neurons; float32, or float64 for a double-precision variable). */
+  @Override
+  public synchronized java.util.Map<String, Object> arrays() {
+    fold();
+    return State.map("steps", recSteps.toArray(), "values", arrD != null ? (Object) doneD.toArray() : done.toArray());
+  }
+
+  @Override
+  public synchronized void restore(java.util.Map<String, Object> saved) {
+    checkIdle("restore a state monitor of '" + group.name() + "." + var + "'");
+    String owner = "state monitor of '" + group.name() + "." + var + "'";
+    State.sameNames(owner, arrays(), saved);
+    int[] st = State.ints(owner, saved, "steps");
+    Object v = saved.get("values");
+    if (arrD != null) State.doubles(owner, saved, "values"); else State.floats(owner, saved, "values");
+    if ((long) st.length * indices.length != State.length(v)) {
+      throw new ChiveException(owner + ": saved " + State.length(v) + " values for " + st.length + " records of "
+          + indices.length + " neurons");
+    }
+    fold();
+    recSteps.clear();
+    recSteps.addAll(st, 0, st.length);
+    done.clear();
+    doneD.clear();
+    if (arrD != null) for (double x : (double[]) v) doneD.add(x);
+    else for (float x : (float[]) v) done.add(x);
+    doneRecords = st.length;
   }
 
   @Override

@@ -47,7 +47,7 @@ public final class Manifest {
   }
 
   /** Records every regular file under {@code dir}, flushes them and the manifest to disk. */
-  static void write(Path dir, String kind) throws IOException {
+  public static void write(Path dir, String kind) throws IOException {
     if (kind.isEmpty() || kind.contains("\n") || kind.contains(" ")) throw new ChiveException("bad folder kind " + kind);
     List<Path> files = new ArrayList<>();
     List<Path> dirs = new ArrayList<>();
