@@ -391,17 +391,6 @@
     (named file where #(do (.add jn pin) (.restore pin (read-arrays dir "inputs" part))))
     [(keyword nm) pin]))
 
-(defn- load-subgroup [file gmap i sg]
-  (let [where (str "subgroups[" i "]")
-        f (fn [k ok? expected] (json/field file where sg k ok? expected))
-        _ (json/only-fields file where sg #{:name :group :from :to})
-        nm (f :name json/text? "a non-empty string")
-        ^NeuronGroup g (group-ref file where sg :group gmap)
-        n (.size g)
-        lo (f :from #(and (integer? %) (< -1 % n)) (str "a neuron of " (.name g)))
-        hi (f :to #(and (integer? %) (< lo % (inc n))) (str "an end of a slice of " (.name g)))]
-    [(keyword nm) [(keyword (.name g)) lo hi]]))
-
 (defn- load-v3
   "Rebuilds a format-3 save: the network, then groups, projections (with
   their rules), monitors, inputs and subgroups, each restored through
@@ -427,7 +416,7 @@
         projections (vec (map-indexed #(load-projection3 dir file jn gmap %1 %2) ps))
         monitors (vec (map-indexed #(load-monitor3 dir file jn gmap %1 %2) ms))
         inputs (into {} (map-indexed #(load-input3 dir file jn gmap %1 %2) ins))
-        subgroups (into {} (map-indexed #(load-subgroup file gmap %1 %2) sgs))
+        subgroups (into {} (map-indexed #(legacy/load-subgroup file gmap %1 %2) sgs))
         spec-of (fn [xs] (into {} (map (fn [[k _ s]] [k s]) xs)))]
     (.setStep jn (long step))
     (assoc (net/->Net jn gmap (into {} (map (juxt first second) projections)) (into {} (map (juxt first second) monitors))

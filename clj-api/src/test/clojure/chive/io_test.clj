@@ -123,3 +123,36 @@
           (is (= "(40,) float32" (nth lines 3))))))
     (is (.exists (io/file dir "in->exc.weights.csv")))
     (is (str/starts-with? (slurp (io/file dir "exc.spikes.csv")) "neuron,time_ms\n"))))
+
+(deftest a-format-2-save-still-loads-and-continues
+  ;; Written by chive at commit ef1fb57 (format 2), with what that chive computed
+  ;; when it continued the same network for 30 ms: the legacy reader must agree.
+  (let [dir (tmp-dir)
+        src (io/file (io/resource "chive/saves/format2/network.json"))
+        root (.getParentFile src)]
+    (doseq [^File f (file-seq root) :when (.isFile f)]
+      (let [rel (.relativize (.toPath root) (.toPath f))
+            dst (.toFile (.resolve (.toPath ^File dir) rel))]
+        (io/make-parents dst)
+        (io/copy f dst)))
+    (let [expected (-> (read-string (slurp (io/resource "chive/saves/format2-continued.edn")))
+                       ;; float32 arrays, printed by Clojure: each reads back to the same float
+                       (update :w #(mapv float %))
+                       (update :theta #(mapv float %)))
+          n (cio/load dir)]
+      (is (= 2 (:version (cheshire.core/parse-string (slurp (io/file dir "network.json")) true))))
+      (net/run! n (ms 30) :progress false)
+      (is (= expected {:t (net/time-ms n)
+                       :indices (vec (:indices (net/spikes n :spikes)))
+                       :times-ms (vec (:times-ms (net/spikes n :spikes)))
+                       :w (vec (net/weights n :in->exc))
+                       :theta (vec (net/state n :exc :theta))}))
+      (testing "saved again, it is format 3 and continues the same"
+        (let [d2 (tmp-dir)
+              n2 (cio/load dir)]
+          (cio/save! n2 (io/file d2 "again") {:overwrite true})
+          (is (= 3 (:version (cheshire.core/parse-string (slurp (io/file d2 "again" "network.json")) true))))
+          (let [n3 (cio/load (io/file d2 "again"))]
+            (net/run! n3 (ms 30) :progress false)
+            (is (= (:indices expected) (vec (:indices (net/spikes n3 :spikes)))))
+            (is (= (:w expected) (vec (net/weights n3 :in->exc))))))))))

@@ -167,7 +167,9 @@
     (.add ^Network jn ^chive.core.sim.Monitor mon)
     [(keyword nm) mon]))
 
-(defn- load-subgroup [file gmap i sg]
+(defn load-subgroup
+  "A saved subgroup {name, group, from, to}, checked (the same in every format): [key [group lo hi]]."
+  [file gmap i sg]
   (let [where (str "subgroups[" i "]")
         f (fn [k ok? expected] (json/field file where sg k ok? expected))
         _ (json/only-fields file where sg #{:name :group :from :to})
