@@ -910,9 +910,12 @@
   - :weight   a quantity giving the weight's dimension (default 1.0: dimensionless);
               checked against the target variable when the rule is attached
   - :pre, :post  per-neuron state on either side (traces), with initial values
+  - :synapse  per-synapse state with initial values ({:e 0.0}); it changes only
+              on spikes (assign it in :on-pre / :on-post, where w can read it),
+              and is saved with the network (chive.io)
   - :equations   {trace rhs}: each linear in its own variable, integrated exactly
   - :on-pre   [[var expr] ...]: on a pre spike; pre state first (in phase A),
-              then weight assignments per synapse (seeing post state before this
+              then weight (and :synapse state) assignments per synapse (seeing post state before this
               step's post spikes)
   - :on-post  [[var expr] ...]: on a post spike; weight assignments first, then
               post state
