@@ -198,9 +198,15 @@
                       (if (chain-done? c)
                         (do (check-chain! chain out) (recur k (inc chain)))
                         (let [ckpt (io/file out "checkpoint")]
-                          ;; killed: whatever checkpoint exists (or is mid-swap) must load
+                          ;; killed: whatever checkpoint exists (or is mid-swap) must load. The lock file
+                          ;; and an unfinished first save (a tmp folder without its manifest, no old
+                          ;; checkpoint) mean that no checkpoint was ever complete: nothing to load.
                           (when (or (.exists ckpt)
-                                    (some #(str/starts-with? (.getName ^File %) ".checkpoint.chive-") (.listFiles out)))
+                                    (some #(let [nm (.getName ^File %)]
+                                             (or (str/starts-with? nm ".checkpoint.chive-old-")
+                                                 (and (str/starts-with? nm ".checkpoint.chive-tmp-")
+                                                      (.exists (io/file % "MANIFEST.chive")))))
+                                          (.listFiles out)))
                             (try (cio/load ckpt)
                                  (catch Exception e
                                    (failed! failures {:kill k :problem (str "checkpoint does not load: " (ex-message e))}))))
