@@ -454,10 +454,10 @@
                     (let [nxt (into acc (mapcat #(get direct % #{}) acc))]
                       (if (= nxt acc) acc (recur nxt))))]))))
 
-(defn- gen-source
-  "Java source of the kernel class `cls` for parsed model `m`, over float[]
-  state (dbl? false) or double[] state (true)."
-  [cls m dbl?]
+(defn- kernel-context
+  "What every part of a DSL kernel's source needs, from parsed model `m` over
+  float[] state (dbl? false) or double[] state (true)."
+  [m dbl?]
   (let [state (map first (:state m))
         sidx (into {} (map-indexed (fn [i s] [s i]) state))
         params (map first (:params m))
@@ -478,8 +478,15 @@
         ;; A row's affine constant that mentions no parameter, dt and no non-zero digit is 0.
         zero-const? (fn [v] (let [c (get-in m [:affine v :const])]
                               (and c (not (re-find #"p_|dt|[1-9]" c)))))
-        update-body
-        (case (:method m)
+        thr-vars (filter (free-symbols (:form (:threshold m))) state)]
+    {:m m :state state :sidx sidx :params params :eq-vars eq-vars :ty ty :cast cast :refr refr :refr? refr?
+     :cond-refr? cond-refr? :exact? exact? :remv remv :load-s? load-s? :load-all load-all :rhs rhs :deps deps
+     :coef coef :phi phi :zero-const? zero-const? :thr-vars thr-vars}))
+
+(defn- gen-integration
+  "The statements that compute n_v, each variable's value after the step, by the model's method."
+  [{:keys [m state sidx params eq-vars ty cast refr refr? cond-refr? exact? remv load-s? load-all rhs deps coef phi zero-const? thr-vars]}]
+  (case (:method m)
           :euler (str (str/join (for [v eq-vars] (str "      double d_" (munge (name v)) " = " (rhs v) ";\n")))
                       (str/join (for [v eq-vars] (str "      double n_" (munge (name v)) " = " (jname "s_" v) " + dt * d_" (munge (name v)) ";\n"))))
           :exponential-euler
@@ -510,12 +517,12 @@
                                                                (when-not (zero-const? v) [(str "c_" (munge (name v)))])
                                                                (for [k remv :when (contains? (deps v) k)]
                                                                  (str cast "(" (phi v k) " * r_" (munge (name k)) ")"))))
-                                       ";\n")))))
-        thr-vars (filter (free-symbols (:form (:threshold m))) state)
-        thr-vars (if (some #{'t} (free-symbols (:form (:threshold m)))) thr-vars thr-vars)]
-    (str
-     "package chive.dsl;\n"
-     "public final class " cls " implements chive.core.model.DslGroup.Kernel {\n"
+                                       ";\n"))))))
+
+(defn- gen-fields
+  "Field declarations: state arrays, refractory counters, parameters, and the exact method's coefficients."
+  [{:keys [m state sidx params eq-vars ty cast refr refr? cond-refr? exact? remv load-s? load-all rhs deps coef phi zero-const? thr-vars]}]
+  (str
      (str/join (for [s state] (str "  private final " ty "[] " (jname "a_" s) ";\n")))
      "  private final float[] ref;\n"
      (str/join (for [p params] (str "  private final double " (jname "p_" p) ";\n")))
@@ -523,7 +530,12 @@
      (when exact?
        (str (str/join (for [v eq-vars s state :when (contains? (deps v) s)] (str "  private final " ty " " (coef v s) ";\n")))
             (str/join (for [v eq-vars] (str "  private final " ty " c_" (munge (name v)) ";\n")))
-            (str/join (for [v eq-vars k remv :when (contains? (deps v) k)] (str "  private final double " (phi v k) ";\n")))))
+            (str/join (for [v eq-vars k remv :when (contains? (deps v) k)] (str "  private final double " (phi v k) ";\n")))))))
+
+(defn- gen-constructor
+  "The constructor: binds the arrays and parameters, the refractory period, the exact method's matrices."
+  [cls {:keys [m state sidx params eq-vars ty cast refr refr? cond-refr? exact? remv load-s? load-all rhs deps coef phi zero-const? thr-vars]}]
+  (str
      "  public " cls "(" ty "[][] vars, float[] ref, double[] p, double dt) {\n"
      (str/join (map-indexed (fn [i s] (str "    " (jname "a_" s) " = vars[" i "];\n")) state))
      "    this.ref = ref;\n"
@@ -551,7 +563,12 @@
                              (str/join (for [v eq-vars :when (contains? (deps v) k)]
                                          (str "      " (phi v k) " = mk[" (sidx v) "][n];\n")))
                              "    }\n")))))
-     "  }\n"
+     "  }\n"))
+
+(defn- gen-update
+  "update(): integrates neurons [from, to), then tests the threshold (not while refractory)."
+  [{:keys [m state sidx params eq-vars ty cast refr refr? cond-refr? exact? remv load-s? load-all rhs deps coef phi zero-const? thr-vars]} update-body]
+  (str
      "  public int update(int from, int to, long step, int[] spikes) {\n"
      "    lastStep = step;\n"
      "    final double t = step * dt;\n"
@@ -579,7 +596,12 @@
             "      if (" (:java (:threshold m)) (when refr? " && ref[i] == 0f") ") {\n        spikes[count++] = i;\n"
             (when refr? "        ref[i] = refSteps;\n")
             "      }\n    }\n"))
-     "    return count;\n  }\n"
+     "    return count;\n  }\n"))
+
+(defn- gen-reset
+  "reset(): the reset statements for this step's spikes."
+  [{:keys [m state sidx params eq-vars ty cast refr refr? cond-refr? exact? remv load-s? load-all rhs deps coef phi zero-const? thr-vars]}]
+  (str
      "  public void reset(int[] spikes, int count) {\n"
      (when (seq (:reset m))
        (str "    final double t = lastStep * dt;\n"
@@ -588,7 +610,12 @@
             (str/join (for [[v a] (:reset m)] (str "      " (jname "s_" v) " = " (:java a) ";\n")))
             (str/join (for [v (distinct (map first (:reset m)))] (str "      " (jname "a_" v) "[i] = " cast (jname "s_" v) ";\n")))
             "    }\n"))
-     "  }\n"
+     "  }\n"))
+
+(defn- gen-initialise
+  "initialise(): the :init expressions for the variables not given explicitly."
+  [{:keys [m state sidx params eq-vars ty cast refr refr? cond-refr? exact? remv load-s? load-all rhs deps coef phi zero-const? thr-vars]}]
+  (str
      "  public void initialise(int from, int to, boolean[] given) {\n"
      (when (seq (:init m))
        (str "    final double t = lastStep * dt;\n"
@@ -598,7 +625,21 @@
                         (str "      if (!given[" (sidx v) "]) { " (jname "s_" v) " = " (:java a) "; "
                              (jname "a_" v) "[i] = " cast (jname "s_" v) "; }\n")))
             "    }\n"))
-     "  }\n}\n")))
+     "  }\n"))
+
+(defn- gen-source
+  "Java source of the kernel class `cls` for parsed model `m`, over float[]
+  state (dbl? false) or double[] state (true): named parts, in class order."
+  [cls m dbl?]
+  (let [g (kernel-context m dbl?)]
+    (str "package chive.dsl;\n"
+         "public final class " cls " implements chive.core.model.DslGroup.Kernel {\n"
+         (gen-fields g)
+         (gen-constructor cls g)
+         (gen-update g (gen-integration g))
+         (gen-reset g)
+         (gen-initialise g)
+         "}\n")))
 
 (defrecord NeuronModel [name doc params state param-dims state-dims ^Class kernel-class double-class cost source])
 
@@ -738,7 +779,9 @@
     {:name model-name :params params :weight weight :pre pre :post post :synapse syn :equations eqs
      :on-pre on-pre :on-post on-post :doc (:doc spec)}))
 
-(defn- gen-synapse-source [cls m]
+(defn- synapse-context
+  "What every part of a defsynapse rule's source needs, from parsed rule `m`."
+  [m]
   (let [pre (map first (:pre m)) post (map first (:post m)) syn (map first (:synapse m))
         params (map first (:params m))
         mv #(munge (name %))
@@ -770,10 +813,12 @@
                                (locals vars idx) (apply-assigns as)
                                (str/join (for [[v] as] (str "          " (arr v) "[" idx "] = " (jname "s_" v) ";\n")))
                                "    }\n")))]
-    (str
-     "package chive.dsl;\n"
-     "import chive.core.sim.*;\n"
-     "public final class " cls " implements chive.core.plasticity.LearningRule {\n"
+    {:m m :pre pre :post post :syn syn :params params :mv mv :arr arr :per-synapse? per-synapse? :w-pre w-pre :var-pre var-pre :w-post w-post :var-post var-post :syn-in syn-in :syn-out syn-out :zero? zero? :decay decay :flush flush :locals locals :apply-assigns apply-assigns :spike-assigns spike-assigns}))
+
+(defn- gen-synapse-members
+  "Fields, the constructor (parameters), the learning switch, trace access and Stateful (config, arrays, restore)."
+  [cls {:keys [m pre post syn params mv arr per-synapse? w-pre var-pre w-post var-post syn-in syn-out zero? decay flush locals apply-assigns spike-assigns]}]
+  (str
      (str/join (for [p params] (str "  private final float " (jname "p_" p) ";\n  private final double d_" (mv p) ";\n")))
      "  private volatile boolean learning = true;\n  private Projection proj;\n"
      "  private int[] colPtr, colSyn, preOfSyn;\n"
@@ -797,7 +842,12 @@
      "    return m;\n  }\n"
      "  public void restore(java.util.Map<String, Object> saved) {\n"
      "    if (proj != null) proj.checkIdle(\"restore the learning rule of \" + proj);\n"
-     "    State.restoreLive(\"rule " (:name m) "\" + (proj == null ? \"\" : \" of \" + proj), arrays(), saved);\n  }\n"
+     "    State.restoreLive(\"rule " (:name m) "\" + (proj == null ? \"\" : \" of \" + proj), arrays(), saved);\n  }\n"))
+
+(defn- gen-synapse-attach
+  "attach() allocates traces and per-synapse state; bind() computes the exact decay of each trace for dt."
+  [{:keys [m pre post syn params mv arr per-synapse? w-pre var-pre w-post var-post syn-in syn-out zero? decay flush locals apply-assigns spike-assigns]}]
+  (str
      "  public void attach(Projection p) {\n"
      "    if (proj != null && proj != p) throw new ChiveException(\"a " (:name m) " rule belongs to one projection; make another for \" + p);\n"
      "    proj = p;\n"
@@ -812,7 +862,12 @@
                         (str/replace (get-in parts [:coefs v] "0.0") #"\bp_" "d_") "}}, new double[] {"
                         (str/replace (:const parts) #"\bp_" "d_") "}, dt);\n"
                         "      m_" (mv v) " = (float) mc[0][0];\n      c_" (mv v) " = (float) mc[0][1];\n    }\n"))))
-     "  }\n"
+     "  }\n"))
+
+(defn- gen-synapse-pre-step
+  "preStep(): pre traces decay, then the pre side's :on-pre assignments for this step's pre spikes."
+  [{:keys [m pre post syn params mv arr per-synapse? w-pre var-pre w-post var-post syn-in syn-out zero? decay flush locals apply-assigns spike-assigns]}]
+  (str
      "  public void preStep(long step, int part) {\n"
      "    NeuronGroup pre = proj.pre();\n"
      "    for (int i = pre.partitionFrom(part), to = pre.partitionTo(part); i < to; i++) {\n"
@@ -820,7 +875,12 @@
      "    }\n"
      (flush pre "pre.partitionFrom(part)" "pre.partitionTo(part)")
      (spike-assigns "pre" "sp" "i" pre var-pre)
-     "  }\n"
+     "  }\n"))
+
+(defn- gen-synapse-post-step
+  "postStep(): post traces decay; weight and per-synapse :on-pre / :on-post assignments; the post side's :on-post."
+  [{:keys [m pre post syn params mv arr per-synapse? w-pre var-pre w-post var-post syn-in syn-out zero? decay flush locals apply-assigns spike-assigns]}]
+  (str
      "  public void postStep(long step, int part) {\n"
      "    NeuronGroup post = proj.post(), pre = proj.pre();\n"
      "    final int from = post.partitionFrom(part), to = post.partitionTo(part);\n"
@@ -852,10 +912,29 @@
             "        }\n      }\n"))
      "    }\n"
      (spike-assigns "post" "ps2" "j" post var-post)
-     "  }\n"
+     "  }\n"))
+
+(defn- gen-synapse-bytes
+  "bytes(): what the rule holds."
+  [{:keys [m pre post syn params mv arr per-synapse? w-pre var-pre w-post var-post syn-in syn-out zero? decay flush locals apply-assigns spike-assigns]}]
+  (str
      "  public long bytes() {\n    long b = 4L * (colPtr == null ? 0 : colPtr.length + colSyn.length + preOfSyn.length);\n"
      (str/join (for [v (concat pre post syn)] (str "    if (" (arr v) " != null) b += 4L * " (arr v) ".length;\n")))
-     "    return b;\n  }\n}\n")))
+     "    return b;\n  }\n"))
+
+(defn- gen-synapse-source
+  "Java source of the learning rule class `cls` for parsed rule `m`: named parts, in class order."
+  [cls m]
+  (let [g (synapse-context m)]
+    (str "package chive.dsl;\n"
+         "import chive.core.sim.*;\n"
+         "public final class " cls " implements chive.core.plasticity.LearningRule {\n"
+         (gen-synapse-members cls g)
+         (gen-synapse-attach g)
+         (gen-synapse-pre-step g)
+         (gen-synapse-post-step g)
+         (gen-synapse-bytes g)
+         "}\n")))
 
 (defn synapse-model
   "Compiles a synapse (learning rule) map into a SynapseModel; see `defsynapse`."
