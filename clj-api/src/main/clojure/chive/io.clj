@@ -34,7 +34,7 @@
             [clojure.walk :as walk])
   (:import (chive.core.data Npy)
            (chive.core.store AtomicDir AtomicDir$Writer Manifest)
-           (chive.core.sim ChiveException Connectivity Monitor Network NeuronGroup Plasticity PoissonInput Projection Stateful)
+           (chive.core.sim ChiveException Connectivity Input Monitor Network NeuronGroup Plasticity Projection Stateful)
            (java.io File)
            (java.nio.file Path)))
 
@@ -112,8 +112,9 @@
                               :let [k (mkey m)]]
                           (write-part! dir "monitors" (safe-name i k) m
                                        {:name (name k) :kind (name (get-in n [:spec :monitors k :type])) :group (gname (.group m))})))
-         :inputs (vec (for [[i [k ^PoissonInput in]] (map-indexed vector (sort-by key (:inputs n)))]
-                        (write-part! dir "inputs" (safe-name i k) in {:name (name k) :kind "poisson" :group (gname (.target in))})))
+         :inputs (vec (for [[i [k ^Input in]] (map-indexed vector (sort-by key (:inputs n)))]
+                        (write-part! dir "inputs" (safe-name i k) in {:name (name k) :kind (name (get-in n [:spec :inputs k :type] :poisson))
+                                                                    :group (gname (.target in))})))
          :subgroups (vec (for [[k [g lo hi]] (sort-by key (:subgroups n))]
                            {:name (name k) :group (name g) :from lo :to hi}))}]
     (spit (io/file dir "network.json") (cheshire/generate-string meta {:pretty true}))))
@@ -375,21 +376,14 @@
   (let [where (str "inputs[" i "]")
         _ (json/only-fields file where in #{:name :kind :group :folder :config :arrays})
         nm (json/field file where in :name json/text? "a non-empty string")
-        _ (json/field file where in :kind #{"poisson"} "\"poisson\"")
+        kind (kind-field file where in :input nil)
         ^NeuronGroup g (group-ref file where in :group gmap)
         {:keys [config arrays] :as part} (part-fields file where in)
-        c (fn [k ok? expected] (json/field file (str where ".config") config k ok? expected))
         [lo hi] (slice-of file where config g)
-        target (c "target" #(and (string? %) (.hasVar g ^String %)) (str "a state variable of " (.name g)))
-        ^PoissonInput pin (named file where
-                   #(doto (PoissonInput. ^String nm g ^String target (int lo) (int hi)
-                                         (int (c "n" (fn [x] (and (integer? x) (<= 0 x Integer/MAX_VALUE))) "a number of sources"))
-                                         (double (c "rate_hz" (fn [x] (and (json/finite? x) (>= x 0))) "a rate >= 0 Hz"))
-                                         (double (c "weight" json/finite? "a finite number")))
-                      (.setExact (boolean (c "exact" boolean? "true or false")))))]
+        ^Input pin (named file where #((:load (registry/entry :input kind)) nm g lo hi config))]
     (expect-arrays! file where pin arrays)
     (named file where #(do (.add jn pin) (.restore pin (read-arrays dir "inputs" part))))
-    [(keyword nm) pin]))
+    [(keyword nm) pin {:type kind :to (keyword (.name g)) :target (keyword (.targetVar pin))}]))
 
 (defn- load-v3
   "Rebuilds a format-3 save: the network, then groups, projections (with
@@ -415,14 +409,15 @@
         gmap (into {} (map (juxt first second) groups))
         projections (vec (map-indexed #(load-projection3 dir file jn gmap %1 %2) ps))
         monitors (vec (map-indexed #(load-monitor3 dir file jn gmap %1 %2) ms))
-        inputs (into {} (map-indexed #(load-input3 dir file jn gmap %1 %2) ins))
+        inputs (vec (map-indexed #(load-input3 dir file jn gmap %1 %2) ins))
         subgroups (into {} (map-indexed #(legacy/load-subgroup file gmap %1 %2) sgs))
         spec-of (fn [xs] (into {} (map (fn [[k _ s]] [k s]) xs)))]
     (.setStep jn (long step))
     (assoc (net/->Net jn gmap (into {} (map (juxt first second) projections)) (into {} (map (juxt first second) monitors))
-                      {:groups (spec-of groups) :projections (spec-of projections) :monitors (spec-of monitors)})
+                      {:groups (spec-of groups) :projections (spec-of projections) :monitors (spec-of monitors)
+                       :inputs (spec-of inputs)})
            :subgroups subgroups
-           :inputs inputs)))
+           :inputs (into {} (map (juxt first second) inputs)))))
 
 (defn load
   "Loads a network saved by `save!`; it continues exactly where the saved one

@@ -303,7 +303,9 @@
 ;; ---------------------------------------------------------------- validation
 
 (def ^:private top-keys #{:dt :seed :groups :subgroups :projections :inputs :monitors})
-(def ^:private input-keys #{:type :to :target :n :rate :weight :exact})
+(def ^:private input-keys
+  "Keys every input spec may have; its kind's entry (:type, default :poisson) adds its own."
+  #{:type :to :target})
 (def ^:private group-keys
   "Keys every group spec may have; a model's entry adds its own (:keys, e.g. :rate of :poisson)."
   #{:model :n :params :init :precision})
@@ -401,20 +403,15 @@
         (doseq [[k x] init] (init-spec! (conj path :init k) (keyword (name sk) (name k)) x (get (:vars mdl) k) (- hi lo)))))))
 
 (defn- validate-input! [ik spec gspecs subgroups dt]
-  (let [path [:inputs ik]]
-    (v/closed! path "an input" spec input-keys)
-    (v/require-keys! path "a Poisson input" spec [:to :target :n :rate :weight])
-    (v/one-of! (conj path :type) "input type" (:type spec :poisson) [:poisson])
-    (let [[g] (ref! (conj path :to) gspecs subgroups (:to spec))
+  (let [path [:inputs ik]
+        kind (v/one-of! (conj path :type) "input type" (:type spec :poisson) (registry/names :input))
+        e (registry/entry :input kind)]
+    (v/closed! path (str "a " (pr-str kind) " input") spec (into input-keys (:keys e)))
+    (v/require-keys! path (str "a " (pr-str kind) " input") spec (into [:to :target] (:required e)))
+    (let [[g lo hi] (ref! (conj path :to) gspecs subgroups (:to spec))
           m (model-of g (gspecs g))
           unit (get (:vars m) (v/one-of! (conj path :target) (str "target variable of group " g) (:target spec) (keys (:vars m))))]
-      (v/int-in! (conj path :n) ":n (sources per neuron)" (:n spec) 0 Integer/MAX_VALUE)
-      (let [r (quantity! (conj path :rate) (keyword (name ik) "rate") (:rate spec) :Hz)]
-        (when-not (<= 0 r (/ 1000.0 dt))
-          (v/fail! (conj path :rate) (str ":rate must be between 0 and 1/dt = " (/ 1000.0 dt) " Hz, got " (pr-str (:rate spec)))
-                   {:value (:rate spec)})))
-      (quantity! (conj path :weight) (keyword (name ik) "weight") (:weight spec) unit)
-      (when (contains? spec :exact) (v/bool! (conj path :exact) ":exact" (:exact spec))))))
+      (when-let [f (:validate e)] (f path ik spec unit dt)))))
 
 (defn- validate-group! [gk spec dt]
   (let [path [:groups gk]
@@ -718,6 +715,33 @@
               (Stdp/diehlCook (t :tau_pre) (t :tau_post1) (t :tau_post2) (w :nu_pre) (w :nu_post) (w :w_max))))
    :load stdp-load})
 
+(registry/register! :input :poisson
+  {:doc "each neuron gets the spikes of :n Poisson sources of :rate, each adding :weight (Brian2's PoissonInput; :exact true: exact binomial draws)"
+   :keys #{:n :rate :weight :exact} :required [:n :rate :weight]
+   :validate (fn [path ik spec unit dt]
+               (v/int-in! (conj path :n) ":n (sources per neuron)" (:n spec) 0 Integer/MAX_VALUE)
+               (let [r (quantity! (conj path :rate) (keyword (name ik) "rate") (:rate spec) :Hz)]
+                 (when-not (<= 0 r (/ 1000.0 dt))
+                   (v/fail! (conj path :rate) (str ":rate must be between 0 and 1/dt = " (/ 1000.0 dt) " Hz, got " (pr-str (:rate spec)))
+                            {:value (:rate spec)})))
+               (quantity! (conj path :weight) (keyword (name ik) "weight") (:weight spec) unit)
+               (when (contains? spec :exact) (v/bool! (conj path :exact) ":exact" (:exact spec))))
+   :new (fn [k g lo hi {:keys [target n rate weight exact]} unit]
+          (doto (PoissonInput. (name k) ^NeuronGroup g (name target) (int lo) (int hi) (int n)
+                               (u/check (keyword (name k) "rate") rate :Hz)
+                               (convert (keyword (name k) "weight") weight unit))
+            (.setExact (boolean exact))))
+   :load (fn [nm ^NeuronGroup g lo hi config]
+           (let [c (fn [k ok? what]
+                     (let [x (get config k)]
+                       (when-not (ok? x) (throw (ex-info (str "config \"" k "\" must be " what ", got " (pr-str x)) {:config config})))
+                       x))]
+             (doto (PoissonInput. ^String nm g ^String (c "target" string? "a variable name") (int lo) (int hi)
+                                  (int (c "n" #(and (integer? %) (<= 0 % Integer/MAX_VALUE)) "a number of sources"))
+                                  (double (c "rate_hz" #(and (number? %) (Double/isFinite (double %)) (>= % 0)) "a rate >= 0 Hz"))
+                                  (double (c "weight" #(and (number? %) (Double/isFinite (double %))) "a finite number")))
+               (.setExact (boolean (c "exact" boolean? "true or false"))))))})
+
 (defn- simple-monitor [doc ctor]
   {:doc doc
    :new (fn [g lo hi _ _] (ctor g lo hi))
@@ -859,14 +883,11 @@
                   [k proj])))
         inputs
         (into {}
-              (for [[k {:keys [to target n rate weight exact] :as is}] (sort-by key (:inputs spec))]
+              (for [[k {:keys [to target] :as is}] (sort-by key (:inputs spec))]
                 (let [[g lo hi] (slice to)
-                      unit (get (:vars (model-of g (gspecs g))) target)
-                      in (PoissonInput. (name k) ^NeuronGroup (groups g) (name target) (int lo) (int hi) (int n)
-                                        (u/check (keyword (name k) "rate") rate :Hz)
-                                        (convert (keyword (name k) "weight") weight unit))]
-                  (when exact (.setExact in true))
-                  [k (.add net in)])))
+                      unit (get (:vars (model-of g (gspecs g))) target)]
+                  [k (.add net ^chive.core.sim.Input ((:new (registry/entry :input (:type is :poisson)))
+                                                       k (groups g) (int lo) (int hi) is unit))])))
         monitors
         (into {}
               (for [[k {:keys [type group] :as ms}] (:monitors spec)]
@@ -1087,8 +1108,11 @@
       net)))
 
 (defn- get-input ^PoissonInput [^Net net k]
-  (or (get (:inputs net) k)
-      (err (str "no input " (pr-str k) "; the network has " (sort (keys (:inputs net)))) {:input k})))
+  (let [in (or (get (:inputs net) k)
+               (err (str "no input " (pr-str k) "; the network has " (sort (keys (:inputs net)))) {:input k}))]
+    (when-not (instance? PoissonInput in)
+      (err (str "input " k " is not a Poisson input; read it with `recorded`, change it through its own Java methods") {:input k}))
+    in))
 
 (defn set-input!
   "Changes Poisson input `k` between runs: any of :rate (a frequency), :n
@@ -1167,8 +1191,9 @@
       (contains? (:projections net) k) (let [^Projection p (get (:projections net) k)]
                                          (merge (arrays p) (some-> (.plasticity p) arrays)))
       (contains? (:groups net) k) (arrays (get (:groups net) k))
-      :else (let [valid (sort (concat (keys (:monitors net)) (keys (:projections net)) (keys (:groups net))))]
-              (err (str "no monitor, projection or group " (pr-str k) "; the network has " (vec valid)) {:part k :valid valid})))))
+      (contains? (:inputs net) k) (arrays (get (:inputs net) k))
+      :else (let [valid (sort (concat (keys (:monitors net)) (keys (:projections net)) (keys (:groups net)) (keys (:inputs net))))]
+              (err (str "no monitor, projection, group or input " (pr-str k) "; the network has " (vec valid)) {:part k :valid valid})))))
 
 (defn summary
   "Sizes and memory of the network, as data."

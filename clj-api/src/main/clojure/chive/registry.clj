@@ -1,6 +1,6 @@
 (ns chive.registry
   "chive's extension points, declared once. Every neuron model, connector,
-  plasticity rule, monitor, surrogate gradient and plot is an entry here,
+  plasticity rule, monitor, input, surrogate gradient and plot is an entry here,
   registered by one `register!` form (next to its Java class when it has a
   kernel). Everything else derives from the entries: `chive.net`'s `build`
   and `validate` (the keys each spec may have, and the errors that list the
@@ -22,8 +22,11 @@
   - :connector  :keys, :validate, :connect, :expected (see above)
   - :plasticity :keys, :required, :build (fn [proj-key spec target-unit] -> Plasticity),
                 :load (fn [config] -> Plasticity)
-  - :monitor    :keys, :required, :validate (fn [path spec group-model lo hi dt]),
-                :new (fn [group lo hi spec dt] -> Monitor), :load (fn [group config] -> Monitor)
+  - :monitor    :keys, :required, :validate (fn [path spec group-model group lo hi dt]),
+                :new (fn [group lo hi spec dt] -> Monitor), :load (fn [group lo hi config] -> Monitor)
+  - :input      :keys, :required, :validate (fn [path name spec target-unit dt]),
+                :new (fn [name group lo hi spec target-unit] -> chive.core.sim.Input),
+                :load (fn [name group lo hi config] -> Input)
   - :surrogate  :new (fn [param] -> chive.core.learn.Surrogate)
   - :plot       :fn (the function that makes the Vega-Lite spec)
 
@@ -41,6 +44,7 @@
    :connector #{:doc :connect}
    :plasticity #{:doc :build :load}
    :monitor #{:doc :new :load}
+   :input #{:doc :new :load}
    :surrogate #{:doc :new}
    :plot #{:doc :fn}})
 

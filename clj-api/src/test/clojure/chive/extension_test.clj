@@ -131,6 +131,27 @@ public final class FirstSpikeMonitor extends Monitor {
   @Override public void restore(Map<String, Object> saved) { State.restoreLive(\"first-spike monitor\", arrays(), saved); }
 }")
 
+(def ^:private drive-source
+  "Adds `amount` to the target variable of every neuron of its slice, every step."
+  "package ext;
+import chive.core.sim.*;
+import java.util.Map;
+public final class ConstantDrive extends Input {
+  private final double amount;
+  private float[] tgt;
+  public ConstantDrive(String name, NeuronGroup g, String var, int from, int to, double amount) {
+    super(\"constant\", name, g, var, from, to);
+    this.amount = amount;
+  }
+  @Override protected void bind(double dt, int id, long seed) { tgt = target().var(var); }
+  @Override protected void apply(int lo, int hi, long step) {
+    for (int j = Math.max(lo, from); j < Math.min(hi, to); j++) tgt[j] += (float) amount;
+  }
+  @Override public Map<String, Object> config() { Map<String, Object> m = super.config(); m.put(\"amount\", amount); return m; }
+  @Override public Map<String, Object> arrays() { return new java.util.LinkedHashMap<>(); }
+  @Override public void restore(Map<String, Object> saved) { State.sameNames(toString(), arrays(), saved); }
+}")
+
 (defn- compile! [cls src] (javac/compile-class (str "ext." cls) src))
 
 (defn- ctor [^Class c & types] (.getConstructor c (into-array Class types)))
@@ -139,6 +160,8 @@ public final class FirstSpikeMonitor extends Monitor {
   (let [qif (compile! "Qif" qif-source)
         hebb (compile! "CountingHebb" hebb-source)
         first-spike (compile! "FirstSpikeMonitor" first-spike-source)
+        drive (compile! "ConstantDrive" drive-source)
+        new-drive (ctor drive String NeuronGroup String Integer/TYPE Integer/TYPE Double/TYPE)
         new-qif (ctor qif String Integer/TYPE)
         new-hebb (ctor hebb Double/TYPE Double/TYPE)
         new-first (ctor first-spike NeuronGroup Integer/TYPE Integer/TYPE)]
@@ -169,13 +192,24 @@ public final class FirstSpikeMonitor extends Monitor {
     (registry/register! :monitor :first-spike
       {:doc "the step of each neuron's first spike (test extension)"
        :new (fn [g lo hi _ _] (.newInstance new-first (object-array [g (int lo) (int hi)])))
-       :load (fn [g lo hi _] (.newInstance new-first (object-array [g (int lo) (int hi)])))})))
+       :load (fn [g lo hi _] (.newInstance new-first (object-array [g (int lo) (int hi)])))})
+    ;; 5. an input kind
+    (registry/register! :input :constant
+      {:doc "adds :amount to the target every step (test extension)"
+       :keys #{:amount} :required [:amount]
+       :validate (fn [path _ spec unit _] (chive.units/check :amount (:amount spec) unit))
+       :new (fn [k g lo hi spec unit]
+              (.newInstance new-drive (object-array [(name k) g (name (:target spec)) (int lo) (int hi)
+                                                     (double (chive.units/check :amount (:amount spec) unit))])))
+       :load (fn [nm g lo hi config]
+               (.newInstance new-drive (object-array [nm g (config "target") (int lo) (int hi) (double (config "amount"))])))})))
 
 (defn- unregister-extensions! []
   (registry/unregister! :model :qif)
   (registry/unregister! :connector :ring)
   (registry/unregister! :plasticity :counting-hebb)
-  (registry/unregister! :monitor :first-spike))
+  (registry/unregister! :monitor :first-spike)
+  (registry/unregister! :input :constant))
 
 (use-fixtures :once (fn [t] (register-extensions!) (try (t) (finally (unregister-extensions!)))))
 
@@ -192,6 +226,7 @@ public final class FirstSpikeMonitor extends Monitor {
                          :delay (ms 1.5)
                          :plasticity {:rule :counting-hebb :eta (mV 0.01) :w_max (mV 8)}}
                  :q->q {:from :q :to :q :target :ge :connect {:rule :ring :k 2} :weight (mV 1)}}
+   :inputs {:drive {:type :constant :to [:q 0 20] :target :ge :amount (mV 0.02)}}
    :monitors {:first {:type :first-spike :group :q}
               :spikes {:type :spikes :group :q}}})
 
@@ -225,7 +260,7 @@ public final class FirstSpikeMonitor extends Monitor {
       (is (= (k a) (k b)) (str k ": continued after save/load = one run")))
     (testing "the kinds in network.json are the registered names"
       (let [txt (slurp (io/file dir "network.json"))]
-        (doseq [k ["\"qif\"" "\"counting-hebb\"" "\"first-spike\""]]
+        (doseq [k ["\"qif\"" "\"counting-hebb\"" "\"first-spike\"" "\"constant\""]]
           (is (.contains txt k) k))))
     (testing "loading needs the kinds registered, and says so"
       (registry/unregister! :monitor :first-spike)
@@ -243,7 +278,9 @@ public final class FirstSpikeMonitor extends Monitor {
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown plasticity rule :counting-heb; did you mean :counting-hebb\?"
                           (net/build (assoc-in ext-spec [:projections :in->q :plasticity :rule] :counting-heb))))
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown monitor type :first-spikes; did you mean :first-spike\?"
-                          (net/build (assoc-in ext-spec [:monitors :first :type] :first-spikes)))))
+                          (net/build (assoc-in ext-spec [:monitors :first :type] :first-spikes))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown input type :constnt; did you mean :constant\?.*:poisson"
+                          (net/build (assoc-in ext-spec [:inputs :drive :type] :constnt)))))
   (testing "each entry's own keys and checks apply"
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown key :kk in connection rule :ring; did you mean :k\?"
                           (net/build (assoc-in ext-spec [:projections :q->q :connect] {:rule :ring :kk 2}))))

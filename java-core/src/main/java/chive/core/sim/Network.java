@@ -36,7 +36,7 @@ public final class Network {
   private final List<NeuronGroup> groups = new ArrayList<>();
   private final List<Projection> projections = new ArrayList<>();
   private final List<Monitor> monitors = new ArrayList<>();
-  private final List<PoissonInput> inputs = new ArrayList<>();
+  private final List<Input> inputs = new ArrayList<>();
   private final Map<String, NeuronGroup> groupsByName = new LinkedHashMap<>();
   private int partitionedFor = -1;
   final RunGuard guard = new RunGuard("the network");
@@ -87,7 +87,7 @@ public final class Network {
   public List<NeuronGroup> groups() { return Collections.unmodifiableList(groups); }
   public List<Projection> projections() { return Collections.unmodifiableList(projections); }
   public List<Monitor> monitors() { return Collections.unmodifiableList(monitors); }
-  public List<PoissonInput> inputs() { return Collections.unmodifiableList(inputs); }
+  public List<Input> inputs() { return Collections.unmodifiableList(inputs); }
 
   public NeuronGroup group(String name) {
     NeuronGroup g = groupsByName.get(name);
@@ -121,11 +121,11 @@ public final class Network {
     return p;
   }
 
-  /** Adds Poisson input to a group of this network (applied in the synaptic phase, after projections). */
-  public PoissonInput add(PoissonInput in) {
-    guard.checkIdle("add Poisson input '" + in.name() + "'");
+  /** Adds input (Poisson or another kind) to a group of this network (applied in the synaptic phase, after projections). */
+  public <I extends Input> I add(I in) {
+    guard.checkIdle("add input '" + in.name() + "'");
     if (!groups.contains(in.target)) throw new ChiveException(in + ": add its group to the network first");
-    for (PoissonInput q : inputs) {
+    for (Input q : inputs) {
       if (q.name().equals(in.name())) throw new ChiveException("the network already has an input named '" + in.name() + "'");
     }
     if (in.id >= 0) throw new ChiveException(in + " already belongs to a network");
@@ -297,7 +297,7 @@ public final class Network {
     final Projection[] ps = projections.toArray(new Projection[0]);
     final Projection[] plastic;
     final Monitor[] ms = monitors.toArray(new Monitor[0]);
-    final PoissonInput[] ins = inputs.toArray(new PoissonInput[0]);
+    final Input[] ins = inputs.toArray(new Input[0]);
     /** Set by the caller: end after the current step. */
     volatile boolean stopRequested;
     /** Set by the coordinator before the second barrier of a step: no next step. */
@@ -463,7 +463,7 @@ public final class Network {
         NeuronGroup post = pr.post;
         pr.deliver(post.partFrom[p], post.partTo[p], s, whole);
       }
-      for (PoissonInput in : ins) in.apply(in.target.partFrom[p], in.target.partTo[p], s);
+      for (Input in : ins) in.apply(in.target.partFrom[p], in.target.partTo[p], s);
       for (Projection pr : plastic) pr.plasticity().postStep(s, p);
       for (NeuronGroup g : gs) g.reset(g.partSpikes[p], g.partCount[p]);
       for (Monitor m : ms) m.atEnd(p, s);

@@ -21,20 +21,13 @@ package chive.core.sim;
  * A rate with r·dt &gt; 1 is refused (each source could spike at most once per
  * step).
  */
-public final class PoissonInput implements Stateful {
-  private final String name;
-  final NeuronGroup target;
-  private final String var;
-  /** First neuron and one past the last that receive this input (a slice of the target group). */
-  private final int from, to;
+public final class PoissonInput extends Input {
   private int n;
   private double rateHz;
   private double weight;
   private boolean approximate = true;
-  int id = -1;
   private double dt = Double.NaN;
   private long seed;
-  RunGuard guard;
   private float[] tgt;
   private double[] tgtD;
   private boolean gated;
@@ -45,17 +38,7 @@ public final class PoissonInput implements Stateful {
 
   /** Input to neurons [from, to) of {@code target}. */
   public PoissonInput(String name, NeuronGroup target, String var, int from, int to, int sources, double rateHz, double weight) {
-    if (name == null || name.isEmpty()) throw new ChiveException("a Poisson input needs a non-empty name");
-    if (!target.hasVar(var)) target.var(var); // names the valid variables
-    if (from < 0 || to > target.size() || from >= to) {
-      throw new ChiveException("Poisson input '" + name + "': neurons [" + from + ", " + to + ") are not a slice of group '"
-          + target.name() + "' of " + target.size());
-    }
-    this.name = name;
-    this.target = target;
-    this.var = var;
-    this.from = from;
-    this.to = to;
+    super("Poisson", name, target, var, from, to);
     check(sources, rateHz, weight);
     this.n = sources;
     this.rateHz = rateHz;
@@ -67,20 +50,15 @@ public final class PoissonInput implements Stateful {
   }
 
   private void check(int sources, double hz, double w) {
-    if (sources < 0) throw new ChiveException("Poisson input '" + name + "': the number of sources must be >= 0, got " + sources);
-    if (!(hz >= 0) || Double.isInfinite(hz)) throw new ChiveException("Poisson input '" + name + "': rate must be finite and >= 0 Hz, got " + hz);
-    if (!Double.isFinite(w)) throw new ChiveException("Poisson input '" + name + "': weight must be finite, got " + w);
+    if (sources < 0) throw new ChiveException("Poisson input '" + name() + "': the number of sources must be >= 0, got " + sources);
+    if (!(hz >= 0) || Double.isInfinite(hz)) throw new ChiveException("Poisson input '" + name() + "': rate must be finite and >= 0 Hz, got " + hz);
+    if (!Double.isFinite(w)) throw new ChiveException("Poisson input '" + name() + "': weight must be finite, got " + w);
     if (!Double.isNaN(dt) && hz * dt / 1000.0 > 1.0) {
-      throw new ChiveException("Poisson input '" + name + "': rate " + hz + " Hz is above 1/dt = " + (1000.0 / dt)
+      throw new ChiveException("Poisson input '" + name() + "': rate " + hz + " Hz is above 1/dt = " + (1000.0 / dt)
           + " Hz: a source could spike more than once per step of " + dt + " ms");
     }
   }
 
-  public String name() { return name; }
-  public NeuronGroup target() { return target; }
-  public String targetVar() { return var; }
-  public int from() { return from; }
-  public int to() { return to; }
   public int sources() { return n; }
   public double rateHz() { return rateHz; }
   public double weight() { return weight; }
@@ -88,7 +66,7 @@ public final class PoissonInput implements Stateful {
 
   /** Sets the rate (Hz) of every source; takes effect at the next step. */
   public void setRate(double hz) {
-    if (guard != null) guard.checkIdle("set the rate of Poisson input '" + name + "'");
+    checkIdle("set the rate of Poisson input '" + name() + "'");
     check(n, hz, weight);
     rateHz = hz;
     if (!Double.isNaN(dt)) configure();
@@ -96,7 +74,7 @@ public final class PoissonInput implements Stateful {
 
   /** Sets the number of sources per neuron. */
   public void setSources(int sources) {
-    if (guard != null) guard.checkIdle("set the sources of Poisson input '" + name + "'");
+    checkIdle("set the sources of Poisson input '" + name() + "'");
     check(sources, rateHz, weight);
     n = sources;
     if (!Double.isNaN(dt)) configure();
@@ -104,19 +82,20 @@ public final class PoissonInput implements Stateful {
 
   /** Sets the weight (in the target variable's unit). */
   public void setWeight(double w) {
-    if (guard != null) guard.checkIdle("set the weight of Poisson input '" + name + "'");
+    checkIdle("set the weight of Poisson input '" + name() + "'");
     check(n, rateHz, w);
     weight = w;
   }
 
   /** Exact binomial draws for every mean (true), or Brian2's normal approximation for large means (false, the default). */
   public void setExact(boolean exact) {
-    if (guard != null) guard.checkIdle("change Poisson input '" + name + "'");
+    checkIdle("change Poisson input '" + name() + "'");
     approximate = !exact;
     if (!Double.isNaN(dt)) configure();
   }
 
-  void bind(double dt, int id, long seed) {
+  @Override
+  protected void bind(double dt, int id, long seed) {
     this.dt = dt;
     this.id = id;
     this.seed = seed;
@@ -145,7 +124,7 @@ public final class PoissonInput implements Stateful {
 
   /** The number of source spikes neuron {@code j} receives in step {@code step} (continuous when approximated). */
   public double draw(int j, long step) {
-    if (Double.isNaN(dt)) throw new ChiveException("Poisson input '" + name + "': add it to a network first");
+    if (Double.isNaN(dt)) throw new ChiveException("Poisson input '" + name() + "': add it to a network first");
     if (n == 0 || rateHz == 0) return 0;
     return sample(Rng.atStep(keys[j - from], step));
   }
@@ -178,7 +157,8 @@ public final class PoissonInput implements Stateful {
   }
 
   /** Adds this step's input to neurons [lo, hi) of the target (group numbering). */
-  void apply(int lo, int hi, long step) {
+  @Override
+  protected void apply(int lo, int hi, long step) {
     if (n == 0 || rateHz == 0) return;
     final int a = Math.max(lo, from), b = Math.min(hi, to);
     final float[] tgt = this.tgt, ref = target.refractory;
@@ -198,7 +178,12 @@ public final class PoissonInput implements Stateful {
   /** "target" (variable), "from", "to", "n" (sources per neuron), "rate_hz", "weight", "exact". */
   @Override
   public java.util.Map<String, Object> config() {
-    return State.map("target", var, "from", from, "to", to, "n", n, "rate_hz", rateHz, "weight", weight, "exact", !approximate);
+    java.util.Map<String, Object> m = super.config();
+    m.put("n", n);
+    m.put("rate_hz", rateHz);
+    m.put("weight", weight);
+    m.put("exact", !approximate);
+    return m;
   }
 
   /** None: the draws are counter-based (seed, input, neuron, step), so the network's clock is the whole state. */
@@ -210,5 +195,5 @@ public final class PoissonInput implements Stateful {
     State.sameNames(toString(), arrays(), saved);
   }
 
-  @Override public String toString() { return "Poisson input '" + name + "' to " + target.name() + "." + var; }
+  @Override public String toString() { return "Poisson input '" + name() + "' to " + target.name() + "." + var; }
 }
