@@ -359,31 +359,34 @@
         hi (c "to" #(and (integer? %) (< lo % (inc (.size g)))) (str "an end of a slice of " (.name g)))]
     [(int lo) (int hi)]))
 
-(defn- load-monitor3 [dir file ^Network jn gmap i m]
-  (let [where (str "monitors[" i "]")
+(defn- load-slice-part
+  "A saved monitor or input (a part on a slice of one group): its fields,
+  its registered kind (`reg-kind`), rebuilt by the kind's :load through
+  `make` (fn [load name group lo hi config]), added, restored. Returns
+  [key part spec-entry]; `spec-of` makes the entry from kind, group, part."
+  [dir file ^Network jn gmap i m section reg-kind make spec-of]
+  (let [where (str section "[" i "]")
         _ (json/only-fields file where m #{:name :kind :group :folder :config :arrays})
         nm (json/field file where m :name json/text? "a non-empty string")
-        kind (kind-field file where m :monitor nil)
+        kind (kind-field file where m reg-kind nil)
         ^NeuronGroup g (group-ref file where m :group gmap)
         {:keys [config arrays] :as part} (part-fields file where m)
         [lo hi] (slice-of file where config g)
-        ^Monitor mon (named file where #((:load (registry/entry :monitor kind)) g lo hi config))]
-    (expect-arrays! file where mon arrays)
-    (named file where #(do (.add jn mon) (.restore mon (read-arrays dir "monitors" part))))
-    [(keyword nm) mon {:type kind :group (keyword (.name g))}]))
+        ^Stateful x (named file where #(make (:load (registry/entry reg-kind kind)) nm g lo hi config))]
+    (expect-arrays! file where x arrays)
+    (named file where #(do (if (instance? Monitor x) (.add jn ^Monitor x) (.add jn ^Input x))
+                           (.restore x (read-arrays dir section part))))
+    [(keyword nm) x (spec-of kind g x)]))
 
-(defn- load-input3 [dir file ^Network jn gmap i in]
-  (let [where (str "inputs[" i "]")
-        _ (json/only-fields file where in #{:name :kind :group :folder :config :arrays})
-        nm (json/field file where in :name json/text? "a non-empty string")
-        kind (kind-field file where in :input nil)
-        ^NeuronGroup g (group-ref file where in :group gmap)
-        {:keys [config arrays] :as part} (part-fields file where in)
-        [lo hi] (slice-of file where config g)
-        ^Input pin (named file where #((:load (registry/entry :input kind)) nm g lo hi config))]
-    (expect-arrays! file where pin arrays)
-    (named file where #(do (.add jn pin) (.restore pin (read-arrays dir "inputs" part))))
-    [(keyword nm) pin {:type kind :to (keyword (.name g)) :target (keyword (.targetVar pin))}]))
+(defn- load-monitor3 [dir file jn gmap i m]
+  (load-slice-part dir file jn gmap i m "monitors" :monitor
+                   (fn [load _ g lo hi config] (load g lo hi config))
+                   (fn [kind ^NeuronGroup g _] {:type kind :group (keyword (.name g))})))
+
+(defn- load-input3 [dir file jn gmap i in]
+  (load-slice-part dir file jn gmap i in "inputs" :input
+                   (fn [load nm g lo hi config] (load nm g lo hi config))
+                   (fn [kind ^NeuronGroup g ^Input x] {:type kind :to (keyword (.name g)) :target (keyword (.targetVar x))})))
 
 (defn- load-v3
   "Rebuilds a format-3 save: the network, then groups, projections (with
@@ -393,9 +396,7 @@
   (json/only-fields file "the top level" meta #{:format :version :dt_ms :seed :step :groups :projections :monitors
                                                 :subgroups :inputs})
   (let [top (fn [k ok? expected] (json/field file "the top level" meta k ok? expected))
-        dt (top :dt_ms #(and (json/finite? %) (pos? %)) "a positive number of ms")
-        seed (top :seed #(and (integer? %) (<= Long/MIN_VALUE % Long/MAX_VALUE)) "an integer")
-        step (top :step #(and (integer? %) (<= 0 % Long/MAX_VALUE)) "a step count >= 0")
+        {:keys [dt seed step]} (legacy/clock file meta)
         gs (top :groups #(and (sequential? %) (seq %)) "a non-empty list of groups")
         ps (top :projections sequential? "a list of projections")
         ms (top :monitors sequential? "a list of monitors")

@@ -42,6 +42,18 @@
     (doseq [^java.nio.file.Path p (reverse (vec (.toList s)))]
       (java.nio.file.Files/deleteIfExists p))))
 
+(def ^:private app-source
+  "The consumer project's one namespace: builds and runs a small network."
+  (str '(ns app.core (:require [chive.net :as net] [chive.units :refer [ms mV Hz]]))
+       '(defn -main [& _]
+          (let [n (net/build {:dt (ms 0.1) :seed 1
+                              :groups {:in {:model :poisson :n 50 :rate (Hz 50)} :exc {:model :lif :n 20}}
+                              :projections {:p {:from :in :to :exc :target :ge
+                                                :connect {:rule :fixed-probability :p 0.5} :weight (mV 3)}}
+                              :monitors {:s {:type :spikes :group :exc}}})]
+            (net/run! n (ms 200))
+            (println "consumer spikes" (:count (net/spikes n :s)))))))
+
 (declare consumer-run)
 
 (deftest clojure-cli-user-depends-on-a-fresh-checkout
@@ -64,15 +76,7 @@
                    :deps {'dev.chive/chive {:local/root (str src)}}
                    :mvn/repos {"debian" {:url "file:///usr/share/maven-repo"}}}))
     (spit (io/file app "src/app/core.clj")
-          (str '(ns app.core (:require [chive.net :as net] [chive.units :refer [ms mV Hz]]))
-               '(defn -main [& _]
-                  (let [n (net/build {:dt (ms 0.1) :seed 1
-                                      :groups {:in {:model :poisson :n 50 :rate (Hz 50)} :exc {:model :lif :n 20}}
-                                      :projections {:p {:from :in :to :exc :target :ge
-                                                        :connect {:rule :fixed-probability :p 0.5} :weight (mV 3)}}
-                                      :monitors {:s {:type :spikes :group :exc}}})]
-                    (net/run! n (ms 200))
-                    (println "consumer spikes" (:count (net/spikes n :s)))))))
+          app-source)
     (is (not (.exists (io/file src "java-core/target/classes"))))
     (let [[rc out] (clj (str '(require '[clojure.tools.deps :as deps])
                              '(let [b (deps/create-basis {:user nil :project "deps.edn"})]
@@ -113,15 +117,7 @@
                "<dependencies><dependency><groupId>dev.chive</groupId><artifactId>chive-clj</artifactId>"
                "<version>" version "</version></dependency></dependencies></project>"))
     (spit (io/file app "src/app/core.clj")
-          (str '(ns app.core (:require [chive.net :as net] [chive.units :refer [ms mV Hz]]))
-               '(defn -main [& _]
-                  (let [n (net/build {:dt (ms 0.1) :seed 1
-                                      :groups {:in {:model :poisson :n 50 :rate (Hz 50)} :exc {:model :lif :n 20}}
-                                      :projections {:p {:from :in :to :exc :target :ge
-                                                        :connect {:rule :fixed-probability :p 0.5} :weight (mV 3)}}
-                                      :monitors {:s {:type :spikes :group :exc}}})]
-                    (net/run! n (ms 200))
-                    (println "consumer spikes" (:count (net/spikes n :s)))))))
+          app-source)
     (let [[rc out] (sh app "mvn" "-o" "-q" "-B" "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath"
                        "-Dmdep.outputFile=cp.txt")
           cp (str (io/file app "src") java.io.File/pathSeparator (str/trim (slurp (io/file app "cp.txt"))))]

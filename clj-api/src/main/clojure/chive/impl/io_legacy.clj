@@ -198,6 +198,15 @@
     (.add ^Network jn pin)
     [(keyword nm) pin]))
 
+(defn clock
+  "The network-wide fields of network.json, checked (the same in every
+  format): {:dt :seed :step}."
+  [file meta]
+  (let [top (fn [k ok? expected] (json/field file "the top level" meta k ok? expected))]
+    {:dt (top :dt_ms #(and (json/finite? %) (pos? %)) "a positive number of ms")
+     :seed (top :seed #(and (integer? %) (<= Long/MIN_VALUE % Long/MAX_VALUE)) "an integer")
+     :step (top :step #(and (integer? %) (<= 0 % Long/MAX_VALUE)) "a step count >= 0")}))
+
 (defn load
   "Loads a save of format 1 or 2 (`dir`, its network.json `file`, parsed
   as `meta`, already checked against the manifest by chive.io/load)."
@@ -209,9 +218,7 @@
         _ (json/only-fields file "the top level" meta #{:format :version :dt_ms :seed :step :groups :projections :monitors
                                                         :subgroups :inputs})
         top (fn [k ok? expected] (json/field file "the top level" meta k ok? expected))
-        dt (top :dt_ms #(and (json/finite? %) (pos? %)) "a positive number of ms")
-        seed (top :seed #(and (integer? %) (<= Long/MIN_VALUE % Long/MAX_VALUE)) "an integer")
-        step (top :step #(and (integer? %) (<= 0 % Long/MAX_VALUE)) "a step count >= 0")
+        {:keys [dt seed step]} (clock file meta)
         gs (top :groups #(and (sequential? %) (seq %)) "a non-empty list of groups")
         ps (top :projections sequential? "a list of projections")
         ms (top :monitors sequential? "a list of monitors")
