@@ -517,9 +517,14 @@
              {:rule :stdp :tau_pre :tau_post :a_plus :a_minus :w_max [:w_min]} (additive pair STDP),
              {:rule :stdp-multiplicative ...} (soft bounds), or
              {:rule :diehl-cook :tau_pre :tau_post1 :tau_post2 :nu_pre :nu_post :w_max}
+  - :subgroups {name [group from to]} (or {:group :from :to :init}): slices usable wherever a group is
+  - :inputs  {name {:type :poisson :to g :target var :n sources :rate r :weight w [:exact bool]}}
   - :monitors {name {:type :spikes|:state|:rate|:counts :group g, for :state :var v :neurons [i ...] :every dt}}
-  Checks every key, unit, name and size first (`validate`), and the memory it
-  will need against the heap."
+  Models, connection rules, plasticity rules, input types and monitor types
+  are the ones registered in chive.registry (the built-ins above, and any a
+  user registers; `chive.registry/describe` lists them). Checks every key,
+  unit, name and size first (`validate`), and the memory it will need
+  against the heap."
   [spec]
   (validate spec)
   (let [dt (u/check :dt (:dt spec (u/ms 0.1)) :ms)
