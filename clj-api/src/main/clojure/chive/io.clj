@@ -450,41 +450,56 @@
   [target write!]
   (files/write-file! target write!))
 
+(defn- num-at
+  "Element i of a float[] or double[] (or int[]) as a double."
+  ^double [a i]
+  (java.lang.reflect.Array/getDouble a (int i)))
+
+(defn- write-csv! [out nm header n row]
+  (files/write-file! (out nm) (fn [f] (with-open [w (io/writer f)]
+                                        (.write w (str header "\n"))
+                                        (dotimes [i n] (.write w (str (row i) "\n")))))))
+
 (defn export!
   "Writes arrays for other tools into folder `dir`, as NPY and CSV. `what`:
   - :weights [proj ...]       <proj>.weights.npy (float32 matrix pre x post, 0 where no synapse)
                               and <proj>.weights.csv (pre,post,weight per synapse)
-  - :state [[group var] ...]  <group>.<var>.npy and .csv
+  - :state [[group var] ...]  <group>.<var>.npy (float32, or float64 for a double-precision group) and .csv
   - :spikes [monitor ...]     <monitor>.spike_indices.npy (int32), <monitor>.spike_times_ms.npy (float64)
                               and <monitor>.spikes.csv (neuron,time_ms)
-  Returns the files written."
-  [n dir {:keys [weights state spikes]}]
+  - :parts [k ...]            every array of part k (a monitor of any kind, a projection with its
+                              rule's traces, a group, an input; what `chive.net/recorded` shows and
+                              a save holds) as <k>.<array>.npy, through chive.core.sim.Stateful
+  Each file is written whole (a crash leaves the previous file or the new
+  one). Returns the files written."
+  [n dir {:keys [weights state spikes parts] :as what}]
+  (v/kwargs! "export!" what [:weights :state :spikes :parts])
   (let [dir (doto (io/file dir) .mkdirs)
         files (atom [])
         out (fn [nm] (let [f (io/file dir nm)] (swap! files conj (str f)) f))]
     (doseq [k weights]
-      (let [{:keys [^ints pre ^ints post ^floats weight]} (net/connections n k)
+      (let [{:keys [^ints pre ^ints post weight]} (net/connections n k)
             p ^Projection (get-in n [:projections k])
             rows (.size (.pre p)) cols (.size (.post p))
             dense (float-array (* rows cols))]
-        (dotimes [s (alength pre)] (aset dense (+ (* (aget pre s) cols) (aget post s)) (aget weight s)))
+        (dotimes [s (alength pre)] (aset dense (+ (* (aget pre s) cols) (aget post s)) (float (num-at weight s))))
         (files/write-file! (out (str (name k) ".weights.npy")) #(Npy/writeMatrix (.toPath ^File %) dense rows cols))
-        (files/write-file! (out (str (name k) ".weights.csv")) (fn [f] (with-open [w (io/writer f)]
-          (.write w "pre,post,weight\n")
-          (dotimes [s (alength pre)] (.write w (str (aget pre s) "," (aget post s) "," (aget weight s) "\n"))))))))
+        (write-csv! out (str (name k) ".weights.csv") "pre,post,weight" (alength pre)
+                    (fn [s] (str (aget pre (int s)) "," (aget post (int s)) "," (if (instance? (Class/forName "[F") weight)
+                                                                                  (aget ^floats weight (int s))
+                                                                                  (num-at weight s)))))))
     (doseq [[g v] state]
-      (let [^floats a (net/state n g v)]
-        (files/write-file! (out (str (name g) "." (name v) ".npy")) #(Npy/write (.toPath ^File %) a))
-        (files/write-file! (out (str (name g) "." (name v) ".csv"))
-                           (fn [f] (with-open [w (io/writer f)]
-                                     (.write w (str "neuron," (name v) "\n"))
-                                     (dotimes [i (alength a)] (.write w (str i "," (aget a i) "\n"))))))))
+      (let [a (net/state n g v)]
+        (files/write-file! (out (str (name g) "." (name v) ".npy")) #(Npy/writeAny (.toPath ^File %) a))
+        (write-csv! out (str (name g) "." (name v) ".csv") (str "neuron," (name v)) (java.lang.reflect.Array/getLength a)
+                    (fn [i] (str i "," (java.lang.reflect.Array/get a (int i)))))))
     (doseq [k spikes]
       (let [{:keys [^ints indices ^doubles times-ms]} (net/spikes n k)]
         (files/write-file! (out (str (name k) ".spike_indices.npy")) #(Npy/write (.toPath ^File %) indices))
         (files/write-file! (out (str (name k) ".spike_times_ms.npy")) #(Npy/write (.toPath ^File %) times-ms))
-        (files/write-file! (out (str (name k) ".spikes.csv"))
-                           (fn [f] (with-open [w (io/writer f)]
-                                     (.write w "neuron,time_ms\n")
-                                     (dotimes [s (alength indices)] (.write w (str (aget indices s) "," (aget times-ms s) "\n"))))))))
+        (write-csv! out (str (name k) ".spikes.csv") "neuron,time_ms" (alength indices)
+                    (fn [s] (str (aget indices (int s)) "," (aget times-ms (int s)))))))
+    (doseq [k parts
+            [arr a] (net/recorded n k)]
+      (files/write-file! (out (str (name k) "." arr ".npy")) #(Npy/writeAny (.toPath ^File %) a)))
     @files))

@@ -156,3 +156,27 @@
             (net/run! n3 (ms 30) :progress false)
             (is (= (:indices expected) (vec (:indices (net/spikes n3 :spikes)))))
             (is (= (:w expected) (vec (net/weights n3 :in->exc))))))))))
+
+(deftest export-writes-any-part-through-stateful
+  (let [n (net/build {:dt (ms 0.1) :seed 4
+                      :groups {:in {:model :poisson :n 20 :rate (Hz 80)}
+                               :d {:model :lif :n 10 :precision :double :params {:v_rest (mV -49)}}}
+                      :projections {:p {:from :in :to :d :target :ge :connect :all-to-all :weight (mV 0.5) :delay (ms 1)}}
+                      :monitors {:v {:type :state :group :d :var :v :neurons [0 3] :every (ms 1)}
+                                 :r {:type :rate :group :d}}})
+        dir (tmp-dir)]
+    (net/run! n (ms 20) :progress false)
+    (let [written (set (cio/export! n dir {:parts [:v :r :p] :state [[:d :v]] :weights [:p]}))]
+      (doseq [f ["v.steps.npy" "v.values.npy" "r.counts.npy" "r.first_step.npy" "p.weight.npy" "p.ring.npy" "d.v.npy" "d.v.csv" "p.weights.npy"]]
+        (is (contains? written (str (io/file dir f))) f))
+      (let [script (str "import numpy as np, sys\n"
+                        "d = sys.argv[1]\n"
+                        "v = np.load(d + '/v.values.npy'); s = np.load(d + '/v.steps.npy'); print(v.dtype, v.shape, s.shape)\n"
+                        "x = np.load(d + '/d.v.npy'); print(x.dtype, x.shape)\n")
+            r (sh/sh "/usr/bin/python3" "-c" script (str dir))]
+        (is (zero? (:exit r)) (:err r))
+        (is (= ["float64 (40,) (20,)" "float64 (10,)"] (str/split-lines (:out r)))
+            "a double-precision group's trace and state export as float64"))
+      (is (= (vec (net/state n :d :v)) (mapv #(parse-double (second (str/split % #","))) (rest (str/split-lines (slurp (io/file dir "d.v.csv"))))))
+          "the CSV holds the float64 values, printed exactly"))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"export!.*:part" (cio/export! n (tmp-dir) {:part [:v]})))))
