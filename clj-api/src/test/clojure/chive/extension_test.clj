@@ -356,3 +356,42 @@ public final class ConstantDrive extends Input {
       (is (= 240 (count (:trace a)) (count (:trace b))) "every 0.5 ms over 120 ms, nothing lost at the save")
       (doseq [k (keys a)]
         (is (= (k a) (k b)) (str k ": continued after save/load = one run"))))))
+
+;; ---------------------------------------------------------------- a surrogate and a plot
+
+(def ^:private exp-surrogate-source
+  "A surrogate whose derivative is the Laplace density exp(-|x|/b)/(2b)."
+  "package ext;
+public final class ExpSurrogate extends chive.core.learn.Surrogate {
+  public ExpSurrogate(double b) { super(\"exponential\", b); }
+  @Override public double grad(double x) { return Math.exp(-Math.abs(x) / p) / (2 * p); }
+  @Override public double smooth(double x) { return x < 0 ? 0.5 * Math.exp(x / p) : 1 - 0.5 * Math.exp(-x / p); }
+}")
+
+(deftest a-new-surrogate-and-plot-register-once
+  (let [cls (compile! "ExpSurrogate" exp-surrogate-source)
+        ctor (ctor cls Double/TYPE)]
+    (registry/register! :surrogate :exponential
+      {:doc "exp(-|x|/b)/(2b) (test extension)" :new (fn [b] (.newInstance ctor (object-array [(double b)])))})
+    (registry/register! :plot :spike-count-bars
+      {:doc "spike counts per neuron as bars (test extension)"
+       :fn (fn [counts] {:mark "bar" :data {:values (vec (map-indexed (fn [i c] {:neuron i :count c}) counts))}})})
+    (try
+      (let [m ((requiring-resolve 'chive.learn/model)
+               {:inputs 4 :layers [{:n 3 :surrogate [:exponential 0.5]} {:n 2 :readout true}]
+                :neuron {:mem 0.9 :syn 0.8} :loss {:type :max-membrane} :seed 1})
+            ^chive.core.learn.Layer l (first (.layers ^chive.core.learn.SpikingNet (:net m)))
+            sg (.surrogate l)]
+        (is (= "exponential" (.name sg)))
+        (is (== (/ (Math/exp -0.4) 1.0) (.grad sg 0.2)) "the subclass's gradient is the one used")
+        (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown surrogate :exponentail; did you mean :exponential\?"
+                              ((requiring-resolve 'chive.learn/model)
+                               {:inputs 4 :layers [{:n 3 :surrogate [:exponentail 0.5]}] :seed 1}))))
+      (let [plot (requiring-resolve 'chive.plot/plot)
+            plots (requiring-resolve 'chive.plot/plots)]
+        (is (= "bar" (:mark (plot :spike-count-bars [3 1 4]))))
+        (is (contains? (plots) :spike-count-bars))
+        (is (contains? (plots) :raster) "the built-in plots are registered the same way"))
+      (finally
+        (registry/unregister! :surrogate :exponential)
+        (registry/unregister! :plot :spike-count-bars)))))
