@@ -5,13 +5,13 @@
   (:require [clojure.test :refer [deftest is testing]]
             [clojure.java.io :as io]
             [clojure.string :as str]
-            [chive.bench :as bench]
-            [chive.demo :as demo]
+            [chive.impl.cmd.bench :as bench]
+            [chive.impl.cmd.demo :as demo]
             [chive.impl.crashtest :as crashtest]
-            [chive.notebook :as notebook]
-            [chive.repl :as repl]
-            [chive.sgbench :as sgbench]
-            [chive.train :as train]))
+            [chive.impl.cmd.notebook :as notebook]
+            [chive.impl.cmd.repl :as repl]
+            [chive.impl.cmd.sgbench :as sgbench]
+            [chive.impl.cmd.train :as train]))
 
 (defn- run
   "[exit-code stdout stderr] of (command args)."

@@ -6,7 +6,7 @@
             [cheshire.core :as json]
             [chive.data]
             [chive.learn :as learn]
-            [chive.sgbench :as sgbench])
+            [chive.impl.cmd.sgbench :as sgbench])
   (:import (java.io File)))
 
 (defn- tmp-dir [] (doto (File/createTempFile "chive-learn" "") .delete .mkdirs))

@@ -2,6 +2,7 @@
   (:require [clojure.test :refer [deftest is testing]]
             [chive.net :as net]
             [chive.bench :as bench]
+            [chive.impl.cmd.bench :as bench-cli]
             [chive.units :refer [ms mV Hz nS]]))
 
 (def small-spec
@@ -116,13 +117,13 @@
 
 (deftest bench-arguments
   (is (= {:bench "cuba" :n 400 :duration-ms 100.0 :threads 2 :seed 1 :repeat 1 :warmup false :model "builtin"}
-         (dissoc (bench/parse-args ["cuba" "--n" "400" "--duration" "100" "--threads" "2" "--no-warmup"]) :g :eta)))
+         (dissoc (bench-cli/parse-args ["cuba" "--n" "400" "--duration" "100" "--threads" "2" "--no-warmup"]) :g :eta)))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--n x: needs a whole number, got \"x\""
-                        (bench/parse-args ["cuba" "--n" "x"])))
+                        (bench-cli/parse-args ["cuba" "--n" "x"])))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--n -5: must be at least 5, got -5"
-                        (bench/parse-args ["cuba" "--n" "-5"])))
+                        (bench-cli/parse-args ["cuba" "--n" "-5"])))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"Unknown option: \"--frob\""
-                        (bench/parse-args ["cuba" "--frob"])))
+                        (bench-cli/parse-args ["cuba" "--frob"])))
   (let [r (bench/measure "cuba" {:n 400 :duration-ms 100.0 :threads 1 :seed 1 :warmup false})]
     (is (= #{:bench :n :synapses :duration_s :spikes :mean_rate_hz :build_s :run_s :threads :seed :jdk
              :bytes_per_synapse :network_bytes :model}

@@ -6,6 +6,7 @@
             [clojure.string :as str]
             [nrepl.core :as nrepl]
             [chive.repl :as repl]
+            [chive.impl.cmd.repl :as repl-cli]
             [chive.versions-test :refer [project-root]])
   (:import (java.io File)
            (java.net ServerSocket)
@@ -159,10 +160,10 @@
   (is (str/includes? (repl/bind-warning "0.0.0.0") "0.0.0.0")))
 
 (deftest argument-errors-name-the-value
-  (is (= {:port 7888 :bind "::1" :port-file ".nrepl-port"} (repl/parse-args ["--port" "7888" "--bind" "::1"])))
+  (is (= {:port 7888 :bind "::1" :port-file ".nrepl-port"} (repl-cli/parse-args ["--port" "7888" "--bind" "::1"])))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--port abc: needs a whole number, got \"abc\""
-                        (repl/parse-args ["--port" "abc"])))
+                        (repl-cli/parse-args ["--port" "abc"])))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"Unknown option: \"--frob\""
-                        (repl/parse-args ["--frob" "1"])))
+                        (repl-cli/parse-args ["--frob" "1"])))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"port must be an integer"
                         (repl/start! {:port 70000}))))

