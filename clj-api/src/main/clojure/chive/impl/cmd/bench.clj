@@ -3,7 +3,6 @@
   (:require [chive.bench :refer :all]
             [chive.impl.cli :as cli]
             [cheshire.core :as json]
-            [clojure.java.io :as io]
             [clojure.string :as str]))
 
 (set! *warn-on-reflection* true)

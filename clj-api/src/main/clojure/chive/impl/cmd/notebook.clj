@@ -3,8 +3,7 @@
   (:require [chive.notebook :refer :all]
             [chive.impl.cli :as cli]
             [cheshire.core :as json]
-            [clojure.java.io :as io]
-            [clojure.string :as str]))
+            [clojure.java.io :as io]))
 
 (set! *warn-on-reflection* true)
 

@@ -1,10 +1,7 @@
 (ns chive.impl.cmd.repl
   "bin/chive repl: the command line of chive.repl (an nREPL server with chive loaded)."
   (:require [chive.repl :refer :all]
-            [chive.impl.cli :as cli]
-            [cheshire.core :as json]
-            [clojure.java.io :as io]
-            [clojure.string :as str]))
+            [chive.impl.cli :as cli]))
 
 (set! *warn-on-reflection* true)
 

@@ -2,9 +2,7 @@
   "bin/chive train: the command line of chive.train (options, --help, JSON on stdout)."
   (:require [chive.train :refer :all]
             [chive.impl.cli :as cli]
-            [cheshire.core :as json]
-            [clojure.java.io :as io]
-            [clojure.string :as str]))
+            [cheshire.core :as json]))
 
 (set! *warn-on-reflection* true)
 
