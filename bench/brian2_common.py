@@ -20,10 +20,13 @@ def setup_device(device, threads, prefix):
 
 
 def timed_run(duration, device, workdir):
-    """Runs the network for `duration`; returns the loop's wall time in seconds."""
+    """Runs the network for `duration`; returns the loop's wall time in seconds.
+    Brian2's run() collects the objects of the frame `level` steps above it:
+    level=1 is this function's caller (the peer script), not this function,
+    whose frame holds no network (run would then simulate nothing)."""
     from brian2 import device as current, run
     t0 = time.time()
-    run(duration)
+    run(duration, level=1)
     if device == "cpp_standalone":
         current.build(directory=workdir, compile=True, run=True, debug=False)
         return current._last_run_time
