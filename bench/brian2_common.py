@@ -29,5 +29,19 @@ def timed_run(duration, device, workdir):
     run(duration, level=1)
     if device == "cpp_standalone":
         current.build(directory=workdir, compile=True, run=True, debug=False)
-        return current._last_run_time
-    return time.time() - t0
+        elapsed = current._last_run_time
+    else:
+        elapsed = time.time() - t0
+    check_ran(duration)
+    return elapsed
+
+
+def check_ran(duration):
+    """Exits non-zero unless the simulation clock reached `duration`: a peer
+    that simulated nothing must not print figures (it once did: 0 spikes)."""
+    import sys
+    from brian2 import defaultclock
+    import numpy
+    t = float(numpy.asarray(defaultclock.t_).ravel()[0])
+    if not t >= 0.999 * float(duration):
+        sys.exit("brian2 peer: the network did not run (t = %s after run(%s))" % (defaultclock.t, duration))
