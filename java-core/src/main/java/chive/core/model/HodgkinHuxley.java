@@ -89,6 +89,14 @@ public final class HodgkinHuxley extends NeuronGroup {
     return (Math.exp(x) - 1) / x;
   }
 
+  private static final double EXP_M5 = Math.exp(-5);
+
+  /** exprel(x) given ex = exp(x) already computed (the series near 0, as {@link #exprel}). */
+  static double exprelFrom(double x, double ex) {
+    if (Math.abs(x) < 1e-4) return 1 + x * (0.5 + x * (1.0 / 6 + x / 24));
+    return (ex - 1) / x;
+  }
+
   /** x relaxes towards alpha/(alpha+beta) with rate alpha+beta, exactly over dt. */
   private static double gate(double x, double alpha, double beta, double dt) {
     double k = alpha + beta;
@@ -107,10 +115,14 @@ public final class HodgkinHuxley extends NeuronGroup {
       double vi = v[i], mi = m[i], hi = h[i], ni = nn[i], e = ge[i], g = gi[i];
       double x = vi - vt;
       double am = 0.32 * 4 / exprel((13 - x) / 4);
-      double bm = 0.28 * 5 / exprel((x - 40) / 5);
+      // One exponential serves beta_m, beta_h and alpha_n: with y = (x - 40)/5,
+      // exp((40 - x)/5) = 1/E and exp((15 - x)/5) = exp(-5)/E, E = exp(y).
+      double y = (x - 40) / 5, z = -y - 5;
+      double ey = Math.exp(y);
+      double bm = 0.28 * 5 / exprelFrom(y, ey);
       double ah = 0.128 * Math.exp((17 - x) / 18);
-      double bh = 4 / (1 + Math.exp((40 - x) / 5));
-      double an = 0.032 * 5 / exprel((15 - x) / 5);
+      double bh = 4 * ey / (ey + 1);
+      double an = 0.032 * 5 / exprelFrom(z, EXP_M5 / ey);
       double bn = 0.5 * Math.exp((10 - x) / 40);
       double gNa = gna * mi * mi * mi * hi;
       double n2 = ni * ni;
