@@ -208,14 +208,14 @@ public final class Network {
     if (threads < 1 || threads > 1024) throw new ChiveException("threads must be in 1..1024, got " + threads);
     if (groups.isEmpty()) throw new ChiveException("the network has no groups");
     Thread me = Thread.currentThread();
-    if (!guard.runner.compareAndSet(null, me)) throw guard.busy("start another run");
+    // Acquired inside the try and released only by its owner, so that an
+    // asynchronous exception between the two cannot leave the network "running".
     try {
+      if (!guard.runner.compareAndSet(null, me)) throw guard.busy("start another run");
       for (NeuronGroup g : groups) g.beforeRun();
-      if (partitionedFor != threads) {
-        for (NeuronGroup g : groups) g.partition(threads);
-        for (Monitor m : monitors) m.partition(threads);
-        partitionedFor = threads;
-      }
+      // Partitioning for a new thread count happens on the coordinating
+      // simulation thread (Loop.prepare), not here: a Thread.stop of the caller
+      // must not leave half-partitioned groups or monitors behind.
       long t0 = System.nanoTime();
       Loop loop = new Loop(threads, steps, t0);
       boolean wasInterrupted = false;
@@ -262,7 +262,7 @@ public final class Network {
       if (listener != null) listener.progress(loop.done, steps, step * dt, wall);
       return new RunResult(loop.done, steps, loop.stopRequested && loop.done < steps, wall, threads);
     } finally {
-      guard.runner.set(null);
+      guard.runner.compareAndSet(me, null);
     }
   }
 
@@ -384,11 +384,29 @@ public final class Network {
       return finished.await(ms, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
+    /** On the coordinating thread, before the first step: partition for this thread count if it changed. */
+    private void prepare() {
+      if (partitionedFor != threads) {
+        partitionedFor = -1;
+        for (NeuronGroup g : gs) g.partition(threads);
+        for (Monitor m : ms) m.partition(threads);
+        partitionedFor = threads;
+      }
+    }
+
     private void coordinate() {
       // Every worker was handed to the pool before this task, so each counts down workersDone.
       if (!passGate()) return;
       try {
-        runSteps();
+        try {
+          prepare();
+        } catch (Throwable t) {
+          fail(t);
+          stop = true;
+        }
+        // Workers wait here until the partitions exist; a failure stops them too.
+        boolean sense = barrier != null && barrier.await(false);
+        if (failure == null) runSteps(sense);
       } catch (Throwable t) {
         fail(t);
       } finally {
@@ -401,8 +419,7 @@ public final class Network {
       }
     }
 
-    private void runSteps() {
-      boolean sense = false;
+    private void runSteps(boolean sense) {
       while (true) {
         long s = cur;
         try { phaseA(0, s); } catch (Throwable t) { fail(t); }
@@ -433,7 +450,9 @@ public final class Network {
      * the calling thread says stop, so nobody waits forever.
      */
     void workerLoop(int part) {
-      boolean sense = false;
+      // The coordinator partitions first (prepare); wait for it.
+      boolean sense = barrier.await(false);
+      if (stop || failure != null) return;
       while (true) {
         long s = cur;
         if (failure == null) {
