@@ -22,7 +22,7 @@
   newer format is refused, naming it."
   (:refer-clojure :exclude [load])
   (:require [cheshire.core :as cheshire]
-            [chive.impl.files :as files]
+            [chive.impl.files :as files :refer [path]]
             [chive.impl.io-legacy :as legacy]
             [chive.impl.json :as json]
             [chive.impl.validate :as v]
@@ -46,8 +46,6 @@
   registered kind saves); 2 added the manifest (MANIFEST.chive, size and
   CRC32C of every file); 1 was the first. Versions 1 and 2 still load."
   3)
-
-(defn- path ^Path [dir & parts] (.toPath ^File (apply io/file dir parts)))
 
 (defn- safe-name [i nm] (str i "-" (str/replace (name nm) #"[^A-Za-z0-9_.-]" "_")))
 

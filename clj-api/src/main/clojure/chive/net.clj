@@ -33,7 +33,7 @@
   same spikes with any :threads."
   (:refer-clojure :exclude [run!])
   (:require [chive.impl.builtins]
-            [chive.impl.spec :refer [convert doubles? fill-var! quantity! init-spec! sequential-value?]]
+            [chive.impl.spec :refer [convert doubles? err fill-var! quantity! init-spec! sequential-value?]]
             [chive.impl.validate :as v]
             [chive.model :as model]
             [chive.registry :as registry]
@@ -55,8 +55,6 @@
   []
   (into (sorted-map) (for [[k e] (registry/entries-of :model)]
                        [k (select-keys e [:doc :params :vars :aliases :double? :keys])])))
-
-(defn- err [msg data] (throw (ex-info msg data)))
 
 (defn- as-quantity [v unit]
   (cond (vector? unit) (u/from-internal v unit)

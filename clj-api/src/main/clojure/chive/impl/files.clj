@@ -11,6 +11,11 @@
 
 (set! *warn-on-reflection* true)
 
+(defn path
+  "The java.nio Path of `dir` joined with `parts` (as clojure.java.io/file)."
+  ^java.nio.file.Path [dir & parts]
+  (.toPath ^File (apply io/file dir parts)))
+
 (defn write-file!
   "Calls (write! tmp) with a fresh sibling File of `target`, then renames it
   over `target` atomically. A folder at `target` is an error. Returns the

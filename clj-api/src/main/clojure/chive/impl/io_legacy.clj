@@ -4,7 +4,8 @@
   each array checked as it was then. chive.io/load calls it for those
   versions; nothing writes these formats any more."
   (:refer-clojure :exclude [load])
-  (:require [chive.impl.json :as json]
+  (:require [chive.impl.files :refer [path]]
+            [chive.impl.json :as json]
             [chive.net :as net]
             [chive.registry :as registry]
             [clojure.java.io :as io])
@@ -16,8 +17,6 @@
            (java.nio.file Path)))
 
 (set! *warn-on-reflection* true)
-
-(defn- path ^Path [dir & parts] (.toPath ^File (apply io/file dir parts)))
 
 (defn- npy
   "The NPY array `parts` under `dir`, checked to be one-dimensional of length `n` (nil: any length)."
