@@ -2,7 +2,8 @@
   "Compiles java-core for a Clojure CLI user who depends on chive from source
   (:local/root or a git dependency): the `:deps/prep-lib` function that
   deps.edn names, run by `clojure -X:deps prep` (or tools.deps' prep-libs!).
-  Plain javax.tools, --release 17, as Maven compiles it. The classes are
+  Plain javax.tools, --release 17 with the jdk.incubator.vector module, as
+  Maven compiles it. The classes are
   compiled into a fresh folder beside java-core/target/classes and moved into
   place at the end, so an interrupted prep never leaves a half-filled folder
   that looks prepared."
@@ -30,6 +31,8 @@
             srcs (java-sources "java-core/src/main/java")
             _ (binding [*out* *err*] (println "chive prep: compiling" (count srcs) "Java files of java-core"))
             args (into ["--release" "17" "-nowarn" "-encoding" "UTF-8"
+                        ;; HhVector: the SIMD HH step (used only when the module is present at run time)
+                        "--add-modules" "jdk.incubator.vector"
                         "-classpath" (System/getProperty "java.class.path")
                         "-d" (str tmp)]
                        srcs)

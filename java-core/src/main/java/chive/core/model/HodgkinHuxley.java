@@ -1,5 +1,6 @@
 package chive.core.model;
 
+import chive.core.kernel.FastExp;
 import chive.core.sim.NeuronGroup;
 
 /**
@@ -21,8 +22,21 @@ import chive.core.sim.NeuronGroup;
  * nA; defaults are COBAHH's cell of area 20000 µm².
  */
 public final class HodgkinHuxley extends NeuronGroup {
-  private final float[] v, m, h, nn, ge, gi, iext;
-  private double cm, gl, el, ek, ena, gna, gkd, vt, ee, ei, ae, ai, vSpike;
+  /**
+   * True when the SIMD step ({@link HhVector}) is used: the incubator module
+   * jdk.incubator.vector is in the boot layer (bin/chive and the build add
+   * {@code --add-modules jdk.incubator.vector}) and the system property
+   * {@code chive.vector} is not "false". Both steps give bit-identical results.
+   */
+  public static final boolean VECTOR = !"false".equals(System.getProperty("chive.vector"))
+      && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
+  /** Below this |z|, exprel(z) is its series 1 + z/2 + z²/6 + z³/24 (error below 1e-17). */
+  static final double SMALL = 1e-4;
+  static final double EXP_M5 = Math.exp(-5);
+
+  final float[] v, m, h, nn, ge, gi, iext;
+  double cm, gl, el, ek, ena, gna, gkd, vt, ee, ei, ae, ai, vSpike, dtOverCm;
   private int refSteps;
 
   public HodgkinHuxley(String name, int n) {
@@ -57,7 +71,7 @@ public final class HodgkinHuxley extends NeuronGroup {
     unit("i_ext", "nA");
   }
 
-  @Override public double costPerNeuronNs() { return 120.0; }
+  @Override public double costPerNeuronNs() { return VECTOR ? 25.0 : 60.0; }
 
   @Override public String model() { return "Hodgkin-Huxley (Traub-Miles)"; }
 
@@ -77,71 +91,103 @@ public final class HodgkinHuxley extends NeuronGroup {
     ai = Math.exp(-dt / positive("tau_i"));
     vSpike = param("v_spike");
     refSteps = steps(param("t_ref"));
+    dtOverCm = dt / cm;
   }
 
   /**
-   * (eˣ - 1)/x. Math.exp is a JIT intrinsic where Math.expm1 is not, so away
-   * from 0 this uses (exp(x) - 1)/x, whose relative error is below 1e-11 for
-   * |x| &gt;= 1e-4; nearer 0, the series 1 + x/2 + x²/6 + x³/24 (error below 1e-17).
+   * (eˣ - 1)/x: for |x| &gt;= 1e-4 (exp(x) - 1)/x, relative error below 1e-11;
+   * nearer 0, the series 1 + x/2 + x²/6 + x³/24 (error below 1e-17).
    */
   public static double exprel(double x) {
-    if (Math.abs(x) < 1e-4) return 1 + x * (0.5 + x * (1.0 / 6 + x / 24));
-    return (Math.exp(x) - 1) / x;
+    if (Math.abs(x) < SMALL) return 1 + x * (0.5 + x * (1.0 / 6 + x / 24));
+    return (FastExp.exp(x) - 1) / x;
   }
 
-  private static final double EXP_M5 = Math.exp(-5);
-
-  /** exprel(x) given ex = exp(x) already computed (the series near 0, as {@link #exprel}). */
-  static double exprelFrom(double x, double ex) {
-    if (Math.abs(x) < 1e-4) return 1 + x * (0.5 + x * (1.0 / 6 + x / 24));
-    return (ex - 1) / x;
+  /**
+   * c / exprel(z) written as c·num/den, with num = z, den = eᶻ - 1 given by the
+   * caller (or any equal ratio), and the series of exprel for |z| &lt; 1e-4.
+   */
+  static double ratio(double c, double z, double num, double den) {
+    if (Math.abs(z) < SMALL) {
+      num = 1.0;
+      den = ((z * (1.0 / 24) + 1.0 / 6) * z + 0.5) * z + 1.0;
+    }
+    return num * c / den;
   }
 
-  /** x relaxes towards alpha/(alpha+beta) with rate alpha+beta, exactly over dt. */
-  private static double gate(double x, double alpha, double beta, double dt) {
-    double k = alpha + beta;
-    double inf = alpha / k;
-    return inf + (x - inf) * Math.exp(-k * dt);
+  /** x relaxes towards a/(a+b) with rate k = a+b, exactly over dt: (a + (x·k - a)·e^(-k·dt))/k. */
+  static double gate(double x, double a, double b, double dt) {
+    double k = a + b;
+    double e = FastExp.exp(k * -dt);
+    return ((x * k - a) * e + a) / k;
+  }
+
+  /**
+   * The exponential-Euler step of neurons [from, to), one neuron at a time.
+   * The rates, with x = v - v_t:
+   * alpha_m = 1.28·z/(eᶻ - 1), z = (13 - x)/4; beta_m = 1.4·y/(eʸ - 1), y = (x - 40)/5;
+   * alpha_h = 0.128·e^((17 - x)/18); beta_h = 4·eʸ/(eʸ + 1);
+   * alpha_n = 0.16·w·eʸ/(e⁻⁵ - eʸ), w = -y - 5 (= 0.16/exprel(w), sharing eʸ);
+   * beta_n = 0.5·e^((10 - x)/40). Every exponential is {@link FastExp#exp}
+   * and the operation order is {@link HhVector}'s, lane for lane.
+   */
+  static void stepScalar(HodgkinHuxley p, int from, int to) {
+    final float[] va = p.v, ma = p.m, ha = p.h, na = p.nn, gea = p.ge, gia = p.gi, ia = p.iext;
+    final double vt = p.vt, gl = p.gl, glel = p.gl * p.el, ee = p.ee, ei = p.ei, ena = p.ena, ek = p.ek;
+    final double gna = p.gna, gkd = p.gkd, dt = p.dt, dtcm = p.dtOverCm, ae = p.ae, ai = p.ai;
+    for (int i = from; i < to; i++) {
+      double v = va[i], m = ma[i], h = ha[i], n = na[i], e = gea[i], g = gia[i];
+      double x = v - vt;
+      double za = (13 - x) * 0.25;
+      double am = ratio(1.28, za, za, FastExp.exp(za) - 1.0);
+      double y = (x - 40) * 0.2;
+      double ey = FastExp.exp(y);
+      double bm = ratio(1.4, y, y, ey - 1.0);
+      double ah = FastExp.exp((17 - x) * (1.0 / 18)) * 0.128;
+      double bh = ey * 4 / (ey + 1.0);
+      double z = -y - 5;
+      double an = ratio(0.16, z, z * ey, EXP_M5 - ey);
+      double bn = FastExp.exp((10 - x) * 0.025) * 0.5;
+      double gNa = m * m * m * h * gna;
+      double n2 = n * n;
+      double gK = n2 * n2 * gkd;
+      double gtot = e + gl + g + gNa + gK;
+      double num = e * ee + glel + g * ei + gNa * ena + gK * ek + ia[i];
+      double vinf = num / gtot;
+      double vn = (v - vinf) * FastExp.exp(gtot * -dtcm) + vinf;
+      va[i] = (float) vn;
+      ma[i] = (float) gate(m, am, bm, dt);
+      ha[i] = (float) gate(h, ah, bh, dt);
+      na[i] = (float) gate(n, an, bn, dt);
+      gea[i] = (float) (e * ae);
+      gia[i] = (float) (g * ai);
+    }
+  }
+
+  /** The step of [from, to) on SIMD lanes where possible, the rest (and without the module, all) scalar. */
+  void step(int from, int to) {
+    int done = VECTOR ? HhVector.step(this, from, to) : from;
+    stepScalar(this, done, to);
   }
 
   @Override
   protected int update(int from, int to, long step, int[] spikes) {
-    final float[] v = this.v, m = this.m, h = this.h, nn = this.nn, ge = this.ge, gi = this.gi, iext = this.iext;
-    final float[] ref = refractory;
-    final double dt = this.dt;
-    final float refr = refSteps;
+    step(from, to);
+    return threshold(from, to, spikes);
+  }
+
+  /** The refractory countdown, then v &gt; v_spike for neurons that are not refractory. */
+  int threshold(int from, int to, int[] spikes) {
+    final float[] v = this.v, ref = refractory;
+    final float refr = refSteps, vs = (float) vSpike;
     int count = 0;
     for (int i = from; i < to; i++) {
-      double vi = v[i], mi = m[i], hi = h[i], ni = nn[i], e = ge[i], g = gi[i];
-      double x = vi - vt;
-      double am = 0.32 * 4 / exprel((13 - x) / 4);
-      // One exponential serves beta_m, beta_h and alpha_n: with y = (x - 40)/5,
-      // exp((40 - x)/5) = 1/E and exp((15 - x)/5) = exp(-5)/E, E = exp(y).
-      double y = (x - 40) / 5, z = -y - 5;
-      double ey = Math.exp(y);
-      double bm = 0.28 * 5 / exprelFrom(y, ey);
-      double ah = 0.128 * Math.exp((17 - x) / 18);
-      double bh = 4 * ey / (ey + 1);
-      double an = 0.032 * 5 / exprelFrom(z, EXP_M5 / ey);
-      double bn = 0.5 * Math.exp((10 - x) / 40);
-      double gNa = gna * mi * mi * mi * hi;
-      double n2 = ni * ni;
-      double gK = gkd * n2 * n2;
-      double gtot = gl + e + g + gNa + gK;
-      double vinf = (gl * el + e * ee + g * ei + gNa * ena + gK * ek + iext[i]) / gtot;
-      double vn = vinf + (vi - vinf) * Math.exp(-gtot * dt / cm);
-      v[i] = (float) vn;
-      m[i] = (float) gate(mi, am, bm, dt);
-      h[i] = (float) gate(hi, ah, bh, dt);
-      nn[i] = (float) gate(ni, an, bn, dt);
-      ge[i] = (float) (e * ae);
-      gi[i] = (float) (g * ai);
       float c = Math.max(ref[i] - 1f, 0f);
       ref[i] = c;
       if (c > 0f) {
         continue;
       }
-      if (vn > vSpike) {
+      if (v[i] > vs) {
         spikes[count++] = i;
         ref[i] = refr;
       }
