@@ -115,6 +115,14 @@
 (def benches {"cuba" cuba-spec "cobahh" cobahh-spec "izhikevich" izhikevich-spec "brunel" brunel-spec})
 
 
+(defn peak-heap-bytes
+  "The sum of the heap memory pools' peak usage (since the JVM started or the
+  last resetPeakUsage): the most heap the process has held, live or garbage."
+  []
+  (reduce + (for [^java.lang.management.MemoryPoolMXBean p (java.lang.management.ManagementFactory/getMemoryPoolMXBeans)
+                  :when (= java.lang.management.MemoryType/HEAP (.getType p))]
+              (.getUsed (.getPeakUsage p)))))
+
 (defn measure
   "Builds and runs benchmark `bench-name`; returns the result map (JSON keys)."
   [bench-name {:keys [n duration-ms threads seed warmup] :as opts}]
@@ -133,6 +141,10 @@
             (let [r (net/run! w (ms duration-ms) :threads (or threads (net/default-threads w)) :progress false)]
               (recur (inc k) (+ wall (:wall-s r))))))))
     (System/gc)
+    ;; peak_heap_bytes: the most heap in use from here to the end of the run
+    ;; (the warm-up's networks were collected just above).
+    (doseq [^java.lang.management.MemoryPoolMXBean p (java.lang.management.ManagementFactory/getMemoryPoolMXBeans)]
+      (.resetPeakUsage p))
     (let [t0 (System/nanoTime)
           nw (net/build (spec-fn opts))
           build-s (/ (- (System/nanoTime) t0) 1e9)
@@ -161,4 +173,6 @@
        :bytes_per_synapse (double (/ (reduce + (map (fn [[_ p]] (:bytes p)) (:projections summary)))
                                      (max 1 (:synapses summary))))
        :network_bytes (:bytes summary)
+       :peak_heap_bytes (peak-heap-bytes)
+       :max_heap_bytes (.maxMemory (Runtime/getRuntime))
        :jdk (System/getProperty "java.version")}))))
