@@ -69,3 +69,32 @@
     (let [[code _ err] (sh "train" "diehl-cook" "--epochs" "x")]
       (is (= 2 code))
       (is (str/includes? err "--epochs x: needs a whole number")))))
+
+(deftest the-fast-start-gives-what-a-start-from-source-gives
+  ;; bin/chive runs commands from chive's namespaces compiled ahead of time and
+  ;; a class-data sharing archive (target/chive/launch/); CHIVE_AOT=0 starts
+  ;; from source. The same network must give the same spikes either way.
+  (let [root (io/file (System/getProperty "chive.project.root" "."))
+        sh (fn [env & args]
+             (let [pb (doto (ProcessBuilder. ^java.util.List (vec (cons (str (io/file root "bin" "chive")) args)))
+                        (.directory root))
+                   _ (.putAll (.environment pb) env)
+                   p (.start pb)
+                   out (future (slurp (.getInputStream p)))
+                   err (future (slurp (.getErrorStream p)))]
+               [(.waitFor p) @out @err]))
+        args ["bench" "cuba" "--n" "300" "--duration" "50" "--no-warmup"]
+        [c1 fast e1] (apply sh {} args)
+        [c2 source e2] (apply sh {"CHIVE_AOT" "0"} args)
+        spikes (fn [out] (second (re-find #"\"spikes\":(\d+)" out)))
+        launch (first (filter #(.isDirectory ^java.io.File %)
+                              (.listFiles (io/file root "target" "chive" "launch"))))]
+    (is (= 0 c1) e1)
+    (is (= 0 c2) e2)
+    (is (some? (spikes fast)) fast)
+    (is (= (spikes fast) (spikes source)) "the same spikes from compiled namespaces and from source")
+    (is (some? launch) "bin/chive made its launch folder")
+    (when launch
+      (is (.isFile (io/file launch "app.jar")))
+      (is (.isFile (io/file launch "app.jsa")) "and the class-data sharing archive"))
+    (is (not (str/includes? e1 "Unable to use shared archive")) e1)))
