@@ -16,6 +16,15 @@ public final class PoissonGroup extends NeuronGroup {
   private double dtSeconds;
   /** Rng.key(seed, group, i) per neuron: one mixing round per neuron and step instead of four. */
   private long[] keys;
+  /**
+   * The neurons with a rate above 0, ascending, and rate·dt for each (fixed
+   * for a run: the rates change only between runs). A step draws only for
+   * these: an image's dark pixels, or a silent input between presentations,
+   * cost nothing. The draws and spikes are those of a loop over every neuron.
+   */
+  private int[] active = new int[0];
+  private double[] activeP = new double[0];
+  private int activeCount;
 
   public PoissonGroup(String name, int n) {
     super(name, n);
@@ -56,25 +65,39 @@ public final class PoissonGroup extends NeuronGroup {
   @Override
   protected void beforeRun() {
     double max = 1000.0 / dt;
+    if (active.length != n) {
+      active = new int[n];
+      activeP = new double[n];
+    }
+    int c = 0;
     for (int i = 0; i < n; i++) {
       float r = rate[i];
       if (!(r >= 0) || r > max) {
         throw new ChiveException("Poisson group '" + name() + "': rate of neuron " + i + " is " + r + " Hz; rates must be "
             + "between 0 and 1/dt = " + max + " Hz (a neuron spikes at most once per step of " + dt + " ms)");
       }
+      if (r > 0) {
+        active[c] = i;
+        activeP[c++] = r * dtSeconds;
+      }
     }
+    activeCount = c;
   }
 
   @Override
   protected int update(int from, int to, long step, int[] spikes) {
-    final float[] rate = this.rate;
-    final double k = dtSeconds;
+    final int[] active = this.active;
+    final double[] p = activeP;
     final long[] keys = this.keys;
+    // The active neurons in [from, to): a binary search for the first, as threads split the group.
+    int a = java.util.Arrays.binarySearch(active, 0, activeCount, from);
+    if (a < 0) a = -a - 1;
     int count = 0;
-    for (int i = from; i < to; i++) {
-      float r = rate[i];
+    for (int q = a, end = activeCount; q < end; q++) {
+      int i = active[q];
+      if (i >= to) break;
       // Rng.uniform(seed, group, i, step), with the step-free part precomputed.
-      if (r > 0 && (Rng.atStep(keys[i], step) >>> 11) * 0x1.0p-53 < r * k) spikes[count++] = i;
+      if ((Rng.atStep(keys[i], step) >>> 11) * 0x1.0p-53 < p[q]) spikes[count++] = i;
     }
     return count;
   }

@@ -1,5 +1,7 @@
 package chive.core.model;
 
+import chive.core.sim.Rng;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import chive.core.sim.Network;
@@ -227,5 +229,48 @@ class ModelTest {
     var e = assertThrows(chive.core.sim.ChiveException.class, () -> p.setRates(1, Double.NaN, 2));
     assertTrue(e.getMessage().contains("neuron 1"), e.getMessage());
     assertThrows(chive.core.sim.ChiveException.class, () -> p.setRates(1, 2));
+  }
+
+  /**
+   * The Poisson step draws only for neurons with a rate above 0 (a list made
+   * before each run): against the plain rule over every neuron, u(seed, group,
+   * i, step) &lt; rate_i·dt, with rates changed between runs (live array and
+   * setRates), 1 to 3 threads and a group split at odd boundaries.
+   */
+  @Test
+  void poissonActiveListGivesThePlainRulesSpikes() {
+    for (int threads = 1; threads <= 3; threads++) {
+      double dt = 0.5;
+      Network net = new Network(dt, 7);
+      PoissonGroup p = net.add(new PoissonGroup("p", 101));
+      SpikeMonitor m = net.add(new SpikeMonitor(p));
+      java.util.SplittableRandom r = new java.util.SplittableRandom(threads);
+      float[][] rates = new float[3][101];
+      for (int i = 0; i < 101; i++) {
+        rates[0][i] = i % 3 == 0 ? 0f : (float) r.nextDouble(0, 400);
+        rates[1][i] = 0f;
+        rates[2][i] = i % 2 == 0 ? 1000f / (float) dt : (float) r.nextDouble(0, 50);
+      }
+      java.util.List<long[]> want = new java.util.ArrayList<>();
+      long step = 0;
+      for (float[] rs : rates) {
+        System.arraycopy(rs, 0, p.var("rate"), 0, 101);
+        net.run(200 * dt, threads, null);
+        for (int k = 0; k < 200; k++, step++) {
+          for (int i = 0; i < 101; i++) {
+            if (rs[i] > 0 && Rng.uniform(7, p.id(), i, step) < rs[i] * (dt / 1000.0)) want.add(new long[] {step, i});
+          }
+        }
+      }
+      int[] idx = m.indices(), st = m.steps();
+      java.util.List<long[]> got = new java.util.ArrayList<>();
+      for (int k = 0; k < idx.length; k++) got.add(new long[] {st[k], idx[k]});
+      java.util.Comparator<long[]> order = java.util.Comparator.<long[]>comparingLong(a -> a[0]).thenComparingLong(a -> a[1]);
+      got.sort(order);
+      want.sort(order);
+      assertTrue(want.size() > 1000, "spikes: " + want.size());
+      assertEquals(want.size(), got.size(), threads + " threads");
+      for (int k = 0; k < want.size(); k++) assertArrayEquals(want.get(k), got.get(k), threads + " threads, spike " + k);
+    }
   }
 }

@@ -5,7 +5,7 @@ import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.*;
 
 /** CSR delivery of one step's spikes (1 % of 4000 pre neurons) into 4000 posts, p = 0.02, without and with delays. */
-@State(Scope.Thread)
+@org.openjdk.jmh.annotations.State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
