@@ -22,14 +22,8 @@ import chive.core.sim.NeuronGroup;
  * nA; defaults are COBAHH's cell of area 20000 µm².
  */
 public final class HodgkinHuxley extends NeuronGroup {
-  /**
-   * True when the SIMD step ({@link HhVector}) is used: the incubator module
-   * jdk.incubator.vector is in the boot layer (bin/chive and the build add
-   * {@code --add-modules jdk.incubator.vector}) and the system property
-   * {@code chive.vector} is not "false". Both steps give bit-identical results.
-   */
-  public static final boolean VECTOR = !"false".equals(System.getProperty("chive.vector"))
-      && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+  /** True when the SIMD step ({@link HhVector}) is used: {@link chive.core.kernel.Simd#ENABLED}. */
+  public static final boolean VECTOR = chive.core.kernel.Simd.ENABLED;
 
   /** Below this |z|, exprel(z) is its series 1 + z/2 + z²/6 + z³/24 (error below 1e-17). */
   static final double SMALL = 1e-4;
