@@ -392,6 +392,8 @@ public final class Network {
         for (Monitor m : ms) m.partition(threads);
         partitionedFor = threads;
       }
+      // Each projection's row splits for its post group's partitions (a no-op when current).
+      for (Projection pr : ps) pr.partitionRows();
     }
 
     private void coordinate() {
@@ -480,7 +482,7 @@ public final class Network {
       boolean whole = threads == 1;
       for (Projection pr : ps) {
         NeuronGroup post = pr.post;
-        pr.deliver(post.partFrom[p], post.partTo[p], s, whole);
+        pr.deliver(p, post.partFrom[p], post.partTo[p], s, whole);
       }
       for (Input in : ins) in.apply(in.target.partFrom[p], in.target.partTo[p], s);
       for (Projection pr : plastic) pr.plasticity().postStep(s, p);

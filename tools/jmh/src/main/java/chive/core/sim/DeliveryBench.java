@@ -34,5 +34,5 @@ public class DeliveryBench {
     pg.partCount[0] = k;
   }
 
-  @Benchmark public void deliver() { p.deliver(0, 4000, step++, true); }
+  @Benchmark public void deliver() { p.deliver(0, 0, 4000, step++, true); }
 }
