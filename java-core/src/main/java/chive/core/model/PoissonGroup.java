@@ -65,7 +65,11 @@ public final class PoissonGroup extends NeuronGroup {
   @Override
   protected void beforeRun() {
     double max = 1000.0 / dt;
-    if (active.length != n) {
+    // Filled in locals and published at the end: a Thread.stop of the caller
+    // anywhere in here leaves arrays that the next run's call replaces.
+    int[] active = this.active;
+    double[] activeP = this.activeP;
+    if (active.length != n || activeP.length != n) {
       active = new int[n];
       activeP = new double[n];
     }
@@ -81,7 +85,10 @@ public final class PoissonGroup extends NeuronGroup {
         activeP[c++] = r * dtSeconds;
       }
     }
-    activeCount = c;
+    this.activeCount = 0;
+    this.active = active;
+    this.activeP = activeP;
+    this.activeCount = c;
   }
 
   @Override

@@ -408,7 +408,7 @@ public final class Network {
         }
         // Workers wait here until the partitions exist; a failure stops them too.
         boolean sense = barrier != null && barrier.await(false);
-        if (failure == null) runSteps(sense);
+        if (!stop) runSteps(sense);
       } catch (Throwable t) {
         fail(t);
       } finally {
@@ -424,22 +424,30 @@ public final class Network {
     private void runSteps(boolean sense) {
       while (true) {
         long s = cur;
-        try { phaseA(0, s); } catch (Throwable t) { fail(t); }
+        if (failure == null) {
+          try { phaseA(0, s); } catch (Throwable t) { fail(t); }
+        }
         if (barrier != null) sense = barrier.await(sense);
         if (failure == null) {
           try { phaseB(0, s); } catch (Throwable t) { fail(t); }
         }
         // Decide, before releasing the workers, whether there is a next step.
-        if (stopRequested) stop = true;
-        if (done + 1 >= steps) stop = true;
+        // Every thread leaves on this decision alone (read after the barrier):
+        // a failure recorded later (a worker's phase B still running, or this
+        // thread's next phase A) must not let a worker leave while this thread
+        // goes on to the next barrier (a deadlock seen once in NetworkTest).
+        // Such a failure stops the run at the next step's decision.
+        if (failure != null || stopRequested || done + 1 >= steps) stop = true;
         if (!stop) cur = s + 1; // published to the workers by the barrier
+        boolean last = stop;
         if (barrier != null) sense = barrier.await(sense);
-        // All threads finished step s. A failure anywhere stops here too.
-        if (failure != null) { stop = true; break; }
-        done = done + 1;
-        step = s + 1;
-        doneStep = step;
-        if (stop) break;
+        // All threads finished step s; a step with a failure does not count.
+        if (failure == null) {
+          done = done + 1;
+          step = s + 1;
+          doneStep = step;
+        }
+        if (last) break;
       }
       if (failure == null) {
         for (int p = 0; p < threads; p++) for (NeuronGroup g : gs) g.checkFinite(g.partFrom[p], g.partTo[p], step);
@@ -454,7 +462,7 @@ public final class Network {
     void workerLoop(int part) {
       // The coordinator partitions first (prepare); wait for it.
       boolean sense = barrier.await(false);
-      if (stop || failure != null) return;
+      if (stop) return; // set with a failure of prepare, before that barrier
       while (true) {
         long s = cur;
         if (failure == null) {
@@ -465,7 +473,7 @@ public final class Network {
           try { phaseB(part, s); } catch (Throwable t) { fail(t); }
         }
         sense = barrier.await(sense);
-        if (stop || failure != null) return;
+        if (stop) return; // the coordinator's decision for this step (see runSteps)
       }
     }
 
