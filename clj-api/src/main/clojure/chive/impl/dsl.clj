@@ -421,7 +421,7 @@
 
 (defn- gen-integration
   "The statements that compute n_v, each variable's value after the step, by the model's method."
-  [{:keys [m state sidx params eq-vars ty cast refr refr? cond-refr? exact? remv load-s? load-all rhs deps coef phi zero-const? thr-vars]}]
+  [{:keys [m state eq-vars ty cast remv rhs deps coef phi zero-const?]}]
   (case (:method m)
           :euler (str (str/join (for [v eq-vars] (str "      double d_" (munge (name v)) " = " (rhs v) ";\n")))
                       (str/join (for [v eq-vars] (str "      double n_" (munge (name v)) " = " (jname "s_" v) " + dt * d_" (munge (name v)) ";\n"))))
@@ -457,7 +457,7 @@
 
 (defn- gen-fields
   "Field declarations: state arrays, refractory counters, parameters, and the exact method's coefficients."
-  [{:keys [m state sidx params eq-vars ty cast refr refr? cond-refr? exact? remv load-s? load-all rhs deps coef phi zero-const? thr-vars]}]
+  [{:keys [state params eq-vars ty exact? remv deps coef phi]}]
   (str
      (str/join (for [s state] (str "  private final " ty "[] " (jname "a_" s) ";\n")))
      "  private final float[] ref;\n"
@@ -503,7 +503,7 @@
 
 (defn- gen-update
   "update(): integrates neurons [from, to), then tests the threshold (not while refractory)."
-  [{:keys [m state sidx params eq-vars ty cast refr refr? cond-refr? exact? remv load-s? load-all rhs deps coef phi zero-const? thr-vars]} update-body]
+  [{:keys [m state eq-vars ty cast refr refr? cond-refr? exact? load-s? load-all thr-vars]} update-body]
   (str
      "  public int update(int from, int to, long step, int[] spikes) {\n"
      "    lastStep = step;\n"
@@ -536,7 +536,7 @@
 
 (defn- gen-reset
   "reset(): the reset statements for this step's spikes."
-  [{:keys [m state sidx params eq-vars ty cast refr refr? cond-refr? exact? remv load-s? load-all rhs deps coef phi zero-const? thr-vars]}]
+  [{:keys [m cast load-all]}]
   (str
      "  public void reset(int[] spikes, int count) {\n"
      (when (seq (:reset m))
@@ -550,7 +550,7 @@
 
 (defn- gen-initialise
   "initialise(): the :init expressions for the variables not given explicitly."
-  [{:keys [m state sidx params eq-vars ty cast refr refr? cond-refr? exact? remv load-s? load-all rhs deps coef phi zero-const? thr-vars]}]
+  [{:keys [m sidx cast load-all]}]
   (str
      "  public void initialise(int from, int to, boolean[] given) {\n"
      (when (seq (:init m))
@@ -697,7 +697,7 @@
 
 (defn- gen-synapse-attach
   "attach() allocates traces and per-synapse state; bind() computes the exact decay of each trace for dt."
-  [{:keys [m pre post syn params mv arr per-synapse? w-pre var-pre w-post var-post syn-in syn-out zero? decay flush locals apply-assigns spike-assigns]}]
+  [{:keys [m pre post mv arr]}]
   (str
      "  public void attach(Projection p) {\n"
      "    if (proj != null && proj != p) throw new ChiveException(\"a " (:name m) " rule belongs to one projection; make another for \" + p);\n"
@@ -717,7 +717,7 @@
 
 (defn- gen-synapse-pre-step
   "preStep(): pre traces decay, then the pre side's :on-pre assignments for this step's pre spikes."
-  [{:keys [m pre post syn params mv arr per-synapse? w-pre var-pre w-post var-post syn-in syn-out zero? decay flush locals apply-assigns spike-assigns]}]
+  [{:keys [pre var-pre decay flush spike-assigns]}]
   (str
      "  public void preStep(long step, int part) {\n"
      "    NeuronGroup pre = proj.pre();\n"
@@ -730,7 +730,7 @@
 
 (defn- gen-synapse-post-step
   "postStep(): post traces decay; weight and per-synapse :on-pre / :on-post assignments; the post side's :on-post."
-  [{:keys [m pre post syn params mv arr per-synapse? w-pre var-pre w-post var-post syn-in syn-out zero? decay flush locals apply-assigns spike-assigns]}]
+  [{:keys [pre post w-pre w-post var-post syn-in syn-out decay flush locals apply-assigns spike-assigns]}]
   (str
      "  public void postStep(long step, int part) {\n"
      "    NeuronGroup post = proj.post(), pre = proj.pre();\n"
@@ -767,7 +767,7 @@
 
 (defn- gen-synapse-bytes
   "bytes(): what the rule holds."
-  [{:keys [m pre post syn params mv arr per-synapse? w-pre var-pre w-post var-post syn-in syn-out zero? decay flush locals apply-assigns spike-assigns]}]
+  [{:keys [pre post syn arr]}]
   (str
      "  public long bytes() {\n    long b = 4L * (colPtr == null ? 0 : colPtr.length + colSyn.length + preOfSyn.length);\n"
      (str/join (for [v (concat pre post syn)] (str "    if (" (arr v) " != null) b += 4L * " (arr v) ".length;\n")))

@@ -35,9 +35,14 @@ public final class FastExp {
   public static final long SHIFT_BITS = Double.doubleToRawLongBits(SHIFT);
   public static final double MIN = -708.0, MAX = 709.0;
   /** 1/k! for k = 12 down to 2 (Horner order). */
-  public static final double[] C = {
+  private static final double[] C = {
     1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0,
     1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5};
+
+  /** A copy of the polynomial's coefficients, 1/k! for k = 12 down to 2 (Horner order), for SIMD forms of {@link #exp}. */
+  public static double[] coefficients() {
+    return C.clone();
+  }
 
   /** eˣ within 1e-15 relative (see the class comment for the operations and the clamping). */
   public static double exp(double x) {

@@ -66,6 +66,9 @@ final class HhVector {
 
   private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+  /** FastExp's polynomial coefficients (a private copy). */
+  private static final double[] C = FastExp.coefficients();
+
   static DoubleVector at(double[] a, int i) {
     return DoubleVector.fromArray(D, a, i);
   }
@@ -89,7 +92,7 @@ final class HhVector {
    * an exp that size would be called with boxed vectors.
    */
   static DoubleVector poly(DoubleVector r) {
-    double[] c = FastExp.C;
+    double[] c = C;
     DoubleVector p = DoubleVector.broadcast(D, c[0]);
     p = p.fma(r, DoubleVector.broadcast(D, c[1]));
     p = p.fma(r, DoubleVector.broadcast(D, c[2]));
