@@ -93,7 +93,7 @@
         gname #(name (gkey %))
         meta
         {:format "chive-network" :version format-version
-         :dt_ms (.dt jn) :seed (.seed jn) :step (.step jn)
+         :dt_ms (.dt jn) :seed (.seed jn) :step (.step jn) :fast_forward (.fastForward jn)
          :groups (vec (for [[i ^NeuronGroup g] (map-indexed vector (.groups jn))
                             :let [k (gkey g)]]
                         (write-part! dir "groups" (safe-name i k) g
@@ -392,7 +392,7 @@
   Stateful; finally the clock."
   [^File dir ^File file meta]
   (json/only-fields file "the top level" meta #{:format :version :dt_ms :seed :step :groups :projections :monitors
-                                                :subgroups :inputs})
+                                                :subgroups :inputs :fast_forward})
   (let [top (fn [k ok? expected] (json/field file "the top level" meta k ok? expected))
         {:keys [dt seed step]} (legacy/clock file meta)
         gs (top :groups #(and (sequential? %) (seq %)) "a non-empty list of groups")
@@ -412,6 +412,9 @@
         subgroups (into {} (map-indexed #(legacy/load-subgroup file gmap %1 %2) sgs))
         spec-of (fn [xs] (into {} (map (fn [[k _ s]] [k s]) xs)))]
     (.setStep jn (long step))
+    ;; absent in files written before quiet fast-forward existed: on, the default
+    (when (contains? meta :fast_forward)
+      (.setFastForward jn (boolean (top :fast_forward boolean? "true or false"))))
     (assoc (net/->Net jn gmap (into {} (map (juxt first second) projections)) (into {} (map (juxt first second) monitors))
                       {:groups (spec-of groups) :projections (spec-of projections) :monitors (spec-of monitors)
                        :inputs (spec-of inputs)})

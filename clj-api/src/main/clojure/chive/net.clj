@@ -254,7 +254,7 @@
 
 ;; ---------------------------------------------------------------- validation
 
-(def ^:private top-keys #{:dt :seed :groups :subgroups :projections :inputs :monitors})
+(def ^:private top-keys #{:dt :seed :fast-forward :groups :subgroups :projections :inputs :monitors})
 (def ^:private input-keys
   "Keys every input spec may have; its kind's entry (:type, default :poisson) adds its own."
   #{:type :to :target})
@@ -434,6 +434,9 @@
   (let [dt (if (contains? spec :dt) (quantity! [:dt] :dt (:dt spec) :ms) 0.1)]
     (when-not (pos? dt) (v/fail! [:dt] (str ":dt must be > 0, got " (pr-str (:dt spec))) {:value (:dt spec)}))
     (when (contains? spec :seed) (v/int-in! [:seed] ":seed" (:seed spec) Long/MIN_VALUE Long/MAX_VALUE))
+    (when (and (contains? spec :fast-forward) (not (boolean? (:fast-forward spec))))
+      (v/fail! [:fast-forward] (str ":fast-forward must be true or false, got " (pr-str (:fast-forward spec)))
+               {:value (:fast-forward spec)}))
     (names! [:groups] ":groups" (:groups spec))
     (names! [:subgroups] ":subgroups" (:subgroups spec))
     (names! [:projections] ":projections" (:projections spec))
@@ -505,6 +508,11 @@
   "Builds a live network from a spec map:
   - :dt      time step (default (ms 0.1))
   - :seed    random seed (default 0)
+  - :fast-forward  quiet fast-forward (default true): once nothing can spike
+             before the end of a run without input (every rate 0, conductances decayed,
+             nothing in flight, nothing recorded per step), the rest of the run is advanced
+             in closed form; see chive.core.sim.Network#setFastForward. `summary` reports
+             :quiet-steps
   - :groups  {name {:model m :n size :params {...} :init {var init} :rate r}}; models in `models`;
              init: a value, [:uniform lo hi], [:normal mean sd {:min :max}], or one value per neuron
   - :projections {name {:from g :to g :target var :connect rule :weight w :delay d :plasticity p}};
@@ -531,7 +539,7 @@
         subgroups (into (sorted-map) (:subgroups spec))
         slice (fn [ref] (slice-ref gspecs subgroups ref))
         _ (check-fits! spec)
-        net (Network. dt seed)
+        net (doto (Network. dt seed) (.setFastForward (boolean (:fast-forward spec true))))
         groups (into {} (for [[k gs] gspecs] [k (.add net ^NeuronGroup (build-group k gs seed))]))
         _ (doseq [[k gs] gspecs] (init-group! (groups k) k gs seed))
         _ (doseq [[k sg] subgroups
@@ -880,6 +888,7 @@
   [^Net net]
   (let [^Network jn (:java net)]
     {:t-ms (.timeMs jn) :dt-ms (.dt jn) :seed (.seed jn)
+     :fast-forward (.fastForward jn) :quiet-steps (.quietSteps jn)
      :groups (into (sorted-map) (for [[k ^NeuronGroup g] (:groups net)] [k {:model (.model g) :n (.size g)}]))
      :projections (into (sorted-map) (for [[k ^Projection p] (:projections net)]
                                        [k {:from (keyword (.name (.pre p))) :to (keyword (.name (.post p)))

@@ -142,11 +142,19 @@
           n (cio/load dir)]
       (is (= 2 (:version (cheshire.core/parse-string (slurp (io/file dir "network.json")) true))))
       (net/run! n (ms 30) :progress false)
-      (is (= expected {:t (net/time-ms n)
-                       :indices (vec (:indices (net/spikes n :spikes)))
-                       :times-ms (vec (:times-ms (net/spikes n :spikes)))
-                       :w (vec (net/weights n :in->exc))
-                       :theta (vec (net/state n :exc :theta))}))
+      (is (= (dissoc expected :theta)
+             {:t (net/time-ms n)
+              :indices (vec (:indices (net/spikes n :spikes)))
+              :times-ms (vec (:times-ms (net/spikes n :spikes)))
+              :w (vec (net/weights n :in->exc))}))
+      ;; theta: the chive that wrote the expected values left it undecayed (tau_theta
+      ;; 1e7 ms at dt 0.1 ms is 1e-8 per step, below half a float ulp of 20 mV, so each
+      ;; step's decay rounded away); theta now decays every 256 steps by 256 steps'
+      ;; factor (CobaLif's thetaEvery), once in these 300 steps (at step 512): by
+      ;; 20.2 mV x (1 - exp(-2.56e-6)) = 5.2e-5 mV below the undecayed values.
+      (is (every? true? (map (fn [want got] (< 4.5e-5 (- want got) 6e-5))
+                             (:theta expected) (net/state n :exc :theta)))
+          (str "theta " (vec (net/state n :exc :theta)) " vs undecayed " (:theta expected)))
       (testing "saved again, it is format 3 and continues the same"
         (let [d2 (tmp-dir)
               n2 (cio/load dir)]

@@ -1,6 +1,7 @@
 (ns chive.net-test
   (:require [clojure.test :refer [deftest is testing]]
             [chive.net :as net]
+            [chive.io]
             [chive.bench :as bench]
             [chive.impl.cmd.bench :as bench-cli]
             [chive.units :refer [ms mV Hz nS]]))
@@ -130,3 +131,32 @@
            (set (keys r))))
     (is (<= (:network_bytes r) (:peak_heap_bytes r) (:max_heap_bytes r)) "the network fits in the peak, the peak in the heap")
     (is (= "cuba" (:bench r)))))
+
+(deftest quiet-fast-forward-is-an-option-reported-and-saved
+  (let [spec {:dt (ms 0.5) :seed 2
+              :groups {:in {:model :poisson :n 30 :rate (Hz 60)}
+                       :e {:model :coba-lif :n 10 :params {:v_th (mV -50)}}}
+              :projections {:p {:from :in :to :e :target :ge :connect :all-to-all :weight 0.3}}
+              :monitors {:s {:type :spikes :group :e}}}
+        run (fn [ff]
+              (let [n (net/build (assoc spec :fast-forward ff))]
+                (net/run! n (ms 50) :progress false)
+                (net/set-rates! n :in (Hz 0))
+                (net/run! n (ms 200) :progress false)
+                n))
+        on (run true)
+        off (run false)]
+    ;; ge (tau_e 5 ms) decays below 1e-9 (flushed) in about 120 ms; the rest of the 200 ms is skipped
+    (is (< 100 (:quiet-steps (net/summary on)) 200) "the silent steps after the conductances flushed skipped")
+    (is (= 0 (:quiet-steps (net/summary off))))
+    (is (false? (:fast-forward (net/summary off))))
+    (is (= (vec (:indices (net/spikes on :s))) (vec (:indices (net/spikes off :s)))))
+    (is (pos? (:count (net/spikes on :s))) "the group fired during the stimulus")
+    (is (every? #(< (Math/abs (double %)) 2e-4)
+                (map - (net/state on :e :v) (net/state off :e :v)))
+        "v after the closed form within 2e-4 mV of stepping")
+    (let [dir (str (java.nio.file.Files/createTempDirectory "ff" (make-array java.nio.file.attribute.FileAttribute 0)))]
+      (chive.io/save! off dir {:overwrite true})
+      (is (false? (:fast-forward (net/summary (chive.io/load dir)))) "the choice is saved"))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #":fast-forward must be true or false, got \"yes\""
+                          (net/build (assoc spec :fast-forward "yes"))))))

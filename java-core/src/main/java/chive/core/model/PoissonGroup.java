@@ -111,4 +111,9 @@ public final class PoissonGroup extends NeuronGroup {
 
   @Override
   protected void reset(int[] spikes, int count) {}
+
+  /** Quiet while every rate is 0 (rates change only between runs): nothing to advance, the draws are counter-based. */
+  @Override protected boolean quietFor(long step, long n) { return activeCount == 0; }
+
+  @Override protected void advanceQuiet(long step, long n) {}
 }

@@ -177,6 +177,27 @@ public final class Stdp implements LearningRule {
     }
   }
 
+  /** Without spikes the weights stay and the traces decay exponentially: always a closed form. */
+  @Override
+  public boolean quietFor(long step, long n) { return proj != null; }
+
+  /**
+   * n steps without spikes: every trace multiplied by its per-step factor to
+   * the n-th power (in double, rounded once to float; stepping rounds every
+   * step), then subnormals flushed as the stepped decay does.
+   */
+  @Override
+  public void advanceQuiet(long step, long n) {
+    decay(x, Math.pow(dx, n));
+    decay(y, Math.pow(dy, n));
+    if (z != null) decay(z, Math.pow(dz, n));
+  }
+
+  private static void decay(float[] a, double f) {
+    for (int i = 0; i < a.length; i++) a[i] = (float) (a[i] * f);
+    FastMath.flushSubnormal(a, 0, a.length);
+  }
+
   @Override
   public void postStep(long step, int part) {
     NeuronGroup post = proj.post(), pre = proj.pre();

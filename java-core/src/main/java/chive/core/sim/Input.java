@@ -60,6 +60,13 @@ public abstract class Input implements Stateful {
   /** Adds step {@code step}'s input to neurons [lo, hi) of the target (group numbering; clip to [from, to)). */
   protected abstract void apply(int lo, int hi, long step);
 
+  /**
+   * True when applying this input over steps [step, step + n) changes nothing
+   * (quiet fast-forward, {@link Network#setFastForward}). Default false: a
+   * network with inputs is skipped only where every input says so.
+   */
+  protected boolean quietFor(long step, long n) { return false; }
+
   /** {"target", "from", "to"}; subclasses add their own. */
   @Override
   public Map<String, Object> config() { return State.map("target", var, "from", from, "to", to); }

@@ -45,6 +45,13 @@ public abstract class Monitor implements Stateful {
   /** After resets of step {@code step}, on the thread that owns partition {@code p}. */
   protected void atEnd(int p, long step) {}
 
+  /**
+   * Whether this monitor allows steps [step, step + n) to be skipped in closed
+   * form (quiet fast-forward, {@link Network#setFastForward}): true only for a
+   * monitor that records nothing when no neuron spikes. Default false.
+   */
+  protected boolean quietFor(long step, long n) { return false; }
+
   /** {"from", "to"}: the watched slice; subclasses add to it. */
   @Override
   public java.util.Map<String, Object> config() { return State.map("from", lo, "to", hi); }

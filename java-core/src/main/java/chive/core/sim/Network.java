@@ -42,6 +42,12 @@ public final class Network {
   final RunGuard guard = new RunGuard("the network");
   /** Check state variables for NaN/inf every this many steps. */
   private static final int FINITE_CHECK_EVERY = 256;
+  /** Quiet fast-forward: steps between checks (a power of two), and the fewest remaining steps worth a check. */
+  static final int QUIET_CHECK_EVERY = 16;
+  /** On unless the system property chive.fastForward is "false" (for comparisons from the command line). */
+  private volatile boolean fastForward = !"false".equals(System.getProperty("chive.fastForward"));
+  /** Steps advanced in closed form by quiet fast-forward, since the network was made. */
+  private volatile long quietSteps;
 
   /** Progress of a run, reported from the calling thread. */
   public interface ProgressListener {
@@ -83,6 +89,30 @@ public final class Network {
     if (s < 0) throw new ChiveException("step must be >= 0, got " + s);
     step = s;
   }
+
+  /**
+   * Quiet fast-forward (on by default): every 16th step, when
+   * no group can spike before the end of the run without input (every group,
+   * learning rule, input and monitor says so, and no delayed spike is in
+   * flight), the remaining steps of the run are advanced in closed form
+   * instead of stepped: the rest between two stimuli of a training protocol
+   * costs one pass over the state. A model opts in by overriding
+   * {@link NeuronGroup#quietFor} and {@link NeuronGroup#advanceQuiet} (today
+   * COBA LIF and Poisson groups with every rate 0, STDP, spike and spike-count
+   * monitors); anything else keeps the network stepped. The closed form is
+   * exact in real arithmetic; against float stepping it differs by rounding
+   * (each model states its bound). Off: every step is stepped. The JVM
+   * option {@code -Dchive.fastForward=false} turns it off for every network.
+   */
+  public void setFastForward(boolean on) {
+    guard.checkIdle("switch quiet fast-forward");
+    fastForward = on;
+  }
+
+  public boolean fastForward() { return fastForward; }
+
+  /** Steps advanced in closed form by quiet fast-forward since the network was made. */
+  public long quietSteps() { return quietSteps; }
 
   public List<NeuronGroup> groups() { return Collections.unmodifiableList(groups); }
   public List<Projection> projections() { return Collections.unmodifiableList(projections); }
@@ -302,6 +332,8 @@ public final class Network {
     volatile boolean stopRequested;
     /** Set by the coordinator before the second barrier of a step: no next step. */
     volatile boolean stop;
+    /** Set by the coordinator before the barrier of a quiet check: the run ended there (advanced in closed form, or failed). */
+    volatile boolean leave;
     volatile Throwable failure;
     /** Steps done, and the network's step after them, for progress reports. */
     volatile long done;
@@ -310,6 +342,9 @@ public final class Network {
     volatile long cur;
     final java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
     final java.util.concurrent.CountDownLatch workersDone;
+
+    /** {@link #fastForward} when the run started. */
+    final boolean fastForwardRun = fastForward;
 
     Loop(int threads, long steps, long t0) {
       this.threads = threads;
@@ -448,6 +483,30 @@ public final class Network {
           doneStep = step;
         }
         if (last) break;
+        // Quiet fast-forward, at every 16th step: when nothing can spike before the
+        // end of the run, the rest of it is advanced in closed form. Every thread
+        // knows a check step from the step number alone; the workers wait for the
+        // check at one more barrier, so the state is whole while it is read, and
+        // the outcome does not depend on the thread count.
+        if (checkStep(cur)) {
+          long n = steps - done;
+          try {
+            if (failure == null && n >= QUIET_CHECK_EVERY && quietFor(step, n)) {
+              advanceQuiet(step, n);
+              done = done + n;
+              step = step + n;
+              doneStep = step;
+              quietSteps += n;
+              leave = true;
+            }
+          } catch (Throwable t) {
+            fail(t);
+            leave = true;
+          }
+          // Not 'stop': a worker may still be about to read stop after the last barrier.
+          if (barrier != null) sense = barrier.await(sense);
+          if (leave) break;
+        }
       }
       if (failure == null) {
         for (int p = 0; p < threads; p++) for (NeuronGroup g : gs) g.checkFinite(g.partFrom[p], g.partTo[p], step);
@@ -474,7 +533,31 @@ public final class Network {
         }
         sense = barrier.await(sense);
         if (stop) return; // the coordinator's decision for this step (see runSteps)
+        if (checkStep(cur)) {
+          sense = barrier.await(sense); // the coordinator checks for quiet (see runSteps)
+          if (leave) return;
+        }
       }
+    }
+
+    /** Quiet fast-forward checks before step c (every thread agrees: it depends on c and a flag fixed for the run). */
+    boolean checkStep(long c) {
+      return fastForwardRun && (c & (QUIET_CHECK_EVERY - 1)) == 0;
+    }
+
+    /** Every group, projection, learning rule, input and monitor agrees that steps [s, s + n) are quiet. */
+    private boolean quietFor(long s, long n) {
+      for (NeuronGroup g : gs) if (!g.quietFor(s, n)) return false;
+      for (Input in : ins) if (!in.quietFor(s, n)) return false;
+      for (Monitor m : ms) if (!m.quietFor(s, n)) return false;
+      for (Projection pr : plastic) if (!pr.plasticity().quietFor(s, n)) return false;
+      for (Projection pr : ps) if (!pr.nothingInFlight()) return false;
+      return true;
+    }
+
+    private void advanceQuiet(long s, long n) {
+      for (NeuronGroup g : gs) g.advanceQuiet(s, n);
+      for (Projection pr : plastic) pr.plasticity().advanceQuiet(s, n);
     }
 
     void phaseA(int p, long s) {

@@ -99,6 +99,20 @@ public abstract class NeuronGroup implements Stateful {
   protected abstract void reset(int[] spikes, int count);
 
   /** Checks state that users may have written directly (live arrays) before a run; throws if unusable. */
+  /**
+   * Quiet fast-forward ({@link Network#setFastForward}): true when, with no
+   * spike arriving from any projection, no neuron of this group can spike in
+   * steps [step, step + n) and its state over those steps has the closed form
+   * that {@link #advanceQuiet} computes. The default, false, keeps the group
+   * stepped, so a model that does not override both is never skipped.
+   */
+  protected boolean quietFor(long step, long n) { return false; }
+
+  /** Advances steps [step, step + n) in closed form; called only right after {@link #quietFor} said true. */
+  protected void advanceQuiet(long step, long n) {
+    throw new UnsupportedOperationException(model() + " group '" + name + "' has no closed-form quiet advance");
+  }
+
   protected void beforeRun() {}
 
   /** Recomputes cached coefficients from the parameters and dt. Called after any change. */

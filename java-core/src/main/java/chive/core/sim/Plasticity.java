@@ -27,6 +27,18 @@ public interface Plasticity extends Stateful {
   /** Phase B, partition {@code part} of the post group: weight updates and postsynaptic traces. */
   void postStep(long step, int part);
 
+  /**
+   * True when steps [step, step + n) without any pre or post spike have a
+   * closed form that {@link #advanceQuiet} computes (quiet fast-forward,
+   * {@link Network#setFastForward}). Default false: the projection is stepped.
+   */
+  default boolean quietFor(long step, long n) { return false; }
+
+  /** Advances steps [step, step + n) without spikes in closed form; called only after {@link #quietFor} said true. */
+  default void advanceQuiet(long step, long n) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " has no closed-form quiet advance");
+  }
+
   /** Bytes of state the rule holds. */
   long bytes();
 }

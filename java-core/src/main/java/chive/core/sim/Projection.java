@@ -226,6 +226,13 @@ public final class Projection implements Stateful {
     if (plasticity != null) plasticity.bind(dt);
   }
 
+  /** No spike in flight (every delay slot empty): nothing arrives at the post group before the pre group spikes again. */
+  boolean nothingInFlight() {
+    if (ring != null) for (float x : ring) if (x != 0) return false;
+    if (ringD != null) for (double x : ringD) if (x != 0) return false;
+    return true;
+  }
+
   /** Delivers this step's spikes of the pre group into post neurons [from, to), the post group's partition {@code part}. */
   void deliver(int part, int from, int to, long step, boolean wholeRange) {
     if (wD != null) {

@@ -5,6 +5,9 @@ package chive.core.sim;
  * needs per sample, in constant memory (a SpikeMonitor keeps every spike).
  */
 public final class SpikeCountMonitor extends Monitor {
+  /** Records spikes only: steps with none (quiet fast-forward) record nothing. */
+  @Override protected boolean quietFor(long step, long n) { return true; }
+
   private final int[] counts;
 
   public SpikeCountMonitor(NeuronGroup group) { this(group, 0, group.size()); }

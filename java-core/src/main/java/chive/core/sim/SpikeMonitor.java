@@ -6,6 +6,9 @@ package chive.core.sim;
  * then index. 8 bytes per spike.
  */
 public final class SpikeMonitor extends Monitor {
+  /** Records spikes only: steps with none (quiet fast-forward) record nothing. */
+  @Override protected boolean quietFor(long step, long n) { return true; }
+
   private IntList[] idx = new IntList[0];
   private IntList[] steps = new IntList[0];
   // Spikes recorded under earlier partitionings, already merged.

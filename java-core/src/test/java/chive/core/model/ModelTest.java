@@ -210,6 +210,60 @@ class ModelTest {
   }
 
   @Test
+  void cobaLifSlowThetaDecaysAsItsEquationSays() {
+    // Diehl & Cook's tau_theta = 1e7 ms at dt 0.5 ms: 5e-8 of theta per step, below
+    // half a float ulp for theta in [16, 19) mV (a per-step decay rounds to none) and
+    // about half an ulp in [19, 32) (it rounds to a whole ulp, twice the true decay).
+    // And a fast tau_theta, decayed every step.
+    for (double tau : new double[] {1e7, 100}) {
+      Network net = new Network(0.5, 1);
+      CobaLif g = net.add(new CobaLif("e", 4, true));
+      g.setParam("tau_theta", tau);
+      g.setParam("v_th", 1000); // never fires
+      float[] theta0 = {17f, 18.5f, 20f, 25f};
+      System.arraycopy(theta0, 0, g.var("theta"), 0, 4);
+      int steps = tau > 1000 ? 100_000 : 97; // 50 s, and 48.5 ms
+      net.runSteps(steps, 1, null);
+      for (int i = 0; i < 4; i++) {
+        double want = theta0[i] * Math.exp(-steps * 0.5 / tau), decay = theta0[i] - want;
+        assertEquals(want, g.var("theta")[i], 0.01 * decay, "tau_theta " + tau + ", theta " + theta0[i] + " after " + steps + " steps");
+      }
+    }
+  }
+
+  @Test
+  void cobaLifFloatStepTracksTheDoubleStep() {
+    // The float kernel (SIMD or scalar) against the same exponential Euler step in
+    // double precision, over 4000 steps of a neuron driven by excitatory and inhibitory
+    // pulses: v within 2e-4 mV (a float ulp of v near -60 mV is 3.8e-6 mV).
+    Network net = new Network(0.5, 1);
+    CobaLif g = net.add(new CobaLif("e", 1, false));
+    g.setParam("tau_m", 20);
+    g.setParam("tau_e", 1);
+    g.setParam("tau_i", 2);
+    g.setParam("v_th", 1000);
+    g.var("v")[0] = -60;
+    net.run(0, 1, null);
+    java.util.SplittableRandom r = new java.util.SplittableRandom(2);
+    double v = -60, e = 0, i = 0, ae = Math.exp(-0.5), ai = Math.exp(-0.25), worst = 0;
+    for (int s = 0; s < 4000; s++) {
+      if (r.nextInt(10) == 0) {
+        float de = (float) r.nextDouble(0, 3), di = r.nextInt(3) == 0 ? (float) r.nextDouble(0, 2) : 0f;
+        g.var("ge")[0] += de;
+        g.var("gi")[0] += di;
+      }
+      e = g.var("ge")[0];
+      i = g.var("gi")[0];
+      double gtot = 1 + e + i, vinf = (-60 + e * 0 + i * -80) / gtot;
+      v = vinf + (v - vinf) * Math.exp(-0.5 / 20 * gtot);
+      net.runSteps(1, 1, null);
+      worst = Math.max(worst, Math.abs(v - g.var("v")[0]));
+    }
+    assertTrue(worst < 2e-4, "worst |v - v_double| " + worst + " mV");
+    assertTrue(worst > 0, "float and double differ somewhere");
+  }
+
+  @Test
   void fastExpNegMatchesMathExp() {
     double worst = 0;
     for (int k = -1000; k <= 200_000; k++) {
