@@ -89,18 +89,28 @@ def randman_raster(seed, classes=2, units=16, steps=100, dim=2, samples=1000, al
 
 def run_randman(a):
     torch.manual_seed(a.seed)
-    x, y = randman_raster(a.seed)
+    if a.data_npy:
+        x, y = np.load(a.data_npy + ".x.npy").astype(np.float32), np.load(a.data_npy + ".y.npy").astype(np.int64)
+    else:
+        x, y = randman_raster(a.seed)
     ntr = int(0.8 * len(x))
     xtr, ytr, xte, yte = torch.tensor(x[:ntr]), torch.tensor(y[:ntr]), torch.tensor(x[ntr:]), torch.tensor(y[ntr:])
     sizes = [16, 32, 2]
     rng = np.random.default_rng(a.seed)
 
+    ref = a.variant == "reference"
+
     def glorot(i, o):
         lim = math.sqrt(6 / (i + o))
         return torch.tensor(rng.uniform(-lim, lim, (i, o)), dtype=torch.float32, requires_grad=True)
+
+    def normal3(i, o):  # N(0, (3/sqrt(fan_in))^2)
+        return torch.tensor(rng.normal(0, 3 / math.sqrt(i), (i, o)), dtype=torch.float32, requires_grad=True)
+    init = normal3 if ref else glorot
     params = []
     for l in range(2):
-        params += [glorot(sizes[l], sizes[l + 1]), glorot(sizes[l + 1], sizes[l + 1])]
+        # reference: the output layer (l = 1) is not recurrent (V = None)
+        params += [init(sizes[l], sizes[l + 1]), None if (ref and l == 1) else init(sizes[l + 1], sizes[l + 1])]
     mem, syn, rec = 0.95, 0.9, 0.85
     ing, recg, memg = 20 * (1 - syn), 1 - rec, 1 - mem
 
@@ -116,14 +126,14 @@ def run_randman(a):
             for t in range(T):
                 Un = mem * U * (1 - S.detach()) + memg * (I + Ir)
                 In = syn * I + Z[t]
-                Irn = rec * Ir + recg * (S @ V)
+                Irn = rec * Ir + recg * (S @ V) if V is not None else Ir
                 S = spike(Un - 1.0, 10.0)
                 U, I, Ir = Un, In, Irn
                 rec_s.append(S)
             out = torch.stack(rec_s, 1)
         return out.sum(1)
 
-    opt = torch.optim.SGD(params, lr=2e-2, momentum=0.9)
+    opt = torch.optim.SGD([q for q in params if q is not None], lr=2e-2, momentum=0.9)
     g = torch.Generator().manual_seed(a.seed)
     for ep in range(1, a.epochs + 1):
         t0 = time.time()
@@ -133,7 +143,8 @@ def run_randman(a):
         for b in range(nb):
             idx = perm[b * 48:(b + 1) * 48]
             counts = forward(xtr[idx])
-            loss = (torch.nn.functional.cross_entropy(counts, ytr[idx], reduction="sum")) / 2
+            # the JAX seed divides each sample's loss by the class count; the reference does not
+            loss = torch.nn.functional.cross_entropy(counts, ytr[idx], reduction="sum") / (1 if ref else 2)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -141,7 +152,8 @@ def run_randman(a):
         train_s = time.time() - t0
         with torch.no_grad():
             acc = (forward(xte).argmax(1) == yte).float().mean().item()
-        emit(a, ep, train_s, acc, tot / nb, "randman 2 classes x 1000, 16 units, 100 steps, dim 2, alpha 2 (numpy generator)",
+        emit(a, ep, train_s, acc, tot / nb, "randman 2 classes x 1000, 16 units, 100 steps, dim 2, alpha 2 ("
+             + ("chive's samples from " + a.data_npy if a.data_npy else "numpy generator") + "); variant " + a.variant,
              "first 80%% train (%d), last 20%% test (%d)" % (ntr, len(x) - ntr))
 
 
@@ -248,6 +260,11 @@ def main():
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--train", type=int, default=60000)
     p.add_argument("--test", type=int, default=10000)
+    p.add_argument("--variant", choices=["jax-seed", "reference"], default="jax-seed",
+                   help="sg-randman: the JAX seed's network (recurrent output, Glorot weights, loss / classes) or the "
+                        "reference program (output not recurrent, N(0, (3/sqrt(fan_in))^2) weights, loss summed)")
+    p.add_argument("--data-npy", help="sg-randman: PREFIX.x.npy (samples x steps x units) and PREFIX.y.npy instead of "
+                                      "numpy-generated Randman (bin/chive bench sg-randman --export-data PREFIX)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     if a.epochs is None:
