@@ -5,7 +5,9 @@ PyTorch way (a Python loop over time steps, autograd for BPTT, a custom
 autograd Function for the surrogate). One JSON line per epoch on stdout.
 
 Run with Debian's PyTorch (apt-get install python3-torch):
-  /usr/bin/python3 bench/pytorch_sg.py sg-randman --threads 2
+  /usr/bin/python3 bench/pytorch_sg.py sg-randman --threads 2 [--variant chive|jax-seed|reference]
+  bin/chive bench sg-randman --seed 1 --export-data /tmp/rm1
+  /usr/bin/python3 bench/pytorch_sg.py sg-randman --seed 1 --data-npy /tmp/rm1   (chive's samples)
   /usr/bin/python3 bench/pytorch_sg.py sg-fmnist --epochs 1 --threads 2
 
 Equations (chive.core.learn.Layer), per layer and step t from zero state:
@@ -99,6 +101,7 @@ def run_randman(a):
     rng = np.random.default_rng(a.seed)
 
     ref = a.variant == "reference"
+    normal = a.variant in ("reference", "chive")  # N(0, 9/fan_in) weights, output layer not recurrent
 
     def glorot(i, o):
         lim = math.sqrt(6 / (i + o))
@@ -106,11 +109,11 @@ def run_randman(a):
 
     def normal3(i, o):  # N(0, (3/sqrt(fan_in))^2)
         return torch.tensor(rng.normal(0, 3 / math.sqrt(i), (i, o)), dtype=torch.float32, requires_grad=True)
-    init = normal3 if ref else glorot
+    init = normal3 if normal else glorot
     params = []
     for l in range(2):
-        # reference: the output layer (l = 1) is not recurrent (V = None)
-        params += [init(sizes[l], sizes[l + 1]), None if (ref and l == 1) else init(sizes[l + 1], sizes[l + 1])]
+        # chive, reference: the output layer (l = 1) is not recurrent (V = None)
+        params += [init(sizes[l], sizes[l + 1]), None if (normal and l == 1) else init(sizes[l + 1], sizes[l + 1])]
     mem, syn, rec = 0.95, 0.9, 0.85
     ing, recg, memg = 20 * (1 - syn), 1 - rec, 1 - mem
 
@@ -260,9 +263,10 @@ def main():
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--train", type=int, default=60000)
     p.add_argument("--test", type=int, default=10000)
-    p.add_argument("--variant", choices=["jax-seed", "reference"], default="jax-seed",
-                   help="sg-randman: the JAX seed's network (recurrent output, Glorot weights, loss / classes) or the "
-                        "reference program (output not recurrent, N(0, (3/sqrt(fan_in))^2) weights, loss summed)")
+    p.add_argument("--variant", choices=["chive", "jax-seed", "reference"], default="chive",
+                   help="sg-randman: chive's default (output not recurrent, N(0, (3/sqrt(fan_in))^2) weights, loss / "
+                        "classes), the JAX seed's network (recurrent output, Glorot weights, loss / classes) or the "
+                        "reference program of issue 15 (as chive's, with the loss summed, not divided by the classes)")
     p.add_argument("--data-npy", help="sg-randman: PREFIX.x.npy (samples x steps x units) and PREFIX.y.npy instead of "
                                       "numpy-generated Randman (bin/chive bench sg-randman --export-data PREFIX)")
     a = p.parse_args()

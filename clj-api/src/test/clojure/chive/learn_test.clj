@@ -122,7 +122,26 @@
         lines (map #(json/parse-string % true) (remove empty? (clojure.string/split-lines out)))]
     (is (= [1 2] (map :epoch lines)))
     (is (every? #(every? (partial contains? %) [:bench :epoch :train_s :test_acc :threads :seed :jdk :data :split]) lines))
-    (is (= "sg-randman" (:bench (first lines)))))
+    (is (= "sg-randman" (:bench (first lines))))
+    (is (= "chive" (:variant (first lines))) "the default variant"))
+  (testing "--variant and --export-data"
+    (let [dir (.toFile (java.nio.file.Files/createTempDirectory "rm" (make-array java.nio.file.attribute.FileAttribute 0)))
+          prefix (str (java.io.File. dir "s3"))
+          opts (sgbench/parse-args ["sg-randman" "--epochs" "1" "--threads" "1" "--variant" "jax-seed" "--export-data" prefix])
+          out (with-out-str (binding [*err* (java.io.StringWriter.)] (sgbench/run (assoc opts :seed 3))))
+          x (chive.core.data.Npy/read (.toPath (java.io.File. (str prefix ".x.npy"))))
+          y (chive.core.data.Npy/read (.toPath (java.io.File. (str prefix ".y.npy"))))
+          d (:all (sgbench/randman-setup {:seed 3 :threads 1 :kernels "java"}))]
+      (is (= "jax-seed" (:variant (json/parse-string (first (clojure.string/split-lines out)) true))))
+      (is (= [2000 100 16] (vec (.shape x))) "samples x steps x units")
+      (is (= (vec (.dense (.events ^chive.core.learn.Dataset d))) (vec (.floats x nil))) "the same samples the benchmark trains on")
+      (is (= (vec (.labels ^chive.core.learn.Dataset d)) (vec (.ints y nil))))
+      (is (true? (get-in (sgbench/randman-setup {:seed 1 :variant "jax-seed"}) [:model :layers 1 :recurrent])))
+      (is (false? (get-in (sgbench/randman-setup {:seed 1}) [:model :layers 1 :recurrent])))))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--variant x: must be one of chive, jax-seed"
+                        (sgbench/parse-args ["sg-randman" "--variant" "x"])))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--export-data is for sg-randman"
+                        (sgbench/parse-args ["sg-fmnist" "--export-data" "/tmp/x"])))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--batch x: needs a whole number"
                         (sgbench/parse-args ["sg-fmnist" "--batch" "x"]))))
 

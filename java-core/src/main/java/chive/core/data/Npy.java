@@ -131,6 +131,19 @@ public final class Npy {
 
   public static void write(Path file, short[] a) throws IOException { write(file, "<i2", new int[] {a.length}, bytes(a)); }
 
+  /** A float32 array of any shape from row-major (C-order) data. */
+  public static void writeTensor(Path file, float[] rowMajor, int... shape) throws IOException {
+    long n = 1;
+    for (int d : shape) {
+      if (d < 0) throw new ChiveException(file + ": negative dimension in shape " + java.util.Arrays.toString(shape));
+      n *= d;
+    }
+    if (n != rowMajor.length) {
+      throw new ChiveException(file + ": " + rowMajor.length + " values do not make an array of shape " + java.util.Arrays.toString(shape));
+    }
+    write(file, "<f4", shape.clone(), bytes(rowMajor));
+  }
+
   /** A float32 matrix of {@code rows} x {@code cols} from row-major data. */
   public static void writeMatrix(Path file, float[] rowMajor, int rows, int cols) throws IOException {
     if ((long) rows * cols != rowMajor.length) {

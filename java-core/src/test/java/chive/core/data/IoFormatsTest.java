@@ -78,6 +78,20 @@ class IoFormatsTest {
     assertTrue(e.getMessage().contains("bad magic"), e.getMessage());
   }
 
+  @Test
+  void npyTensorsKeepTheirShape() throws IOException {
+    Path t = dir.resolve("t.npy");
+    float[] a = new float[2 * 3 * 4];
+    for (int k = 0; k < a.length; k++) a[k] = k * 0.5f;
+    Npy.writeTensor(t, a, 2, 3, 4);
+    Npy.Array r = Npy.read(t);
+    assertArrayEquals(new int[] {2, 3, 4}, r.shape);
+    assertArrayEquals(a, r.floats(t));
+    ChiveException e = assertThrows(ChiveException.class, () -> Npy.writeTensor(t, a, 5, 5));
+    assertTrue(e.getMessage().contains("24 values") && e.getMessage().contains("[5, 5]"), e.getMessage());
+    assertArrayEquals(a, Npy.read(t).floats(t), "a refused write leaves the file as it was");
+  }
+
   /** Writes an NPY file with a hand-made header (numpy's layout) and {@code data} bytes after it. */
   static void rawNpy(Path f, String dict, int dataBytes) throws IOException {
     int unpadded = 10 + dict.length() + 1;
