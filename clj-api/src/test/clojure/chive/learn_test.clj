@@ -138,6 +138,16 @@
       (is (= (vec (.labels ^chive.core.learn.Dataset d)) (vec (.ints y nil))))
       (is (true? (get-in (sgbench/randman-setup {:seed 1 :variant "jax-seed"}) [:model :layers 1 :recurrent])))
       (is (false? (get-in (sgbench/randman-setup {:seed 1}) [:model :layers 1 :recurrent])))))
+  (testing "--validate holds out the last training samples and leaves the test samples unread"
+    (let [out (with-out-str (binding [*err* (java.io.StringWriter.)]
+                              (sgbench/run (assoc (sgbench/parse-args ["sg-randman" "--epochs" "1" "--threads" "1" "--validate" "320"]) :seed 3))))
+          line (json/parse-string (first (clojure.string/split-lines out)) true)
+          setup (sgbench/randman-setup {:seed 3 :validate 320})]
+      (is (number? (:val_acc line)))
+      (is (nil? (:test_acc line)))
+      (is (= [1280 320] [(.samples ^chive.core.learn.Dataset (:train setup)) (.samples ^chive.core.learn.Dataset (:test setup))]))
+      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--validate 1600 must be between 1 and the 1600 training samples - 1"
+                            (sgbench/randman-setup {:seed 3 :validate 1600})))))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--variant x: must be one of chive, jax-seed"
                         (sgbench/parse-args ["sg-randman" "--variant" "x"])))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--export-data is for sg-randman"
