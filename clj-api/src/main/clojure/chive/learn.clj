@@ -113,14 +113,59 @@
   (case type
     :glorot-uniform (.initGlorotUniform l rng)
     :normal (.initNormal l (double (or scale 1.0)) rng)
-    (fail (str "unknown :init type " (pr-str type) " (:glorot-uniform, :normal)") {:init type})))
+    (fail (str "unknown :init type " (pr-str type) " (:glorot-uniform, :normal, :lsuv)") {:init type})))
+
+(def ^:private lsuv-keys #{:type :data :batch :target-std :tol :max-iter :base})
+
+(defn- lsuv!
+  "Layer-sequential unit variance (Mishkin & Matas 2016, as the JAX seed
+  suggests for spiking networks): for each layer in order, its feed-forward
+  weights w are multiplied by target/std(U) until the standard deviation of
+  its membrane potential U over the first :batch samples of :data, all
+  steps and neurons, is within :tol (relative) of :target-std thresholds,
+  at most :max-iter times (U depends on the spikes and resets, so one
+  scaling is not exact). Recurrent weights keep their base initialisation.
+  Returns one {:layer :std :iterations} per layer (std in thresholds)."
+  [^SpikingNet net {:keys [data batch target-std tol max-iter] :or {batch 256 target-std 1.0 tol 0.05 max-iter 10} :as init}]
+  (when-not (instance? Dataset data)
+    (fail (str ":init :lsuv needs :data, a dataset (for example the training set), got " (pr-str (type data))) {:init (dissoc init :data)}))
+  (when-not (and (number? target-std) (pos? target-std) (number? tol) (pos? tol) (integer? max-iter) (pos? max-iter) (integer? batch) (pos? batch))
+    (fail (str ":init :lsuv needs positive :target-std and :tol, and positive integers :max-iter and :batch, got "
+               (pr-str (select-keys init [:target-std :tol :max-iter :batch]))) {:init (dissoc init :data)}))
+  (let [^Dataset d data
+        x (.batch d (int-array (range (min (long batch) (.samples d)))))
+        ls (.layers net)]
+    (vec (for [l (range (alength ls))
+               :let [^Layer layer (aget ls l)
+                     th (double (.threshold layer))
+                     std-of (fn [] (let [^floats u (aget (.recordMembrane net x) l)
+                                         n (alength u)
+                                         mean (/ (areduce u i s 0.0 (+ s (aget u i))) n)]
+                                     (/ (Math/sqrt (/ (areduce u i s 0.0 (+ s (let [dv (- (aget u i) mean)] (* dv dv)))) n)) th)))]]
+           (loop [k 0 std (std-of)]
+             (cond
+               (not (pos? std))
+               (fail (str ":init :lsuv: layer " l "'s membrane potential does not vary on the data batch (no input reaches it); "
+                          "LSUV cannot scale it") {:layer l})
+               (or (<= (Math/abs (- (/ std target-std) 1.0)) tol) (= k max-iter))
+               {:layer l :std std :iterations k}
+               :else
+               (let [^floats w (.w layer)
+                     f (float (/ target-std std))]
+                 (dotimes [i (alength w)] (aset w i (* f (aget w i))))
+                 (recur (inc k) (std-of)))))))))
 
 (defrecord Model [spec ^SpikingNet net state])
 
 (defn model
   "Builds a model from its spec (see the namespace doc). Weights are
   initialised from :seed; :init {:type :normal :scale s} draws N(0, s/sqrt(fan_in))
-  (SpyTorch, with s = 7(1 - mem) as :scale :spytorch)."
+  (SpyTorch, with s = 7(1 - mem) as :scale :spytorch); :init {:type :lsuv
+  :data d} starts from :base (default {:type :glorot-uniform}) and scales each
+  layer's feed-forward weights until its membrane potential has :target-std
+  (default 1) thresholds of standard deviation on the first :batch (256)
+  samples of d, within :tol (0.05), at most :max-iter (10) times per layer;
+  (:lsuv @(:state m)) reports each layer's std and iterations."
   [{:keys [inputs layers neuron loss init seed threads kernels] :or {seed 0 threads 1 kernels :auto} :as spec}]
   (when-not (and (integer? inputs) (pos? inputs)) (fail (str ":inputs must be a positive integer, got " (pr-str inputs)) {:spec spec}))
   (when (empty? layers) (fail "a model needs :layers" {:spec spec}))
@@ -130,14 +175,21 @@
         rng (SplittableRandom. (long seed))
         {:keys [type reduction scale] :or {type :spike-count reduction :sum scale 1.0}} loss
         lk (or (losses type) (fail (str "unknown loss " (pr-str type) "; one of " (keys losses)) {:loss loss}))]
-    (doseq [^Layer l ls]
-      (let [s (:scale init)]
-        (init! l (cond-> (or init {}) (= s :spytorch) (assoc :scale (* 7 (- 1 (.mem l))))) rng)))
-    (->Model spec
-             (SpikingNet. (into-array Layer ls) lk (case reduction :mean true :sum false
+    (when (= :lsuv (:type init))
+      (when-let [bad (seq (remove lsuv-keys (keys init)))]
+        (fail (str "unknown :init :lsuv keys " (pr-str bad) "; valid: " (sort lsuv-keys)) {:init (dissoc init :data)})))
+    (let [base (if (= :lsuv (:type init)) (:base init {:type :glorot-uniform}) init)]
+      (doseq [^Layer l ls]
+        (let [s (:scale base)]
+          (init! l (cond-> (or base {}) (= s :spytorch) (assoc :scale (* 7 (- 1 (.mem l))))) rng))))
+    (let [net (SpikingNet. (into-array Layer ls) lk (case reduction :mean true :sum false
                                                           (fail (str "loss :reduction must be :sum or :mean, got " (pr-str reduction)) {:loss loss}))
-                          (double scale) (Kernels/named (name kernels)) (int threads))
-             (atom {:history [] :optimizer nil :epoch 0}))))
+                           (double scale) (Kernels/named (name kernels)) (int threads))
+          report (when (= :lsuv (:type init))
+                   (try (lsuv! net init) (catch Throwable t (.close net) (throw t))))]
+      (->Model (cond-> spec (:data init) (update :init assoc :data (.description ^Dataset (:data init))))
+               net
+               (atom (cond-> {:history [] :optimizer nil :epoch 0} report (assoc :lsuv report)))))))
 
 (defn weights
   "The trainable arrays as {:layer i :name :w|:v :shape [rows cols] :values float[]} (live arrays)."

@@ -168,3 +168,31 @@
     (is (clojure.string/includes? (str err) "deprecated") "with a deprecation warning")
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"tau-mem: expected a time \(ms\), got a voltage"
                           (mk {:tau-mem (chive.units/mV 10) :dt (chive.units/ms 1)})))))
+
+(deftest lsuv-scales-each-layer-to-unit-membrane-variance
+  (let [[train _] (small-randman)
+        spec {:inputs 16 :layers [{:n 24 :recurrent true} {:n 2 :readout true}] :neuron learn/jax-seed-neuron
+              :loss {:type :max-membrane} :seed 2 :threads 1}
+        m (learn/model (assoc spec :init {:type :lsuv :data train :batch 100 :target-std 1.0 :tol 0.05}))
+        ^chive.core.learn.SpikingNet net (:net m)
+        x (.batch ^chive.core.learn.Dataset train (int-array (range 100)))
+        u (.recordMembrane net x)
+        std (fn [^floats a] (let [n (alength a) mu (/ (reduce + (map double a)) n)]
+                              (Math/sqrt (/ (reduce + (map #(let [d (- (double %) mu)] (* d d)) a)) n))))
+        report (:lsuv @(:state m))
+        plain (learn/model spec)]
+    (is (= [0 1] (map :layer report)))
+    (doseq [l [0 1]]
+      (is (< 0.95 (std (aget u l)) 1.05) (str "layer " l " std " (std (aget u l))))
+      (is (< (Math/abs (- (std (aget u l)) (:std (nth report l)))) 1e-9) "the report is what the net gives"))
+    (is (= (vec (aget u 1)) (vec (aget (.record net x) 1))) "a readout's record is its membrane")
+    (is (not= (vec (.w ^chive.core.learn.Layer (first (.layers net))))
+              (vec (.w ^chive.core.learn.Layer (first (.layers ^chive.core.learn.SpikingNet (:net plain))))))
+        "the weights were scaled from the same base")
+    (is (string? (get-in (:spec m) [:init :data])) "the spec keeps the data's description, not the data")
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #":init :lsuv needs :data, a dataset"
+                          (learn/model (assoc spec :init {:type :lsuv}))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown :init :lsuv keys \(:tolerance\)"
+                          (learn/model (assoc spec :init {:type :lsuv :data train :tolerance 0.1}))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"positive :target-std and :tol"
+                          (learn/model (assoc spec :init {:type :lsuv :data train :tol 0}))))))

@@ -111,14 +111,28 @@ public final class SpikingNet implements AutoCloseable {
   public Stats evaluate(Input x, int[] labels) { return run(x, labels, false, null); }
 
   /** Forward only, returning every layer's output for the whole batch (spikes, or U for a readout), rows b·steps + t. */
-  public float[][] record(Input x) {
+  public float[][] record(Input x) { return record(x, false); }
+
+  /**
+   * Forward only, returning every layer's membrane potential U_t (the value
+   * each step's threshold test reads; a spike's reset applies from the next
+   * step) for the whole batch, rows b·steps + t: what LSUV initialisation
+   * measures.
+   */
+  public float[][] recordMembrane(Input x) { return record(x, true); }
+
+  private float[][] record(Input x, boolean membrane) {
     float[][] out = new float[layers.length][];
     for (int l = 0; l < layers.length; l++) out[l] = new float[x.batch * x.steps * layers[l].n];
-    run(x, null, false, out);
+    run(x, null, false, out, membrane);
     return out;
   }
 
   private Stats run(Input x, int[] labels, boolean backward, float[][] record) {
+    return run(x, labels, backward, record, false);
+  }
+
+  private Stats run(Input x, int[] labels, boolean backward, float[][] record, boolean membrane) {
     if (x.n != layers[0].nIn) throw new ChiveException("input has " + x.n + " units, the first layer takes " + layers[0].nIn);
     if (labels != null) {
       if (labels.length != x.batch) throw new ChiveException(labels.length + " labels for a batch of " + x.batch);
@@ -139,7 +153,7 @@ public final class SpikingNet implements AutoCloseable {
       final int ci = c, s0 = (int) ((long) x.batch * c / chunks), s1 = (int) ((long) x.batch * (c + 1) / chunks);
       tasks.add(() -> {
         Workspace w = work.get(ci);
-        w.forward(x, s0, s1, record);
+        w.forward(x, s0, s1, record, membrane);
         double[] lc = w.lossAndGrad(x, labels, s0, s1, pred, backward);
         lossPart[ci] = lc[0];
         correctPart[ci] = (int) lc[1];
@@ -244,7 +258,7 @@ public final class SpikingNet implements AutoCloseable {
       }
     }
 
-    void forward(Input x, int s0, int s1, float[][] record) {
+    void forward(Input x, int s0, int s1, float[][] record, boolean membrane) {
       int T = x.steps, rows = (s1 - s0) * T;
       ensure(rows, T);
       boolean dense = mode == Mode.DENSE;
@@ -274,7 +288,7 @@ public final class SpikingNet implements AutoCloseable {
         events[l] = nnz >= 0 ? new SpikeRows(rows, n, evPtr[l], evIdx[l]) : null;
         spikeCount[l] = Math.max(nnz, 0);
         if (record != null) {
-          float[] src = L.spiking ? s[l] : u[l];
+          float[] src = L.spiking && !membrane ? s[l] : u[l];
           System.arraycopy(src, 0, record[l], s0 * T * n, rows * n);
         }
       }
