@@ -36,7 +36,7 @@
             [clojure.string :as str])
   (:import [chive.core.learn Layer Layer$Reset SpikingNet SpikingNet$LossKind SpikingNet$Mode SpikingNet$Stats
             Surrogate Optimizer Optimizer$Sgd Optimizer$Adam Dataset StdpGradient]
-           [chive.core.data Randman Encoders Npy Idx$Images]
+           [chive.core.data Randman Encoders Npy Idx$Images NEvents]
            [chive.core.kernel Kernels]
            [java.io File]
            [java.util SplittableRandom]))
@@ -208,6 +208,39 @@
     :or {classes 2 units 16 steps 100 step-frac 1.0 dim-manifold 2 spikes 1 samples 1000 alpha 2.0 seed 42 shuffle true}}]
   (Randman/dataset (long seed) (int classes) (int units) (int steps) (double step-frac) (int dim-manifold)
                    (int spikes) (int samples) (double alpha) (boolean shuffle)))
+
+(defn event-folder
+  "A dataset of binary spikes from event-camera recordings in the N-MNIST /
+  N-Caltech101 binary format (chive.core.data.NEvents: 40-bit events, x, y,
+  polarity, timestamp in us), laid out as published: `dir` holds one folder
+  per class (N-MNIST: Train/0 ... Train/9, so pass .../Train or .../Test),
+  each with one .bin file per sample. Classes whose folder names are all
+  whole numbers get those numbers as labels, otherwise labels follow the
+  sorted names; samples are read class by class, files in name order.
+  Options: :dt bin width (a time, default (ms 1)), :steps (default 300),
+  :width :height sensor size (default 34 x 34, N-MNIST's), :polarity (true:
+  ON and OFF events on separate units, 2·width·height of them). Several
+  events of one unit in one step make one spike; events after :steps·:dt are
+  dropped."
+  [dir {:keys [dt steps width height polarity] :or {steps 300 width 34 height 34 polarity true}}]
+  (let [root (io/file dir)
+        _ (when-not (.isDirectory root) (fail (str "event folder " root " does not exist or is not a folder") {:dir (str root)}))
+        class-dirs (sort-by #(.getName ^File %) (filter #(.isDirectory ^File %) (.listFiles root)))
+        _ (when (empty? class-dirs) (fail (str "event folder " root " has no class folders (N-MNIST: Train/0 ... Train/9)") {:dir (str root)}))
+        names (map #(.getName ^File %) class-dirs)
+        numeric? (every? #(re-matches #"\d+" %) names)
+        label-of (if numeric? (zipmap names (map #(Long/parseLong %) names)) (zipmap names (range)))
+        classes (if numeric? (inc (apply max (vals label-of))) (count names))
+        files (for [^File cd (if numeric? (sort-by #(label-of (.getName ^File %)) class-dirs) class-dirs)
+                    ^File f (sort-by #(.getName ^File %) (filter #(and (.isFile ^File %) (.endsWith (.getName ^File %) ".bin")) (.listFiles cd)))]
+                [f (label-of (.getName cd))])
+        _ (when (empty? files) (fail (str "event folder " root ": no .bin files in its class folders") {:dir (str root)}))
+        dt-ms (if dt (ms-of :dt dt) 1.0)
+        events (mapv (fn [[^File f _]] (NEvents/read (.toPath f))) files)]
+    (NEvents/bin ^java.util.List events (int-array (map second files)) (int classes) (int width) (int height) (boolean polarity)
+                 (double dt-ms) (int steps)
+                 (format "events %s: %d samples, %d classes, %dx%d%s, dt %s ms, %d steps" root (count files) classes width height
+                         (if polarity " x 2 polarities" "") dt-ms steps))))
 
 (defn split-at-fraction
   "[first second]: the first floor(f·N) samples, and the rest (the JAX seed's 80/20 split)."

@@ -3,6 +3,7 @@
   the last finished epoch, checkpoints restore, early stopping stops, and the
   benchmark command prints its JSON keys."
   (:require [clojure.test :refer [deftest is testing]]
+            [clojure.java.io :as io]
             [cheshire.core :as json]
             [chive.data]
             [chive.learn :as learn]
@@ -196,3 +197,35 @@
                           (learn/model (assoc spec :init {:type :lsuv :data train :tolerance 0.1}))))
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"positive :target-std and :tol"
                           (learn/model (assoc spec :init {:type :lsuv :data train :tol 0}))))))
+
+(deftest n-mnist-layout-event-files-load-and-train
+  ;; A folder in N-MNIST's published layout (Train/<digit>/<n>.bin, 40-bit events),
+  ;; written here: class 0 flickers in the left half of an 8 x 8 sensor, class 1 in the right.
+  (let [root (.toFile (java.nio.file.Files/createTempDirectory "nmnist" (make-array java.nio.file.attribute.FileAttribute 0)))
+        rng (java.util.Random. 4)]
+    (doseq [label [0 1] k (range 12)]
+      (let [n 60
+            xs (int-array (repeatedly n #(+ (* 4 label) (.nextInt rng 4))))
+            ys (int-array (repeatedly n #(.nextInt rng 8)))
+            ps (int-array (repeatedly n #(.nextInt rng 2)))
+            ts (int-array (sort (repeatedly n #(.nextInt rng 20000))))
+            f (io/file root "Train" (str label) (format "%05d.bin" (inc k)))]
+        (io/make-parents f)
+        (.write (chive.core.data.NEvents. xs ys ps ts) (.toPath f))))
+    (let [d (learn/event-folder (io/file root "Train") {:dt (chive.units/ms 1) :steps 20 :width 8 :height 8})
+          m (learn/model {:inputs 128 :layers [{:n 16} {:n 2}] :neuron learn/jax-seed-neuron
+                          :loss {:type :spike-count :reduction :sum :scale 0.5}
+                          :init {:type :normal :scale 3.0} :seed 1 :threads 1})
+          h (learn/train! m d {:epochs 1 :batch 8 :optimizer {:type :sgd :lr 2e-2 :momentum 0.9} :progress false})]
+      (is (= [24 20 128 2] [(.samples d) (.steps d) (.units d) (.classes d)]))
+      (is (= (concat (repeat 12 0) (repeat 12 1)) (vec (.labels d))) "class by class, labels from the folder names")
+      (is (< 0 (.nnz (.events d)) (* 24 60)) "events binned, duplicates in a bin merged")
+      (is (= 1 (count (:history @(:state m)))) "one epoch trained")
+      (is (Double/isFinite (double (:train-loss (last (:history @(:state m)))))))
+      (is (<= 0.0 (:accuracy (learn/evaluate m d)) 1.0)))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"no .bin files in its class folders"
+                          (learn/event-folder root {})) "the folder above Train: its only 'class' (Train) holds no .bin file")
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"does not exist or is not a folder"
+                          (learn/event-folder (io/file root "Nope") {})))
+    (is (thrown-with-msg? chive.core.sim.ChiveException #"address \(\d+, \d+\) is outside the 4 x 8 sensor"
+                          (learn/event-folder (io/file root "Train") {:width 4 :height 8})))))
