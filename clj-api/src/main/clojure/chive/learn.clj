@@ -36,7 +36,7 @@
             [clojure.string :as str])
   (:import [chive.core.learn Layer Layer$Reset SpikingNet SpikingNet$LossKind SpikingNet$Mode SpikingNet$Stats
             Surrogate Optimizer Optimizer$Sgd Optimizer$Adam Dataset StdpGradient]
-           [chive.core.data Randman Encoders Npy Idx$Images NEvents]
+           [chive.core.data Randman Encoders Npy Idx$Images NEvents Shd]
            [chive.core.kernel Kernels]
            [java.io File]
            [java.util SplittableRandom]))
@@ -241,6 +241,25 @@
                  (double dt-ms) (int steps)
                  (format "events %s: %d samples, %d classes, %dx%d%s, dt %s ms, %d steps" root (count files) classes width height
                          (if polarity " x 2 polarities" "") dt-ms steps))))
+
+(defn shd
+  "A dataset of binary spikes from a file in the HDF5 layout of the Heidelberg
+  spiking data sets (SHD: 20 spoken-digit classes; SSC: 35 speech commands):
+  spikes/times (seconds) and spikes/units (channels 0..699) per sample, and
+  labels (chive.core.data.Shd). Options: :dt bin width (a time, default
+  (ms 10)), :steps (default 100: the first second at 10 ms), :channels
+  (default 700), :classes (default: the largest label + 1). Several spikes of
+  a channel in one step make one spike; spikes after :steps·:dt are dropped."
+  [file {:keys [dt steps channels classes] :or {steps 100 channels Shd/CHANNELS}}]
+  (let [f (io/file file)
+        data (Shd/read (.toPath f))
+        dt-ms (if dt (ms-of :dt dt) 10.0)
+        labels (.labels data)
+        classes (or classes (inc (reduce max -1 labels)))]
+    (when (zero? (alength labels)) (fail (str f ": no samples") {:file (str f)}))
+    (.bin data (int channels) (int classes) (double dt-ms) (int steps)
+          (format "SHD layout %s: %d samples, %d classes, %d channels, dt %s ms, %d steps"
+                  f (alength labels) classes channels dt-ms steps))))
 
 (defn split-at-fraction
   "[first second]: the first floor(f·N) samples, and the rest (the JAX seed's 80/20 split)."

@@ -4,6 +4,7 @@
   benchmark command prints its JSON keys."
   (:require [clojure.test :refer [deftest is testing]]
             [clojure.java.io :as io]
+            [clojure.java.shell]
             [cheshire.core :as json]
             [chive.data]
             [chive.learn :as learn]
@@ -229,3 +230,43 @@
                           (learn/event-folder (io/file root "Nope") {})))
     (is (thrown-with-msg? chive.core.sim.ChiveException #"address \(\d+, \d+\) is outside the 4 x 8 sensor"
                           (learn/event-folder (io/file root "Train") {:width 4 :height 8})))))
+
+(deftest shd-layout-hdf5-loads-and-trains
+  ;; An HDF5 file in the Heidelberg spiking data sets' layout (spikes/times and
+  ;; spikes/units as variable-length arrays, float16 times as in the published files,
+  ;; uint16 units and labels), written by h5py: two classes firing in different channels.
+  (let [dir (.toFile (java.nio.file.Files/createTempDirectory "shd" (make-array java.nio.file.attribute.FileAttribute 0)))
+        f (io/file dir "shd_train.h5")
+        script (str "import h5py, numpy as np, sys\n"
+                    "r = np.random.default_rng(3)\n"
+                    "n = 30\n"
+                    "with h5py.File(sys.argv[1], 'w') as h:\n"
+                    "    g = h.create_group('spikes')\n"
+                    "    t = g.create_dataset('times', (n,), dtype=h5py.vlen_dtype(np.dtype('float16')))\n"
+                    "    u = g.create_dataset('units', (n,), dtype=h5py.vlen_dtype(np.dtype('uint16')))\n"
+                    "    lab = np.arange(n) % 2\n"
+                    "    for s in range(n):\n"
+                    "        k = 40\n"
+                    "        ts = np.sort(r.uniform(0, 0.2, k)); us = r.integers(0, 350, k) + 350 * lab[s]\n"
+                    "        ts[:2] = [0.001, 0.004]; us[1] = us[0]  # two spikes of one channel in one 10 ms step\n"
+                    "        t[s] = ts.astype(np.float16)\n"
+                    "        u[s] = us.astype(np.uint16)\n"
+                    "    h.create_dataset('labels', data=lab.astype(np.uint16))\n"
+                    "    h.create_group('extra').create_dataset('speaker', data=np.zeros(n, np.uint16))\n")
+        r (clojure.java.shell/sh "/usr/bin/python3" "-c" script (str f))]
+    (is (zero? (:exit r)) (str "h5py under /usr/bin/python3 (Debian's python3-h5py): " (:err r)))
+    (when (zero? (:exit r))
+      (let [d (learn/shd f {:dt (chive.units/ms 10) :steps 20})
+            m (learn/model {:inputs 700 :layers [{:n 16} {:n 2}] :neuron learn/jax-seed-neuron
+                            :loss {:type :spike-count :reduction :sum :scale 0.5}
+                            :init {:type :normal :scale 3.0} :seed 1 :threads 1})]
+        (is (= [30 20 700 2] [(.samples d) (.steps d) (.units d) (.classes d)]))
+        (is (= (take 30 (cycle [0 1])) (vec (.labels d))))
+        (is (<= (.nnz (.events d)) (* 30 39)) "spikes binned; the two of one channel in one 10 ms step merged")
+        (is (< (* 30 35) (.nnz (.events d))) "and little else lost")
+        (learn/train! m d {:epochs 1 :batch 10 :optimizer {:type :sgd :lr 2e-2 :momentum 0.9} :progress false})
+        (is (= 1 (count (:history @(:state m)))) "one epoch trained")
+        (is (thrown-with-msg? chive.core.sim.ChiveException #"channel \d+ is outside 0..349"
+                              (learn/shd f {:channels 350})))
+        (is (thrown-with-msg? chive.core.sim.ChiveException #"no such file"
+                              (learn/shd (io/file dir "missing.h5") {})))))))

@@ -15,7 +15,8 @@
   (let [deps (:deps (edn/read-string (slurp (io/file (project-root) "deps.edn"))))]
     (is (= (expected "clojure") (get-in deps ['org.clojure/clojure :mvn/version])))
     (is (= (expected "jackson") (get-in deps ['com.fasterxml.jackson.core/jackson-core :mvn/version])))
-    (is (= (expected "nrepl") (get-in deps ['nrepl/nrepl :mvn/version])))))
+    (is (= (expected "nrepl") (get-in deps ['nrepl/nrepl :mvn/version])))
+    (is (= (expected "jhdf") (get-in deps ['io.jhdf/jhdf :mvn/version])))))
 
 (deftest cheshire-round-trips-on-our-jackson
   (testing "JSON, and the Smile and CBOR factories Cheshire needs"

@@ -79,28 +79,21 @@ public final class NEvents {
     int[][] unit = new int[samples.size()][], step = new int[samples.size()][];
     for (int s = 0; s < samples.size(); s++) {
       NEvents e = samples.get(s);
-      long[] key = new long[e.size()];
+      int[] u = new int[e.size()], st = new int[e.size()];
       int m = 0;
       for (int k = 0; k < e.size(); k++) {
         if (e.x[k] >= width || e.y[k] >= height) {
           throw new ChiveException("sample " + s + ", event " + k + ": address (" + e.x[k] + ", " + e.y[k] + ") is outside the "
               + width + " x " + height + " sensor");
         }
-        long st = (long) Math.floor(e.t[k] / binUs);
-        if (st >= steps) continue;
-        int u = (polarity ? e.p[k] * width * height : 0) + e.y[k] * width + e.x[k];
-        key[m++] = (st << 32) | u;
+        long b = (long) Math.floor(e.t[k] / binUs);
+        if (b >= steps) continue;
+        u[m] = (polarity ? e.p[k] * width * height : 0) + e.y[k] * width + e.x[k];
+        st[m++] = (int) b;
       }
-      java.util.Arrays.sort(key, 0, m);
-      int q = 0;
-      for (int k = 0; k < m; k++) if (q == 0 || key[k] != key[q - 1]) key[q++] = key[k];
-      unit[s] = new int[q];
-      step[s] = new int[q];
-      for (int k = 0; k < q; k++) {
-        unit[s][k] = (int) key[k];
-        step[s][k] = (int) (key[k] >>> 32);
-      }
+      unit[s] = java.util.Arrays.copyOf(u, m);
+      step[s] = java.util.Arrays.copyOf(st, m);
     }
-    return Dataset.fromEvents(units, steps, unit, step, labels, classes, description);
+    return Dataset.fromEvents(units, steps, unit, step, labels, classes, description, true);
   }
 }

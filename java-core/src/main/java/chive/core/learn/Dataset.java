@@ -70,6 +70,38 @@ public final class Dataset {
 
   /** Builds a dataset from per-sample spike lists: unit[s][k] fires in step step[s][k] (steps &gt;= 0; those &gt;= steps are dropped). */
   public static Dataset fromEvents(int units, int steps, int[][] unit, int[][] step, int[] labels, int classes, String description) {
+    return fromEvents(units, steps, unit, step, labels, classes, description, false);
+  }
+
+  /**
+   * As {@link #fromEvents(int, int, int[][], int[][], int[], int, String)};
+   * with {@code merge}, several spikes of one unit in one step of a sample
+   * make one (binary spikes, as binned event data needs).
+   */
+  public static Dataset fromEvents(int units, int steps, int[][] unit, int[][] step, int[] labels, int classes, String description,
+                                   boolean merge) {
+    if (unit.length != labels.length || step.length != labels.length) {
+      throw new ChiveException("dataset: " + unit.length + " unit lists and " + step.length + " step lists for " + labels.length + " labels");
+    }
+    if (merge) {
+      unit = unit.clone();
+      step = step.clone();
+      for (int s = 0; s < labels.length; s++) {
+        if (unit[s].length != step[s].length) throw new ChiveException("sample " + s + ": " + unit[s].length + " units but " + step[s].length + " steps");
+        long[] key = new long[unit[s].length];
+        for (int k = 0; k < key.length; k++) key[k] = ((long) step[s][k] << 32) | (unit[s][k] & 0xFFFFFFFFL);
+        java.util.Arrays.sort(key);
+        int q = 0;
+        for (int k = 0; k < key.length; k++) if (q == 0 || key[k] != key[q - 1]) key[q++] = key[k];
+        int[] u = new int[q], t = new int[q];
+        for (int k = 0; k < q; k++) {
+          u[k] = (int) key[k];
+          t[k] = (int) (key[k] >> 32);
+        }
+        unit[s] = u;
+        step[s] = t;
+      }
+    }
     int n = labels.length;
     int[] count = new int[n * steps + 1];
     for (int s = 0; s < n; s++) {

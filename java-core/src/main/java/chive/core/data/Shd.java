@@ -1,0 +1,116 @@
+package chive.core.data;
+
+import chive.core.learn.Dataset;
+import chive.core.sim.ChiveException;
+import io.jhdf.HdfFile;
+import io.jhdf.api.Node;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The Heidelberg spiking data sets (SHD: spoken digits, 20 classes; SSC:
+ * speech commands, 35 classes; Cramer et al. 2020) in their HDF5 layout:
+ * {@code spikes/times} (per sample, a variable-length array of spike times in
+ * seconds), {@code spikes/units} (per sample, the matching input channels,
+ * 0..699) and {@code labels} (one class per sample); other groups (extra/...)
+ * are ignored. Read with jHDF (pure Java, Maven Central).
+ */
+public final class Shd {
+  /** Input channels of the SHD/SSC cochlea model. */
+  public static final int CHANNELS = 700;
+  public final float[][] times;
+  public final int[][] units;
+  public final int[] labels;
+
+  private Shd(float[][] times, int[][] units, int[] labels) {
+    this.times = times;
+    this.units = units;
+    this.labels = labels;
+  }
+
+  public int samples() { return labels.length; }
+
+  /** Reads {@code file}; a missing or mistyped dataset, or lists of different lengths, are errors naming the file and the path. */
+  public static Shd read(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) throw new ChiveException(file + ": no such file");
+    Object t, u, l;
+    try (HdfFile h = new HdfFile(file)) {
+      t = data(h, file, "spikes/times");
+      u = data(h, file, "spikes/units");
+      l = data(h, file, "labels");
+    } catch (ChiveException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new ChiveException(file + ": not a readable HDF5 file (" + e.getMessage() + ")");
+    }
+    Object[] ts = ragged(file, "spikes/times", t), us = ragged(file, "spikes/units", u);
+    if (!(l instanceof int[])) throw new ChiveException(file + ": labels must be a 1-d integer array, got " + l.getClass().getSimpleName());
+    int[] labels = (int[]) l;
+    if (ts.length != labels.length || us.length != labels.length) {
+      throw new ChiveException(file + ": " + ts.length + " spike-time lists, " + us.length + " unit lists and " + labels.length
+          + " labels: one of each per sample");
+    }
+    float[][] times = new float[ts.length][];
+    int[][] units = new int[us.length][];
+    for (int s = 0; s < ts.length; s++) {
+      if (!(ts[s] instanceof float[])) throw new ChiveException(file + ": spikes/times[" + s + "] must be floating point, got " + ts[s].getClass().getSimpleName());
+      if (!(us[s] instanceof int[])) throw new ChiveException(file + ": spikes/units[" + s + "] must be integers, got " + us[s].getClass().getSimpleName());
+      times[s] = (float[]) ts[s];
+      units[s] = (int[]) us[s];
+      if (times[s].length != units[s].length) {
+        throw new ChiveException(file + ": sample " + s + " has " + times[s].length + " spike times but " + units[s].length + " units");
+      }
+      for (int k = 0; k < times[s].length; k++) {
+        if (!(times[s][k] >= 0) || Float.isInfinite(times[s][k])) throw new ChiveException(file + ": sample " + s + ", spike " + k + ": time " + times[s][k] + " s is not a finite time >= 0");
+      }
+    }
+    return new Shd(times, units, labels);
+  }
+
+  private static Object data(HdfFile h, Path file, String path) {
+    Node n;
+    try {
+      n = h.getByPath(path);
+    } catch (RuntimeException e) {
+      throw new ChiveException(file + ": no dataset " + path + " (the SHD/SSC layout has spikes/times, spikes/units and labels)");
+    }
+    if (!(n instanceof io.jhdf.api.Dataset)) throw new ChiveException(file + ": " + path + " is not a dataset");
+    io.jhdf.api.Dataset d = (io.jhdf.api.Dataset) n;
+    if (d.getDimensions().length != 1) throw new ChiveException(file + ": " + path + " must be 1-d (one entry per sample), has shape " + java.util.Arrays.toString(d.getDimensions()));
+    return d.getData();
+  }
+
+  private static Object[] ragged(Path file, String path, Object o) {
+    if (!(o instanceof Object[])) throw new ChiveException(file + ": " + path + " must hold one variable-length array per sample, got " + o.getClass().getSimpleName());
+    return (Object[]) o;
+  }
+
+  /**
+   * Binary spikes: channel u firing at t seconds is unit u in step
+   * floor(t·1000 / dtMs); several spikes of one unit in one step make one;
+   * spikes in steps &gt;= {@code steps} are dropped. A channel outside
+   * 0..channels-1 is an error naming the sample and spike.
+   */
+  public Dataset bin(int channels, int classes, double dtMs, int steps, String description) {
+    if (!(dtMs > 0) || Double.isInfinite(dtMs)) throw new ChiveException("SHD binning: dt must be a positive number of ms, got " + dtMs);
+    if (channels <= 0 || steps <= 0) throw new ChiveException("SHD binning: channels and steps must be > 0, got " + channels + " and " + steps);
+    int[][] step = new int[samples()][], unit = new int[samples()][];
+    for (int s = 0; s < samples(); s++) {
+      int[] u = new int[units[s].length], st = new int[units[s].length];
+      int m = 0;
+      for (int k = 0; k < units[s].length; k++) {
+        if (units[s][k] < 0 || units[s][k] >= channels) {
+          throw new ChiveException("SHD sample " + s + ", spike " + k + ": channel " + units[s][k] + " is outside 0.." + (channels - 1));
+        }
+        double b = Math.floor(times[s][k] * 1000.0 / dtMs);
+        if (b >= steps) continue;
+        u[m] = units[s][k];
+        st[m++] = (int) b;
+      }
+      unit[s] = java.util.Arrays.copyOf(u, m);
+      step[s] = java.util.Arrays.copyOf(st, m);
+    }
+    return Dataset.fromEvents(channels, steps, unit, step, labels.clone(), classes, description, true);
+  }
+}
