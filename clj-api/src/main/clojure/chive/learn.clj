@@ -221,8 +221,13 @@
   :width :height sensor size (default 34 x 34, N-MNIST's), :polarity (true:
   ON and OFF events on separate units, 2·width·height of them). Several
   events of one unit in one step make one spike; events after :steps·:dt are
-  dropped."
-  [dir {:keys [dt steps width height polarity] :or {steps 300 width 34 height 34 polarity true}}]
+  dropped.
+  :augment {:copies k :shift s :jitter dt-jitter :seed n} adds k augmented
+  copies of every sample (after it, same label): all its events moved by a
+  random whole number of pixels in [-s, s] in x and in y (events leaving the
+  sensor dropped), and every timestamp by Gaussian noise of standard
+  deviation dt-jitter (a time); reproducible from :seed."
+  [dir {:keys [dt steps width height polarity augment] :or {steps 300 width 34 height 34 polarity true}}]
   (let [root (io/file dir)
         _ (when-not (.isDirectory root) (fail (str "event folder " root " does not exist or is not a folder") {:dir (str root)}))
         class-dirs (sort-by #(.getName ^File %) (filter #(.isDirectory ^File %) (.listFiles root)))
@@ -236,11 +241,28 @@
                 [f (label-of (.getName cd))])
         _ (when (empty? files) (fail (str "event folder " root ": no .bin files in its class folders") {:dir (str root)}))
         dt-ms (if dt (ms-of :dt dt) 1.0)
-        events (mapv (fn [[^File f _]] (NEvents/read (.toPath f))) files)]
-    (NEvents/bin ^java.util.List events (int-array (map second files)) (int classes) (int width) (int height) (boolean polarity)
+        {:keys [copies shift jitter seed] :or {copies 0 shift 0 seed 0}} augment
+        _ (when augment
+            (when-let [bad (seq (remove #{:copies :shift :jitter :seed} (keys augment)))]
+              (fail (str "unknown :augment keys " (pr-str bad) "; valid: (:copies :jitter :seed :shift)") {:augment augment}))
+            (when-not (and (nat-int? copies) (nat-int? shift) (integer? seed))
+              (fail (str ":augment needs whole numbers :copies >= 0, :shift >= 0 and :seed, got " (pr-str augment)) {:augment augment})))
+        jitter-us (if jitter (* 1000.0 (ms-of :jitter jitter)) 0.0)
+        rng (java.util.SplittableRandom. (long seed))
+        samples (vec (for [[^File f label] files
+                           :let [^NEvents e (NEvents/read (.toPath f))]
+                           x (cons e (for [_ (range copies)]
+                                       (let [dx (- (.nextInt rng (int (inc (* 2 shift)))) shift)
+                                             dy (- (.nextInt rng (int (inc (* 2 shift)))) shift)]
+                                         (.jittered (.shifted e (int dx) (int dy) (int width) (int height))
+                                                    (double jitter-us) rng))))]
+                       [x label]))
+        events (mapv first samples)]
+    (NEvents/bin ^java.util.List events (int-array (map second samples)) (int classes) (int width) (int height) (boolean polarity)
                  (double dt-ms) (int steps)
-                 (format "events %s: %d samples, %d classes, %dx%d%s, dt %s ms, %d steps" root (count files) classes width height
-                         (if polarity " x 2 polarities" "") dt-ms steps))))
+                 (format "events %s: %d samples%s, %d classes, %dx%d%s, dt %s ms, %d steps" root (count samples)
+                         (if augment (format " (%d files, %d augmented copies each)" (count files) copies) "")
+                         classes width height (if polarity " x 2 polarities" "") dt-ms steps))))
 
 (defn shd
   "A dataset of binary spikes from a file in the HDF5 layout of the Heidelberg

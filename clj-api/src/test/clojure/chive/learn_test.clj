@@ -224,6 +224,20 @@
       (is (= 1 (count (:history @(:state m)))) "one epoch trained")
       (is (Double/isFinite (double (:train-loss (last (:history @(:state m)))))))
       (is (<= 0.0 (:accuracy (learn/evaluate m d)) 1.0)))
+    (testing ":augment adds shifted, jittered copies after each sample, reproducibly"
+      (let [opts {:dt (chive.units/ms 1) :steps 20 :width 8 :height 8
+                  :augment {:copies 2 :shift 1 :jitter (chive.units/ms 0.5) :seed 9}}
+            a (learn/event-folder (io/file root "Train") opts)
+            b (learn/event-folder (io/file root "Train") opts)
+            plain (learn/event-folder (io/file root "Train") {:dt (chive.units/ms 1) :steps 20 :width 8 :height 8})
+            rows (fn [^chive.core.learn.Dataset d s] (vec (.dense (.events (.range d s (inc s))))))]
+        (is (= 72 (.samples a)))
+        (is (= (mapcat #(repeat 3 %) (.labels plain)) (vec (.labels a))))
+        (is (= (rows plain 0) (rows a 0)) "the original first")
+        (is (not= (rows a 0) (rows a 1)) "then a changed copy")
+        (is (= (vec (.dense (.events a))) (vec (.dense (.events b)))) "the same from the same seed")
+        (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown :augment keys \(:flip\)"
+                              (learn/event-folder (io/file root "Train") (assoc opts :augment {:flip true}))))))
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"no .bin files in its class folders"
                           (learn/event-folder root {})) "the folder above Train: its only 'class' (Train) holds no .bin file")
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"does not exist or is not a folder"

@@ -48,6 +48,45 @@ public final class NEvents {
     return new NEvents(x, y, p, t);
   }
 
+  /**
+   * Augmentation: every event moved by (dx, dy) pixels; events that leave the
+   * width × height sensor are dropped (as a shifted camera would not see them).
+   */
+  public NEvents shifted(int dx, int dy, int width, int height) {
+    int n = 0;
+    int[] nx = new int[size()], ny = new int[size()], np = new int[size()], nt = new int[size()];
+    for (int k = 0; k < size(); k++) {
+      int a = x[k] + dx, b = y[k] + dy;
+      if (a < 0 || b < 0 || a >= width || b >= height) continue;
+      nx[n] = a; ny[n] = b; np[n] = p[k]; nt[n++] = t[k];
+    }
+    return new NEvents(java.util.Arrays.copyOf(nx, n), java.util.Arrays.copyOf(ny, n), java.util.Arrays.copyOf(np, n),
+        java.util.Arrays.copyOf(nt, n));
+  }
+
+  /**
+   * Augmentation: every timestamp moved by Gaussian noise of standard
+   * deviation {@code sdUs} µs, rounded, and clamped to the format's range
+   * [0, 2^23 - 1]; the events are then in time order again.
+   */
+  public NEvents jittered(double sdUs, java.util.SplittableRandom rng) {
+    if (!(sdUs >= 0) || Double.isInfinite(sdUs)) throw new ChiveException("time jitter must be a finite standard deviation >= 0 us, got " + sdUs);
+    long[] key = new long[size()];
+    for (int k = 0; k < size(); k++) {
+      double u1 = 1 - rng.nextDouble(), u2 = rng.nextDouble();
+      double g = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+      long tt = Math.max(0, Math.min((1 << 23) - 1, Math.round(t[k] + sdUs * g)));
+      key[k] = (tt << 32) | k;
+    }
+    java.util.Arrays.sort(key);
+    int[] nx = new int[size()], ny = new int[size()], np = new int[size()], nt = new int[size()];
+    for (int q = 0; q < size(); q++) {
+      int k = (int) key[q];
+      nx[q] = x[k]; ny[q] = y[k]; np[q] = p[k]; nt[q] = (int) (key[q] >>> 32);
+    }
+    return new NEvents(nx, ny, np, nt);
+  }
+
   /** Writes these events in the same format (the inverse of {@link #read}). */
   public void write(Path file) throws IOException {
     byte[] b = new byte[5 * x.length];

@@ -58,4 +58,22 @@ class NEventsTest {
         () -> NEvents.bin(List.of(a), new int[] {0}, 1, 3, 3, true, 1.0, 5, "small"));
     assertTrue(err.getMessage().contains("sample 0, event 0: address (3, 2) is outside the 3 x 3 sensor"), err.getMessage());
   }
+
+  @Test
+  void shiftsDropWhatLeavesTheSensorAndJitterKeepsTimeOrder() {
+    NEvents e = new NEvents(new int[] {0, 3, 1}, new int[] {0, 3, 2}, new int[] {1, 0, 1}, new int[] {10, 20, 8_388_600});
+    NEvents s = e.shifted(1, -1, 4, 4);
+    assertArrayEquals(new int[] {2}, s.x, "(0,0) -> (1,-1) and (3,3) -> (4,2) leave a 4 x 4 sensor; (1,2) -> (2,1)");
+    assertArrayEquals(new int[] {1}, s.y);
+    assertArrayEquals(new int[] {8_388_600}, s.t);
+    NEvents j = e.jittered(1000, new java.util.SplittableRandom(1));
+    for (int k = 1; k < j.size(); k++) assertTrue(j.t[k - 1] <= j.t[k], "time order");
+    for (int v : j.t) assertTrue(v >= 0 && v < (1 << 23), "within the 23-bit range: " + v);
+    assertEquals(3, j.size());
+    assertArrayEquals(e.t, e.jittered(0, new java.util.SplittableRandom(1)).t, "no jitter, no change");
+    NEvents again = e.jittered(1000, new java.util.SplittableRandom(1));
+    assertArrayEquals(j.t, again.t, "reproducible from the generator's seed");
+    ChiveException err = assertThrows(ChiveException.class, () -> e.jittered(-1, new java.util.SplittableRandom(1)));
+    assertTrue(err.getMessage().contains("got -1.0"), err.getMessage());
+  }
 }
