@@ -283,4 +283,26 @@
         (is (thrown-with-msg? chive.core.sim.ChiveException #"channel \d+ is outside 0..349"
                               (learn/shd f {:channels 350})))
         (is (thrown-with-msg? chive.core.sim.ChiveException #"no such file"
-                              (learn/shd (io/file dir "missing.h5") {})))))))
+                              (learn/shd (io/file dir "missing.h5") {})))
+        (testing "other widths: float64 times, int64 units and labels; float units are refused"
+          (let [g (io/file dir "wide.h5")
+                bad (io/file dir "bad.h5")
+                script (str "import h5py, numpy as np, sys\n"
+                            "for path, udt in ((sys.argv[1], 'int64'), (sys.argv[2], 'float32')):\n"
+                            "    with h5py.File(path, 'w') as h:\n"
+                            "        s = h.create_group('spikes')\n"
+                            "        t = s.create_dataset('times', (2,), dtype=h5py.vlen_dtype(np.dtype('float64')))\n"
+                            "        u = s.create_dataset('units', (2,), dtype=h5py.vlen_dtype(np.dtype(udt)))\n"
+                            "        t[0] = np.array([0.001, 0.015]); u[0] = np.array([3, 699], udt)\n"
+                            "        t[1] = np.array([0.025]); u[1] = np.array([7], udt)\n"
+                            "        h.create_dataset('labels', data=np.array([1, 0], np.int64))\n")
+                r (clojure.java.shell/sh "/usr/bin/python3" "-c" script (str g) (str bad))]
+            (is (zero? (:exit r)) (:err r))
+            (let [d (learn/shd g {:dt (chive.units/ms 10) :steps 5})]
+              (is (= [[3 0] [699 1] [7 2]]
+                     (let [^floats x (.dense (.events d))]
+                       (vec (for [k (range (alength x)) :when (pos? (aget x k))]
+                              [(mod k 700) (mod (quot k 700) 5)])))) "channel and step of every spike")
+              (is (= [1 0] (vec (.labels d)))))
+            (is (thrown-with-msg? chive.core.sim.ChiveException #"spikes/units\[0\] must be integers, got float\[\]"
+                                  (learn/shd bad {})))))))))

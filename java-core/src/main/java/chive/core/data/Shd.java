@@ -45,8 +45,7 @@ public final class Shd {
       throw new ChiveException(file + ": not a readable HDF5 file (" + e.getMessage() + ")");
     }
     Object[] ts = ragged(file, "spikes/times", t), us = ragged(file, "spikes/units", u);
-    if (!(l instanceof int[])) throw new ChiveException(file + ": labels must be a 1-d integer array, got " + l.getClass().getSimpleName());
-    int[] labels = (int[]) l;
+    int[] labels = ints(file, "labels", l);
     if (ts.length != labels.length || us.length != labels.length) {
       throw new ChiveException(file + ": " + ts.length + " spike-time lists, " + us.length + " unit lists and " + labels.length
           + " labels: one of each per sample");
@@ -54,10 +53,8 @@ public final class Shd {
     float[][] times = new float[ts.length][];
     int[][] units = new int[us.length][];
     for (int s = 0; s < ts.length; s++) {
-      if (!(ts[s] instanceof float[])) throw new ChiveException(file + ": spikes/times[" + s + "] must be floating point, got " + ts[s].getClass().getSimpleName());
-      if (!(us[s] instanceof int[])) throw new ChiveException(file + ": spikes/units[" + s + "] must be integers, got " + us[s].getClass().getSimpleName());
-      times[s] = (float[]) ts[s];
-      units[s] = (int[]) us[s];
+      times[s] = floats(file, "spikes/times[" + s + "]", ts[s]);
+      units[s] = ints(file, "spikes/units[" + s + "]", us[s]);
       if (times[s].length != units[s].length) {
         throw new ChiveException(file + ": sample " + s + " has " + times[s].length + " spike times but " + units[s].length + " units");
       }
@@ -79,6 +76,39 @@ public final class Shd {
     io.jhdf.api.Dataset d = (io.jhdf.api.Dataset) n;
     if (d.getDimensions().length != 1) throw new ChiveException(file + ": " + path + " must be 1-d (one entry per sample), has shape " + java.util.Arrays.toString(d.getDimensions()));
     return d.getData();
+  }
+
+  /** Times as float: float16/float32 arrive as float[], float64 as double[] (rounded to float: 60 ns resolution at 1 s). */
+  private static float[] floats(Path file, String what, Object o) {
+    if (o instanceof float[]) return (float[]) o;
+    if (o instanceof double[]) {
+      double[] d = (double[]) o;
+      float[] f = new float[d.length];
+      for (int k = 0; k < d.length; k++) f[k] = (float) d[k];
+      return f;
+    }
+    throw new ChiveException(file + ": " + what + " must be floating point, got " + o.getClass().getSimpleName());
+  }
+
+  /** Integers of any width: (u)int8/16/32 arrive as int[], (u)int64 as long[] (values must fit an int). */
+  private static int[] ints(Path file, String what, Object o) {
+    if (o instanceof int[]) return (int[]) o;
+    if (o instanceof long[]) {
+      long[] a = (long[]) o;
+      int[] r = new int[a.length];
+      for (int k = 0; k < a.length; k++) {
+        if (a[k] < Integer.MIN_VALUE || a[k] > Integer.MAX_VALUE) throw new ChiveException(file + ": " + what + "[" + k + "] = " + a[k] + " does not fit a 32-bit integer");
+        r[k] = (int) a[k];
+      }
+      return r;
+    }
+    if (o instanceof short[] || o instanceof byte[]) {
+      int n = java.lang.reflect.Array.getLength(o);
+      int[] r = new int[n];
+      for (int k = 0; k < n; k++) r[k] = ((Number) java.lang.reflect.Array.get(o, k)).intValue();
+      return r;
+    }
+    throw new ChiveException(file + ": " + what + " must be integers, got " + o.getClass().getSimpleName());
   }
 
   private static Object[] ragged(Path file, String path, Object o) {
