@@ -118,20 +118,17 @@ public final class NEvents {
     int[][] unit = new int[samples.size()][], step = new int[samples.size()][];
     for (int s = 0; s < samples.size(); s++) {
       NEvents e = samples.get(s);
-      int[] u = new int[e.size()], st = new int[e.size()];
-      int m = 0;
+      unit[s] = new int[e.size()];
+      step[s] = new int[e.size()];
       for (int k = 0; k < e.size(); k++) {
         if (e.x[k] >= width || e.y[k] >= height) {
           throw new ChiveException("sample " + s + ", event " + k + ": address (" + e.x[k] + ", " + e.y[k] + ") is outside the "
               + width + " x " + height + " sensor");
         }
-        long b = (long) Math.floor(e.t[k] / binUs);
-        if (b >= steps) continue;
-        u[m] = (polarity ? e.p[k] * width * height : 0) + e.y[k] * width + e.x[k];
-        st[m++] = (int) b;
+        unit[s][k] = (polarity ? e.p[k] * width * height : 0) + e.y[k] * width + e.x[k];
+        // at most steps (dropped by fromEvents), so that it fits an int whatever dt is
+        step[s][k] = (int) Math.min(Math.floor(e.t[k] / binUs), steps);
       }
-      unit[s] = java.util.Arrays.copyOf(u, m);
-      step[s] = java.util.Arrays.copyOf(st, m);
     }
     return Dataset.fromEvents(units, steps, unit, step, labels, classes, description, true);
   }

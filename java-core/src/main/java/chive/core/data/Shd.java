@@ -90,9 +90,21 @@ public final class Shd {
     throw new ChiveException(file + ": " + what + " must be floating point, got " + o.getClass().getSimpleName());
   }
 
-  /** Integers of any width: (u)int8/16/32 arrive as int[], (u)int64 as long[] (values must fit an int). */
+  /** Integers of any width: uint8/16 and int32 arrive from jHDF as int[], int8 as byte[], int16 as short[], (u)int64 as long[] (values must fit an int). */
   private static int[] ints(Path file, String what, Object o) {
     if (o instanceof int[]) return (int[]) o;
+    if (o instanceof short[]) {
+      short[] a = (short[]) o;
+      int[] r = new int[a.length];
+      for (int k = 0; k < a.length; k++) r[k] = a[k];
+      return r;
+    }
+    if (o instanceof byte[]) {
+      byte[] a = (byte[]) o;
+      int[] r = new int[a.length];
+      for (int k = 0; k < a.length; k++) r[k] = a[k];
+      return r;
+    }
     if (o instanceof long[]) {
       long[] a = (long[]) o;
       int[] r = new int[a.length];
@@ -100,12 +112,6 @@ public final class Shd {
         if (a[k] < Integer.MIN_VALUE || a[k] > Integer.MAX_VALUE) throw new ChiveException(file + ": " + what + "[" + k + "] = " + a[k] + " does not fit a 32-bit integer");
         r[k] = (int) a[k];
       }
-      return r;
-    }
-    if (o instanceof short[] || o instanceof byte[]) {
-      int n = java.lang.reflect.Array.getLength(o);
-      int[] r = new int[n];
-      for (int k = 0; k < n; k++) r[k] = ((Number) java.lang.reflect.Array.get(o, k)).intValue();
       return r;
     }
     throw new ChiveException(file + ": " + what + " must be integers, got " + o.getClass().getSimpleName());
@@ -125,22 +131,17 @@ public final class Shd {
   public Dataset bin(int channels, int classes, double dtMs, int steps, String description) {
     if (!(dtMs > 0) || Double.isInfinite(dtMs)) throw new ChiveException("SHD binning: dt must be a positive number of ms, got " + dtMs);
     if (channels <= 0 || steps <= 0) throw new ChiveException("SHD binning: channels and steps must be > 0, got " + channels + " and " + steps);
-    int[][] step = new int[samples()][], unit = new int[samples()][];
+    int[][] step = new int[samples()][];
     for (int s = 0; s < samples(); s++) {
-      int[] u = new int[units[s].length], st = new int[units[s].length];
-      int m = 0;
+      step[s] = new int[units[s].length];
       for (int k = 0; k < units[s].length; k++) {
         if (units[s][k] < 0 || units[s][k] >= channels) {
           throw new ChiveException("SHD sample " + s + ", spike " + k + ": channel " + units[s][k] + " is outside 0.." + (channels - 1));
         }
-        double b = Math.floor(times[s][k] * 1000.0 / dtMs);
-        if (b >= steps) continue;
-        u[m] = units[s][k];
-        st[m++] = (int) b;
+        // at most steps (dropped by fromEvents), so that it fits an int whatever dt is
+        step[s][k] = (int) Math.min(Math.floor(times[s][k] * 1000.0 / dtMs), steps);
       }
-      unit[s] = java.util.Arrays.copyOf(u, m);
-      step[s] = java.util.Arrays.copyOf(st, m);
     }
-    return Dataset.fromEvents(channels, steps, unit, step, labels.clone(), classes, description, true);
+    return Dataset.fromEvents(channels, steps, units, step, labels.clone(), classes, description, true);
   }
 }

@@ -80,50 +80,38 @@ public final class Dataset {
    */
   public static Dataset fromEvents(int units, int steps, int[][] unit, int[][] step, int[] labels, int classes, String description,
                                    boolean merge) {
-    if (unit.length != labels.length || step.length != labels.length) {
-      throw new ChiveException("dataset: " + unit.length + " unit lists and " + step.length + " step lists for " + labels.length + " labels");
-    }
-    if (merge) {
-      unit = unit.clone();
-      step = step.clone();
-      for (int s = 0; s < labels.length; s++) {
-        if (unit[s].length != step[s].length) throw new ChiveException("sample " + s + ": " + unit[s].length + " units but " + step[s].length + " steps");
-        long[] key = new long[unit[s].length];
-        for (int k = 0; k < key.length; k++) key[k] = ((long) step[s][k] << 32) | (unit[s][k] & 0xFFFFFFFFL);
-        java.util.Arrays.sort(key);
-        int q = 0;
-        for (int k = 0; k < key.length; k++) if (q == 0 || key[k] != key[q - 1]) key[q++] = key[k];
-        int[] u = new int[q], t = new int[q];
-        for (int k = 0; k < q; k++) {
-          u[k] = (int) key[k];
-          t[k] = (int) (key[k] >> 32);
-        }
-        unit[s] = u;
-        step[s] = t;
-      }
-    }
     int n = labels.length;
+    if (unit.length != n || step.length != n) {
+      throw new ChiveException("dataset: " + unit.length + " unit lists and " + step.length + " step lists for " + n + " labels");
+    }
+    // Per sample, (step, unit) packed in one long and sorted: rows in step order,
+    // units ascending within a row, for reproducible sums; spikes at step >= steps
+    // are dropped; with merge, repeats of one (step, unit) are kept once.
+    long[][] keys = new long[n][];
     int[] count = new int[n * steps + 1];
     for (int s = 0; s < n; s++) {
-      for (int k = 0; k < unit[s].length; k++) {
+      if (unit[s].length != step[s].length) throw new ChiveException("sample " + s + ": " + unit[s].length + " units but " + step[s].length + " steps");
+      long[] key = new long[unit[s].length];
+      int m = 0;
+      for (int k = 0; k < key.length; k++) {
         int t = step[s][k];
         if (t < 0) throw new ChiveException("sample " + s + ": spike step " + t + " is negative");
         if (unit[s][k] < 0 || unit[s][k] >= units) throw new ChiveException("sample " + s + ": unit " + unit[s][k] + " is outside 0.." + (units - 1));
-        if (t < steps) count[s * steps + t + 1]++;
+        if (t < steps) key[m++] = ((long) t << 32) | unit[s][k];
       }
+      java.util.Arrays.sort(key, 0, m);
+      int q = m;
+      if (merge) {
+        q = 0;
+        for (int k = 0; k < m; k++) if (q == 0 || key[k] != key[q - 1]) key[q++] = key[k];
+      }
+      keys[s] = java.util.Arrays.copyOf(key, q);
+      for (long kk : keys[s]) count[s * steps + (int) (kk >>> 32) + 1]++;
     }
     for (int r = 0; r < n * steps; r++) count[r + 1] += count[r];
     int[] idx = new int[count[n * steps]];
     int e = 0;
-    for (int s = 0; s < n; s++) {
-      // (step, unit) packed in one long and sorted: rows in step order, units ascending
-      // within a row, for reproducible sums; spikes at step >= steps are dropped.
-      long[] key = new long[unit[s].length];
-      int m = 0;
-      for (int k = 0; k < key.length; k++) if (step[s][k] < steps) key[m++] = ((long) step[s][k] << 32) | unit[s][k];
-      java.util.Arrays.sort(key, 0, m);
-      for (int k = 0; k < m; k++) idx[e++] = (int) key[k];
-    }
+    for (long[] key : keys) for (long kk : key) idx[e++] = (int) kk;
     return new Dataset(new SpikeRows(n * steps, units, count, idx), steps, labels, classes, description);
   }
 }
