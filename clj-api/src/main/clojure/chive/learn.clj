@@ -35,7 +35,8 @@
             [clojure.java.io :as io]
             [clojure.string :as str])
   (:import [chive.core.learn Layer Layer$Reset SpikingNet SpikingNet$LossKind SpikingNet$Mode SpikingNet$Stats
-            Surrogate Optimizer Optimizer$Sgd Optimizer$Adam Dataset StdpGradient]
+            Surrogate Optimizer Optimizer$Sgd Optimizer$Adam Dataset StdpGradient
+            Module Weighted Conv2d Pool2d Pool2d$Kind Flatten Affine Neuron Neuron$Kind Neuron$Per Delay Dropout]
            [chive.core.data Randman Encoders Npy Idx$Images NEvents Shd]
            [chive.core.kernel Kernels]
            [java.io File]
@@ -97,7 +98,7 @@
 
 (defn- make-layer ^Layer [n-in {:keys [n readout recurrent] :as spec} nrn]
   (when-not (and (integer? n) (pos? n)) (fail (str "layer :n must be a positive integer, got " (pr-str n)) {:layer spec}))
-  (when-let [bad (seq (remove (into neuron-keys #{:n :readout :recurrent}) (keys spec)))]
+  (when-let [bad (seq (remove (into neuron-keys #{:n :readout :recurrent :type}) (keys spec)))]
     (fail (str "unknown layer keys " (pr-str bad) "; neuron keys are " (sort neuron-keys)) {:layer spec}))
   (let [nrn (merge nrn (select-keys spec neuron-keys))
         reset (or (resets (:reset nrn :hard)) (fail (str "unknown :reset " (pr-str (:reset nrn)) "; one of " (keys resets)) {:neuron nrn}))]
@@ -107,25 +108,187 @@
             (double (:threshold nrn 1.0)) reset (boolean (:detach-reset nrn true))
             (when-not readout (surrogate (:surrogate nrn [:superspike 10]))))))
 
+;; ---------------------------------------------------------------- layer kinds
+
+(defn- pair
+  "An int or [a b] as [a b] (kernel, stride, padding, dilation), each checked."
+  [path what x lo]
+  (let [[a b :as p] (if (integer? x) [x x] x)]
+    (when-not (and (vector? p) (= 2 (count p)) (every? integer? p))
+      (v/fail! path (str what " must be an integer or [h w], got " (pr-str x)) {:value x}))
+    [(v/int-in! path what a lo nil) (v/int-in! path what b lo nil)]))
+
+(def ^:private elementwise-neuron-keys #{:mem :tau-mem :syn :tau-syn :dt :threshold :reset :detach-reset :surrogate})
+
+(defn- neuron-module
+  "An element-wise Neuron stage (chive.core.learn.Neuron) of `kind` from the
+  layer spec merged over the model's :neuron defaults (only the keys that
+  apply: decays, threshold, reset, surrogate; gains and :rec are ignored)."
+  [kind path spec nrn]
+  (let [nrn (merge (select-keys nrn elementwise-neuron-keys) (select-keys spec elementwise-neuron-keys))
+        spiking? (#{:lif :if} kind)
+        leaky? (#{:lif :li} kind)
+        current? (or (contains? nrn :syn) (contains? nrn :tau-syn))
+        learn (set (:learn spec #{}))
+        per ({:neuron Neuron$Per/NEURON :channel Neuron$Per/CHANNEL :layer Neuron$Per/LAYER}
+             (v/one-of! path ":per" (:per spec :neuron) [:neuron :channel :layer]))
+        reset (resets (v/one-of! path ":reset" (:reset nrn :soft) (keys resets)))]
+    (when-not (set? (set learn)) (v/fail! path (str ":learn must be a set, got " (pr-str (:learn spec))) {}))
+    (doseq [k learn] (v/one-of! path ":learn entry" k [:mem :syn :threshold]))
+    (when (and (contains? learn :mem) (not leaky?))
+      (v/fail! path (str (name kind) " neurons do not leak (beta = 1); :learn :mem needs :lif or :li") {:learn learn}))
+    (when (and (contains? learn :syn) (not current?))
+      (v/fail! path ":learn :syn needs a current-based neuron (give :syn or :tau-syn)" {:learn learn}))
+    (when (and (contains? learn :threshold) (not spiking?))
+      (v/fail! path (str (name kind) " is a readout without a threshold; :learn :threshold needs :lif or :if") {:learn learn}))
+    (when (and leaky? (not (or (contains? nrn :mem) (contains? nrn :tau-mem))))
+      (v/fail! path (str (name kind) " needs :mem (the decay per step) or :tau-mem with :dt, here or in the model's :neuron") {}))
+    (Neuron. ({:lif Neuron$Kind/LIF :if Neuron$Kind/IF :li Neuron$Kind/LI :integrator Neuron$Kind/I} kind)
+             (if leaky? (decay nrn :mem :tau-mem) 1.0) (boolean current?) (if current? (decay nrn :syn :tau-syn) 0.0)
+             (double (:threshold nrn 1.0)) reset (boolean (:detach-reset nrn true))
+             (when spiking? (surrogate (:surrogate nrn [:superspike 10]))) per
+             (contains? learn :mem) (contains? learn :syn) (contains? learn :threshold))))
+
+(defn- pool-entry [kind k doc]
+  (registry/register!
+   :layer k
+   {:doc doc :keys #{:kernel :stride :padding}
+    :new (fn [path spec _nrn _shape _seed]
+           (let [[kh kw] (pair path ":kernel" (or (:kernel spec) (v/fail! path (str (name k) " needs :kernel") {})) 1)
+                 [sh sw] (pair path ":stride" (:stride spec [kh kw]) 1)
+                 [ph pw] (pair path ":padding" (:padding spec 0) 0)]
+             (Pool2d. kind (int kh) (int kw) (int sh) (int sw) (int ph) (int pw))))}))
+
+(registry/register!
+ :layer :dense
+ {:doc "LIF neurons with their own feed-forward (and, with :recurrent true, recurrent) weights: the layer of the JAX seed and SpyTorch (chive.core.learn.Layer; :readout true makes it a leaky integrator); the default when a layer has no :type"
+  :keys (into neuron-keys #{:n :readout :recurrent})
+  :new (fn [_path spec nrn shape _seed] (make-layer (reduce * shape) spec nrn))})
+
+(registry/register!
+ :layer :conv2d
+ {:doc "2-D convolution over [C H W] maps per time step: :channels (out), :kernel, :stride 1, :padding 0, :dilation 1, :groups 1, :bias true; im2col + GEMM, or an event scatter for sparse spike input (chosen per batch)"
+  :keys #{:channels :kernel :stride :padding :dilation :groups :bias}
+  :new (fn [path spec _nrn shape _seed]
+         (let [cout (v/int-in! path ":channels" (:channels spec) 1 nil)
+               [kh kw] (pair path ":kernel" (or (:kernel spec) (v/fail! path "conv2d needs :kernel" {})) 1)
+               [sh sw] (pair path ":stride" (:stride spec 1) 1)
+               [ph pw] (pair path ":padding" (:padding spec 0) 0)
+               [dh dw] (pair path ":dilation" (:dilation spec 1) 1)
+               groups (v/int-in! path ":groups" (:groups spec 1) 1 nil)
+               bias (v/bool! path ":bias" (:bias spec true))]
+           (when-not (= 3 (count shape))
+             (v/fail! path (str "conv2d takes [C H W] maps, got shape " (pr-str shape) " (give the model's :inputs as [C H W])") {:shape shape}))
+           (Conv2d. (int (first shape)) (int cout) (int kh) (int kw) (int sh) (int sw) (int ph) (int pw) (int dh) (int dw) (int groups) (boolean bias))))})
+
+(pool-entry Pool2d$Kind/MAX :maxpool2d "max over each :kernel window per channel (:stride = kernel, :padding 0); spikes stay spikes")
+(pool-entry Pool2d$Kind/AVG :avgpool2d "mean over each :kernel window per channel (:stride = kernel, :padding 0, counted as zeros)")
+(pool-entry Pool2d$Kind/SUM :sumpool2d "sum over each :kernel window per channel (:stride = kernel, :padding 0): NIR's SumPool2d")
+
+(registry/register!
+ :layer :flatten
+ {:doc "[C H W] maps to one vector of C·H·W units (no copy)" :keys #{}
+  :new (fn [_ _ _ _ _] (Flatten.))})
+
+(registry/register!
+ :layer :affine
+ {:doc "x·w + b per time step: :n outputs, :bias true (false: NIR's Linear)" :keys #{:n :bias}
+  :new (fn [path spec _nrn shape _seed]
+         (Affine. (int (reduce * shape)) (int (v/int-in! path ":n" (:n spec) 1 nil)) (boolean (v/bool! path ":bias" (:bias spec true)))))})
+
+(doseq [[k doc] [[:lif "leaky integrate-and-fire neurons, one per input unit: U = beta U + J - reset, J the input or, with :syn/:tau-syn, a synaptic current; :reset :soft (default), :hard, :hard-leak"]
+                 [:if "integrate-and-fire (no leak: beta = 1), one per input unit"]
+                 [:li "leaky integrator readout, one per input unit: output U = beta U + J (for the :max-membrane loss)"]
+                 [:integrator "integrator readout (beta = 1): output U = U + J"]]]
+  (registry/register!
+   :layer k
+   {:doc (str doc ". Options: the neuron keys (:mem/:tau-mem, :syn/:tau-syn, :dt, :threshold, :reset, :detach-reset, :surrogate; defaults from the model's :neuron), :per :neuron|:channel|:layer (how many values of each), :learn a set of #{:mem :syn :threshold} to train")
+    :keys (into elementwise-neuron-keys #{:per :learn})
+    :new (fn [path spec nrn _shape _seed] (neuron-module k path spec nrn))}))
+
+(registry/register!
+ :layer :delay
+ {:doc "delays every unit by :steps whole time steps (0 before)" :keys #{:steps}
+  :new (fn [path spec _ _ _] (Delay. (int (v/int-in! path ":steps" (:steps spec) 0 nil))))})
+
+(registry/register!
+ :layer :dropout
+ {:doc "drops each unit with probability :p for a whole sample (one mask over time) in training, scales the rest by 1/(1 - p); passes through in evaluation"
+  :keys #{:p}
+  :new (fn [path spec _ _ seed] (Dropout. (v/number-in! path ":p" (:p spec) 0 0.999) (long seed)))})
+
+(defn- make-stage
+  "The Module for layer spec `spec` (index i) taking one sample's step of `shape`."
+  [i spec nrn shape seed]
+  (let [path [:layers i]]
+    (when-not (map? spec) (v/fail! path (str "a layer is a map, got " (pr-str spec)) {:value spec}))
+    (let [k (:type spec :dense)
+          entry (try (registry/lookup :layer k "layer type")
+                     (catch clojure.lang.ExceptionInfo e (v/fail! path (ex-message e) (ex-data e))))]
+      (v/closed! path (str (name k) " layer") spec (conj (set (:keys entry)) :type))
+      ((:new entry) path spec nrn shape seed))))
+
 (def ^:private losses {:spike-count SpikingNet$LossKind/COUNT_CE :max-membrane SpikingNet$LossKind/MAX_CE})
 
-(defn- init! [^Layer l {:keys [type scale] :or {type :glorot-uniform}} ^SplittableRandom rng]
-  (case type
-    :glorot-uniform (.initGlorotUniform l rng)
-    :normal (.initNormal l (double (or scale 1.0)) rng)
-    (fail (str "unknown :init type " (pr-str type) " (:glorot-uniform, :normal, :lsuv)") {:init type})))
+(def ^:private init-types [:glorot-uniform :normal :kaiming-uniform :lsuv])
+
+(defn- init! [m {:keys [type scale] :or {type :glorot-uniform}} ^SplittableRandom rng]
+  (let [scale (if (= scale :spytorch)
+                (if (instance? Layer m)
+                  (* 7 (- 1 (.mem ^Layer m)))
+                  (fail (str ":init :scale :spytorch (7(1 - mem)) is defined for dense layers only; give a number for " (.kind ^Module m)) {}))
+                scale)]
+    (cond
+      (instance? Layer m)
+      (let [^Layer l m]
+        (case type
+          :glorot-uniform (.initGlorotUniform l rng)
+          :normal (.initNormal l (double (or scale 1.0)) rng)
+          :kaiming-uniform (.initKaimingUniform l rng)
+          (fail (str "unknown :init type " (pr-str type) " " (pr-str init-types)) {:init type})))
+      (instance? Weighted m)
+      (let [^Weighted w m]
+        (case type
+          :glorot-uniform (.initGlorotUniform w rng)
+          :normal (.initNormal w (double (or scale 1.0)) rng)
+          :kaiming-uniform (.initKaimingUniform w rng)
+          (fail (str "unknown :init type " (pr-str type) " " (pr-str init-types)) {:init type})))
+      :else nil)))
 
 (def ^:private lsuv-keys #{:type :data :batch :target-std :tol :max-iter :base})
 
+(defn- lsuv-targets
+  "[stage index, weights to scale, threshold] for every stage with a
+  membrane: a dense layer scales its own w; element-wise neurons scale the
+  nearest weighted stage before them (none between: skipped)."
+  [^SpikingNet net]
+  (let [ms (vec (.modules net))]
+    (vec (keep (fn [l]
+                 (let [m (ms l)]
+                   (cond
+                     (instance? Layer m) [l (.w ^Layer m) (double (.threshold ^Layer m))]
+                     (instance? Neuron m)
+                     (let [^Neuron nm m
+                           th (if (.spiking nm) (let [^floats t (.threshold nm)] (/ (areduce t i s 0.0 (+ s (aget t i))) (alength t))) 1.0)
+                           w (some (fn [j] (let [p (ms j)]
+                                             (cond (instance? Weighted p) (.weights ^Weighted p)
+                                                   (or (instance? Neuron p) (instance? Layer p)) ::none
+                                                   :else nil)))
+                                   (range (dec l) -1 -1))]
+                       (when (and w (not= w ::none)) [l w th])))))
+               (range (count ms))))))
+
 (defn- lsuv!
   "Layer-sequential unit variance (Mishkin & Matas 2016, as the JAX seed
-  suggests for spiking networks): for each layer in order, its feed-forward
-  weights w are multiplied by target/std(U) until the standard deviation of
-  its membrane potential U over the first :batch samples of :data, all
-  steps and neurons, is within :tol (relative) of :target-std thresholds,
-  at most :max-iter times (U depends on the spikes and resets, so one
-  scaling is not exact). Recurrent weights keep their base initialisation.
-  Returns one {:layer :std :iterations} per layer (std in thresholds)."
+  suggests for spiking networks): for each stage with a membrane in order,
+  the weights feeding it (a dense layer's own w; for element-wise neurons,
+  the convolution or affine map before them) are multiplied by target/std(U)
+  until the standard deviation of its membrane potential U over the first
+  :batch samples of :data, all steps and neurons, is within :tol (relative)
+  of :target-std thresholds, at most :max-iter times (U depends on the
+  spikes and resets, so one scaling is not exact). Recurrent weights and
+  biases keep their base initialisation. Returns one {:layer :std
+  :iterations} per such stage (std in thresholds)."
   [^SpikingNet net {:keys [data batch target-std tol max-iter] :or {batch 256 target-std 1.0 tol 0.05 max-iter 10} :as init}]
   (when-not (instance? Dataset data)
     (fail (str ":init :lsuv needs :data, a dataset (for example the training set), got " (pr-str (type data))) {:init (dissoc init :data)}))
@@ -133,15 +296,12 @@
     (fail (str ":init :lsuv needs positive :target-std and :tol, and positive integers :max-iter and :batch, got "
                (pr-str (select-keys init [:target-std :tol :max-iter :batch]))) {:init (dissoc init :data)}))
   (let [^Dataset d data
-        x (.batch d (int-array (range (min (long batch) (.samples d)))))
-        ls (.layers net)]
-    (vec (for [l (range (alength ls))
-               :let [^Layer layer (aget ls l)
-                     th (double (.threshold layer))
-                     std-of (fn [] (let [^floats u (aget (.recordMembrane net x) l)
+        x (.batch d (int-array (range (min (long batch) (.samples d)))))]
+    (vec (for [[l ^floats w th] (lsuv-targets net)
+               :let [std-of (fn [] (let [^floats u (aget (.recordMembrane net x) l)
                                          n (alength u)
                                          mean (/ (areduce u i s 0.0 (+ s (aget u i))) n)]
-                                     (/ (Math/sqrt (/ (areduce u i s 0.0 (+ s (let [dv (- (aget u i) mean)] (* dv dv)))) n)) th)))]]
+                                     (/ (Math/sqrt (/ (areduce u i s 0.0 (+ s (let [dv (- (aget u i) mean)] (* dv dv)))) n)) (double th))))]]
            (loop [k 0 std (std-of)]
              (cond
                (not (pos? std))
@@ -150,53 +310,80 @@
                (or (<= (Math/abs (- (/ std target-std) 1.0)) tol) (= k max-iter))
                {:layer l :std std :iterations k}
                :else
-               (let [^floats w (.w layer)
-                     f (float (/ target-std std))]
+               (let [f (float (/ target-std std))]
                  (dotimes [i (alength w)] (aset w i (* f (aget w i))))
                  (recur (inc k) (std-of)))))))))
 
 (defrecord Model [spec ^SpikingNet net state])
 
+(defn- input-shape [inputs spec]
+  (cond
+    (and (integer? inputs) (pos? inputs)) [inputs]
+    (and (vector? inputs) (#{1 3} (count inputs)) (every? #(and (integer? %) (pos? %)) inputs)) inputs
+    :else (fail (str ":inputs must be a positive integer or a shape [C H W] of positive integers, got " (pr-str inputs)) {:spec spec})))
+
 (defn model
   "Builds a model from its spec (see the namespace doc). Weights are
   initialised from :seed; :init {:type :normal :scale s} draws N(0, s/sqrt(fan_in))
-  (SpyTorch, with s = 7(1 - mem) as :scale :spytorch); :init {:type :lsuv
-  :data d} starts from :base (default {:type :glorot-uniform}) and scales each
-  layer's feed-forward weights until its membrane potential has :target-std
-  (default 1) thresholds of standard deviation on the first :batch (256)
-  samples of d, within :tol (0.05), at most :max-iter (10) times per layer;
-  (:lsuv @(:state m)) reports each layer's std and iterations."
+  (SpyTorch, with s = 7(1 - mem) as :scale :spytorch); :kaiming-uniform draws
+  weights and biases uniform in ±1/sqrt(fan_in) (PyTorch's default for
+  Linear and Conv2d); :init {:type :lsuv :data d} starts from :base (default
+  {:type :glorot-uniform}) and scales each layer's feed-forward weights until
+  its membrane potential has :target-std (default 1) thresholds of standard
+  deviation on the first :batch (256) samples of d, within :tol (0.05), at
+  most :max-iter (10) times per layer; (:lsuv @(:state m)) reports each
+  layer's std and iterations."
   [{:keys [inputs layers neuron loss init seed threads kernels] :or {seed 0 threads 1 kernels :auto} :as spec}]
-  (when-not (and (integer? inputs) (pos? inputs)) (fail (str ":inputs must be a positive integer, got " (pr-str inputs)) {:spec spec}))
-  (when (empty? layers) (fail "a model needs :layers" {:spec spec}))
-  (let [nrn (merge {} neuron)
-        ls (loop [n-in inputs [l & more] layers acc []]
-             (if l (let [layer (make-layer n-in l nrn)] (recur (:n l) more (conj acc layer))) acc))
-        rng (SplittableRandom. (long seed))
-        {:keys [type reduction scale] :or {type :spike-count reduction :sum scale 1.0}} loss
-        lk (or (losses type) (fail (str "unknown loss " (pr-str type) "; one of " (keys losses)) {:loss loss}))]
-    (when (= :lsuv (:type init))
-      (when-let [bad (seq (remove lsuv-keys (keys init)))]
-        (fail (str "unknown :init :lsuv keys " (pr-str bad) "; valid: " (sort lsuv-keys)) {:init (dissoc init :data)})))
-    (let [base (if (= :lsuv (:type init)) (:base init {:type :glorot-uniform}) init)]
-      (doseq [^Layer l ls]
-        (let [s (:scale base)]
-          (init! l (cond-> (or base {}) (= s :spytorch) (assoc :scale (* 7 (- 1 (.mem l))))) rng))))
-    (let [net (SpikingNet. (into-array Layer ls) lk (case reduction :mean true :sum false
-                                                          (fail (str "loss :reduction must be :sum or :mean, got " (pr-str reduction)) {:loss loss}))
-                           (double scale) (Kernels/named (name kernels)) (int threads))
-          report (when (= :lsuv (:type init))
-                   (try (lsuv! net init) (catch Throwable t (.close net) (throw t))))]
-      (->Model (cond-> spec (:data init) (update :init assoc :data (.description ^Dataset (:data init))))
-               net
-               (atom (cond-> {:history [] :optimizer nil :epoch 0} report (assoc :lsuv report)))))))
+  (let [shape0 (input-shape inputs spec)]
+    (when (empty? layers) (fail "a model needs :layers" {:spec spec}))
+    (let [nrn (merge {} neuron)
+          stages (loop [shape shape0 i 0 [l & more] layers acc []]
+                   (if l
+                     (let [^Module m (make-stage i l nrn shape (+ (* 1000003 (long seed)) i))
+                           out (vec (.bind m (int-array shape) (str "layer " i)))]
+                       (recur out (inc i) more (conj acc m)))
+                     acc))
+          rng (SplittableRandom. (long seed))
+          {:keys [type reduction scale] :or {type :spike-count reduction :sum scale 1.0}} loss
+          lk (or (losses type) (fail (str "unknown loss " (pr-str type) "; one of " (keys losses)) {:loss loss}))]
+      (when (= :lsuv (:type init))
+        (when-let [bad (seq (remove lsuv-keys (keys init)))]
+          (fail (str "unknown :init :lsuv keys " (pr-str bad) "; valid: " (sort lsuv-keys)) {:init (dissoc init :data)})))
+      (let [base (if (= :lsuv (:type init)) (:base init {:type :glorot-uniform}) init)]
+        (doseq [m stages] (init! m (or base {}) rng)))
+      (let [net (if (every? #(instance? Layer %) stages)
+                  (SpikingNet. ^"[Lchive.core.learn.Layer;" (into-array Layer stages) lk
+                               (case reduction :mean true :sum false
+                                     (fail (str "loss :reduction must be :sum or :mean, got " (pr-str reduction)) {:loss loss}))
+                               (double scale) (Kernels/named (name kernels)) (int threads))
+                  (SpikingNet. ^"[Lchive.core.learn.Module;" (into-array Module stages) (int-array shape0) lk
+                               (case reduction :mean true :sum false
+                                     (fail (str "loss :reduction must be :sum or :mean, got " (pr-str reduction)) {:loss loss}))
+                               (double scale) (Kernels/named (name kernels)) (int threads)))
+            report (when (= :lsuv (:type init))
+                     (try (lsuv! net init) (catch Throwable t (.close net) (throw t))))]
+        (->Model (cond-> spec (:data init) (update :init assoc :data (.description ^Dataset (:data init))))
+                 net
+                 (atom (cond-> {:history [] :optimizer nil :epoch 0} report (assoc :lsuv report))))))))
+
+(defn layer-types
+  "The registered layer types with their docs (an open list: register more
+  with (chive.registry/register! :layer k {:doc :keys :new})), as {type doc}."
+  []
+  (into (sorted-map) (for [[k e] (registry/entries-of :layer)] [k (:doc e)])))
+
+(defn shapes
+  "Each layer's type, input and output shape (one sample's step), in order."
+  [^Model m]
+  (vec (for [[i ^Module s] (map-indexed vector (.modules ^SpikingNet (:net m)))]
+         {:layer i :type (.kind s) :in (vec (.inShape s)) :out (vec (.outShape s))})))
 
 (defn weights
-  "The trainable arrays as {:layer i :name :w|:v :shape [rows cols] :values float[]} (live arrays)."
+  "The trainable arrays as {:layer i :name :w|:v|:bias|:mem|:syn|:threshold :shape [...] :values float[]} (live arrays)."
   [^Model m]
-  (vec (for [[i ^Layer l] (map-indexed vector (.layers ^SpikingNet (:net m)))
-             [nm ^floats a shape] (cond-> [[:w (.w l) [(.nIn l) (.n l)]]] (.recurrent l) (conj [:v (.v l) [(.n l) (.n l)]]))]
-         {:layer i :name nm :shape shape :values a})))
+  (vec (for [[i ^Module s] (map-indexed vector (.modules ^SpikingNet (:net m)))
+             [nm a shape] (map vector (.paramNames s) (.params s) (.paramShapes s))]
+         {:layer i :name ({"beta" :mem "alpha" :syn} nm (keyword nm)) :shape (vec shape) :values a})))
 
 ;; ---------------------------------------------------------------- data
 
@@ -388,6 +575,7 @@
        (spit (io/file tmp "checkpoint.json")
              (json/generate-string {:epoch epoch :history history :optimizer_steps (if optimizer (.steps optimizer) 0)
                                     :optimizer_arrays (if optimizer (count (.state optimizer)) 0)
+                                    :training_steps (.trainingSteps ^SpikingNet (:net m))
                                     :shuffle shuffle :plan plan
                                     :spec (pr-str (:spec m))} {:pretty true})))
      {:kind checkpoint-kind :legacy? #(.isFile (io/file (.toFile ^java.nio.file.Path %) "checkpoint.json"))})))
@@ -415,7 +603,9 @@
                          "null or {seed, n, draws}"))
         plan (when (contains? meta :plan)
                (field :plan #(or (nil? %) (and (map? %) (string? (:key %)) (nat? (:remaining %)))) "null or {key, remaining, ...}"))
+        training-steps (if (contains? meta :training_steps) (field :training_steps #(and (integer? %) (<= 0 %)) "a step count") opt-steps)
         ps (.params ^SpikingNet (:net m))]
+    (.setTrainingSteps ^SpikingNet (:net m) (long training-steps))
     (doseq [[k ^floats dst] (map-indexed vector ps)]
       (let [f (.toPath (io/file dir (str "param-" k ".npy")))
             ^floats src (.floats (.expectShape (Npy/read f) f (int-array [(alength dst)])) f)]

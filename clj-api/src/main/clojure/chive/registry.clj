@@ -1,6 +1,6 @@
 (ns chive.registry
   "chive's extension points, declared once. Every neuron model, connector,
-  plasticity rule, monitor, input, surrogate gradient and plot is an entry here,
+  plasticity rule, monitor, input, surrogate gradient, learn layer type and plot is an entry here,
   registered by one `register!` form (next to its Java class when it has a
   kernel). Everything else derives from the entries: `chive.net`'s `build`
   and `validate` (the keys each spec may have, and the errors that list the
@@ -28,6 +28,9 @@
                 :new (fn [name group lo hi spec target-unit] -> chive.core.sim.Input),
                 :load (fn [name group lo hi config] -> Input)
   - :surrogate  :new (fn [param] -> chive.core.learn.Surrogate)
+  - :layer      :keys (the spec keys it takes besides :type), :new (fn [path spec
+                neuron-defaults input-shape seed] -> chive.core.learn.Module): a
+                stage of a chive.learn model
   - :plot       :fn (the function that makes the Vega-Lite spec)
 
   Entries are kept in one atom, so a model registered at the REPL is usable
@@ -46,6 +49,7 @@
    :monitor #{:doc :new :load}
    :input #{:doc :new :load}
    :surrogate #{:doc :new}
+   :layer #{:doc :keys :new}
    :plot #{:doc :fn}})
 
 (defonce ^:private entries (atom {}))

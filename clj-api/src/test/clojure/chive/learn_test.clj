@@ -108,7 +108,7 @@
                           (learn/load-checkpoint! m "/nonexistent/ckpt")))))
 
 (deftest bad-specs-name-the-problem
-  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown layer keys \(:nn\)"
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"layers/0: unknown key :nn in dense layer; did you mean :n\?"
                         (learn/model {:inputs 3 :layers [{:n 2 :nn 4}]})))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown :reset :sideways"
                         (learn/model {:inputs 3 :layers [{:n 2 :reset :sideways}]})))
@@ -306,3 +306,92 @@
               (is (= [1 0] (vec (.labels d)))))
             (is (thrown-with-msg? chive.core.sim.ChiveException #"spikes/units\[0\] must be integers, got float\[\]"
                                   (learn/shd bad {})))))))))
+
+;; ---------------------------------------------------------------- deep layers
+
+(defn- halves
+  "n spike-frame samples of shape [1 8 8] over 10 steps: class 0 has its 25
+  events in the left half of the frame, class 1 in the right half."
+  [n seed]
+  (let [r (java.util.SplittableRandom. (long seed))
+        labels (int-array (repeatedly n #(.nextInt r 2)))
+        ev (vec (for [s (range n)]
+                  (let [x0 (* 4 (aget labels s))]
+                    (vec (repeatedly 25 #(vector (+ (* 8 (.nextInt r 8)) x0 (.nextInt r 4)) (.nextInt r 10)))))))]
+    (chive.core.learn.Dataset/fromEvents 64 10 (into-array (map #(int-array (map first %)) ev))
+                                         (into-array (map #(int-array (map second %)) ev)) labels 2 "halves" true)))
+
+(def ^:private conv-spec
+  {:inputs [1 8 8]
+   :layers [{:type :conv2d :channels 4 :kernel 3 :padding 1}
+            {:type :lif :mem 0.9 :threshold 1.0 :per :channel :learn #{:mem :threshold}}
+            {:type :maxpool2d :kernel 2}
+            {:type :flatten}
+            {:type :dropout :p 0.1}
+            {:type :affine :n 2}
+            {:type :li :mem 0.9}]
+   :loss {:type :max-membrane :reduction :mean}
+   :init {:type :kaiming-uniform}
+   :seed 3 :threads 2})
+
+(deftest conv-model-learns-and-checkpoints
+  (let [train (halves 160 1) test (halves 80 2)
+        m (learn/model conv-spec)]
+    (is (= [{:layer 0 :type "conv2d" :in [1 8 8] :out [4 8 8]}
+            {:layer 1 :type "LIF" :in [4 8 8] :out [4 8 8]}
+            {:layer 2 :type "maxpool2d" :in [4 8 8] :out [4 4 4]}
+            {:layer 3 :type "flatten" :in [4 4 4] :out [64]}
+            {:layer 4 :type "dropout" :in [64] :out [64]}
+            {:layer 5 :type "affine" :in [64] :out [2]}
+            {:layer 6 :type "LI" :in [2] :out [2]}]
+           (learn/shapes m)))
+    (is (= [[0 :w [4 1 3 3]] [0 :bias [4]] [1 :mem [4]] [1 :threshold [4]] [5 :w [64 2]] [5 :bias [2]]]
+           (map (juxt :layer :name :shape) (learn/weights m))))
+    (let [h (learn/train! m train {:epochs 6 :batch 16 :optimizer {:type :adam :lr 1e-2} :shuffle-seed 1 :test test :progress false})
+          mem (:values (first (filter #(= :mem (:name %)) (learn/weights m))))]
+      (is (>= (:test-acc (last h)) 0.9) (str "conv net separates the halves: " (mapv :test-acc h)))
+      (is (not= [0.9 0.9 0.9 0.9] (mapv #(Math/round (* 1000.0 %)) (vec mem))) "the trainable decay moved")
+      (is (every? #(<= 0.0 % 1.5) (vec mem)))
+      (let [dir (tmp-dir)
+            _ (learn/save-checkpoint! m dir)
+            before (mapv #(vec (:values %)) (learn/weights m))
+            acc (:accuracy (learn/evaluate m test))
+            m2 (learn/model conv-spec)]
+        (learn/load-checkpoint! m2 dir)
+        (is (= before (mapv #(vec (:values %)) (learn/weights m2))) "every conv, neuron and affine parameter restored")
+        (is (= acc (:accuracy (learn/evaluate m2 test))))
+        (is (= (.trainingSteps ^chive.core.learn.SpikingNet (:net m)) (.trainingSteps ^chive.core.learn.SpikingNet (:net m2)))
+            "dropout masks continue where the saved run stopped")))))
+
+(deftest conv-event-kernel-is-chosen-for-sparse-spikes
+  (let [m (learn/model (assoc conv-spec :threads 1))
+        ^chive.core.learn.SpikingNet net (:net m)
+        before (.sparseProducts net)]
+    (learn/evaluate m (halves 8 4))
+    (is (pos? (- (.sparseProducts net) before)) "25 events in 640 units per sample: the conv scatters events")))
+
+(deftest deep-layer-specs-name-the-problem
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"layers/2: unknown layer type :maxpool; did you mean :maxpool2d\?"
+                        (learn/model (assoc-in conv-spec [:layers 2] {:type :maxpool :kernel 2}))))
+  (is (thrown-with-msg? chive.core.sim.ChiveException #"layer 3 \(affine\): takes 64 inputs .*got shape \[4, 4, 4\] \(put a flatten layer before it\)"
+                        (learn/model {:inputs [1 8 8] :layers [{:type :conv2d :channels 4 :kernel 3 :padding 1} {:type :if}
+                                                               {:type :maxpool2d :kernel 2} {:type :affine :n 2} {:type :li :mem 0.9}]
+                                      :loss {:type :max-membrane}})))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"layers/0: conv2d takes \[C H W\] maps, got shape \[64\]"
+                        (learn/model (assoc conv-spec :inputs 64))))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"layers/1: unknown key :kernal in lif layer; did you mean :kernel\?|layers/1: unknown key :kernal in lif layer"
+                        (learn/model (assoc-in conv-spec [:layers 1 :kernal] 3))))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"layers/1: if neurons do not leak"
+                        (learn/model (assoc-in conv-spec [:layers 1] {:type :if :learn #{:mem}}))))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #":inputs must be a positive integer or a shape \[C H W\]"
+                        (learn/model (assoc conv-spec :inputs [1 8])))))
+
+(deftest layer-types-are-an-open-registry
+  (is (every? (set (keys (learn/layer-types))) [:dense :conv2d :maxpool2d :avgpool2d :sumpool2d :flatten :affine :lif :if :li :integrator :delay :dropout]))
+  (chive.registry/register! :layer :conv3x3
+                            {:doc "a 3x3 same-padding convolution" :keys #{:channels}
+                             :new (fn [_ spec _ shape _] (chive.core.learn.Conv2d. (int (first shape)) (int (:channels spec)) 3 3 1 1 1 1 1 1 1 true))})
+  (try
+    (let [m (learn/model (assoc-in conv-spec [:layers 0] {:type :conv3x3 :channels 4}))]
+      (is (= [4 8 8] (:out (first (learn/shapes m))))))
+    (finally (chive.registry/unregister! :layer :conv3x3))))

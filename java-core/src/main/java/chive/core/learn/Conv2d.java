@@ -1,0 +1,303 @@
+package chive.core.learn;
+
+import chive.core.sim.ChiveException;
+
+/**
+ * 2-D convolution (cross-correlation, as PyTorch's Conv2d and NIR's Conv2d)
+ * applied to each row (sample and step) on its own: input [C_in, H, W],
+ * weights [C_out, C_in/groups, kH, kW], optional bias [C_out], output
+ * [C_out, H_out, W_out] with H_out = ⌊(H + 2·pad_h - dil_h·(kH - 1) - 1)/stride_h⌋ + 1
+ * (the same for W). Output channel o of group g = o / (C_out/groups) sees
+ * input channels g·C_in/groups ... (g+1)·C_in/groups - 1.
+ *
+ * <p>Two kernels, chosen per call: dense, im2col of a block of rows and one
+ * GEMM per group (through {@link chive.core.kernel.Kernels}); and, for binary
+ * input (spikes) sparser than {@link #sparseDensityMax()}, an event scatter:
+ * each input spike adds the kernel slice it touches to the output, and the
+ * weight gradient gathers the output gradient at the same places. Both are
+ * tested against each other and against a direct loop.
+ */
+public final class Conv2d extends Weighted {
+  public final int cin, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups;
+  public final float[] w, b;
+  private int h, wi, ho, wo;
+  private volatile double sparseDensityMax = 0.1;
+
+  public Conv2d(int cin, int cout, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int groups, boolean bias) {
+    if (cin <= 0 || cout <= 0) throw new ChiveException("conv2d: channels must be > 0, got " + cin + " in and " + cout + " out");
+    if (kh <= 0 || kw <= 0) throw new ChiveException("conv2d: kernel size must be > 0, got " + kh + " x " + kw);
+    if (sh <= 0 || sw <= 0) throw new ChiveException("conv2d: stride must be > 0, got " + sh + " x " + sw);
+    if (ph < 0 || pw < 0) throw new ChiveException("conv2d: padding must be >= 0, got " + ph + " x " + pw);
+    if (dh <= 0 || dw <= 0) throw new ChiveException("conv2d: dilation must be > 0, got " + dh + " x " + dw);
+    if (groups <= 0 || cin % groups != 0 || cout % groups != 0) {
+      throw new ChiveException("conv2d: groups " + groups + " must divide both " + cin + " input and " + cout + " output channels");
+    }
+    long nw = (long) cout * (cin / groups) * kh * kw;
+    if (nw > Integer.MAX_VALUE / 2) throw new ChiveException("conv2d: " + nw + " weights is too many");
+    this.cin = cin; this.cout = cout; this.kh = kh; this.kw = kw; this.sh = sh; this.sw = sw;
+    this.ph = ph; this.pw = pw; this.dh = dh; this.dw = dw; this.groups = groups;
+    this.w = new float[(int) nw];
+    this.b = bias ? new float[cout] : null;
+  }
+
+  @Override public String kind() { return "conv2d"; }
+  @Override public float[] weights() { return w; }
+  @Override public float[] bias() { return b; }
+  @Override public int fanIn() { return cin / groups * kh * kw; }
+  @Override public int fanOut() { return cout / groups * kh * kw; }
+  @Override public float[][] params() { return b == null ? new float[][] {w} : new float[][] {w, b}; }
+  @Override public String[] paramNames() { return b == null ? new String[] {"w"} : new String[] {"w", "bias"}; }
+  @Override public int[][] paramShapes() {
+    int[] ws = {cout, cin / groups, kh, kw};
+    return b == null ? new int[][] {ws} : new int[][] {ws, {cout}};
+  }
+
+  /** The event kernel is used for binary input with at most this fraction of ones (0: never; 1: always). */
+  public double sparseDensityMax() { return sparseDensityMax; }
+  public void setSparseDensityMax(double d) {
+    if (!(d >= 0 && d <= 1)) throw new ChiveException("conv2d: sparse density limit must be in [0, 1], got " + d);
+    sparseDensityMax = d;
+  }
+
+  @Override
+  protected int[] shapeFor(int[] in) {
+    if (in.length != 3 || in[0] != cin) {
+      throw new ChiveException("takes shape [" + cin + ", H, W], got " + java.util.Arrays.toString(in));
+    }
+    h = in[1];
+    wi = in[2];
+    int eh = dh * (kh - 1) + 1, ew = dw * (kw - 1) + 1;
+    if (h + 2 * ph < eh || wi + 2 * pw < ew) {
+      throw new ChiveException("input " + h + " x " + wi + " (padded " + (h + 2 * ph) + " x " + (wi + 2 * pw) + ") is smaller than the dilated kernel " + eh + " x " + ew);
+    }
+    ho = (h + 2 * ph - eh) / sh + 1;
+    wo = (wi + 2 * pw - ew) / sw + 1;
+    return new int[] {cout, ho, wo};
+  }
+
+  static final class CCtx extends Ctx {
+    float[] y, col, tmp, gcol, wg, dwg;
+    boolean sparse;
+  }
+
+  @Override public Ctx newContext() { return new CCtx(); }
+
+  private int K() { return cin / groups * kh * kw; }
+
+  /** Rows per im2col block: the column buffer stays near 4 M floats. */
+  private int block(int rows) {
+    long per = (long) K() * ho * wo;
+    return (int) Math.max(1, Math.min(rows, (4L << 20) / Math.max(1, per)));
+  }
+
+  boolean useSparse(Activation in, int rows, Env env) {
+    if (!in.binary() || env.dense) return false;
+    double density = in.eventCount() / ((double) rows * cin * h * wi);
+    return density <= sparseDensityMax;
+  }
+
+  @Override
+  public Activation forward(Ctx ctx, Activation in, int samples, Env env) {
+    CCtx c = (CCtx) ctx;
+    final int rows = samples * env.steps, hw = ho * wo, outN = cout * hw;
+    float[] y = c.y = grow(c.y, rows * outN);
+    c.sparse = useSparse(in, rows, env);
+    if (c.sparse) {
+      java.util.Arrays.fill(y, 0, rows * outN, 0f);
+      scatterForward(in, rows, y);
+      env.countSparse();
+    } else {
+      denseForward(c, in.values(), rows, y, env);
+    }
+    if (b != null) {
+      for (int r = 0; r < rows; r++) for (int o = 0; o < cout; o++) {
+        float bo = b[o];
+        for (int s = 0, base = r * outN + o * hw; s < hw; s++) y[base + s] += bo;
+      }
+    }
+    return Activation.dense(rows, outN, y);
+  }
+
+  /** The weights of group g as a cog × K matrix (a view when there is one group). */
+  private float[] groupWeights(CCtx c, int g) {
+    if (groups == 1) return w;
+    int cog = cout / groups, k = K();
+    float[] wg = c.wg = grow(c.wg, cog * k);
+    System.arraycopy(w, g * cog * k, wg, 0, cog * k);
+    return wg;
+  }
+
+  /** col[k][r·HW + s] for rows [r0, r0 + R) and the input channels of group g. */
+  private void im2col(float[] x, int r0, int R, int g, float[] col) {
+    final int cing = cin / groups, hw = ho * wo, rs = R * hw, inN = cin * h * wi;
+    for (int cl = 0; cl < cing; cl++) {
+      int ch = g * cing + cl;
+      for (int ky = 0; ky < kh; ky++) for (int kx = 0; kx < kw; kx++) {
+        int k = (cl * kh + ky) * kw + kx;
+        for (int r = 0; r < R; r++) {
+          int xo = (r0 + r) * inN + ch * h * wi, co = k * rs + r * hw;
+          for (int oy = 0; oy < ho; oy++) {
+            int iy = oy * sh - ph + ky * dh;
+            int cr = co + oy * wo;
+            if (iy < 0 || iy >= h) {
+              java.util.Arrays.fill(col, cr, cr + wo, 0f);
+              continue;
+            }
+            int xr = xo + iy * wi;
+            for (int ox = 0; ox < wo; ox++) {
+              int ix = ox * sw - pw + kx * dw;
+              col[cr + ox] = ix >= 0 && ix < wi ? x[xr + ix] : 0f;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** gIn[r0 + r] += the columns' contributions (the adjoint of im2col). */
+  private void col2im(float[] col, int r0, int R, int g, float[] gIn) {
+    final int cing = cin / groups, hw = ho * wo, rs = R * hw, inN = cin * h * wi;
+    for (int cl = 0; cl < cing; cl++) {
+      int ch = g * cing + cl;
+      for (int ky = 0; ky < kh; ky++) for (int kx = 0; kx < kw; kx++) {
+        int k = (cl * kh + ky) * kw + kx;
+        for (int r = 0; r < R; r++) {
+          int xo = (r0 + r) * inN + ch * h * wi, co = k * rs + r * hw;
+          for (int oy = 0; oy < ho; oy++) {
+            int iy = oy * sh - ph + ky * dh;
+            if (iy < 0 || iy >= h) continue;
+            int xr = xo + iy * wi, cr = co + oy * wo;
+            for (int ox = 0; ox < wo; ox++) {
+              int ix = ox * sw - pw + kx * dw;
+              if (ix >= 0 && ix < wi) gIn[xr + ix] += col[cr + ox];
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private void denseForward(CCtx c, float[] x, int rows, float[] y, Env env) {
+    final int hw = ho * wo, cog = cout / groups, k = K(), outN = cout * hw, B = block(rows);
+    float[] col = c.col = grow(c.col, k * B * hw);
+    float[] tmp = c.tmp = grow(c.tmp, cog * B * hw);
+    for (int r0 = 0; r0 < rows; r0 += B) {
+      int R = Math.min(B, rows - r0), rs = R * hw;
+      for (int g = 0; g < groups; g++) {
+        im2col(x, r0, R, g, col);
+        env.kernels.sgemm(false, false, cog, rs, k, 1f, groupWeights(c, g), k, col, rs, 0f, tmp, rs);
+        for (int ol = 0; ol < cog; ol++) {
+          int o = g * cog + ol;
+          for (int r = 0; r < R; r++) System.arraycopy(tmp, ol * rs + r * hw, y, (r0 + r) * outN + o * hw, hw);
+        }
+      }
+    }
+  }
+
+  /** Adds, for every input event, the kernel slice it reaches: y[r, o, oy, ox] += v·w[o, c, ky, kx]. */
+  private void scatterForward(Activation in, int rows, float[] y) {
+    final int cing = cin / groups, cog = cout / groups, hw = ho * wo, outN = cout * hw, k = K(), kk = kh * kw, inHW = h * wi;
+    final int[] ptr = in.events.rowPtr, idx = in.events.idx;
+    final float v = in.eventValue;
+    for (int r = 0; r < rows; r++) {
+      int rr = in.eventRow0 + r, yo = r * outN;
+      for (int e = ptr[rr]; e < ptr[rr + 1]; e++) {
+        int u = idx[e], ch = u / inHW, rem = u - ch * inHW, iy = rem / wi, ix = rem - iy * wi;
+        int g = ch / cing, cl = ch - g * cing;
+        for (int ky = 0; ky < kh; ky++) {
+          int ty = iy + ph - ky * dh;
+          if (ty < 0 || ty % sh != 0) continue;
+          int oy = ty / sh;
+          if (oy >= ho) continue;
+          for (int kx = 0; kx < kw; kx++) {
+            int tx = ix + pw - kx * dw;
+            if (tx < 0 || tx % sw != 0) continue;
+            int ox = tx / sw;
+            if (ox >= wo) continue;
+            int wOff = cl * kk + ky * kw + kx, yOff = yo + oy * wo + ox;
+            for (int ol = 0; ol < cog; ol++) {
+              int o = g * cog + ol;
+              y[yOff + o * hw] += v * w[o * k + wOff];
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Override
+  public void backward(Ctx ctx, Activation in, float[] gy, float[] gIn, float[][] grads, int samples, Env env) {
+    CCtx c = (CCtx) ctx;
+    final int rows = samples * env.steps, hw = ho * wo, outN = cout * hw, cog = cout / groups, k = K();
+    float[] dW = grads[0];
+    if (b != null) {
+      float[] db = grads[1];
+      for (int r = 0; r < rows; r++) for (int o = 0; o < cout; o++) {
+        double s = 0;
+        for (int q = 0, base = r * outN + o * hw; q < hw; q++) s += gy[base + q];
+        db[o] += (float) s;
+      }
+    }
+    if (c.sparse) scatterBackward(in, rows, gy, dW);
+    if (c.sparse && gIn == null) return;
+    if (gIn != null) java.util.Arrays.fill(gIn, 0, rows * cin * h * wi, 0f);
+    final float[] x = c.sparse ? null : in.values();
+    final int B = block(rows);
+    float[] col = c.col = grow(c.col, k * B * hw);
+    float[] tmp = c.tmp = grow(c.tmp, cog * B * hw);
+    for (int r0 = 0; r0 < rows; r0 += B) {
+      int R = Math.min(B, rows - r0), rs = R * hw;
+      for (int g = 0; g < groups; g++) {
+        for (int ol = 0; ol < cog; ol++) {
+          int o = g * cog + ol;
+          for (int r = 0; r < R; r++) System.arraycopy(gy, (r0 + r) * outN + o * hw, tmp, ol * rs + r * hw, hw);
+        }
+        if (!c.sparse) {
+          im2col(x, r0, R, g, col);
+          if (groups == 1) env.kernels.sgemm(false, true, cog, k, rs, 1f, tmp, rs, col, rs, 1f, dW, k);
+          else {
+            float[] dwg = c.dwg = grow(c.dwg, cog * k);
+            env.kernels.sgemm(false, true, cog, k, rs, 1f, tmp, rs, col, rs, 0f, dwg, k);
+            for (int q = 0, off = g * cog * k; q < cog * k; q++) dW[off + q] += dwg[q];
+          }
+        }
+        if (gIn != null) {
+          float[] gcol = c.gcol = grow(c.gcol, k * B * hw);
+          env.kernels.sgemm(true, false, k, rs, cog, 1f, groupWeights(c, g), k, tmp, rs, 0f, gcol, rs);
+          col2im(gcol, r0, R, g, gIn);
+        }
+      }
+    }
+  }
+
+  /** dW[o, c, ky, kx] += v·gy[r, o, oy, ox] at every input event's kernel positions. */
+  private void scatterBackward(Activation in, int rows, float[] gy, float[] dW) {
+    final int cing = cin / groups, cog = cout / groups, hw = ho * wo, outN = cout * hw, k = K(), kk = kh * kw, inHW = h * wi;
+    final int[] ptr = in.events.rowPtr, idx = in.events.idx;
+    final float v = in.eventValue;
+    for (int r = 0; r < rows; r++) {
+      int rr = in.eventRow0 + r, yo = r * outN;
+      for (int e = ptr[rr]; e < ptr[rr + 1]; e++) {
+        int u = idx[e], ch = u / inHW, rem = u - ch * inHW, iy = rem / wi, ix = rem - iy * wi;
+        int g = ch / cing, cl = ch - g * cing;
+        for (int ky = 0; ky < kh; ky++) {
+          int ty = iy + ph - ky * dh;
+          if (ty < 0 || ty % sh != 0) continue;
+          int oy = ty / sh;
+          if (oy >= ho) continue;
+          for (int kx = 0; kx < kw; kx++) {
+            int tx = ix + pw - kx * dw;
+            if (tx < 0 || tx % sw != 0) continue;
+            int ox = tx / sw;
+            if (ox >= wo) continue;
+            int wOff = cl * kk + ky * kw + kx, yOff = yo + oy * wo + ox;
+            for (int ol = 0; ol < cog; ol++) {
+              int o = g * cog + ol;
+              dW[o * k + wOff] += v * gy[yOff + o * hw];
+            }
+          }
+        }
+      }
+    }
+  }
+}

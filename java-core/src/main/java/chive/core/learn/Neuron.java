@@ -1,0 +1,257 @@
+package chive.core.learn;
+
+import chive.core.kernel.SpikeRows;
+import chive.core.sim.ChiveException;
+
+/**
+ * Spiking or integrating neurons applied element-wise to their input (the
+ * output of a convolution, an Affine map, a pooling stage): one neuron per
+ * input unit, no weights of their own. With J the input drive, per neuron j
+ * and step t from zero state:
+ * <pre>
+ *   I_t = α·I_{t-1} + X_t          (current-based; otherwise J_t = X_t)
+ *   P_t = β·U_{t-1} + J_t
+ *   U_t = P_t - θ·S_{t-1}          reset SOFT (subtract, snnTorch's default)
+ *   U_t = P_t·(1 - S_{t-1})        reset HARD (to zero, SpyTorch)
+ *   U_t = β·U_{t-1}·(1 - S_{t-1}) + J_t   reset HARD_LEAK (the JAX seed)
+ *   S_t = H(U_t - θ)               the output (surrogate gradient in backward)
+ * </pre>
+ * Kinds: LIF (β in [0, 1]), IF (β = 1), and the non-spiking readouts LI
+ * (U_t = β·U_{t-1} + J_t, output U) and I (β = 1). β, α and θ are stored per
+ * neuron, per channel (the first dimension of a [C, H, W] map) or one for
+ * the layer; each can be made trainable (ParametricLIF, snnTorch's learnable
+ * beta/threshold); trained β and α are used clamped to [0, 1] (the gradient
+ * is 0 where the clamp is active). With detachReset the gradient does not
+ * flow through the S of the reset (the seeds' stop_gradient), as in
+ * {@link Layer}.
+ */
+public final class Neuron extends Module {
+  public enum Kind { LIF, IF, LI, I }
+  public enum Per { NEURON, CHANNEL, LAYER }
+
+  public final Kind type;
+  public final boolean currentBased;
+  public final Layer.Reset reset;
+  public final boolean detachReset;
+  public final Surrogate surrogate;
+  public final Per per;
+  public final boolean learnBeta, learnAlpha, learnThreshold;
+  private final double beta0, alpha0, threshold0;
+  /** Per-neuron/channel/layer values (length set at bind). */
+  private float[] beta, alpha, threshold;
+  private int n, group;
+
+  public Neuron(Kind type, double beta, boolean currentBased, double alpha, double threshold, Layer.Reset reset,
+                boolean detachReset, Surrogate surrogate, Per per, boolean learnBeta, boolean learnAlpha, boolean learnThreshold) {
+    if (type == null || reset == null || per == null) throw new ChiveException("neuron kind, reset and per must be given");
+    boolean sp = type == Kind.LIF || type == Kind.IF;
+    boolean leaky = type == Kind.LIF || type == Kind.LI;
+    if (leaky && !(beta >= 0 && beta <= 1)) throw new ChiveException(type + " neurons: beta (the membrane's decay per step) must be in [0, 1], got " + beta);
+    if (!leaky && learnBeta) throw new ChiveException(type + " neurons have beta = 1 (no leak); it cannot be trained: use LIF or LI");
+    if (currentBased && !(alpha >= 0 && alpha <= 1)) throw new ChiveException("current-based neurons: alpha (the current's decay per step) must be in [0, 1], got " + alpha);
+    if (!currentBased && learnAlpha) throw new ChiveException("alpha is trainable only for current-based neurons");
+    if (sp && !(threshold > 0) || Double.isInfinite(threshold)) throw new ChiveException(type + " neurons: threshold must be finite and > 0, got " + threshold);
+    if (!sp && learnThreshold) throw new ChiveException(type + " is a readout without a threshold; it cannot be trained");
+    if (sp && surrogate == null) throw new ChiveException(type + " neurons need a surrogate gradient");
+    this.type = type;
+    this.beta0 = leaky ? beta : 1.0;
+    this.currentBased = currentBased;
+    this.alpha0 = currentBased ? alpha : 0.0;
+    this.threshold0 = sp ? threshold : 0.0;
+    this.reset = reset;
+    this.detachReset = detachReset;
+    this.surrogate = surrogate;
+    this.per = per;
+    this.learnBeta = learnBeta;
+    this.learnAlpha = learnAlpha;
+    this.learnThreshold = learnThreshold;
+  }
+
+  @Override public String kind() { return type.name(); }
+  @Override public boolean spiking() { return type == Kind.LIF || type == Kind.IF; }
+  @Override public boolean readout() { return !spiking(); }
+
+  @Override
+  protected int[] shapeFor(int[] in) {
+    n = size(in);
+    int p;
+    switch (per) {
+      case NEURON: p = n; break;
+      case CHANNEL: p = in[0]; break;
+      default: p = 1;
+    }
+    group = n / p;
+    if (beta == null || beta.length != p) {
+      beta = filled(p, beta0);
+      alpha = filled(p, alpha0);
+      threshold = filled(p, threshold0);
+    }
+    return in;
+  }
+
+  /** The live β, α and θ arrays (one value per neuron, channel or layer, after the network is built). */
+  public float[] beta() { return beta; }
+  public float[] alpha() { return alpha; }
+  public float[] threshold() { return threshold; }
+
+  @Override
+  public float[][] params() {
+    java.util.List<float[]> p = new java.util.ArrayList<>();
+    if (learnBeta) p.add(beta);
+    if (learnAlpha) p.add(alpha);
+    if (learnThreshold) p.add(threshold);
+    return p.toArray(new float[0][]);
+  }
+
+  @Override
+  public String[] paramNames() {
+    java.util.List<String> p = new java.util.ArrayList<>();
+    if (learnBeta) p.add("beta");
+    if (learnAlpha) p.add("alpha");
+    if (learnThreshold) p.add("threshold");
+    return p.toArray(new String[0]);
+  }
+
+  @Override
+  public int[][] paramShapes() {
+    int[][] s = new int[params().length][];
+    for (int i = 0; i < s.length; i++) s[i] = new int[] {beta.length};
+    return s;
+  }
+
+  static final class NCtx extends Ctx {
+    int rows;
+    float[] u, s, i, x;
+    int[] evPtr, evIdx;
+  }
+
+  @Override public Ctx newContext() { return new NCtx(); }
+  @Override public float[] membrane(Ctx c) { return ((NCtx) c).u; }
+
+  private static float clamp01(float v) { return Math.max(0f, Math.min(1f, v)); }
+
+  @Override
+  public Activation forward(Ctx ctx, Activation in, int samples, Env env) {
+    NCtx c = (NCtx) ctx;
+    final int T = env.steps, rows = samples * T, n = this.n, grp = group;
+    if (c.u == null || c.rows != rows) {
+      c.rows = rows;
+      c.u = new float[rows * n];
+      c.s = spiking() ? new float[rows * n] : null;
+      c.i = currentBased ? new float[rows * n] : null;
+      c.evPtr = new int[rows + 1];
+    }
+    final float[] X = in.values(), U = c.u, S = c.s, I = c.i;
+    final boolean sp = spiking(), smooth = env.smooth, list = sp && !smooth;
+    final Surrogate sg = surrogate;
+    int[] idx = c.evIdx;
+    if (list && idx == null) idx = new int[Math.max(16, rows * n / 16)];
+    int e = 0;
+    for (int b = 0; b < samples; b++) {
+      for (int t = 0; t < T; t++) {
+        int o = (b * T + t) * n, p = o - n;
+        if (list && e + n > idx.length) idx = java.util.Arrays.copyOf(idx, Math.max(2 * idx.length, e + n));
+        for (int j = 0; j < n; j++) {
+          int q = j / grp;
+          float x = X[o + j];
+          float jt;
+          if (I != null) {
+            jt = (t > 0 ? clamp01(alpha[q]) * I[p + j] : 0f) + x;
+            I[o + j] = jt;
+          } else jt = x;
+          float bq = clamp01(beta[q]);
+          float up = t > 0 ? U[p + j] : 0f, sprev = t > 0 && sp ? S[p + j] : 0f;
+          float u;
+          if (!sp) u = bq * up + jt;
+          else {
+            switch (reset) {
+              case SOFT: u = bq * up + jt - threshold[q] * sprev; break;
+              case HARD: u = (bq * up + jt) * (1f - sprev); break;
+              default: u = bq * up * (1f - sprev) + jt;
+            }
+          }
+          U[o + j] = u;
+          if (sp) {
+            float th = threshold[q];
+            if (smooth) S[o + j] = (float) sg.smooth(u - th);
+            else {
+              boolean fire = u > th;
+              S[o + j] = fire ? 1f : 0f;
+              if (fire) idx[e++] = j;
+            }
+          }
+        }
+        if (list) c.evPtr[b * T + t + 1] = e;
+      }
+    }
+    c.x = X;
+    if (!sp) return Activation.dense(rows, n, U);
+    if (!list) return Activation.dense(rows, n, S);
+    c.evIdx = idx;
+    return Activation.events(rows, n, S, new SpikeRows(rows, n, c.evPtr, idx), 0, 1f);
+  }
+
+  @Override
+  public void backward(Ctx ctx, Activation in, float[] G, float[] gIn, float[][] grads, int samples, Env env) {
+    NCtx c = (NCtx) ctx;
+    final int T = env.steps, n = this.n, grp = group;
+    final float[] U = c.u, S = c.s, I = c.i, X = c.x;
+    final boolean sp = spiking(), detach = detachReset;
+    final Surrogate sg = surrogate;
+    int k = 0;
+    final float[] dBeta = learnBeta ? grads[k++] : null, dAlpha = learnAlpha ? grads[k++] : null, dTh = learnThreshold ? grads[k++] : null;
+    float[] luN = new float[n], liN = new float[n];
+    for (int b = 0; b < samples; b++) {
+      java.util.Arrays.fill(luN, 0f);
+      java.util.Arrays.fill(liN, 0f);
+      for (int t = T - 1; t >= 0; t--) {
+        int o = (b * T + t) * n, p = o - n, nx = o + n;
+        for (int j = 0; j < n; j++) {
+          int q = j / grp;
+          float rawB = beta[q], bq = clamp01(rawB);
+          float lun = luN[j];
+          float up = t > 0 ? U[p + j] : 0f, sprev = t > 0 && sp ? S[p + j] : 0f;
+          float lu, dJ, dBetaTerm;
+          if (!sp) {
+            lu = G[o + j] + bq * lun;
+            dJ = lu;
+            dBetaTerm = lu * up;
+          } else {
+            float st = S[o + j], ut = U[o + j], th = threshold[q];
+            // How U_{t+1} depends on S_t and U_t (no t+1 at the last step: lun = 0 there).
+            float dNextdS, dNextdU;
+            switch (reset) {
+              case SOFT: dNextdS = -th; dNextdU = bq; break;
+              case HARD: {
+                float jn = 0f;
+                if (t + 1 < T) jn = I != null ? I[nx + j] : X[nx + j];
+                dNextdS = -(bq * ut + jn);
+                dNextdU = bq * (1f - st);
+                break;
+              }
+              default: dNextdS = -bq * ut; dNextdU = bq * (1f - st);
+            }
+            float dS = G[o + j] + (detach ? 0f : dNextdS * lun);
+            float sig = (float) sg.grad(ut - th);
+            lu = dS * sig + dNextdU * lun;
+            if (dTh != null) dTh[q] += -sig * dS + (reset == Layer.Reset.SOFT ? -sprev * lu : 0f);
+            switch (reset) {
+              case HARD: dJ = lu * (1f - sprev); dBetaTerm = lu * up * (1f - sprev); break;
+              case HARD_LEAK: dJ = lu; dBetaTerm = lu * up * (1f - sprev); break;
+              default: dJ = lu; dBetaTerm = lu * up;
+            }
+          }
+          if (dBeta != null && rawB >= 0f && rawB <= 1f) dBeta[q] += dBetaTerm;
+          luN[j] = lu;
+          if (I != null) {
+            float rawA = alpha[q];
+            float li = dJ + clamp01(rawA) * liN[j];
+            if (dAlpha != null && rawA >= 0f && rawA <= 1f && t > 0) dAlpha[q] += li * I[p + j];
+            liN[j] = li;
+            if (gIn != null) gIn[o + j] = li;
+          } else if (gIn != null) gIn[o + j] = dJ;
+        }
+      }
+    }
+  }
+}

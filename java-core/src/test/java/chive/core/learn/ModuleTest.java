@@ -1,0 +1,334 @@
+package chive.core.learn;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import chive.core.kernel.Kernels;
+import chive.core.sim.ChiveException;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+class ModuleTest {
+  static final Surrogate SG = Surrogate.of("fast-sigmoid", 2);
+
+  static Neuron lif(Layer.Reset reset, Neuron.Per per, boolean cb, boolean learn) {
+    return new Neuron(Neuron.Kind.LIF, 0.8, cb, 0.6, 0.5, reset, false, SG, per, learn, learn && cb, learn);
+  }
+
+  static void init(Module[] ms, long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    for (Module m : ms) {
+      if (m instanceof Weighted) {
+        Weighted w = (Weighted) m;
+        w.initNormal(2.0, r);
+        if (w.bias() != null) for (int i = 0; i < w.bias().length; i++) w.bias()[i] = (float) (0.2 * r.nextDouble());
+      }
+    }
+  }
+
+  static float[] analog(int len, long seed, double scale) {
+    SplittableRandom r = new SplittableRandom(seed);
+    float[] x = new float[len];
+    for (int i = 0; i < len; i++) x[i] = (float) (scale * r.nextDouble());
+    return x;
+  }
+
+  static float[] binary(int len, double p, long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    float[] x = new float[len];
+    for (int i = 0; i < len; i++) x[i] = r.nextDouble() < p ? 1f : 0f;
+    return x;
+  }
+
+  /** A conv net with every trainable kind: conv (bias), LIF per channel, depthwise conv (its input gradient reaches the first), avg pool, flatten, affine, current-based LIF, delay, linear, LI readout. */
+  static Module[] convNet(Layer.Reset reset) {
+    return new Module[] {
+        new Conv2d(2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, true),
+        lif(reset, Neuron.Per.CHANNEL, false, true),
+        new Conv2d(3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, false),
+        new Pool2d(Pool2d.Kind.AVG, 2, 2, 2, 2, 0, 0),
+        new Flatten(),
+        new Affine(27, 5, true),
+        lif(reset, Neuron.Per.NEURON, true, true),
+        new Delay(1),
+        new Affine(5, 3, false),
+        new Neuron(Neuron.Kind.LI, 0.9, false, 0, 0, Layer.Reset.HARD, true, null, Neuron.Per.NEURON, true, false, false)};
+  }
+
+  /** Grouped, strided, dilated conv, IF, max and sum pooling, dropout, spiking output for the count loss. */
+  static Module[] countNet(Layer.Reset reset) {
+    return new Module[] {
+        new Conv2d(2, 4, 3, 2, 2, 1, 1, 0, 2, 1, 2, true),
+        new Neuron(Neuron.Kind.IF, 1, false, 0, 0.7, reset, false, SG, Neuron.Per.LAYER, false, false, true),
+        new Pool2d(Pool2d.Kind.MAX, 2, 2, 1, 2, 0, 1),
+        new Pool2d(Pool2d.Kind.SUM, 1, 2, 1, 1, 0, 0),
+        new Flatten(),
+        new Dropout(0.3, 5),
+        new Affine(12, 3, true),
+        lif(reset, Neuron.Per.LAYER, true, true)};
+  }
+
+  static double loss(SpikingNet net, Input in, int[] y, long call) {
+    net.setTrainingSteps(call);
+    return net.step(in, y).loss;
+  }
+
+  /** The largest relative error, over the parameter arrays, of the analytic gradient against central differences of the float engine's loss. */
+  static double fdError(SpikingNet net, Input in, int[] y, double eps) {
+    net.setSmoothForward(true);
+    loss(net, in, y, 7);
+    float[][] ps = net.params(), g = new float[ps.length][];
+    for (int p = 0; p < ps.length; p++) g[p] = net.grads()[p].clone();
+    double worst = 0;
+    for (int p = 0; p < ps.length; p++) {
+      double num = 0, den = 0;
+      for (int i = 0; i < ps[p].length; i++) {
+        float old = ps[p][i];
+        ps[p][i] = (float) (old + eps);
+        double lp = loss(net, in, y, 7);
+        ps[p][i] = (float) (old - eps);
+        double lm = loss(net, in, y, 7);
+        ps[p][i] = old;
+        double fd = (lp - lm) / (2 * eps);
+        num += (fd - g[p][i]) * (fd - g[p][i]);
+        den += fd * fd;
+      }
+      assertTrue(den > 1e-12, "parameter array " + p + " gets a gradient");
+      worst = Math.max(worst, Math.sqrt(num / den));
+    }
+    System.err.println("finite differences: largest relative error per parameter array " + worst);
+    return worst;
+  }
+
+  @Test
+  @DisplayName("every stage's backward matches central finite differences of the loss (smooth forward, float, 2e-2 relative per parameter array)")
+  void stagesMatchFiniteDifferences() {
+    for (Layer.Reset reset : Layer.Reset.values()) {
+      int T = 6, batch = 2;
+      Module[] ms = convNet(reset);
+      init(ms, 3);
+      try (SpikingNet net = new SpikingNet(ms, new int[] {2, 6, 6}, SpikingNet.LossKind.MAX_CE, false, 1, Kernels.java(), 1)) {
+        Input in = Input.dense(analog(batch * T * 72, 4, 1.0), batch, T, 72, false);
+        double err = fdError(net, in, new int[] {1, 2}, 1e-2);
+        assertTrue(err < 2e-2, "conv net, reset " + reset + ": relative error " + err);
+      }
+      Module[] cs = countNet(reset);
+      init(cs, 5);
+      try (SpikingNet net = new SpikingNet(cs, new int[] {2, 5, 7}, SpikingNet.LossKind.COUNT_CE, false, 1, Kernels.java(), 1)) {
+        Input in = Input.dense(analog(batch * T * 70, 6, 1.5), batch, T, 70, false);
+        double err = fdError(net, in, new int[] {0, 2}, 1e-2);
+        assertTrue(err < 2e-2, "count net, reset " + reset + ": relative error " + err);
+      }
+    }
+  }
+
+  /** The textbook loops: y[o, oy, ox] = b[o] + Σ x[c, oy·s - p + ky·d, ...]·w[o, c - g·cing, ky, kx]. */
+  static float[] directConv(Conv2d m, float[] x, int rows, int h, int w) {
+    int ho = m.outShape()[1], wo = m.outShape()[2], cing = m.cin / m.groups, cog = m.cout / m.groups;
+    float[] y = new float[rows * m.cout * ho * wo];
+    for (int r = 0; r < rows; r++) for (int o = 0; o < m.cout; o++) for (int oy = 0; oy < ho; oy++) for (int ox = 0; ox < wo; ox++) {
+      double s = m.b == null ? 0 : m.b[o];
+      int g = o / cog;
+      for (int cl = 0; cl < cing; cl++) for (int ky = 0; ky < m.kh; ky++) for (int kx = 0; kx < m.kw; kx++) {
+        int iy = oy * m.sh - m.ph + ky * m.dh, ix = ox * m.sw - m.pw + kx * m.dw;
+        if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+        s += x[r * m.cin * h * w + (g * cing + cl) * h * w + iy * w + ix] * m.w[((o * cing + cl) * m.kh + ky) * m.kw + kx];
+      }
+      y[((r * m.cout + o) * ho + oy) * wo + ox] = (float) s;
+    }
+    return y;
+  }
+
+  @Test
+  @DisplayName("Conv2d: im2col/GEMM (Java and OpenBLAS when present) and event scatter give the direct loop's output, weight and input gradients")
+  void convKernelsAgree() {
+    int[][] cfgs = {
+        // cin cout kh kw sh sw ph pw dh dw groups H W
+        {1, 4, 5, 5, 1, 1, 0, 0, 1, 1, 1, 12, 12},
+        {2, 6, 3, 3, 2, 1, 1, 2, 1, 1, 2, 9, 8},
+        {4, 4, 3, 2, 1, 2, 2, 0, 2, 1, 4, 7, 9},
+        {3, 2, 1, 1, 1, 1, 0, 0, 1, 1, 1, 5, 5}};
+    for (int[] k : cfgs) {
+      int T = 3, batch = 2, rows = T * batch, inN = k[0] * k[11] * k[12];
+      float[] x = binary(rows * inN, 0.15, k[0] + k[1]);
+      float[] base = null;
+      float[][] baseGrads = null;
+      for (int variant = 0; variant < 4; variant++) {
+        Conv2d c = new Conv2d(k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9], k[10], true);
+        c.initNormal(1, new SplittableRandom(9));
+        for (int i = 0; i < c.b.length; i++) c.b[i] = 0.1f * i;
+        Kernels kern = variant == 2 ? Kernels.openblas() : Kernels.java();
+        Module[] ms = {c, new Flatten()};
+        try (SpikingNet net = new SpikingNet(ms, new int[] {k[0], k[11], k[12]}, SpikingNet.LossKind.MAX_CE, false, 1, kern, 1)) {
+          c.setSparseDensityMax(variant == 1 ? 1.0 : 0.0);
+          if (variant == 3) net.setMode(SpikingNet.Mode.DENSE);
+          Input in = Input.dense(x, batch, T, inN, true);
+          long before = net.sparseProducts();
+          float[] y = net.record(in)[0];
+          assertEquals(variant == 1 ? 1 : 0, net.sparseProducts() - before, "variant " + variant + " took the " + (variant == 1 ? "event" : "dense") + " path");
+          float[] ref = directConv(c, x, rows, k[11], k[12]);
+          for (int i = 0; i < ref.length; i++) assertEquals(ref[i], y[i], 1e-4f * (1 + Math.abs(ref[i])), "output " + i + ", config " + java.util.Arrays.toString(k) + ", variant " + variant);
+          if (base == null) base = y;
+        }
+        // Gradients: conv inside a chain whose loss reaches every output, input gradient through a conv before it.
+        Conv2d front = new Conv2d(1, k[0], 1, 1, 1, 1, 0, 0, 1, 1, 1, false);
+        java.util.Arrays.fill(front.w, 1f);
+        Conv2d c2 = new Conv2d(k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9], k[10], true);
+        System.arraycopy(c.w, 0, c2.w, 0, c.w.length);
+        int outN = Module.size(c.outShape());
+        Affine head = new Affine(outN, 3, false);
+        head.initNormal(1, new SplittableRandom(2));
+        Module[] chain = {c2, new Flatten(), head, new Neuron(Neuron.Kind.LI, 0.9, false, 0, 0, Layer.Reset.HARD, true, null, Neuron.Per.LAYER, false, false, false)};
+        try (SpikingNet net = new SpikingNet(chain, new int[] {k[0], k[11], k[12]}, SpikingNet.LossKind.MAX_CE, false, 1, kern, 1)) {
+          c2.setSparseDensityMax(variant == 1 ? 1.0 : 0.0);
+          if (variant == 3) net.setMode(SpikingNet.Mode.DENSE);
+          net.step(Input.dense(x, batch, T, inN, true), new int[] {0, 2});
+          float[][] g = new float[net.grads().length][];
+          for (int i = 0; i < g.length; i++) g[i] = net.grads()[i].clone();
+          if (baseGrads == null) baseGrads = g;
+          else for (int p = 0; p < g.length; p++) for (int i = 0; i < g[p].length; i++) {
+            assertEquals(baseGrads[p][i], g[p][i], 1e-4f * (1 + Math.abs(baseGrads[p][i])), "gradient " + p + "[" + i + "], variant " + variant);
+          }
+        }
+        assertNotNull(front);
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("Conv2d's input gradient: event path and dense path agree when the conv is not the first stage")
+  void convInputGradientBothPaths() {
+    float[][] ref = null;
+    for (double dens : new double[] {0.0, 1.0}) {
+      Conv2d a = new Conv2d(1, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, false);
+      a.initNormal(3, new SplittableRandom(1));
+      Conv2d b = new Conv2d(2, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, true);
+      b.initNormal(3, new SplittableRandom(2));
+      Affine head = new Affine(3 * 4 * 4, 2, true);
+      head.initNormal(1, new SplittableRandom(3));
+      Module[] ms = {a, lif(Layer.Reset.SOFT, Neuron.Per.CHANNEL, false, true), b, lif(Layer.Reset.HARD, Neuron.Per.NEURON, false, false),
+                     new Flatten(), head, new Neuron(Neuron.Kind.I, 1, false, 0, 0, Layer.Reset.HARD, true, null, Neuron.Per.LAYER, false, false, false)};
+      try (SpikingNet net = new SpikingNet(ms, new int[] {1, 8, 8}, SpikingNet.LossKind.MAX_CE, false, 1, Kernels.java(), 1)) {
+        b.setSparseDensityMax(dens);
+        net.step(Input.dense(binary(4 * 5 * 64, 0.3, 4), 4, 5, 64, true), new int[] {0, 1, 1, 0});
+        float[][] g = net.grads();
+        if (ref == null) {
+          ref = new float[g.length][];
+          for (int i = 0; i < g.length; i++) ref[i] = g[i].clone();
+          double norm = 0;
+          for (float v : g[0]) norm += v * v;
+          assertTrue(norm > 0, "the first conv gets a gradient");
+        } else {
+          for (int p = 0; p < g.length; p++) for (int i = 0; i < g[p].length; i++) assertEquals(ref[p][i], g[p][i], 1e-4f * (1 + Math.abs(ref[p][i])));
+        }
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("pooling: sum, average and max against direct loops; max of spikes stays spikes")
+  void poolingDirect() {
+    int C = 2, H = 5, W = 6, rows = 3;
+    float[] x = analog(rows * C * H * W, 8, 1);
+    for (Pool2d.Kind kind : Pool2d.Kind.values()) {
+      Pool2d p = new Pool2d(kind, 2, 3, 2, 2, 1, 1);
+      int[] out = p.bind(new int[] {C, H, W}, "layer 0");
+      Module.Env env = new Module.Env(Kernels.java(), false, false, false, 0, 0, 1, null);
+      float[] y = p.forward(p.newContext(), Activation.dense(rows, C * H * W, x), rows, env).values();
+      for (int r = 0; r < rows; r++) for (int c = 0; c < C; c++) for (int oy = 0; oy < out[1]; oy++) for (int ox = 0; ox < out[2]; ox++) {
+        double s = 0, m = Double.NEGATIVE_INFINITY;
+        for (int ky = 0; ky < 2; ky++) for (int kx = 0; kx < 3; kx++) {
+          int iy = oy * 2 - 1 + ky, ix = ox * 2 - 1 + kx;
+          if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+          float v = x[((r * C + c) * H + iy) * W + ix];
+          s += v;
+          m = Math.max(m, v);
+        }
+        double want = kind == Pool2d.Kind.SUM ? s : kind == Pool2d.Kind.AVG ? s / 6 : m;
+        assertEquals(want, y[((r * C + c) * out[1] + oy) * out[2] + ox], 1e-5, kind + " at " + r + "," + c + "," + oy + "," + ox);
+      }
+    }
+    Pool2d mp = new Pool2d(Pool2d.Kind.MAX, 2, 2, 2, 2, 0, 0);
+    mp.bind(new int[] {1, 4, 4}, "layer 0");
+    float[] s = binary(2 * 16, 0.3, 1);
+    Activation a = mp.forward(mp.newContext(), Activation.events(2, 16, s, chive.core.kernel.SpikeRows.ifBinary(s, 2, 16), 0, 1f), 2,
+        new Module.Env(Kernels.java(), false, false, false, 0, 0, 1, null));
+    assertTrue(a.binary());
+    assertArrayEquals(a.events.dense(), java.util.Arrays.copyOf(a.values(), 8));
+  }
+
+  @Test
+  @DisplayName("delay shifts each sample by whole steps (values and events); dropout keeps one mask over time, scales by 1/(1-p), and passes through in evaluation")
+  void delayAndDropout() {
+    int T = 5, n = 4, batch = 2;
+    float[] x = binary(batch * T * n, 0.5, 3);
+    Delay d = new Delay(2);
+    d.bind(new int[] {n}, "layer 0");
+    Module.Env env = new Module.Env(Kernels.java(), false, false, true, 3, 0, T, null);
+    Activation a = d.forward(d.newContext(), Activation.events(batch * T, n, x, chive.core.kernel.SpikeRows.ifBinary(x, batch * T, n), 0, 1f), batch, env);
+    for (int b = 0; b < batch; b++) for (int t = 0; t < T; t++) for (int j = 0; j < n; j++) {
+      float want = t < 2 ? 0f : x[(b * T + t - 2) * n + j];
+      assertEquals(want, a.values()[(b * T + t) * n + j]);
+    }
+    assertArrayEquals(a.values(), a.events.dense());
+
+    Dropout drop = new Dropout(0.5, 11);
+    int big = 400;
+    drop.bind(new int[] {big}, "layer 0");
+    float[] ones = new float[batch * T * big];
+    java.util.Arrays.fill(ones, 1f);
+    Module.Ctx c = drop.newContext();
+    Activation y = drop.forward(c, Activation.dense(batch * T, big, ones), batch, env);
+    int kept = 0;
+    for (int b = 0; b < batch; b++) for (int j = 0; j < big; j++) {
+      float v0 = y.values()[(b * T) * big + j];
+      assertTrue(v0 == 0f || v0 == 2f, "kept units are scaled by 1/(1-p): " + v0);
+      if (v0 != 0) kept++;
+      for (int t = 1; t < T; t++) assertEquals(v0, y.values()[(b * T + t) * big + j], "mask fixed over time");
+    }
+    assertTrue(Math.abs(kept / (2.0 * big) - 0.5) < 0.07, "kept fraction " + kept / (2.0 * big));
+    Module.Env eval = new Module.Env(Kernels.java(), false, false, false, 3, 0, T, null);
+    assertSame(ones, drop.forward(drop.newContext(), Activation.dense(batch * T, big, ones), batch, eval).values());
+  }
+
+  @Test
+  @DisplayName("a conv net's gradients do not depend on the thread count (summed per thread in order: equal to 1e-5)")
+  void threadsAgree() {
+    float[][] ref = null;
+    for (int threads : new int[] {1, 3}) {
+      Module[] ms = countNet(Layer.Reset.SOFT);
+      init(ms, 5);
+      try (SpikingNet net = new SpikingNet(ms, new int[] {2, 5, 7}, SpikingNet.LossKind.COUNT_CE, false, 1, Kernels.java(), threads)) {
+        net.setTrainingSteps(4);
+        net.step(Input.dense(binary(6 * 8 * 70, 0.3, 1), 6, 8, 70, true), new int[] {0, 1, 2, 0, 1, 2});
+        float[][] g = net.grads();
+        if (ref == null) { ref = new float[g.length][]; for (int i = 0; i < g.length; i++) ref[i] = g[i].clone(); }
+        else for (int p = 0; p < g.length; p++) for (int i = 0; i < g[p].length; i++) assertEquals(ref[p][i], g[p][i], 1e-5f * (1 + Math.abs(ref[p][i])));
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("shapes are checked when the network is built: the error names the layer, the shape given and the shape expected")
+  void shapeErrors() {
+    var e = assertThrows(ChiveException.class, () -> new SpikingNet(new Module[] {new Conv2d(2, 3, 3, 3, 1, 1, 0, 0, 1, 1, 1, true), new Affine(10, 2, true)},
+        new int[] {2, 8, 8}, SpikingNet.LossKind.MAX_CE, false, 1, Kernels.java(), 1));
+    assertTrue(e.getMessage().contains("layer 1 (affine)") && e.getMessage().contains("[3, 6, 6]") && e.getMessage().contains("flatten"), e.getMessage());
+    var e2 = assertThrows(ChiveException.class, () -> new SpikingNet(new Module[] {new Conv2d(3, 3, 3, 3, 1, 1, 0, 0, 1, 1, 1, true)},
+        new int[] {2, 8, 8}, SpikingNet.LossKind.MAX_CE, false, 1, Kernels.java(), 1));
+    assertTrue(e2.getMessage().contains("layer 0 (conv2d)") && e2.getMessage().contains("[3, H, W]") && e2.getMessage().contains("[2, 8, 8]"), e2.getMessage());
+    var e3 = assertThrows(ChiveException.class, () -> new SpikingNet(new Module[] {new Pool2d(Pool2d.Kind.MAX, 5, 5, 5, 5, 0, 0)},
+        new int[] {1, 3, 3}, SpikingNet.LossKind.MAX_CE, false, 1, Kernels.java(), 1));
+    assertTrue(e3.getMessage().contains("smaller than the window"), e3.getMessage());
+    var e4 = assertThrows(ChiveException.class, () -> new Conv2d(3, 4, 3, 3, 1, 1, 0, 0, 1, 1, 2, true));
+    assertTrue(e4.getMessage().contains("groups 2"), e4.getMessage());
+    var e5 = assertThrows(ChiveException.class, () -> new SpikingNet(new Module[] {new Flatten(), new Affine(18, 2, true)},
+        new int[] {2, 3, 3}, SpikingNet.LossKind.COUNT_CE, false, 1, Kernels.java(), 1));
+    assertTrue(e5.getMessage().contains("spike-count loss needs a spiking output"), e5.getMessage());
+    var e6 = assertThrows(ChiveException.class, () -> new SpikingNet(new Module[] {new Conv2d(1, 2, 3, 3, 1, 1, 0, 0, 1, 1, 1, true)},
+        new int[] {1, 8, 8}, SpikingNet.LossKind.MAX_CE, false, 1, Kernels.java(), 1));
+    assertTrue(e6.getMessage().contains("[2, 6, 6]") && e6.getMessage().contains("one value per class"), e6.getMessage());
+    var e7 = assertThrows(ChiveException.class, () -> new Neuron(Neuron.Kind.IF, 1, false, 0, 1, Layer.Reset.SOFT, false, SG, Neuron.Per.NEURON, true, false, false));
+    assertTrue(e7.getMessage().contains("cannot be trained"), e7.getMessage());
+  }
+}
