@@ -14,11 +14,12 @@ import java.util.concurrent.Future;
  * neurons, ...) trained by backpropagation through time with surrogate
  * gradients and hand-written backward kernels.
  *
- * <p>A batch is split into contiguous groups of samples, one per thread; each
- * thread runs the stages one after the other over all time steps of its
- * samples (stages only feed forward, so this equals the step-by-step order),
- * then the backward pass in reverse, into its own gradient buffers, which are
- * summed in thread order. Products with a binary input (data spikes, or the
+ * <p>A batch is split into {@link #GROUPS} contiguous groups of samples,
+ * shared by the threads; for each group the stages run one after the other
+ * over all time steps of its samples (stages only feed forward, so this
+ * equals the step-by-step order), then the backward pass in reverse, into the
+ * group's own gradient buffers, which are summed in group order: the result
+ * does not depend on the thread count. Products with a binary input (data spikes, or the
  * spikes of the stage below) use the addition-only event kernels (of
  * {@link SpikeRows}, or Conv2d's scatter) where the stage has one, else dense
  * GEMM through {@link Kernels} (pure Java or OpenBLAS). {@link Mode#DENSE}
@@ -51,6 +52,13 @@ public final class SpikingNet implements AutoCloseable {
   /** For each module, the index of its first array in params. */
   private final int[] paramStart;
   private final List<Workspace> work = new ArrayList<>();
+  /**
+   * A batch is split into this many groups of samples (fewer for smaller
+   * batches) whatever the thread count; threads share the groups, and the
+   * groups' gradients are summed in order, so 1, 2 or 16 threads give the
+   * same bits.
+   */
+  public static final int GROUPS = 16;
 
   /** A stack of dense layers (the first takes layers[0].nIn inputs). */
   public SpikingNet(Layer[] layers, LossKind loss, boolean meanOverBatch, double lossScale, Kernels kernels, int threads) {
@@ -201,7 +209,10 @@ public final class SpikingNet implements AutoCloseable {
       }
     }
     if (backward && labels == null) throw new ChiveException("a training step needs labels");
-    int chunks = Math.min(threads, x.batch);
+    // The batch is cut into the same groups whatever the thread count, each
+    // group into its own buffers, summed in group order: the result does not
+    // depend on the threads (up to GROUPS of them).
+    int chunks = Math.min(GROUPS, x.batch);
     while (work.size() < chunks) work.add(new Workspace());
     int[] pred = new int[x.batch];
     double[] lossPart = new double[chunks];
@@ -210,18 +221,22 @@ public final class SpikingNet implements AutoCloseable {
     long call = backward ? calls.getAndIncrement() : -1;
     Kernels k = kernels;
     boolean dense = mode == Mode.DENSE, smooth = smoothForward;
+    int workers = Math.min(threads, chunks);
     List<Runnable> tasks = new ArrayList<>();
-    for (int c = 0; c < chunks; c++) {
-      final int ci = c, s0 = (int) ((long) x.batch * c / chunks), s1 = (int) ((long) x.batch * (c + 1) / chunks);
-      final Module.Env env = new Module.Env(k, dense, smooth, backward, call, s0, x.steps, sparseProducts);
+    for (int t = 0; t < workers; t++) {
+      final int first = t;
       tasks.add(() -> {
-        Workspace w = work.get(ci);
-        w.forward(x, s0, s1, env, record, membrane);
-        double[] lc = w.lossAndGrad(x, labels, s0, s1, pred, backward);
-        lossPart[ci] = lc[0];
-        correctPart[ci] = (int) lc[1];
-        for (int l = 0; l < modules.length; l++) spikes[ci][l] = w.spikeCount[l];
-        if (backward) w.backward(s1 - s0, env);
+        for (int ci = first; ci < chunks; ci += workers) {
+          int s0 = (int) ((long) x.batch * ci / chunks), s1 = (int) ((long) x.batch * (ci + 1) / chunks);
+          Module.Env env = new Module.Env(k, dense, smooth, backward, call, s0, x.steps, sparseProducts);
+          Workspace w = work.get(ci);
+          w.forward(x, s0, s1, env, record, membrane);
+          double[] lc = w.lossAndGrad(x, labels, s0, s1, pred, backward);
+          lossPart[ci] = lc[0];
+          correctPart[ci] = (int) lc[1];
+          for (int l = 0; l < modules.length; l++) spikes[ci][l] = w.spikeCount[l];
+          if (backward) w.backward(s1 - s0, env);
+        }
       });
     }
     runAll(tasks);
