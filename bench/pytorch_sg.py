@@ -9,6 +9,7 @@ Run with Debian's PyTorch (apt-get install python3-torch):
   bin/chive bench sg-randman --seed 1 --export-data /tmp/rm1
   /usr/bin/python3 bench/pytorch_sg.py sg-randman --seed 1 --data-npy /tmp/rm1   (chive's samples)
   /usr/bin/python3 bench/pytorch_sg.py sg-fmnist --epochs 1 --threads 2
+  /usr/bin/python3 bench/pytorch_sg.py sg-fmnist-conv --epochs 1 --threads 2 --train 6000 --test 1000
 
 Equations (chive.core.learn.Layer), per layer and step t from zero state:
   I_t  = syn I_{t-1}  + in_gain (x_t W)
@@ -248,6 +249,88 @@ def run_fmnist(a):
              "first %d of the train part, first %d of the test part" % (ntr, len(xte)))
 
 
+# ---------------------------------------------------------------- Fashion-MNIST, convolutional
+
+def run_fmnist_conv(a):
+    """chive's sg-fmnist-conv network (clj-api chive.impl.cmd.sgbench), written
+    as a PyTorch user with a stateless/stateful split would: each stateless
+    layer (conv, pool, linear) applied to all time steps at once, the neuron
+    recurrences as Python loops over steps, autograd for BPTT."""
+    torch.manual_seed(a.seed)
+    d = "/usr/share/datasets/fashion-mnist/"
+    xtr = read_idx(d + "train-images-idx3-ubyte.gz").reshape(-1, 784)[: a.train] / 255.0
+    ytr = torch.tensor(read_idx(d + "train-labels-idx1-ubyte.gz")[: a.train].astype(np.int64))
+    xte = read_idx(d + "t10k-images-idx3-ubyte.gz").reshape(-1, 784)[: a.test] / 255.0
+    yte = torch.tensor(read_idx(d + "t10k-labels-idx1-ubyte.gz")[: a.test].astype(np.int64))
+    T, tau, c1, c2 = a.steps, a.tau, a.c1, a.c2
+    beta = a.mem
+    conv1 = torch.nn.Conv2d(1, c1, 5)
+    conv2 = torch.nn.Conv2d(c1, c2, 5)
+    fc = torch.nn.Linear(c2 * 16, 10)
+    b1 = torch.full((1, c1, 1, 1), beta, requires_grad=True)
+    th1 = torch.full((1, c1, 1, 1), 1.0, requires_grad=True)
+    b2 = torch.full((1, c2, 1, 1), beta, requires_grad=True)
+    th2 = torch.full((1, c2, 1, 1), 1.0, requires_grad=True)
+    bo = torch.full((10,), beta, requires_grad=True)
+
+    def lif(z, b, th):  # z: B x T x C x H x W; soft reset, detached (chive's Neuron LIF, :reset :soft)
+        b = b.clamp(0, 1)
+        U = torch.zeros_like(z[:, 0]); S = torch.zeros_like(z[:, 0])
+        out = []
+        for t in range(z.shape[1]):
+            U = b * U + z[:, t] - th * S.detach()
+            S = spike(U - th, a.surrogate_scale)
+            out.append(S)
+        return torch.stack(out, 1)
+
+    def forward(inp):  # inp: B x T x 784
+        B = inp.shape[0]
+        x = inp.reshape(B * T, 1, 28, 28)
+        z = conv1(x)
+        s = lif(z.reshape(B, T, c1, 24, 24), b1, th1).reshape(B * T, c1, 24, 24)
+        s = torch.nn.functional.max_pool2d(s, 2)
+        z = conv2(s)
+        s = lif(z.reshape(B, T, c2, 8, 8), b2, th2).reshape(B * T, c2, 8, 8)
+        s = torch.nn.functional.max_pool2d(s, 2)
+        h = fc(s.reshape(B * T, c2 * 16)).reshape(B, T, 10)
+        bb = bo.clamp(0, 1)
+        U = torch.zeros(B, 10)
+        outs = []
+        for t in range(T):
+            U = bb * U + h[:, t]
+            outs.append(U)
+        return torch.stack(outs, 1).max(1)[0]
+
+    params = list(conv1.parameters()) + list(conv2.parameters()) + list(fc.parameters()) + [b1, th1, b2, th2, bo]
+    opt = torch.optim.Adam(params, lr=a.lr, betas=(0.9, 0.999))
+    g = torch.Generator().manual_seed(a.seed)
+    ntr = len(xtr)
+    bs = a.batch
+    for ep in range(1, a.epochs + 1):
+        t0 = time.time()
+        ft = firing_steps(xtr, tau=tau, steps=T)  # encoding inside the timed epoch
+        perm = torch.randperm(ntr, generator=g).numpy()
+        nb = ntr // bs
+        tot = 0.0
+        for b in range(nb):
+            idx = perm[b * bs:(b + 1) * bs]
+            out = forward(batch_tensor(ft[idx], T))
+            loss = torch.nn.functional.cross_entropy(out, ytr[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += loss.item()
+        train_s = time.time() - t0
+        correct = 0
+        with torch.no_grad():
+            fte = firing_steps(xte, tau=tau, steps=T)
+            for b in range(0, len(xte), 500):
+                correct += (forward(batch_tensor(fte[b:b + 500], T)).argmax(1) == yte[b:b + 500]).sum().item()
+        emit(a, ep, train_s, correct / len(xte), tot / nb,
+             "fashion latency code tau=%g steps thr=0.2 steps=%d" % (tau, T),
+             "first %d of the train part, first %d of the test part" % (ntr, len(xte)))
+
+
 def emit(a, ep, train_s, acc, loss, data, split):
     print(json.dumps({"bench": a.bench, "peer": "pytorch " + torch.__version__, "epoch": ep, "train_s": train_s,
                       "test_acc": acc, "train_loss": loss, "threads": torch.get_num_threads(), "seed": a.seed,
@@ -257,7 +340,15 @@ def emit(a, ep, train_s, acc, loss, data, split):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("bench", choices=["sg-randman", "sg-fmnist"])
+    p.add_argument("bench", choices=["sg-randman", "sg-fmnist", "sg-fmnist-conv"])
+    p.add_argument("--batch", type=int, default=64, help="sg-fmnist-conv: mini-batch size")
+    p.add_argument("--lr", type=float, default=2e-3, help="sg-fmnist-conv: Adam learning rate")
+    p.add_argument("--steps", type=int, default=25, help="sg-fmnist-conv: time steps")
+    p.add_argument("--tau", type=float, default=5.0, help="sg-fmnist-conv: latency code tau in steps")
+    p.add_argument("--mem", type=float, default=0.9, help="sg-fmnist-conv: initial membrane decay per step")
+    p.add_argument("--c1", type=int, default=16, help="sg-fmnist-conv: channels of the first convolution")
+    p.add_argument("--c2", type=int, default=32, help="sg-fmnist-conv: channels of the second convolution")
+    p.add_argument("--surrogate-scale", type=float, default=10.0, help="sg-fmnist-conv: SuperSpike steepness")
     p.add_argument("--epochs", type=int)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=42)
@@ -273,7 +364,7 @@ def main():
     torch.set_num_threads(a.threads)
     if a.epochs is None:
         a.epochs = 20 if a.bench == "sg-randman" else 1
-    (run_randman if a.bench == "sg-randman" else run_fmnist)(a)
+    {"sg-randman": run_randman, "sg-fmnist": run_fmnist, "sg-fmnist-conv": run_fmnist_conv}[a.bench](a)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@
 (def ^:private usage
   "Usage: bin/chive bench cuba|cobahh|izhikevich|brunel [options]
 One JSON line per measurement on stdout; progress on stderr.
-Surrogate-gradient training: bin/chive bench sg-randman|sg-fmnist --help")
+Surrogate-gradient training: bin/chive bench sg-randman|sg-fmnist|sg-fmnist-conv --help")
 
 (def ^:private specs
   [[nil "--n N" "neurons (default 4000; brunel 5000)" :parse-fn (cli/integer 5)]
@@ -33,7 +33,7 @@ Surrogate-gradient training: bin/chive bench sg-randman|sg-fmnist --help")
       exit (throw (ex-info message {:usage (zero? exit)}))
       (nil? bench) (throw (ex-info (str "chive bench: name a benchmark: " (str/join ", " (sort (keys benches))) " (bin/chive bench --help)") {}))
       (not (contains? benches bench))
-      (throw (ex-info (str "chive bench: unknown benchmark " (pr-str bench) "; valid: " (str/join ", " (sort (keys benches))) ", sg-randman, sg-fmnist") {}))
+      (throw (ex-info (str "chive bench: unknown benchmark " (pr-str bench) "; valid: " (str/join ", " (sort (keys benches))) ", sg-randman, sg-fmnist, sg-fmnist-conv") {}))
       (next arguments) (throw (ex-info (str "chive bench: unexpected argument " (pr-str (second arguments))) {}))
       :else (-> options
                 (assoc :bench bench
@@ -45,7 +45,7 @@ Surrogate-gradient training: bin/chive bench sg-randman|sg-fmnist --help")
 (defn command
   "bin/chive bench ARGS; returns the exit code (0 ok or --help, 2 bad input)."
   [args]
-  (if (#{"sg-randman" "sg-fmnist"} (first args))
+  (if (#{"sg-randman" "sg-fmnist" "sg-fmnist-conv"} (first args))
     ((requiring-resolve 'chive.impl.cmd.sgbench/command) args)
     (cli/run "bench" usage specs args
              (fn [_ _]

@@ -1,5 +1,5 @@
 (ns chive.impl.cmd.sgbench
-  "bin/chive bench sg-randman|sg-fmnist [--epochs E] [--batch B] [--threads T] [--seed S] ...
+  "bin/chive bench sg-randman|sg-fmnist|sg-fmnist-conv [--epochs E] [--batch B] [--threads T] [--seed S] ...
 
   Surrogate-gradient benchmarks, built through chive.learn's public API.
   One JSON line per epoch on stdout (after that epoch's training and test
@@ -46,13 +46,13 @@
 
 
 (def ^:private usage
-  "Usage: bin/chive bench sg-randman|sg-fmnist [options]
+  "Usage: bin/chive bench sg-randman|sg-fmnist|sg-fmnist-conv [options]
 One JSON line per epoch on stdout. --validate V holds out training images for choosing
 hyper-parameters without looking at the test set (sg-fmnist's defaults were chosen on --validate 10000).")
 
 (def ^:private specs
-  [[nil "--epochs E" "training epochs (sg-randman 20, sg-fmnist 35)" :parse-fn (cli/integer 1)]
-   [nil "--batch B" "mini-batch size (sg-randman 48, sg-fmnist 256)" :parse-fn (cli/integer 1)]
+  [[nil "--epochs E" "training epochs (sg-randman 20, sg-fmnist 35, sg-fmnist-conv 4)" :parse-fn (cli/integer 1)]
+   [nil "--batch B" "mini-batch size (sg-randman 48, sg-fmnist 256, sg-fmnist-conv 32)" :parse-fn (cli/integer 1)]
    [nil "--threads T" "threads a batch is split over" :default 2 :parse-fn (cli/integer 1 1024)]
    [nil "--seed S" "weights and shuffling" :default 42 :parse-fn (cli/integer Long/MIN_VALUE)]
    [nil "--kernels K" "java, openblas or auto" :default "auto" :parse-fn (cli/one-of "java" "openblas" "auto")]
@@ -72,13 +72,15 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
         [bench & more] arguments]
     (cond
       exit (throw (ex-info message {:usage (zero? exit)}))
-      (not (#{"sg-randman" "sg-fmnist"} bench))
-      (throw (ex-info (str "chive bench: unknown benchmark " (pr-str bench) "; valid: sg-randman, sg-fmnist") {}))
+      (not (#{"sg-randman" "sg-fmnist" "sg-fmnist-conv"} bench))
+      (throw (ex-info (str "chive bench: unknown benchmark " (pr-str bench) "; valid: sg-randman, sg-fmnist, sg-fmnist-conv") {}))
       (seq more) (throw (ex-info (str "chive bench: unexpected argument " (pr-str (first more))) {}))
       :else (let [randman? (= bench "sg-randman")]
               (when (and (:export-data options) (not randman?))
                 (throw (ex-info "chive bench: --export-data is for sg-randman" {})))
-              (merge {:bench bench :epochs (if randman? 20 35) :batch (if randman? 48 256)
+              (merge {:bench bench
+                      :epochs (case bench "sg-randman" 20 "sg-fmnist" 35 "sg-fmnist-conv" 4)
+                      :batch (case bench "sg-randman" 48 "sg-fmnist" 256 "sg-fmnist-conv" 32)
                       :train nil :test nil :validate nil :surrogate-scale nil}
                      options)))))
 
@@ -140,13 +142,53 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
              :init {:type :normal :scale :spytorch} :seed seed :threads threads :kernels (keyword kernels)}
      :optimizer {:type :adam :lr 2e-4 :beta1 0.9 :beta2 0.999 :eps 1e-8}}))
 
+(def conv-architecture
+  "sg-fmnist-conv's network, as the JSON lines name it."
+  "1x28x28 latency code (tau 5 steps, thr 0.2, 25 steps) - conv 5x5 16 - LIF per channel (beta, threshold trained) - maxpool 2 - conv 5x5 32 - LIF per channel (beta, threshold trained) - maxpool 2 - flatten 512 - affine 10 - LI readout (beta trained); cross-entropy of the max over time of the readout")
+
+(defn fmnist-conv-setup
+  "A convolutional SNN on Fashion-MNIST (see conv-architecture): soft reset,
+  SuperSpike(10), initial beta 0.9 and threshold 1, PyTorch's default
+  initialisation (uniform +-1/sqrt(fan_in)), Adam 2e-3, batch 32."
+  [{:keys [seed threads kernels data train test validate surrogate-scale]}]
+  (let [code #(learn/latency-code % {:tau 5.0 :thr 0.2 :steps 25})
+        ds (data/dataset data)
+        tr0 (cond-> (:train ds) train (data/take-first train))
+        _ (when (and validate (not (< 0 validate (data/size tr0))))
+            (throw (ex-info (str "--validate " validate " must be between 1 and the " (data/size tr0) " training images - 1") {:validate validate})))
+        tr (cond-> tr0 validate (data/take-first (- (data/size tr0) validate)))
+        te (if validate (data/drop-first tr0 (- (data/size tr0) validate)) (cond-> (:test ds) test (data/take-first test)))
+        t0 (System/nanoTime)
+        train-d (code tr)
+        encode-s (/ (- (System/nanoTime) t0) 1e9)]
+    {:train train-d :test-part te :encode-s encode-s :encode code
+     :data (str data " " (.description ^Dataset train-d))
+     :validate validate :architecture conv-architecture
+     :split (if validate
+              (format "first %d of the train part for training, the next %d of it for validation; test part not read" (data/size tr) (data/size te))
+              (format "first %d of the train part, first %d of the test part" (data/size tr) (data/size te)))
+     :model {:inputs [1 28 28]
+             :layers [{:type :conv2d :channels 16 :kernel 5}
+                      {:type :lif :per :channel :learn #{:mem :threshold}}
+                      {:type :maxpool2d :kernel 2}
+                      {:type :conv2d :channels 32 :kernel 5}
+                      {:type :lif :per :channel :learn #{:mem :threshold}}
+                      {:type :maxpool2d :kernel 2}
+                      {:type :flatten}
+                      {:type :affine :n 10}
+                      {:type :li :learn #{:mem}}]
+             :neuron {:mem 0.9 :threshold 1.0 :reset :soft :surrogate [:superspike (or surrogate-scale 10.0)]}
+             :loss {:type :max-membrane :reduction :mean}
+             :init {:type :kaiming-uniform} :seed seed :threads threads :kernels (keyword kernels)}
+     :optimizer {:type :adam :lr 2e-3 :beta1 0.9 :beta2 0.999 :eps 1e-8}}))
+
 (defn run [opts]
   (let [randman? (= (:bench opts) "sg-randman")
-        setup ((if randman? randman-setup fmnist-setup) opts)
+        setup ((case (:bench opts) "sg-randman" randman-setup "sg-fmnist" fmnist-setup "sg-fmnist-conv" fmnist-conv-setup) opts)
         _ (when-let [p (:export-data opts)] (export-randman! (:all setup) p))
         m (learn/model (:model setup))
         ;; Test data is encoded only now, after the model and protocol are fixed.
-        test (or (:test setup) (learn/latency-code (:test-part setup)))
+        test (or (:test setup) ((or (:encode setup) learn/latency-code) (:test-part setup)))
         jdk (System/getProperty "java.version")]
     (log (str (:bench opts) ": " (:data setup) "; " (:split setup) "; kernels " (.name (.kernels ^chive.core.learn.SpikingNet (:net m)))))
     (learn/train! m (:train setup)
@@ -165,13 +207,14 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
                                                   :kernels (.name (.kernels ^chive.core.learn.SpikingNet (:net m)))
                                                   :jdk jdk :data (:data setup) :split (:split setup)}
                                            randman? (assoc :variant (:variant opts))
+                                           (:architecture setup) (assoc :architecture (:architecture setup))
                                            (:encode-s setup) (assoc :encode_s (:encode-s setup)
                                                                     :epoch_s_with_encoding (+ (:train-s e) (:encode-s setup))))))
                                (flush))})
     (.close ^java.lang.AutoCloseable (:net m))))
 
 (defn command
-  "bin/chive bench sg-randman|sg-fmnist ARGS; returns the exit code."
+  "bin/chive bench sg-randman|sg-fmnist|sg-fmnist-conv ARGS; returns the exit code."
   [args]
   (cli/run "bench" usage specs args (fn [_ _] (run (parse-args args)))))
 

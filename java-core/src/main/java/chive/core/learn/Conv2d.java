@@ -76,7 +76,7 @@ public final class Conv2d extends Weighted {
   }
 
   static final class CCtx extends Ctx {
-    float[] y, col, tmp, gcol, wg, dwg;
+    float[] y, col, tmp, gcol, wg, dwg, wt, acc, dwt;
     boolean sparse;
   }
 
@@ -93,7 +93,7 @@ public final class Conv2d extends Weighted {
   boolean useSparse(Activation in, int rows, Env env) {
     if (!in.binary() || env.dense) return false;
     double density = in.eventCount() / ((double) rows * cin * h * wi);
-    return density <= sparseDensityMax;
+    return sparseDensityMax > 0 && density <= sparseDensityMax;
   }
 
   @Override
@@ -104,7 +104,7 @@ public final class Conv2d extends Weighted {
     c.sparse = useSparse(in, rows, env);
     if (c.sparse) {
       java.util.Arrays.fill(y, 0, rows * outN, 0f);
-      scatterForward(in, rows, y);
+      scatterForward(c, in, rows, y);
       env.countSparse();
     } else {
       denseForward(c, in.values(), rows, y, env);
@@ -194,31 +194,89 @@ public final class Conv2d extends Weighted {
     }
   }
 
-  /** Adds, for every input event, the kernel slice it reaches: y[r, o, oy, ox] += v·w[o, c, ky, kx]. */
-  private void scatterForward(Activation in, int rows, float[] y) {
+  /** The weights as [C_in/groups, kH, kW, C_out/groups] per group (output channels innermost), for the event kernels. */
+  private float[] transposedWeights(CCtx c) {
+    final int cog = cout / groups, k = K();
+    float[] wt = c.wt = grow(c.wt, groups * k * cog);
+    for (int g = 0; g < groups; g++) {
+      for (int ol = 0; ol < cog; ol++) {
+        int o = g * cog + ol;
+        for (int q = 0; q < k; q++) wt[(g * k + q) * cog + ol] = w[o * k + q];
+      }
+    }
+    return wt;
+  }
+
+  /**
+   * Adds, for every input event, the kernel slice it reaches:
+   * y[r, o, oy, ox] += v·w[o, c, ky, kx], accumulated channels-last
+   * ([oy, ox, o]: the output channels of a group are contiguous, as are the
+   * transposed weights) and transposed into y once per row.
+   */
+  private void scatterForward(CCtx c, Activation in, int rows, float[] y) {
     final int cing = cin / groups, cog = cout / groups, hw = ho * wo, outN = cout * hw, k = K(), kk = kh * kw, inHW = h * wi;
     final int[] ptr = in.events.rowPtr, idx = in.events.idx;
     final float v = in.eventValue;
+    final float[] wt = transposedWeights(c);
+    final float[] acc = c.acc = grow(c.acc, outN);
     for (int r = 0; r < rows; r++) {
-      int rr = in.eventRow0 + r, yo = r * outN;
+      int rr = in.eventRow0 + r;
+      if (ptr[rr] == ptr[rr + 1]) continue; // y is zero there already
+      if ((long) (ptr[rr + 1] - ptr[rr]) * kk < hw) {
+        // Few events (a latency code's row): add straight into y, no transposition.
+        scatterRowDirect(in, rr, r * outN, y);
+        continue;
+      }
+      java.util.Arrays.fill(acc, 0, outN, 0f);
       for (int e = ptr[rr]; e < ptr[rr + 1]; e++) {
         int u = idx[e], ch = u / inHW, rem = u - ch * inHW, iy = rem / wi, ix = rem - iy * wi;
         int g = ch / cing, cl = ch - g * cing;
         for (int ky = 0; ky < kh; ky++) {
           int ty = iy + ph - ky * dh;
-          if (ty < 0 || ty % sh != 0) continue;
+          if (ty < 0) break;
+          if (ty % sh != 0) continue;
           int oy = ty / sh;
           if (oy >= ho) continue;
           for (int kx = 0; kx < kw; kx++) {
             int tx = ix + pw - kx * dw;
-            if (tx < 0 || tx % sw != 0) continue;
+            if (tx < 0) break;
+            if (tx % sw != 0) continue;
             int ox = tx / sw;
             if (ox >= wo) continue;
-            int wOff = cl * kk + ky * kw + kx, yOff = yo + oy * wo + ox;
-            for (int ol = 0; ol < cog; ol++) {
-              int o = g * cog + ol;
-              y[yOff + o * hw] += v * w[o * k + wOff];
-            }
+            int wOff = (g * k + cl * kk + ky * kw + kx) * cog, aOff = (oy * wo + ox) * cout + g * cog;
+            for (int ol = 0; ol < cog; ol++) acc[aOff + ol] += v * wt[wOff + ol];
+          }
+        }
+      }
+      int yo = r * outN;
+      for (int s = 0; s < hw; s++) for (int o = 0; o < cout; o++) y[yo + o * hw + s] = acc[s * cout + o];
+    }
+  }
+
+  /** The event scatter of one row straight into y (channel-major): for rows with few events. */
+  private void scatterRowDirect(Activation in, int rr, int yo, float[] y) {
+    final int cing = cin / groups, cog = cout / groups, hw = ho * wo, k = K(), kk = kh * kw, inHW = h * wi;
+    final int[] ptr = in.events.rowPtr, idx = in.events.idx;
+    final float v = in.eventValue;
+    for (int e = ptr[rr]; e < ptr[rr + 1]; e++) {
+      int u = idx[e], ch = u / inHW, rem = u - ch * inHW, iy = rem / wi, ix = rem - iy * wi;
+      int g = ch / cing, cl = ch - g * cing;
+      for (int ky = 0; ky < kh; ky++) {
+        int ty = iy + ph - ky * dh;
+        if (ty < 0) break;
+        if (ty % sh != 0) continue;
+        int oy = ty / sh;
+        if (oy >= ho) continue;
+        for (int kx = 0; kx < kw; kx++) {
+          int tx = ix + pw - kx * dw;
+          if (tx < 0) break;
+          if (tx % sw != 0) continue;
+          int ox = tx / sw;
+          if (ox >= wo) continue;
+          int wOff = cl * kk + ky * kw + kx, yOff = yo + oy * wo + ox;
+          for (int ol = 0; ol < cog; ol++) {
+            int o = g * cog + ol;
+            y[yOff + o * hw] += v * w[o * k + wOff];
           }
         }
       }
@@ -238,7 +296,7 @@ public final class Conv2d extends Weighted {
         db[o] += (float) s;
       }
     }
-    if (c.sparse) scatterBackward(in, rows, gy, dW);
+    if (c.sparse) scatterBackward(c, in, rows, gy, dW);
     if (c.sparse && gIn == null) return;
     if (gIn != null) java.util.Arrays.fill(gIn, 0, rows * cin * h * wi, 0f);
     final float[] x = c.sparse ? null : in.values();
@@ -270,31 +328,79 @@ public final class Conv2d extends Weighted {
     }
   }
 
-  /** dW[o, c, ky, kx] += v·gy[r, o, oy, ox] at every input event's kernel positions. */
-  private void scatterBackward(Activation in, int rows, float[] gy, float[] dW) {
+  /**
+   * dW[o, c, ky, kx] += v·gy[r, o, oy, ox] at every input event's kernel
+   * positions, gathered channels-last (gy of a row transposed to [oy, ox, o]
+   * once) into a transposed gradient that is added to dW at the end.
+   */
+  private void scatterBackward(CCtx c, Activation in, int rows, float[] gy, float[] dW) {
     final int cing = cin / groups, cog = cout / groups, hw = ho * wo, outN = cout * hw, k = K(), kk = kh * kw, inHW = h * wi;
     final int[] ptr = in.events.rowPtr, idx = in.events.idx;
     final float v = in.eventValue;
+    final float[] dwt = c.dwt = grow(c.dwt, groups * k * cog);
+    java.util.Arrays.fill(dwt, 0, groups * k * cog, 0f);
+    final float[] gt = c.acc = grow(c.acc, outN);
     for (int r = 0; r < rows; r++) {
       int rr = in.eventRow0 + r, yo = r * outN;
+      if (ptr[rr] == ptr[rr + 1]) continue;
+      if ((long) (ptr[rr + 1] - ptr[rr]) * kk < hw) {
+        gatherRowDirect(in, rr, yo, gy, dW);
+        continue;
+      }
+      for (int o = 0; o < cout; o++) for (int s = 0; s < hw; s++) gt[s * cout + o] = gy[yo + o * hw + s];
       for (int e = ptr[rr]; e < ptr[rr + 1]; e++) {
         int u = idx[e], ch = u / inHW, rem = u - ch * inHW, iy = rem / wi, ix = rem - iy * wi;
         int g = ch / cing, cl = ch - g * cing;
         for (int ky = 0; ky < kh; ky++) {
           int ty = iy + ph - ky * dh;
-          if (ty < 0 || ty % sh != 0) continue;
+          if (ty < 0) break;
+          if (ty % sh != 0) continue;
           int oy = ty / sh;
           if (oy >= ho) continue;
           for (int kx = 0; kx < kw; kx++) {
             int tx = ix + pw - kx * dw;
-            if (tx < 0 || tx % sw != 0) continue;
+            if (tx < 0) break;
+            if (tx % sw != 0) continue;
             int ox = tx / sw;
             if (ox >= wo) continue;
-            int wOff = cl * kk + ky * kw + kx, yOff = yo + oy * wo + ox;
-            for (int ol = 0; ol < cog; ol++) {
-              int o = g * cog + ol;
-              dW[o * k + wOff] += v * gy[yOff + o * hw];
-            }
+            int wOff = (g * k + cl * kk + ky * kw + kx) * cog, gOff = (oy * wo + ox) * cout + g * cog;
+            for (int ol = 0; ol < cog; ol++) dwt[wOff + ol] += v * gt[gOff + ol];
+          }
+        }
+      }
+    }
+    for (int g = 0; g < groups; g++) {
+      for (int ol = 0; ol < cog; ol++) {
+        int o = g * cog + ol;
+        for (int q = 0; q < k; q++) dW[o * k + q] += dwt[(g * k + q) * cog + ol];
+      }
+    }
+  }
+
+  /** dW += the gradient at one row's events' kernel positions, read straight from gy (channel-major): for rows with few events. */
+  private void gatherRowDirect(Activation in, int rr, int yo, float[] gy, float[] dW) {
+    final int cing = cin / groups, cog = cout / groups, hw = ho * wo, k = K(), kk = kh * kw, inHW = h * wi;
+    final int[] ptr = in.events.rowPtr, idx = in.events.idx;
+    final float v = in.eventValue;
+    for (int e = ptr[rr]; e < ptr[rr + 1]; e++) {
+      int u = idx[e], ch = u / inHW, rem = u - ch * inHW, iy = rem / wi, ix = rem - iy * wi;
+      int g = ch / cing, cl = ch - g * cing;
+      for (int ky = 0; ky < kh; ky++) {
+        int ty = iy + ph - ky * dh;
+        if (ty < 0) break;
+        if (ty % sh != 0) continue;
+        int oy = ty / sh;
+        if (oy >= ho) continue;
+        for (int kx = 0; kx < kw; kx++) {
+          int tx = ix + pw - kx * dw;
+          if (tx < 0) break;
+          if (tx % sw != 0) continue;
+          int ox = tx / sw;
+          if (ox >= wo) continue;
+          int wOff = cl * kk + ky * kw + kx, gOff = yo + oy * wo + ox;
+          for (int ol = 0; ol < cog; ol++) {
+            int o = g * cog + ol;
+            dW[o * k + wOff] += v * gy[gOff + o * hw];
           }
         }
       }

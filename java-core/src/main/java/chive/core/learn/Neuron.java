@@ -130,10 +130,15 @@ public final class Neuron extends Module {
 
   private static float clamp01(float v) { return Math.max(0f, Math.min(1f, v)); }
 
+  /** The reset as coefficients of one formula: U_t = β·U_{t-1}·(1 - cU·S) + J_t·(1 - cJ·S) - cT·θ·S, S = S_{t-1}. */
+  private float cU() { return reset == Layer.Reset.SOFT ? 0f : 1f; }
+  private float cJ() { return reset == Layer.Reset.HARD ? 1f : 0f; }
+  private float cT() { return reset == Layer.Reset.SOFT ? 1f : 0f; }
+
   @Override
   public Activation forward(Ctx ctx, Activation in, int samples, Env env) {
     NCtx c = (NCtx) ctx;
-    final int T = env.steps, rows = samples * T, n = this.n, grp = group;
+    final int T = env.steps, rows = samples * T, n = this.n, grp = group, P = beta.length;
     if (c.u == null || c.rows != rows) {
       c.rows = rows;
       c.u = new float[rows * n];
@@ -144,41 +149,43 @@ public final class Neuron extends Module {
     final float[] X = in.values(), U = c.u, S = c.s, I = c.i;
     final boolean sp = spiking(), smooth = env.smooth, list = sp && !smooth;
     final Surrogate sg = surrogate;
+    final float cU = cU(), cJ = cJ(), cT = cT();
     int[] idx = c.evIdx;
     if (list && idx == null) idx = new int[Math.max(16, rows * n / 16)];
     int e = 0;
     for (int b = 0; b < samples; b++) {
       for (int t = 0; t < T; t++) {
-        int o = (b * T + t) * n, p = o - n;
+        final int o = (b * T + t) * n, p = o - n;
+        final boolean first = t == 0;
         if (list && e + n > idx.length) idx = java.util.Arrays.copyOf(idx, Math.max(2 * idx.length, e + n));
-        for (int j = 0; j < n; j++) {
-          int q = j / grp;
-          float x = X[o + j];
-          float jt;
+        for (int q = 0; q < P; q++) {
+          final float bq = clamp01(beta[q]), aq = clamp01(alpha[q]), th = threshold[q];
+          final int j0 = q * grp, j1 = j0 + grp;
           if (I != null) {
-            jt = (t > 0 ? clamp01(alpha[q]) * I[p + j] : 0f) + x;
-            I[o + j] = jt;
-          } else jt = x;
-          float bq = clamp01(beta[q]);
-          float up = t > 0 ? U[p + j] : 0f, sprev = t > 0 && sp ? S[p + j] : 0f;
-          float u;
-          if (!sp) u = bq * up + jt;
-          else {
-            switch (reset) {
-              case SOFT: u = bq * up + jt - threshold[q] * sprev; break;
-              case HARD: u = (bq * up + jt) * (1f - sprev); break;
-              default: u = bq * up * (1f - sprev) + jt;
+            if (first) System.arraycopy(X, o + j0, I, o + j0, grp);
+            else for (int j = j0; j < j1; j++) I[o + j] = aq * I[p + j] + X[o + j];
+          }
+          final float[] J = I != null ? I : X;
+          if (!sp) {
+            if (first) System.arraycopy(J, o + j0, U, o + j0, grp);
+            else for (int j = j0; j < j1; j++) U[o + j] = bq * U[p + j] + J[o + j];
+            continue;
+          }
+          if (first) System.arraycopy(J, o + j0, U, o + j0, grp);
+          else if (cT != 0f) {
+            final float thc = cT * th;
+            for (int j = j0; j < j1; j++) U[o + j] = bq * U[p + j] + J[o + j] - thc * S[p + j];
+          } else {
+            for (int j = j0; j < j1; j++) {
+              float sprev = S[p + j];
+              U[o + j] = bq * U[p + j] * (1f - cU * sprev) + J[o + j] * (1f - cJ * sprev);
             }
           }
-          U[o + j] = u;
-          if (sp) {
-            float th = threshold[q];
-            if (smooth) S[o + j] = (float) sg.smooth(u - th);
-            else {
-              boolean fire = u > th;
-              S[o + j] = fire ? 1f : 0f;
-              if (fire) idx[e++] = j;
-            }
+          if (smooth) {
+            for (int j = j0; j < j1; j++) S[o + j] = (float) sg.smooth(U[o + j] - th);
+          } else {
+            for (int j = j0; j < j1; j++) S[o + j] = U[o + j] > th ? 1f : 0f;
+            for (int j = j0; j < j1; j++) if (S[o + j] != 0f) idx[e++] = j;
           }
         }
         if (list) c.evPtr[b * T + t + 1] = e;
@@ -194,10 +201,12 @@ public final class Neuron extends Module {
   @Override
   public void backward(Ctx ctx, Activation in, float[] G, float[] gIn, float[][] grads, int samples, Env env) {
     NCtx c = (NCtx) ctx;
-    final int T = env.steps, n = this.n, grp = group;
+    final int T = env.steps, n = this.n, grp = group, P = beta.length;
     final float[] U = c.u, S = c.s, I = c.i, X = c.x;
+    final float[] J = I != null ? I : X;
     final boolean sp = spiking(), detach = detachReset;
     final Surrogate sg = surrogate;
+    final float cU = cU(), cJ = cJ(), cT = cT();
     int k = 0;
     final float[] dBeta = learnBeta ? grads[k++] : null, dAlpha = learnAlpha ? grads[k++] : null, dTh = learnThreshold ? grads[k++] : null;
     float[] luN = new float[n], liN = new float[n];
@@ -205,51 +214,44 @@ public final class Neuron extends Module {
       java.util.Arrays.fill(luN, 0f);
       java.util.Arrays.fill(liN, 0f);
       for (int t = T - 1; t >= 0; t--) {
-        int o = (b * T + t) * n, p = o - n, nx = o + n;
-        for (int j = 0; j < n; j++) {
-          int q = j / grp;
-          float rawB = beta[q], bq = clamp01(rawB);
-          float lun = luN[j];
-          float up = t > 0 ? U[p + j] : 0f, sprev = t > 0 && sp ? S[p + j] : 0f;
-          float lu, dJ, dBetaTerm;
-          if (!sp) {
-            lu = G[o + j] + bq * lun;
-            dJ = lu;
-            dBetaTerm = lu * up;
-          } else {
-            float st = S[o + j], ut = U[o + j], th = threshold[q];
-            // How U_{t+1} depends on S_t and U_t (no t+1 at the last step: lun = 0 there).
-            float dNextdS, dNextdU;
-            switch (reset) {
-              case SOFT: dNextdS = -th; dNextdU = bq; break;
-              case HARD: {
-                float jn = 0f;
-                if (t + 1 < T) jn = I != null ? I[nx + j] : X[nx + j];
-                dNextdS = -(bq * ut + jn);
-                dNextdU = bq * (1f - st);
-                break;
-              }
-              default: dNextdS = -bq * ut; dNextdU = bq * (1f - st);
+        final int o = (b * T + t) * n, p = o - n, nx = o + n;
+        final boolean first = t == 0, last = t == T - 1;
+        for (int q = 0; q < P; q++) {
+          final float rawB = beta[q], bq = clamp01(rawB), rawA = alpha[q], aq = clamp01(rawA), th = threshold[q];
+          final int j0 = q * grp, j1 = j0 + grp;
+          double dB = 0, dA = 0, dT = 0;
+          for (int j = j0; j < j1; j++) {
+            final float lun = luN[j], up = first ? 0f : U[p + j];
+            float lu, dJ, dBetaTerm;
+            if (!sp) {
+              lu = G[o + j] + bq * lun;
+              dJ = lu;
+              dBetaTerm = lu * up;
+            } else {
+              final float st = S[o + j], ut = U[o + j], sprev = first ? 0f : S[p + j];
+              // How U_{t+1} depends on S_t and U_t (lun = 0 at the last step).
+              final float jn = last ? 0f : J[nx + j];
+              final float dNextdS = -(cT * th + cU * bq * ut + cJ * jn);
+              final float dNextdU = bq * (1f - cU * st);
+              final float dS = G[o + j] + (detach ? 0f : dNextdS * lun);
+              final float sig = (float) sg.grad(ut - th);
+              lu = dS * sig + dNextdU * lun;
+              dT += -sig * dS - cT * sprev * lu;
+              dJ = lu * (1f - cJ * sprev);
+              dBetaTerm = lu * up * (1f - cU * sprev);
             }
-            float dS = G[o + j] + (detach ? 0f : dNextdS * lun);
-            float sig = (float) sg.grad(ut - th);
-            lu = dS * sig + dNextdU * lun;
-            if (dTh != null) dTh[q] += -sig * dS + (reset == Layer.Reset.SOFT ? -sprev * lu : 0f);
-            switch (reset) {
-              case HARD: dJ = lu * (1f - sprev); dBetaTerm = lu * up * (1f - sprev); break;
-              case HARD_LEAK: dJ = lu; dBetaTerm = lu * up * (1f - sprev); break;
-              default: dJ = lu; dBetaTerm = lu * up;
-            }
+            dB += dBetaTerm;
+            luN[j] = lu;
+            if (I != null) {
+              float li = dJ + aq * liN[j];
+              if (!first) dA += li * I[p + j];
+              liN[j] = li;
+              if (gIn != null) gIn[o + j] = li;
+            } else if (gIn != null) gIn[o + j] = dJ;
           }
-          if (dBeta != null && rawB >= 0f && rawB <= 1f) dBeta[q] += dBetaTerm;
-          luN[j] = lu;
-          if (I != null) {
-            float rawA = alpha[q];
-            float li = dJ + clamp01(rawA) * liN[j];
-            if (dAlpha != null && rawA >= 0f && rawA <= 1f && t > 0) dAlpha[q] += li * I[p + j];
-            liN[j] = li;
-            if (gIn != null) gIn[o + j] = li;
-          } else if (gIn != null) gIn[o + j] = dJ;
+          if (dBeta != null && rawB >= 0f && rawB <= 1f) dBeta[q] += (float) dB;
+          if (dAlpha != null && rawA >= 0f && rawA <= 1f) dAlpha[q] += (float) dA;
+          if (dTh != null) dTh[q] += (float) dT;
         }
       }
     }

@@ -56,22 +56,40 @@ public final class Pool2d extends Module {
     float[] y = p.y = grow(p.y, rows * outN);
     final boolean max = type == Kind.MAX;
     int[] arg = max ? (p.arg = p.arg != null && p.arg.length >= rows * outN ? p.arg : new int[rows * outN]) : null;
+    if (max && in.binary() && in.eventValue == 1f && ph == 0 && pw == 0 && sh == kh && sw == kw) {
+      maxOfEvents(p, in, rows, y, arg);
+      return spikesOut(p, rows, y);
+    }
     final float scale = type == Kind.AVG ? 1f / (kh * kw) : 1f;
+    final boolean unpadded = ph == 0 && pw == 0;
     for (int r = 0; r < rows; r++) {
       for (int ch = 0; ch < c; ch++) {
         int xo = r * inN + ch * h * wi, yo = r * outN + ch * ho * wo;
         for (int oy = 0; oy < ho; oy++) for (int ox = 0; ox < wo; ox++) {
           float acc = max ? Float.NEGATIVE_INFINITY : 0f;
           int at = -1;
-          for (int ky = 0; ky < kh; ky++) {
-            int iy = oy * sh - ph + ky;
-            if (iy < 0 || iy >= h) continue;
-            for (int kx = 0; kx < kw; kx++) {
-              int ix = ox * sw - pw + kx;
-              if (ix < 0 || ix >= wi) continue;
-              float v = x[xo + iy * wi + ix];
-              if (!max) acc += v;
-              else if (v > acc) { acc = v; at = xo + iy * wi + ix; }
+          if (unpadded) {
+            // Every window lies inside the map: no bounds tests.
+            int base = xo + oy * sh * wi + ox * sw;
+            for (int ky = 0; ky < kh; ky++) {
+              int row = base + ky * wi;
+              for (int kx = 0; kx < kw; kx++) {
+                float v = x[row + kx];
+                if (!max) acc += v;
+                else if (v > acc) { acc = v; at = row + kx; }
+              }
+            }
+          } else {
+            for (int ky = 0; ky < kh; ky++) {
+              int iy = oy * sh - ph + ky;
+              if (iy < 0 || iy >= h) continue;
+              for (int kx = 0; kx < kw; kx++) {
+                int ix = ox * sw - pw + kx;
+                if (ix < 0 || ix >= wi) continue;
+                float v = x[xo + iy * wi + ix];
+                if (!max) acc += v;
+                else if (v > acc) { acc = v; at = xo + iy * wi + ix; }
+              }
             }
           }
           int q = yo + oy * wo + ox;
@@ -81,7 +99,45 @@ public final class Pool2d extends Module {
       }
     }
     if (!(max && in.binary() && in.eventValue == 1f)) return Activation.dense(rows, outN, y);
-    // Max of spikes is a spike: list the ones for the next stage's event kernels.
+    return spikesOut(p, rows, y);
+  }
+
+  /**
+   * Max pooling of spikes over windows that tile the map (stride = kernel, no
+   * padding): a window is 1 when one of its inputs spiked, and its gradient
+   * goes to the first of them in scan order, which is the smallest input
+   * index, the first event listed: the dense loop's result, from the events
+   * alone.
+   */
+  private void maxOfEvents(PCtx p, Activation in, int rows, float[] y, int[] arg) {
+    final int inN = c * h * wi, outN = c * ho * wo, inHW = h * wi;
+    final int[] ptr = in.events.rowPtr, idx = in.events.idx;
+    java.util.Arrays.fill(y, 0, rows * outN, 0f);
+    // A window without a spike has maximum 0 everywhere: its gradient goes to its first input, as in the dense loop.
+    for (int r = 0; r < rows; r++) for (int ch = 0; ch < c; ch++) for (int oy = 0; oy < ho; oy++) for (int ox = 0; ox < wo; ox++) {
+      arg[r * outN + (ch * ho + oy) * wo + ox] = r * inN + ch * inHW + oy * sh * wi + ox * sw;
+    }
+    for (int r = 0; r < rows; r++) {
+      int rr = in.eventRow0 + r, yo = r * outN;
+      for (int e = ptr[rr]; e < ptr[rr + 1]; e++) {
+        int u = idx[e], ch = u / inHW, rem = u - ch * inHW, iy = rem / wi, ix = rem - iy * wi;
+        int oy = iy / sh, ox = ix / sw;
+        if (oy >= ho || ox >= wo) continue;
+        int q = yo + (ch * ho + oy) * wo + ox;
+        if (y[q] == 0f) {
+          y[q] = 1f;
+          arg[q] = r * inN + u;
+        } else if (r * inN + u < arg[q]) {
+          arg[q] = r * inN + u;
+        }
+      }
+    }
+  }
+
+  /** y (0/1) with its ones listed as events. */
+  private Activation spikesOut(PCtx p, int rows, float[] y) {
+    final int outN = c * ho * wo;
+    // Max pooling of spikes is a spike: list the ones for the next stage's event kernels.
     int[] ptr = p.evPtr = p.evPtr != null && p.evPtr.length == rows + 1 ? p.evPtr : new int[rows + 1];
     int nnz = 0;
     for (int i = 0; i < rows * outN; i++) if (y[i] != 0f) nnz++;

@@ -152,9 +152,10 @@ class ModuleTest {
         {2, 6, 3, 3, 2, 1, 1, 2, 1, 1, 2, 9, 8},
         {4, 4, 3, 2, 1, 2, 2, 0, 2, 1, 4, 7, 9},
         {3, 2, 1, 1, 1, 1, 0, 0, 1, 1, 1, 5, 5}};
-    for (int[] k : cfgs) {
+    for (int[] k : cfgs) for (double density : new double[] {0.15, 0.01}) {
+      // 0.15: rows with many events (channels-last accumulation); 0.01: rows with few (added straight into y)
       int T = 3, batch = 2, rows = T * batch, inN = k[0] * k[11] * k[12];
-      float[] x = binary(rows * inN, 0.15, k[0] + k[1]);
+      float[] x = binary(rows * inN, density, k[0] + k[1]);
       float[] base = null;
       float[][] baseGrads = null;
       for (int variant = 0; variant < 4; variant++) {
@@ -259,6 +260,22 @@ class ModuleTest {
         new Module.Env(Kernels.java(), false, false, false, 0, 0, 1, null));
     assertTrue(a.binary());
     assertArrayEquals(a.events.dense(), java.util.Arrays.copyOf(a.values(), 8));
+    // Max of spikes from the events alone (tiling windows) against the dense loop: values and where the gradient goes.
+    Pool2d ev = new Pool2d(Pool2d.Kind.MAX, 2, 3, 2, 3, 0, 0), dn = new Pool2d(Pool2d.Kind.MAX, 2, 3, 2, 3, 0, 0);
+    int[] sh = {3, 5, 7};
+    ev.bind(sh, "layer 0");
+    dn.bind(sh, "layer 0");
+    int rowsB = 4, inB = 105, outB = 3 * 2 * 2;
+    float[] sb = binary(rowsB * inB, 0.3, 9);
+    Module.Env e1 = new Module.Env(Kernels.java(), false, false, false, 0, 0, 1, null);
+    Module.Ctx ce = ev.newContext(), cd = dn.newContext();
+    float[] ye = ev.forward(ce, Activation.events(rowsB, inB, sb, chive.core.kernel.SpikeRows.ifBinary(sb, rowsB, inB), 0, 1f), rowsB, e1).values().clone();
+    float[] yd = dn.forward(cd, Activation.dense(rowsB, inB, sb), rowsB, e1).values().clone();
+    assertArrayEquals(yd, java.util.Arrays.copyOf(ye, rowsB * outB));
+    float[] g = analog(rowsB * outB, 3, 1), ge = new float[rowsB * inB], gd = new float[rowsB * inB];
+    ev.backward(ce, null, g, ge, new float[0][], rowsB, e1);
+    dn.backward(cd, null, g, gd, new float[0][], rowsB, e1);
+    assertArrayEquals(gd, ge);
   }
 
   @Test
