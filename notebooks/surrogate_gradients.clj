@@ -15,7 +15,8 @@
 ;; epoch). `--full` trains a wider hidden layer (128) as well, for comparison.
 
 (ns notebooks.surrogate-gradients
-  (:require [chive.learn :as learn]
+  (:require [chive.data :as data]
+            [chive.learn :as learn]
             [chive.notebook :as nb]
             [chive.plot :as plot]))
 
@@ -82,3 +83,80 @@ learn/jax-seed-neuron
                                                    :optimizer {:type :sgd :lr 2e-2 :momentum 0.9}
                                                    :shuffle-seed 42 :test (second parts) :progress false})
                  [:train-acc :test-acc] {:title "Accuracy, 128 hidden neurons"})))
+
+;; ## A convolutional network on Fashion-MNIST
+;;
+;; `chive.learn` models are chains of stages, each with its own forward and
+;; backward pass, in any order where the shapes fit: convolutions, pooling,
+;; flatten, affine maps, and neurons applied element-wise (LIF, IF, leaky or
+;; plain integrators), plus delays and dropout (`learn/layer-types` lists
+;; them, and the list is open: `chive.registry/register! :layer`). This is
+;; the network of `bin/chive bench sg-fmnist-conv`: images as latency codes
+;; (each pixel spikes at most once, brighter earlier, 25 steps), two
+;; convolution / LIF / max-pool blocks, and a leaky-integrator readout whose
+;; maximum over time is the class score. The LIF layers train their decay
+;; and threshold per channel. Input and hidden spikes are sparse, so the
+;; convolutions run as event scatters (each input spike adds the kernel
+;; slice it reaches) rather than dense im2col products; the engine picks per
+;; batch. Here it trains on a small part of the data for one epoch; `--full`
+;; runs the benchmark's protocol (all 60,000 images, 4 epochs).
+
+(def conv-sizes (if (nb/full?) {:train 60000 :test 10000 :epochs 4} {:train 2000 :test 500 :epochs 1}))
+
+(def fmnist (data/dataset "fashion"))
+
+(defn conv-code [part] (learn/latency-code part {:tau 5.0 :thr 0.2 :steps 25}))
+
+(def conv-train (conv-code (data/take-first (:train fmnist) (:train conv-sizes))))
+
+(def conv-test (conv-code (data/take-first (:test fmnist) (:test conv-sizes))))
+
+(def conv
+  (learn/model {:inputs [1 28 28]
+                :layers [{:type :conv2d :channels 16 :kernel 5}
+                         {:type :lif :per :channel :learn #{:mem :threshold}}
+                         {:type :maxpool2d :kernel 2}
+                         {:type :conv2d :channels 32 :kernel 5}
+                         {:type :lif :per :channel :learn #{:mem :threshold}}
+                         {:type :maxpool2d :kernel 2}
+                         {:type :flatten}
+                         {:type :affine :n 10}
+                         {:type :li :learn #{:mem}}]
+                :neuron {:mem 0.9 :threshold 1.0 :reset :soft :surrogate [:superspike 10]}
+                :loss {:type :max-membrane :reduction :mean}
+                :init {:type :kaiming-uniform} :seed 42 :threads 2}))
+
+;; Every stage with the shape it takes and gives (one sample, one step):
+
+(learn/shapes conv)
+
+(def conv-history
+  (learn/train! conv conv-train {:epochs (:epochs conv-sizes) :batch 32 :optimizer {:type :adam :lr 2e-3}
+                                 :shuffle-seed 42 :test conv-test :progress false}))
+
+(map #(select-keys % [:epoch :train-loss :train-acc :test-acc :train-s :samples-per-s]) conv-history)
+
+(plot/curves conv-history [:train-acc :test-acc] {:title "Accuracy per epoch"})
+
+;; Spikes per neuron and sample in each spiking stage, on the test images:
+
+(let [spikes (:spikes-per-neuron (learn/evaluate conv conv-test))
+      stages (learn/shapes conv)]
+  (plot/bars (into (array-map) (for [[i s] (map-indexed vector spikes) :when (#{"LIF"} (:type (nth stages i)))]
+                                 [(str "layer " i " (LIF, " (reduce * (:out (nth stages i))) " neurons)") s]))
+             {:title "Spikes per neuron and sample" :y-title "spikes per neuron per sample"}))
+
+;; One test image as the network sees it (its input spikes per pixel; a
+;; latency code gives each pixel at most one), and the spike counts of the
+;; two LIF layers' feature maps for it:
+
+(let [events (learn/sample-events conv-test 0)
+      counts (float-array 784)]
+  (doseq [[_ u] events] (aset counts (int u) (inc (aget counts (int u)))))
+  (plot/feature-maps counts [1 28 28] {:title (str "Input spikes, test image 0 (label " (aget (.labels conv-test) 0) ")") :px 6}))
+
+(let [{:keys [values shape]} (learn/feature-maps conv conv-test 0 1)]
+  (plot/feature-maps values shape {:title "First LIF layer: spikes per neuron over 25 steps" :px 4}))
+
+(let [{:keys [values shape]} (learn/feature-maps conv conv-test 0 4)]
+  (plot/feature-maps values shape {:title "Second LIF layer: spikes per neuron over 25 steps" :max-channels 32 :px 8}))

@@ -552,6 +552,23 @@
   (let [idx (int-array idx)]
     (vec (.record ^SpikingNet (:net m) (.batch d idx)))))
 
+(defn feature-maps
+  "Layer `layer`'s output for sample `k` of `d`, summed over the time steps
+  (spike counts for a spiking layer), with its shape: {:values float[]
+  :shape [C H W] (or [n])} for chive.plot/feature-maps."
+  [^Model m ^Dataset d k layer]
+  (let [^SpikingNet net (:net m)
+        ms (.modules net)
+        _ (when-not (< -1 layer (alength ms))
+            (fail (str "feature-maps: layer " layer " is outside 0.." (dec (alength ms))) {:layer layer}))
+        ^Module s (aget ms layer)
+        ^floats out (nth (record m d [k]) layer)
+        n (.outSize s)
+        acc (float-array n)]
+    (dotimes [t (quot (alength out) n)]
+      (dotimes [j n] (aset acc j (+ (aget acc j) (aget out (+ (* t n) j))))))
+    {:values acc :shape (vec (.outShape s))}))
+
 (defn- snapshot [^Model m] (mapv #(aclone ^floats %) (.params ^SpikingNet (:net m))))
 (defn- restore! [^Model m snap] (doseq [[^floats dst ^floats src] (map vector (.params ^SpikingNet (:net m)) snap)] (System/arraycopy src 0 dst 0 (alength src))))
 

@@ -150,6 +150,38 @@
                         :y {:field "y" :type "quantitative" :axis nil :scale {:domain [0 (* gr (inc tile))] :reverse true}}
                         :color {:field "w" :type "quantitative" :scale {:scheme "greys"} :title "w x 1000"}}}))))
 
+(defn feature-maps
+  "Feature maps of a convolutional layer, one small heat map per channel:
+  `values` is one sample's [C H W] map, channel-major (float[]/double[] or a
+  seq; for example a layer's spike counts summed over time, see
+  chive.learn/feature-maps). Shows the first :max-channels (16), :columns (8)
+  per row, :px pixels per unit; :value-title names the colour scale (default
+  \"spikes\")."
+  ([values shape] (feature-maps values shape {}))
+  ([values [c h w :as shape] {:keys [title max-channels columns px value-title]
+                              :or {max-channels 16 columns 8 px 4 value-title "spikes"}}]
+   (let [v (vec (seq values))]
+     (when-not (and (= 3 (count shape)) (every? pos-int? shape))
+       (throw (ex-info (str "feature-maps: shape must be [C H W] of positive integers, got " (pr-str shape)) {:shape shape})))
+     (when-not (= (count v) (* c h w))
+       (throw (ex-info (str "feature-maps: " (count v) " values for shape " (pr-str shape) " (" (* c h w) " expected)") {:shape shape})))
+     (let [shown (min c max-channels)]
+       (cond-> {:$schema schema
+                :data {:values (vec (for [ch (range shown) y (range h) x (range w)
+                                          :let [q (double (v (+ (* ch h w) (* y w) x)))] :when (not (zero? q))]
+                                      {:channel ch :x x :x1 (inc x) :y y :y1 (inc y) :v q}))}
+                :facet {:field "channel" :type "ordinal" :title "channel" :sort {:field "channel"}}
+                :columns (min columns shown)
+                :spec {:width (* px w) :height (* px h)
+                       :mark {:type "rect"}
+                       :encoding {:x {:field "x" :type "quantitative" :scale {:domain [0 w]} :axis {:title "column" :tickMinStep 1 :format "d"}}
+                                  :x2 {:field "x1"}
+                                  :y {:field "y" :type "quantitative" :scale {:domain [0 h] :reverse true} :axis {:title "row" :tickMinStep 1 :format "d"}}
+                                  :y2 {:field "y1"}
+                                  :color {:field "v" :type "quantitative" :scale {:scheme "viridis"} :title value-title}}}}
+         true (assoc :title {:text (or title "Feature maps")
+                             :subtitle (format "%d of %d channels, %d x %d units each" shown c h w)}))))))
+
 (defn curves
   "Training curves from a history (maps per epoch, chive.learn/history): one
   line per key in `ks`, against :x (default :epoch)."
@@ -196,7 +228,7 @@
 
 ;; ---------------------------------------------------------------- the plots, registered (chive.registry, kind :plot)
 
-(doseq [v [#'raster #'traces #'rates #'matrix #'receptive-fields #'curves #'stdp-window #'fi-curves #'bars]]
+(doseq [v [#'raster #'traces #'rates #'matrix #'receptive-fields #'feature-maps #'curves #'stdp-window #'fi-curves #'bars]]
   (registry/register! :plot (keyword (name (symbol v)))
                       {:doc (first (clojure.string/split-lines (str (:doc (meta v))))) :fn @v}))
 

@@ -8,6 +8,7 @@
             [cheshire.core :as json]
             [chive.data]
             [chive.learn :as learn]
+            [chive.plot :as plot]
             [chive.impl.cmd.sgbench :as sgbench])
   (:import (java.io File)))
 
@@ -352,6 +353,17 @@
       (is (>= (:test-acc (last h)) 0.9) (str "conv net separates the halves: " (mapv :test-acc h)))
       (is (not= [0.9 0.9 0.9 0.9] (mapv #(Math/round (* 1000.0 %)) (vec mem))) "the trainable decay moved")
       (is (every? #(<= 0.0 % 1.5) (vec mem)))
+      (let [{:keys [values shape]} (learn/feature-maps m test 0 1)
+            ^floats spikes (nth (learn/record m test [0]) 1)
+            spec (plot/feature-maps values shape {:title "LIF 1"})]
+        (is (= [4 8 8] shape))
+        (is (== (reduce + (seq spikes)) (reduce + (seq values))) "spike counts summed over the steps")
+        (is (plot/spec? spec))
+        (is (= "channel" (get-in spec [:facet :title])))
+        (is (= ["column" "row" "spikes"] [(get-in spec [:spec :encoding :x :axis :title]) (get-in spec [:spec :encoding :y :axis :title])
+                                           (get-in spec [:spec :encoding :color :title])]))
+        (is (thrown-with-msg? clojure.lang.ExceptionInfo #"feature-maps: 256 values for shape \[4 8 4\]"
+                              (plot/feature-maps values [4 8 4]))))
       (let [dir (tmp-dir)
             _ (learn/save-checkpoint! m dir)
             before (mapv #(vec (:values %)) (learn/weights m))
@@ -395,3 +407,11 @@
     (let [m (learn/model (assoc-in conv-spec [:layers 0] {:type :conv3x3 :channels 4}))]
       (is (= [4 8 8] (:out (first (learn/shapes m))))))
     (finally (chive.registry/unregister! :layer :conv3x3))))
+
+(deftest lsuv-scales-the-stage-before-element-wise-neurons
+  (let [d (halves 64 3)
+        m (learn/model (assoc conv-spec :init {:type :lsuv :data d :batch 32 :base {:type :kaiming-uniform}}))
+        report (:lsuv @(:state m))]
+    (is (= [1 6] (map :layer report)) "the LIF after the conv and the LI readout after the affine map")
+    (doseq [{:keys [std iterations]} report]
+      (is (or (< (Math/abs (- std 1.0)) 0.05) (= 10 iterations)) (str "std " std " after " iterations)))))

@@ -124,7 +124,7 @@ public abstract class Module {
   /** The membrane potential of the last forward (rows × outSize), for neuron stages; null for the others. */
   public float[] membrane(Ctx c) { return null; }
 
-  /** Reads parameter {@code i} of the shape's product from a value (for the Clojure API's per-layer options). */
+  /** An array of n copies of v. */
   static float[] filled(int n, double v) {
     float[] a = new float[n];
     Arrays.fill(a, (float) v);
