@@ -308,7 +308,7 @@ def run_fmnist_conv(a):
     bs = a.batch
     for ep in range(1, a.epochs + 1):
         t0 = time.time()
-        ft = firing_steps(xtr, tau=tau, steps=T)  # encoding inside the timed epoch
+        ft = firing_steps(xtr, tau=tau, thr=a.thr, steps=T)  # encoding inside the timed epoch
         perm = torch.randperm(ntr, generator=g).numpy()
         nb = ntr // bs
         tot = 0.0
@@ -323,11 +323,11 @@ def run_fmnist_conv(a):
         train_s = time.time() - t0
         correct = 0
         with torch.no_grad():
-            fte = firing_steps(xte, tau=tau, steps=T)
+            fte = firing_steps(xte, tau=tau, thr=a.thr, steps=T)
             for b in range(0, len(xte), 500):
                 correct += (forward(batch_tensor(fte[b:b + 500], T)).argmax(1) == yte[b:b + 500]).sum().item()
         emit(a, ep, train_s, correct / len(xte), tot / nb,
-             "fashion latency code tau=%g steps thr=0.2 steps=%d" % (tau, T),
+             "fashion latency code tau=%g steps thr=%g steps=%d" % (tau, a.thr, T),
              "first %d of the train part, first %d of the test part" % (ntr, len(xte)))
 
 
@@ -341,10 +341,11 @@ def emit(a, ep, train_s, acc, loss, data, split):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("bench", choices=["sg-randman", "sg-fmnist", "sg-fmnist-conv"])
-    p.add_argument("--batch", type=int, default=64, help="sg-fmnist-conv: mini-batch size")
+    p.add_argument("--batch", type=int, default=32, help="sg-fmnist-conv: mini-batch size")
     p.add_argument("--lr", type=float, default=2e-3, help="sg-fmnist-conv: Adam learning rate")
     p.add_argument("--steps", type=int, default=25, help="sg-fmnist-conv: time steps")
     p.add_argument("--tau", type=float, default=5.0, help="sg-fmnist-conv: latency code tau in steps")
+    p.add_argument("--thr", type=float, default=0.05, help="sg-fmnist-conv: latency code threshold")
     p.add_argument("--mem", type=float, default=0.9, help="sg-fmnist-conv: initial membrane decay per step")
     p.add_argument("--c1", type=int, default=16, help="sg-fmnist-conv: channels of the first convolution")
     p.add_argument("--c2", type=int, default=32, help="sg-fmnist-conv: channels of the second convolution")

@@ -144,14 +144,20 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
 
 (def conv-architecture
   "sg-fmnist-conv's network, as the JSON lines name it."
-  "1x28x28 latency code (tau 5 steps, thr 0.2, 25 steps) - conv 5x5 16 - LIF per channel (beta, threshold trained) - maxpool 2 - conv 5x5 32 - LIF per channel (beta, threshold trained) - maxpool 2 - flatten 512 - affine 10 - LI readout (beta trained); cross-entropy of the max over time of the readout")
+  "1x28x28 latency code (tau 5 steps, thr 0.05, 25 steps) - conv 5x5 16 - LIF per channel (beta, threshold trained) - maxpool 2 - conv 5x5 32 - LIF per channel (beta, threshold trained) - maxpool 2 - flatten 512 - affine 10 - LI readout (beta trained); cross-entropy of the max over time of the readout")
 
 (defn fmnist-conv-setup
   "A convolutional SNN on Fashion-MNIST (see conv-architecture): soft reset,
   SuperSpike(10), initial beta 0.9 and threshold 1, PyTorch's default
-  initialisation (uniform +-1/sqrt(fan_in)), Adam 2e-3, batch 32."
+  initialisation (uniform +-1/sqrt(fan_in)), Adam 2e-3, batch 32, 4 epochs.
+  Chosen on a validation cut (trained on the first 10,000 training images
+  for 2 epochs, scored on 2,000 of the last 10,000; test images unread):
+  latency threshold 0.05 scored 0.80 against 0.78 for 0.2; a rate code
+  (500 Hz, 25 steps) 0.81-0.82 but costs twice the time per epoch (its
+  first convolution is too dense for the event kernel); trained decays and
+  thresholds 0.80 against 0.79 fixed; spike-count loss 0.80."
   [{:keys [seed threads kernels data train test validate surrogate-scale]}]
-  (let [code #(learn/latency-code % {:tau 5.0 :thr 0.2 :steps 25})
+  (let [code #(learn/latency-code % {:tau 5.0 :thr 0.05 :steps 25})
         ds (data/dataset data)
         tr0 (cond-> (:train ds) train (data/take-first train))
         _ (when (and validate (not (< 0 validate (data/size tr0))))
