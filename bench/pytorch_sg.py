@@ -171,6 +171,16 @@ def read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
+def load_fmnist(a):
+    """Fashion-MNIST from Debian's dataset-fashion-mnist: the first --train / --test images, pixels in [0, 1]."""
+    d = "/usr/share/datasets/fashion-mnist/"
+    xtr = read_idx(d + "train-images-idx3-ubyte.gz").reshape(-1, 784)[: a.train] / 255.0
+    ytr = torch.tensor(read_idx(d + "train-labels-idx1-ubyte.gz")[: a.train].astype(np.int64))
+    xte = read_idx(d + "t10k-images-idx3-ubyte.gz").reshape(-1, 784)[: a.test] / 255.0
+    yte = torch.tensor(read_idx(d + "t10k-labels-idx1-ubyte.gz")[: a.test].astype(np.int64))
+    return xtr, ytr, xte, yte
+
+
 def firing_steps(x, tau=20.0, thr=0.2, steps=100):
     """SpyTorch's current2firing_time in steps; no spike -> steps."""
     idx = x <= thr
@@ -190,11 +200,7 @@ def batch_tensor(ft, steps):
 
 def run_fmnist(a):
     torch.manual_seed(a.seed)
-    d = "/usr/share/datasets/fashion-mnist/"
-    xtr = read_idx(d + "train-images-idx3-ubyte.gz").reshape(-1, 784)[: a.train] / 255.0
-    ytr = torch.tensor(read_idx(d + "train-labels-idx1-ubyte.gz")[: a.train].astype(np.int64))
-    xte = read_idx(d + "t10k-images-idx3-ubyte.gz").reshape(-1, 784)[: a.test] / 255.0
-    yte = torch.tensor(read_idx(d + "t10k-labels-idx1-ubyte.gz")[: a.test].astype(np.int64))
+    xtr, ytr, xte, yte = load_fmnist(a)
     T = 100
     mem, syn = math.exp(-1 / 10), math.exp(-1 / 5)
     ws = 7 * (1 - mem)
@@ -257,11 +263,7 @@ def run_fmnist_conv(a):
     layer (conv, pool, linear) applied to all time steps at once, the neuron
     recurrences as Python loops over steps, autograd for BPTT."""
     torch.manual_seed(a.seed)
-    d = "/usr/share/datasets/fashion-mnist/"
-    xtr = read_idx(d + "train-images-idx3-ubyte.gz").reshape(-1, 784)[: a.train] / 255.0
-    ytr = torch.tensor(read_idx(d + "train-labels-idx1-ubyte.gz")[: a.train].astype(np.int64))
-    xte = read_idx(d + "t10k-images-idx3-ubyte.gz").reshape(-1, 784)[: a.test] / 255.0
-    yte = torch.tensor(read_idx(d + "t10k-labels-idx1-ubyte.gz")[: a.test].astype(np.int64))
+    xtr, ytr, xte, yte = load_fmnist(a)
     T, tau, c1, c2 = a.steps, a.tau, a.c1, a.c2
     beta = a.mem
     conv1 = torch.nn.Conv2d(1, c1, 5)

@@ -233,27 +233,18 @@
 (def ^:private init-types [:glorot-uniform :normal :kaiming-uniform :lsuv])
 
 (defn- init! [m {:keys [type scale] :or {type :glorot-uniform}} ^SplittableRandom rng]
-  (let [scale (if (= scale :spytorch)
-                (if (instance? Layer m)
-                  (* 7 (- 1 (.mem ^Layer m)))
-                  (fail (str ":init :scale :spytorch (7(1 - mem)) is defined for dense layers only; give a number for " (.kind ^Module m)) {}))
-                scale)]
-    (cond
-      (instance? Layer m)
-      (let [^Layer l m]
-        (case type
-          :glorot-uniform (.initGlorotUniform l rng)
-          :normal (.initNormal l (double (or scale 1.0)) rng)
-          :kaiming-uniform (.initKaimingUniform l rng)
-          (fail (str "unknown :init type " (pr-str type) " " (pr-str init-types)) {:init type})))
-      (instance? Weighted m)
-      (let [^Weighted w m]
-        (case type
-          :glorot-uniform (.initGlorotUniform w rng)
-          :normal (.initNormal w (double (or scale 1.0)) rng)
-          :kaiming-uniform (.initKaimingUniform w rng)
-          (fail (str "unknown :init type " (pr-str type) " " (pr-str init-types)) {:init type})))
-      :else nil)))
+  (when (instance? Weighted m)
+    (let [^Weighted w m
+          scale (if (= scale :spytorch)
+                  (if (instance? Layer m)
+                    (* 7 (- 1 (.mem ^Layer m)))
+                    (fail (str ":init :scale :spytorch (7(1 - mem)) is defined for dense layers only; give a number for " (.kind w)) {}))
+                  scale)]
+      (case type
+        :glorot-uniform (.initGlorotUniform w rng)
+        :normal (.initNormal w (double (or scale 1.0)) rng)
+        :kaiming-uniform (.initKaimingUniform w rng)
+        (fail (str "unknown :init type " (pr-str type) " " (pr-str init-types)) {:init type})))))
 
 (def ^:private lsuv-keys #{:type :data :batch :target-std :tol :max-iter :base})
 
@@ -271,8 +262,8 @@
                      (let [^Neuron nm m
                            th (if (.spiking nm) (let [^floats t (.threshold nm)] (/ (areduce t i s 0.0 (+ s (aget t i))) (alength t))) 1.0)
                            w (some (fn [j] (let [p (ms j)]
-                                             (cond (instance? Weighted p) (.weights ^Weighted p)
-                                                   (or (instance? Neuron p) (instance? Layer p)) ::none
+                                             (cond (or (instance? Neuron p) (instance? Layer p)) ::none
+                                                   (instance? Weighted p) (.weights ^Weighted p)
                                                    :else nil)))
                                    (range (dec l) -1 -1))]
                        (when (and w (not= w ::none)) [l w th])))))

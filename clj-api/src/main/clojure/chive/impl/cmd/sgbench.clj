@@ -120,7 +120,12 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
     (chive.io/write-file! (java.io.File. (str prefix ".y.npy")) #(Npy/write (.toPath ^java.io.File %) ^ints (.labels d)))
     (log (str "wrote " prefix ".x.npy and " prefix ".y.npy (" (.samples d) " samples)"))))
 
-(defn fmnist-setup [{:keys [seed threads kernels data train test validate surrogate-scale]}]
+(defn- image-parts
+  "The training part (encoded with `code`, timed) and the unencoded test or
+  validation part of an image dataset, with the data and split descriptions:
+  --train K takes the first K training images, --validate V holds out the
+  last V of them (test images unread), --test M the first M test images."
+  [{:keys [data train test validate]} code]
   (let [ds (data/dataset data)
         tr0 (cond-> (:train ds) train (data/take-first train))
         _ (when (and validate (not (< 0 validate (data/size tr0))))
@@ -128,19 +133,23 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
         tr (cond-> tr0 validate (data/take-first (- (data/size tr0) validate)))
         te (if validate (data/drop-first tr0 (- (data/size tr0) validate)) (cond-> (:test ds) test (data/take-first test)))
         t0 (System/nanoTime)
-        train-d (learn/latency-code tr)
+        train-d (code tr)
         encode-s (/ (- (System/nanoTime) t0) 1e9)]
-    {:train train-d :test-part te :encode-s encode-s
+    {:train train-d :test-part te :encode-s encode-s :encode code
      :data (str data " " (.description ^Dataset train-d))
      :validate validate
      :split (if validate
               (format "first %d of the train part for training, the next %d of it for validation; test part not read" (data/size tr) (data/size te))
-              (format "first %d of the train part, first %d of the test part" (data/size tr) (data/size te)))
-     :model {:inputs 784 :layers [{:n 100} {:n 10 :readout true}]
-             :neuron (assoc learn/spytorch-neuron :surrogate [:superspike (or surrogate-scale 25.0)])
-             :loss {:type :max-membrane :reduction :mean}
-             :init {:type :normal :scale :spytorch} :seed seed :threads threads :kernels (keyword kernels)}
-     :optimizer {:type :adam :lr 2e-4 :beta1 0.9 :beta2 0.999 :eps 1e-8}}))
+              (format "first %d of the train part, first %d of the test part" (data/size tr) (data/size te)))}))
+
+(defn fmnist-setup [{:keys [seed threads kernels surrogate-scale] :as opts}]
+  (merge
+   (image-parts opts learn/latency-code)
+   {:model {:inputs 784 :layers [{:n 100} {:n 10 :readout true}]
+            :neuron (assoc learn/spytorch-neuron :surrogate [:superspike (or surrogate-scale 25.0)])
+            :loss {:type :max-membrane :reduction :mean}
+            :init {:type :normal :scale :spytorch} :seed seed :threads threads :kernels (keyword kernels)}
+    :optimizer {:type :adam :lr 2e-4 :beta1 0.9 :beta2 0.999 :eps 1e-8}}))
 
 (def conv-architecture
   "sg-fmnist-conv's network, as the JSON lines name it."
@@ -156,37 +165,24 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
   (500 Hz, 25 steps) 0.81-0.82 but costs twice the time per epoch (its
   first convolution is too dense for the event kernel); trained decays and
   thresholds 0.80 against 0.79 fixed; spike-count loss 0.80."
-  [{:keys [seed threads kernels data train test validate surrogate-scale]}]
-  (let [code #(learn/latency-code % {:tau 5.0 :thr 0.05 :steps 25})
-        ds (data/dataset data)
-        tr0 (cond-> (:train ds) train (data/take-first train))
-        _ (when (and validate (not (< 0 validate (data/size tr0))))
-            (throw (ex-info (str "--validate " validate " must be between 1 and the " (data/size tr0) " training images - 1") {:validate validate})))
-        tr (cond-> tr0 validate (data/take-first (- (data/size tr0) validate)))
-        te (if validate (data/drop-first tr0 (- (data/size tr0) validate)) (cond-> (:test ds) test (data/take-first test)))
-        t0 (System/nanoTime)
-        train-d (code tr)
-        encode-s (/ (- (System/nanoTime) t0) 1e9)]
-    {:train train-d :test-part te :encode-s encode-s :encode code
-     :data (str data " " (.description ^Dataset train-d))
-     :validate validate :architecture conv-architecture
-     :split (if validate
-              (format "first %d of the train part for training, the next %d of it for validation; test part not read" (data/size tr) (data/size te))
-              (format "first %d of the train part, first %d of the test part" (data/size tr) (data/size te)))
-     :model {:inputs [1 28 28]
-             :layers [{:type :conv2d :channels 16 :kernel 5}
-                      {:type :lif :per :channel :learn #{:mem :threshold}}
-                      {:type :maxpool2d :kernel 2}
-                      {:type :conv2d :channels 32 :kernel 5}
-                      {:type :lif :per :channel :learn #{:mem :threshold}}
-                      {:type :maxpool2d :kernel 2}
-                      {:type :flatten}
-                      {:type :affine :n 10}
-                      {:type :li :learn #{:mem}}]
-             :neuron {:mem 0.9 :threshold 1.0 :reset :soft :surrogate [:superspike (or surrogate-scale 10.0)]}
-             :loss {:type :max-membrane :reduction :mean}
-             :init {:type :kaiming-uniform} :seed seed :threads threads :kernels (keyword kernels)}
-     :optimizer {:type :adam :lr 2e-3 :beta1 0.9 :beta2 0.999 :eps 1e-8}}))
+  [{:keys [seed threads kernels surrogate-scale] :as opts}]
+  (merge
+   (image-parts opts #(learn/latency-code % {:tau 5.0 :thr 0.05 :steps 25}))
+   {:architecture conv-architecture
+    :model {:inputs [1 28 28]
+            :layers [{:type :conv2d :channels 16 :kernel 5}
+                     {:type :lif :per :channel :learn #{:mem :threshold}}
+                     {:type :maxpool2d :kernel 2}
+                     {:type :conv2d :channels 32 :kernel 5}
+                     {:type :lif :per :channel :learn #{:mem :threshold}}
+                     {:type :maxpool2d :kernel 2}
+                     {:type :flatten}
+                     {:type :affine :n 10}
+                     {:type :li :learn #{:mem}}]
+            :neuron {:mem 0.9 :threshold 1.0 :reset :soft :surrogate [:superspike (or surrogate-scale 10.0)]}
+            :loss {:type :max-membrane :reduction :mean}
+            :init {:type :kaiming-uniform} :seed seed :threads threads :kernels (keyword kernels)}
+    :optimizer {:type :adam :lr 2e-3 :beta1 0.9 :beta2 0.999 :eps 1e-8}}))
 
 (defn run [opts]
   (let [randman? (= (:bench opts) "sg-randman")

@@ -31,14 +31,7 @@ public final class Affine extends Weighted {
   @Override public String[] paramNames() { return b == null ? new String[] {"w"} : new String[] {"w", "bias"}; }
   @Override public int[][] paramShapes() { return b == null ? new int[][] {{nIn, n}} : new int[][] {{nIn, n}, {n}}; }
 
-  @Override
-  protected int[] shapeFor(int[] in) {
-    if (in.length != 1 || in[0] != nIn) {
-      throw new ChiveException("takes " + nIn + " inputs (shape [" + nIn + "]), got shape " + java.util.Arrays.toString(in)
-          + (in.length > 1 ? " (put a flatten layer before it)" : ""));
-    }
-    return new int[] {n};
-  }
+  @Override protected int[] shapeFor(int[] in) { return vectorOf(in, nIn, n); }
 
   static final class ACtx extends Ctx { float[] y; }
 

@@ -208,78 +208,65 @@ public final class Conv2d extends Weighted {
   }
 
   /**
+   * The kernel taps that input unit u reaches: for each, the weight's offset
+   * within its output channel's row (c_local·kH·kW + ky·kW + kx) into
+   * {@code wOff} and the output position oy·W_out + ox into {@code pos}.
+   * Returns how many (at most kH·kW).
+   */
+  private int taps(int u, int[] wOff, int[] pos) {
+    final int inHW = h * wi, ch = u / inHW, rem = u - ch * inHW, iy = rem / wi, ix = rem - iy * wi;
+    final int cl = ch % (cin / groups), kk = kh * kw;
+    int m = 0;
+    for (int ky = 0; ky < kh; ky++) {
+      int ty = iy + ph - ky * dh;
+      if (ty < 0) break;
+      if (ty % sh != 0) continue;
+      int oy = ty / sh;
+      if (oy >= ho) continue;
+      for (int kx = 0; kx < kw; kx++) {
+        int tx = ix + pw - kx * dw;
+        if (tx < 0) break;
+        if (tx % sw != 0) continue;
+        int ox = tx / sw;
+        if (ox >= wo) continue;
+        wOff[m] = cl * kk + ky * kw + kx;
+        pos[m++] = oy * wo + ox;
+      }
+    }
+    return m;
+  }
+
+  /**
    * Adds, for every input event, the kernel slice it reaches:
    * y[r, o, oy, ox] += v·w[o, c, ky, kx], accumulated channels-last
    * ([oy, ox, o]: the output channels of a group are contiguous, as are the
-   * transposed weights) and transposed into y once per row.
+   * transposed weights) and transposed into y once per row; rows with few
+   * events add straight into y instead.
    */
   private void scatterForward(CCtx c, Activation in, int rows, float[] y) {
     final int cing = cin / groups, cog = cout / groups, hw = ho * wo, outN = cout * hw, k = K(), kk = kh * kw, inHW = h * wi;
-    final int[] ptr = in.events.rowPtr, idx = in.events.idx;
+    final int[] ptr = in.events.rowPtr, idx = in.events.idx, tw = new int[kk], tp = new int[kk];
     final float v = in.eventValue;
     final float[] wt = transposedWeights(c);
     final float[] acc = c.acc = grow(c.acc, outN);
     for (int r = 0; r < rows; r++) {
-      int rr = in.eventRow0 + r;
+      final int rr = in.eventRow0 + r, yo = r * outN;
       if (ptr[rr] == ptr[rr + 1]) continue; // y is zero there already
-      if ((long) (ptr[rr + 1] - ptr[rr]) * kk < hw) {
-        // Few events (a latency code's row): add straight into y, no transposition.
-        scatterRowDirect(in, rr, r * outN, y);
-        continue;
-      }
-      java.util.Arrays.fill(acc, 0, outN, 0f);
+      final boolean direct = (long) (ptr[rr + 1] - ptr[rr]) * kk < hw;
+      if (!direct) java.util.Arrays.fill(acc, 0, outN, 0f);
       for (int e = ptr[rr]; e < ptr[rr + 1]; e++) {
-        int u = idx[e], ch = u / inHW, rem = u - ch * inHW, iy = rem / wi, ix = rem - iy * wi;
-        int g = ch / cing, cl = ch - g * cing;
-        for (int ky = 0; ky < kh; ky++) {
-          int ty = iy + ph - ky * dh;
-          if (ty < 0) break;
-          if (ty % sh != 0) continue;
-          int oy = ty / sh;
-          if (oy >= ho) continue;
-          for (int kx = 0; kx < kw; kx++) {
-            int tx = ix + pw - kx * dw;
-            if (tx < 0) break;
-            if (tx % sw != 0) continue;
-            int ox = tx / sw;
-            if (ox >= wo) continue;
-            int wOff = (g * k + cl * kk + ky * kw + kx) * cog, aOff = (oy * wo + ox) * cout + g * cog;
+        final int u = idx[e], g = u / inHW / cing, m = taps(u, tw, tp);
+        for (int i = 0; i < m; i++) {
+          if (direct) {
+            // Few events (a latency code's row): add straight into y, no transposition.
+            for (int ol = 0, o = g * cog; ol < cog; ol++, o++) y[yo + tp[i] + o * hw] += v * w[o * k + tw[i]];
+          } else {
+            final int wOff = (g * k + tw[i]) * cog, aOff = tp[i] * cout + g * cog;
             for (int ol = 0; ol < cog; ol++) acc[aOff + ol] += v * wt[wOff + ol];
           }
         }
       }
-      int yo = r * outN;
-      for (int s = 0; s < hw; s++) for (int o = 0; o < cout; o++) y[yo + o * hw + s] = acc[s * cout + o];
-    }
-  }
-
-  /** The event scatter of one row straight into y (channel-major): for rows with few events. */
-  private void scatterRowDirect(Activation in, int rr, int yo, float[] y) {
-    final int cing = cin / groups, cog = cout / groups, hw = ho * wo, k = K(), kk = kh * kw, inHW = h * wi;
-    final int[] ptr = in.events.rowPtr, idx = in.events.idx;
-    final float v = in.eventValue;
-    for (int e = ptr[rr]; e < ptr[rr + 1]; e++) {
-      int u = idx[e], ch = u / inHW, rem = u - ch * inHW, iy = rem / wi, ix = rem - iy * wi;
-      int g = ch / cing, cl = ch - g * cing;
-      for (int ky = 0; ky < kh; ky++) {
-        int ty = iy + ph - ky * dh;
-        if (ty < 0) break;
-        if (ty % sh != 0) continue;
-        int oy = ty / sh;
-        if (oy >= ho) continue;
-        for (int kx = 0; kx < kw; kx++) {
-          int tx = ix + pw - kx * dw;
-          if (tx < 0) break;
-          if (tx % sw != 0) continue;
-          int ox = tx / sw;
-          if (ox >= wo) continue;
-          int wOff = cl * kk + ky * kw + kx, yOff = yo + oy * wo + ox;
-          for (int ol = 0; ol < cog; ol++) {
-            int o = g * cog + ol;
-            y[yOff + o * hw] += v * w[o * k + wOff];
-          }
-        }
-      }
+      if (!direct) for (int q = 0; q < hw; q++) for (int o = 0; o < cout; o++) y[yo + o * hw + q] = acc[q * cout + o];
     }
   }
 
@@ -330,40 +317,29 @@ public final class Conv2d extends Weighted {
 
   /**
    * dW[o, c, ky, kx] += v·gy[r, o, oy, ox] at every input event's kernel
-   * positions, gathered channels-last (gy of a row transposed to [oy, ox, o]
-   * once) into a transposed gradient that is added to dW at the end.
+   * positions: gathered channels-last (gy of a row transposed to [oy, ox, o]
+   * once) into a transposed gradient added to dW at the end, or, for rows
+   * with few events, read straight from gy.
    */
   private void scatterBackward(CCtx c, Activation in, int rows, float[] gy, float[] dW) {
     final int cing = cin / groups, cog = cout / groups, hw = ho * wo, outN = cout * hw, k = K(), kk = kh * kw, inHW = h * wi;
-    final int[] ptr = in.events.rowPtr, idx = in.events.idx;
+    final int[] ptr = in.events.rowPtr, idx = in.events.idx, tw = new int[kk], tp = new int[kk];
     final float v = in.eventValue;
     final float[] dwt = c.dwt = grow(c.dwt, groups * k * cog);
     java.util.Arrays.fill(dwt, 0, groups * k * cog, 0f);
     final float[] gt = c.acc = grow(c.acc, outN);
     for (int r = 0; r < rows; r++) {
-      int rr = in.eventRow0 + r, yo = r * outN;
+      final int rr = in.eventRow0 + r, yo = r * outN;
       if (ptr[rr] == ptr[rr + 1]) continue;
-      if ((long) (ptr[rr + 1] - ptr[rr]) * kk < hw) {
-        gatherRowDirect(in, rr, yo, gy, dW);
-        continue;
-      }
-      for (int o = 0; o < cout; o++) for (int s = 0; s < hw; s++) gt[s * cout + o] = gy[yo + o * hw + s];
+      final boolean direct = (long) (ptr[rr + 1] - ptr[rr]) * kk < hw;
+      if (!direct) for (int o = 0; o < cout; o++) for (int q = 0; q < hw; q++) gt[q * cout + o] = gy[yo + o * hw + q];
       for (int e = ptr[rr]; e < ptr[rr + 1]; e++) {
-        int u = idx[e], ch = u / inHW, rem = u - ch * inHW, iy = rem / wi, ix = rem - iy * wi;
-        int g = ch / cing, cl = ch - g * cing;
-        for (int ky = 0; ky < kh; ky++) {
-          int ty = iy + ph - ky * dh;
-          if (ty < 0) break;
-          if (ty % sh != 0) continue;
-          int oy = ty / sh;
-          if (oy >= ho) continue;
-          for (int kx = 0; kx < kw; kx++) {
-            int tx = ix + pw - kx * dw;
-            if (tx < 0) break;
-            if (tx % sw != 0) continue;
-            int ox = tx / sw;
-            if (ox >= wo) continue;
-            int wOff = (g * k + cl * kk + ky * kw + kx) * cog, gOff = (oy * wo + ox) * cout + g * cog;
+        final int u = idx[e], g = u / inHW / cing, m = taps(u, tw, tp);
+        for (int i = 0; i < m; i++) {
+          if (direct) {
+            for (int ol = 0, o = g * cog; ol < cog; ol++, o++) dW[o * k + tw[i]] += v * gy[yo + tp[i] + o * hw];
+          } else {
+            final int wOff = (g * k + tw[i]) * cog, gOff = tp[i] * cout + g * cog;
             for (int ol = 0; ol < cog; ol++) dwt[wOff + ol] += v * gt[gOff + ol];
           }
         }
@@ -373,36 +349,6 @@ public final class Conv2d extends Weighted {
       for (int ol = 0; ol < cog; ol++) {
         int o = g * cog + ol;
         for (int q = 0; q < k; q++) dW[o * k + q] += dwt[(g * k + q) * cog + ol];
-      }
-    }
-  }
-
-  /** dW += the gradient at one row's events' kernel positions, read straight from gy (channel-major): for rows with few events. */
-  private void gatherRowDirect(Activation in, int rr, int yo, float[] gy, float[] dW) {
-    final int cing = cin / groups, cog = cout / groups, hw = ho * wo, k = K(), kk = kh * kw, inHW = h * wi;
-    final int[] ptr = in.events.rowPtr, idx = in.events.idx;
-    final float v = in.eventValue;
-    for (int e = ptr[rr]; e < ptr[rr + 1]; e++) {
-      int u = idx[e], ch = u / inHW, rem = u - ch * inHW, iy = rem / wi, ix = rem - iy * wi;
-      int g = ch / cing, cl = ch - g * cing;
-      for (int ky = 0; ky < kh; ky++) {
-        int ty = iy + ph - ky * dh;
-        if (ty < 0) break;
-        if (ty % sh != 0) continue;
-        int oy = ty / sh;
-        if (oy >= ho) continue;
-        for (int kx = 0; kx < kw; kx++) {
-          int tx = ix + pw - kx * dw;
-          if (tx < 0) break;
-          if (tx % sw != 0) continue;
-          int ox = tx / sw;
-          if (ox >= wo) continue;
-          int wOff = cl * kk + ky * kw + kx, gOff = yo + oy * wo + ox;
-          for (int ol = 0; ol < cog; ol++) {
-            int o = g * cog + ol;
-            dW[o * k + wOff] += v * gy[gOff + o * hw];
-          }
-        }
       }
     }
   }

@@ -21,7 +21,7 @@ import chive.core.sim.ChiveException;
  * The JAX seed's layer is mem 0.95, syn 0.9, rec 0.85, in_gain 20·(1 - 0.9),
  * rec_gain 1 - 0.85, mem_gain 1 - 0.95 (its 20·I folded into I).
  */
-public final class Layer extends Module {
+public final class Layer extends Weighted {
   public enum Reset { HARD, HARD_LEAK, SOFT }
 
   public final int nIn, n;
@@ -59,19 +59,24 @@ public final class Layer extends Module {
   }
 
   /** Uniform in ±sqrt(6/(fan_in + fan_out)) (Glorot), as the JAX seed initialises both matrices. */
-  public void initGlorotUniform(java.util.SplittableRandom rng) {
+  @Override public float[] weights() { return w; }
+  @Override public float[] bias() { return null; }
+  @Override public int fanIn() { return nIn; }
+  @Override public int fanOut() { return n; }
+
+  @Override public void initGlorotUniform(java.util.SplittableRandom rng) {
     Init.uniform(w, Math.sqrt(6.0 / (nIn + n)), rng);
     if (v != null) Init.uniform(v, Math.sqrt(6.0 / (n + n)), rng);
   }
 
   /** Normal(0, scale/sqrt(fan_in)), SpyTorch's initialisation (its scale 7·(1 - mem)). */
-  public void initNormal(double scale, java.util.SplittableRandom rng) {
+  @Override public void initNormal(double scale, java.util.SplittableRandom rng) {
     Init.normal(w, scale / Math.sqrt(nIn), rng);
     if (v != null) Init.normal(v, scale / Math.sqrt(n), rng);
   }
 
   /** Uniform in ±1/sqrt(fan_in) (PyTorch's default for Linear): w with fan_in nIn, v with fan_in n. */
-  public void initKaimingUniform(java.util.SplittableRandom rng) {
+  @Override public void initKaimingUniform(java.util.SplittableRandom rng) {
     Init.uniform(w, 1 / Math.sqrt(nIn), rng);
     if (v != null) Init.uniform(v, 1 / Math.sqrt(n), rng);
   }
@@ -85,14 +90,7 @@ public final class Layer extends Module {
   @Override public boolean spiking() { return spiking; }
   @Override public boolean readout() { return !spiking; }
 
-  @Override
-  protected int[] shapeFor(int[] in) {
-    if (in.length != 1 || in[0] != nIn) {
-      throw new ChiveException("takes " + nIn + " inputs (shape [" + nIn + "]), got shape " + java.util.Arrays.toString(in)
-          + (in.length > 1 ? " (put a flatten layer before it)" : ""));
-    }
-    return new int[] {n};
-  }
+  @Override protected int[] shapeFor(int[] in) { return vectorOf(in, nIn, n); }
 
   /** Per-thread state of one group of samples: rows (b - s0)·steps + t. */
   static final class LCtx extends Ctx {

@@ -89,6 +89,15 @@ public abstract class Module {
   /** "layer 2" and the like, given at bind. */
   public final String label() { return label == null ? kind() : label; }
 
+  /** For stages that take a vector: checks the input is [nIn] (suggesting flatten for a map) and returns [n]. */
+  static int[] vectorOf(int[] in, int nIn, int n) {
+    if (in.length != 1 || in[0] != nIn) {
+      throw new ChiveException("takes " + nIn + " inputs (shape [" + nIn + "]), got shape " + Arrays.toString(in)
+          + (in.length > 1 ? " (put a flatten layer before it)" : ""));
+    }
+    return new int[] {n};
+  }
+
   static int size(int[] shape) {
     if (shape == null) throw new ChiveException("stage is not part of a network yet (no shape)");
     int s = 1;

@@ -3,8 +3,8 @@ package chive.core.learn;
 import java.util.SplittableRandom;
 
 /**
- * A stage with a weight array and optionally a bias (Affine, Conv2d): the
- * initialisations and what LSUV scales.
+ * A stage with a weight array and optionally a bias (Affine, Conv2d, the
+ * dense Layer): the initialisations and what LSUV scales.
  */
 public abstract class Weighted extends Module {
   /** The weights (live). */
