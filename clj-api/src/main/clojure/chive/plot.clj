@@ -167,13 +167,9 @@
        (throw (ex-info (str "feature-maps: " (count v) " values for shape " (pr-str shape) " (" (* c h w) " expected)") {:shape shape})))
      (let [shown (min c max-channels)]
        (cond-> {:$schema schema
-                ;; Zero units are left out (white); a channel without any keeps an empty panel (a row with no position).
-                :data {:values (vec (for [ch (range shown)
-                                          :let [cells (for [y (range h) x (range w)
-                                                            :let [q (double (v (+ (* ch h w) (* y w) x)))] :when (not (zero? q))]
-                                                        {:channel ch :x x :x1 (inc x) :y y :y1 (inc y) :v q})]
-                                          row (if (seq cells) cells [{:channel ch}])]
-                                      row))}
+                ;; Every unit, zeros too: a silent channel shows as a dark panel, not as a missing one.
+                :data {:values (vec (for [ch (range shown) y (range h) x (range w)]
+                                      {:channel ch :x x :x1 (inc x) :y y :y1 (inc y) :v (double (v (+ (* ch h w) (* y w) x)))}))}
                 :facet {:field "channel" :type "ordinal" :title "channel" :sort {:field "channel"}}
                 :columns (min columns shown)
                 :spec {:width (* px w) :height (* px h)

@@ -361,6 +361,7 @@
         (is (plot/spec? spec))
         (is (= "channel" (get-in spec [:facet :title])))
         (is (= (set (range 4)) (set (map :channel (get-in spec [:data :values])))) "every channel has a panel, silent ones too")
+        (is (= 256 (count (get-in spec [:data :values]))) "zeros included")
         (is (= ["column" "row" "spikes"] [(get-in spec [:spec :encoding :x :axis :title]) (get-in spec [:spec :encoding :y :axis :title])
                                            (get-in spec [:spec :encoding :color :title])]))
         (is (thrown-with-msg? clojure.lang.ExceptionInfo #"feature-maps: 256 values for shape \[4 8 4\]"
