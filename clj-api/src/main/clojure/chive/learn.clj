@@ -338,8 +338,7 @@
           {:keys [type reduction scale] :or {type :spike-count reduction :sum scale 1.0}} loss
           lk (or (losses type) (fail (str "unknown loss " (pr-str type) "; one of " (keys losses)) {:loss loss}))]
       (when (= :lsuv (:type init))
-        (when-let [bad (seq (remove lsuv-keys (keys init)))]
-          (fail (str "unknown :init :lsuv keys " (pr-str bad) "; valid: " (sort lsuv-keys)) {:init (dissoc init :data)})))
+        (v/closed! [:init] ":init :lsuv" init lsuv-keys))
       (let [base (if (= :lsuv (:type init)) (:base init {:type :glorot-uniform}) init)]
         (doseq [m stages] (init! m (or base {}) rng)))
       (let [net (if (every? #(instance? Layer %) stages)
@@ -421,8 +420,7 @@
         dt-ms (if dt (ms-of :dt dt) 1.0)
         {:keys [copies shift jitter seed] :or {copies 0 shift 0 seed 0}} augment
         _ (when augment
-            (when-let [bad (seq (remove #{:copies :shift :jitter :seed} (keys augment)))]
-              (fail (str "unknown :augment keys " (pr-str bad) "; valid: (:copies :jitter :seed :shift)") {:augment augment}))
+            (v/closed! [:augment] "event-folder :augment" augment [:copies :shift :jitter :seed])
             (when-not (and (nat-int? copies) (nat-int? shift) (integer? seed))
               (fail (str ":augment needs whole numbers :copies >= 0, :shift >= 0 and :seed, got " (pr-str augment)) {:augment augment})))
         jitter-us (if jitter (* 1000.0 (ms-of :jitter jitter)) 0.0)

@@ -195,7 +195,7 @@
     (is (string? (get-in (:spec m) [:init :data])) "the spec keeps the data's description, not the data")
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #":init :lsuv needs :data, a dataset"
                           (learn/model (assoc spec :init {:type :lsuv}))))
-    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown :init :lsuv keys \(:tolerance\)"
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"init: unknown key :tolerance in :init :lsuv\. Valid keys: :base :batch :data :max-iter :target-std :tol :type"
                           (learn/model (assoc spec :init {:type :lsuv :data train :tolerance 0.1}))))
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"positive :target-std and :tol"
                           (learn/model (assoc spec :init {:type :lsuv :data train :tol 0}))))))
@@ -237,7 +237,7 @@
         (is (= (rows plain 0) (rows a 0)) "the original first")
         (is (not= (rows a 0) (rows a 1)) "then a changed copy")
         (is (= (vec (.dense (.events a))) (vec (.dense (.events b)))) "the same from the same seed")
-        (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown :augment keys \(:flip\)"
+        (is (thrown-with-msg? clojure.lang.ExceptionInfo #"augment: unknown key :flip in event-folder :augment\. Valid keys: :copies :jitter :seed :shift"
                               (learn/event-folder (io/file root "Train") (assoc opts :augment {:flip true}))))))
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"no .bin files in its class folders"
                           (learn/event-folder root {})) "the folder above Train: its only 'class' (Train) holds no .bin file")

@@ -62,7 +62,7 @@
      (when-not (or (contains? (set allowed) k) (contains? (set also) k))
        (let [s (or (nearest k allowed) (nearest k also))]
          (fail! path (str "unknown key " (pr-str k) " in " what
-                          (when s (str "; did you mean " (pr-str s) "?"))
+                          (if s (str "; did you mean " (pr-str s) "?") ".")
                           " Valid keys: " (str/join " " (map pr-str (sort-by str allowed)))
                           (when (seq also) (str " (also accepted: " (str/join " " (map pr-str (sort-by str also))) ")")))
                 {:key k :suggestion s :valid (vec (sort-by str allowed))}))))
