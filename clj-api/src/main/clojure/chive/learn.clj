@@ -635,7 +635,31 @@
 ;; ---- train!, step by step
 
 (def ^:private train-options
-  [:epochs :batch :optimizer :shuffle-seed :drop-last :test :on-epoch :on-batch :early-stopping :checkpoint :progress])
+  [:epochs :batch :optimizer :shuffle-seed :drop-last :test :on-epoch :on-batch :early-stopping :checkpoint :progress :lr-schedule])
+
+(defn- scheduled-lr
+  "The learning rate of (1-based, counted over the model's life) `epoch`
+  under `schedule` from base rate `lr0`: {:type :step :every k :factor f}
+  multiplies by f every k epochs; {:type :cosine :epochs E :min m} follows
+  m + (lr0 - m)(1 + cos(pi (epoch - 1)/E))/2 over E epochs, then m."
+  [{:keys [type every factor epochs min] :as schedule} lr0 epoch]
+  (case type
+    :step (* lr0 (Math/pow factor (quot (dec epoch) every)))
+    :cosine (if (> epoch epochs)
+              min
+              (+ min (* (- lr0 min) 0.5 (+ 1 (Math/cos (/ (* Math/PI (dec epoch)) epochs))))))))
+
+(defn- check-lr-schedule! [{:keys [type] :as schedule}]
+  (v/one-of! [:lr-schedule] ":type" type [:step :cosine])
+  (case type
+    :step (do (v/closed! [:lr-schedule] ":lr-schedule :step" schedule [:type :every :factor])
+              (v/int-in! [:lr-schedule] ":every" (:every schedule) 1 nil)
+              (v/number-in! [:lr-schedule] ":factor" (:factor schedule) 0 nil)
+              (when-not (pos? (:factor schedule)) (v/fail! [:lr-schedule] (str ":factor must be > 0, got " (:factor schedule)) {})))
+    :cosine (do (v/closed! [:lr-schedule] ":lr-schedule :cosine" schedule [:type :epochs :min])
+                (v/int-in! [:lr-schedule] ":epochs" (:epochs schedule) 1 nil)
+                (v/number-in! [:lr-schedule] ":min" (:min schedule) 0 nil)
+                (when-not (pos? (:min schedule)) (v/fail! [:lr-schedule] (str ":min must be > 0 (a learning rate), got " (:min schedule)) {})))))
 
 (defn- check-train-options! [opts]
   (v/kwargs! "train!" opts train-options)
@@ -648,7 +672,8 @@
       (v/int-in! [:early-stopping] ":patience" (:patience early-stopping) 1 nil)
       (when-let [mt (:metric early-stopping)] (v/one-of! [:early-stopping] "metric" mt [:test-acc :train-loss :train-acc]))
       (when (and (= :test-acc (:metric early-stopping :test-acc)) (nil? (:test opts)))
-        (fail "train! :early-stopping on :test-acc needs a :test dataset" {})))))
+        (fail "train! :early-stopping on :test-acc needs a :test dataset" {})))
+    (when-let [sch (:lr-schedule opts)] (check-lr-schedule! sch))))
 
 (defn- optimizer-for!
   "The optimizer this call uses: the model's (its momentum or Adam state
@@ -789,7 +814,10 @@
   after each epoch), :on-epoch (fn [entry]), :on-batch (fn [{:keys [epoch
   batch loss accuracy]}]) after every batch (for live curves), :early-stopping {:patience k
   :metric :test-acc|:train-loss|:train-acc :min-delta d}, :checkpoint dir (written after
-  every epoch), :progress (default true). Unknown options are errors.
+  every epoch), :progress (default true), :lr-schedule (the optimizer's :lr
+  is the base rate: {:type :step :every k :factor f} or {:type :cosine
+  :epochs E :min lr-min}, by the model's epoch count, so an interrupted or
+  resumed call follows the same rates). Unknown options are errors.
 
   Returns the history: one map per epoch {:epoch :train-loss :train-acc
   :test-acc :train-s :samples-per-s ...}. Interrupting the thread (nREPL's
@@ -809,21 +837,28 @@
   (check-train-options! (assoc opts :batch batch))
   (let [st (:state m)
         n (.samples train)
-        call-key (pr-str [n (select-keys opts [:epochs :batch :optimizer :shuffle-seed :drop-last :early-stopping])])
+        call-key (pr-str [n (select-keys opts [:epochs :batch :optimizer :shuffle-seed :drop-last :early-stopping :lr-schedule])])
         call {:key call-key :test test :batch batch :early-stopping early-stopping :checkpoint checkpoint
               :on-epoch on-epoch :on-batch on-batch :progress progress}
         pending (let [p (:pending @st)] (when (= (:key p) call-key) p))
         ^Optimizer opt (optimizer-for! m optimizer)
+        lr0 (double (:lr (:optimizer-spec @st)))
         rng (shuffle-stream st shuffle-seed n)]
     (when (and pending progress)
       (log (str "continuing the interrupted train! call: " (:remaining pending) " of " epochs " epochs left")))
     (swap! st dissoc :interrupted :pending)
+    ;; Without a schedule the optimizer runs at its spec's rate (a scheduled call before may have left another).
+    (when (and (nil? (:lr-schedule opts)) (not= lr0 (.learningRate opt))) (.setLearningRate opt lr0))
     (loop [left (if pending (:remaining pending) epochs)
            best (:best pending) since (:since pending 0)]
       (if (zero? left)
         (:history @st)
         (let [epoch (inc (:epoch @st))
               bs (batches n batch rng drop-last)
+              _ (when-let [sch (:lr-schedule opts)]
+                  (let [lr (scheduled-lr sch lr0 epoch)]
+                    (.setLearningRate opt (double lr))
+                    (when progress (log (format "epoch %d: learning rate %.4g" epoch lr)))))
               t0 (System/nanoTime)
               result (train-epoch m train opt bs epoch call left best since)]
           (if (= result :interrupted)

@@ -417,3 +417,21 @@
     (is (= [1 6] (map :layer report)) "the LIF after the conv and the LI readout after the affine map")
     (doseq [{:keys [std iterations]} report]
       (is (or (< (Math/abs (- std 1.0)) 0.05) (= 10 iterations)) (str "std " std " after " iterations)))))
+
+(deftest lr-schedules-follow-the-models-epoch-count
+  (let [[train] (small-randman)
+        m (small-model 2)
+        rate #(.learningRate ^chive.core.learn.Optimizer (:optimizer @(:state m)))
+        seen (atom [])
+        opts {:epochs 3 :batch 48 :optimizer {:type :sgd :lr 0.04 :momentum 0.9} :shuffle-seed 1 :progress false
+              :lr-schedule {:type :step :every 1 :factor 0.5} :on-epoch (fn [_] (swap! seen conj (rate)))}]
+    (learn/train! m train opts)
+    (is (= [0.04 0.02 0.01] @seen))
+    (learn/train! m train (assoc opts :epochs 1 :lr-schedule {:type :cosine :epochs 8 :min 0.001}))
+    (is (< (Math/abs (- (last @seen) (+ 0.001 (* 0.039 0.5 (+ 1 (Math/cos (/ (* Math/PI 3) 8))))))) 1e-12) "epoch 4 of a cosine over 8")
+    (learn/train! m train (dissoc (assoc opts :epochs 1) :lr-schedule))
+    (is (= 0.04 (last @seen)) "no schedule: the optimizer's own rate")
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"lr-schedule: unknown key :evry in :lr-schedule :step; did you mean :every\?"
+                          (learn/train! m train (assoc opts :lr-schedule {:type :step :evry 2 :factor 0.5}))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"lr-schedule: unknown :type :linear"
+                          (learn/train! m train (assoc opts :lr-schedule {:type :linear}))))))
