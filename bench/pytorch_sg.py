@@ -229,16 +229,22 @@ def run_fmnist(a):
         return torch.stack(outs, 1).max(1)[0]
 
     opt = torch.optim.Adam([w1, w2], lr=2e-4, betas=(0.9, 0.999))
+    latency_epochs(a, forward, opt, xtr, ytr, xte, yte, 20.0, 0.2, T, 256, 1000)
+
+
+def latency_epochs(a, forward, opt, xtr, ytr, xte, yte, tau, thr, T, bs, eval_bs):
+    """The Fashion-MNIST protocol of both image benchmarks: per epoch, latency-encode the training images (timed, as
+    chive's epoch_s_with_encoding counts it), train on shuffled full batches, test, and print one JSON line."""
     g = torch.Generator().manual_seed(a.seed)
     ntr = len(xtr)
     for ep in range(1, a.epochs + 1):
         t0 = time.time()
-        ft = firing_steps(xtr, steps=T)  # encoding inside the timed epoch
+        ft = firing_steps(xtr, tau=tau, thr=thr, steps=T)  # encoding inside the timed epoch
         perm = torch.randperm(ntr, generator=g).numpy()
-        nb = ntr // 256
+        nb = ntr // bs
         tot = 0.0
         for b in range(nb):
-            idx = perm[b * 256:(b + 1) * 256]
+            idx = perm[b * bs:(b + 1) * bs]
             out = forward(batch_tensor(ft[idx], T))
             loss = torch.nn.functional.cross_entropy(out, ytr[idx])
             opt.zero_grad()
@@ -248,10 +254,10 @@ def run_fmnist(a):
         train_s = time.time() - t0
         correct = 0
         with torch.no_grad():
-            fte = firing_steps(xte, steps=T)
-            for b in range(0, len(xte), 1000):
-                correct += (forward(batch_tensor(fte[b:b + 1000], T)).argmax(1) == yte[b:b + 1000]).sum().item()
-        emit(a, ep, train_s, correct / len(xte), tot / nb, "fashion latency code tau=20 steps thr=0.2 steps=100",
+            fte = firing_steps(xte, tau=tau, thr=thr, steps=T)
+            for b in range(0, len(xte), eval_bs):
+                correct += (forward(batch_tensor(fte[b:b + eval_bs], T)).argmax(1) == yte[b:b + eval_bs]).sum().item()
+        emit(a, ep, train_s, correct / len(xte), tot / nb, "fashion latency code tau=%g steps thr=%g steps=%d" % (tau, thr, T),
              "first %d of the train part, first %d of the test part" % (ntr, len(xte)))
 
 
@@ -305,32 +311,7 @@ def run_fmnist_conv(a):
 
     params = list(conv1.parameters()) + list(conv2.parameters()) + list(fc.parameters()) + [b1, th1, b2, th2, bo]
     opt = torch.optim.Adam(params, lr=a.lr, betas=(0.9, 0.999))
-    g = torch.Generator().manual_seed(a.seed)
-    ntr = len(xtr)
-    bs = a.batch
-    for ep in range(1, a.epochs + 1):
-        t0 = time.time()
-        ft = firing_steps(xtr, tau=tau, thr=a.thr, steps=T)  # encoding inside the timed epoch
-        perm = torch.randperm(ntr, generator=g).numpy()
-        nb = ntr // bs
-        tot = 0.0
-        for b in range(nb):
-            idx = perm[b * bs:(b + 1) * bs]
-            out = forward(batch_tensor(ft[idx], T))
-            loss = torch.nn.functional.cross_entropy(out, ytr[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            tot += loss.item()
-        train_s = time.time() - t0
-        correct = 0
-        with torch.no_grad():
-            fte = firing_steps(xte, tau=tau, thr=a.thr, steps=T)
-            for b in range(0, len(xte), 500):
-                correct += (forward(batch_tensor(fte[b:b + 500], T)).argmax(1) == yte[b:b + 500]).sum().item()
-        emit(a, ep, train_s, correct / len(xte), tot / nb,
-             "fashion latency code tau=%g steps thr=%g steps=%d" % (tau, a.thr, T),
-             "first %d of the train part, first %d of the test part" % (ntr, len(xte)))
+    latency_epochs(a, forward, opt, xtr, ytr, xte, yte, tau, a.thr, T, a.batch, 500)
 
 
 def emit(a, ep, train_s, acc, loss, data, split):

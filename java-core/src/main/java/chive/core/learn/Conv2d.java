@@ -128,7 +128,17 @@ public final class Conv2d extends Weighted {
   }
 
   /** col[k][r·HW + s] for rows [r0, r0 + R) and the input channels of group g. */
-  private void im2col(float[] x, int r0, int R, int g, float[] col) {
+  private void im2col(float[] x, int r0, int R, int g, float[] col) { columns(x, r0, R, g, col, false); }
+
+  /** gIn[r0 + r] += the columns' contributions (the adjoint of im2col). */
+  private void col2im(float[] col, int r0, int R, int g, float[] gIn) { columns(gIn, r0, R, g, col, true); }
+
+  /**
+   * The one traversal behind both: for every column entry and the input unit
+   * it reads, copy x into col (padding reads 0), or, with {@code back}, add
+   * col back into x (padding receives nothing).
+   */
+  private void columns(float[] x, int r0, int R, int g, float[] col, boolean back) {
     final int cing = cin / groups, hw = ho * wo, rs = R * hw, inN = cin * h * wi;
     for (int cl = 0; cl < cing; cl++) {
       int ch = g * cing + cl;
@@ -140,36 +150,18 @@ public final class Conv2d extends Weighted {
             int iy = oy * sh - ph + ky * dh;
             int cr = co + oy * wo;
             if (iy < 0 || iy >= h) {
-              java.util.Arrays.fill(col, cr, cr + wo, 0f);
+              if (!back) java.util.Arrays.fill(col, cr, cr + wo, 0f);
               continue;
             }
             int xr = xo + iy * wi;
             for (int ox = 0; ox < wo; ox++) {
               int ix = ox * sw - pw + kx * dw;
-              col[cr + ox] = ix >= 0 && ix < wi ? x[xr + ix] : 0f;
-            }
-          }
-        }
-      }
-    }
-  }
-
-  /** gIn[r0 + r] += the columns' contributions (the adjoint of im2col). */
-  private void col2im(float[] col, int r0, int R, int g, float[] gIn) {
-    final int cing = cin / groups, hw = ho * wo, rs = R * hw, inN = cin * h * wi;
-    for (int cl = 0; cl < cing; cl++) {
-      int ch = g * cing + cl;
-      for (int ky = 0; ky < kh; ky++) for (int kx = 0; kx < kw; kx++) {
-        int k = (cl * kh + ky) * kw + kx;
-        for (int r = 0; r < R; r++) {
-          int xo = (r0 + r) * inN + ch * h * wi, co = k * rs + r * hw;
-          for (int oy = 0; oy < ho; oy++) {
-            int iy = oy * sh - ph + ky * dh;
-            if (iy < 0 || iy >= h) continue;
-            int xr = xo + iy * wi, cr = co + oy * wo;
-            for (int ox = 0; ox < wo; ox++) {
-              int ix = ox * sw - pw + kx * dw;
-              if (ix >= 0 && ix < wi) gIn[xr + ix] += col[cr + ox];
+              boolean in = ix >= 0 && ix < wi;
+              if (back) {
+                if (in) x[xr + ix] += col[cr + ox];
+              } else {
+                col[cr + ox] = in ? x[xr + ix] : 0f;
+              }
             }
           }
         }
