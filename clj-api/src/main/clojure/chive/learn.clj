@@ -477,11 +477,19 @@
 
 (defn latency-code
   "Latency code of a chive.data part (SpyTorch): first-spike step
-  floor(tau·ln(x/(x - thr))) for pixel x > thr, tau 20 steps (20 ms at 1 ms), thr 0.2, 100 steps."
+  floor(tau·ln(x/(x - thr))) for pixel x > thr, tau 20 steps (20 ms at 1 ms), thr 0.2, 100 steps.
+  With :linear true (snnTorch's linear, normalised latency), step
+  round((1 - x)/(1 - thr)·(steps - 1)), default thr 0: intensities spread
+  evenly over the window (the logarithmic code fires every bright pixel in
+  its first steps); :tau does not apply."
   ([part] (latency-code part {}))
-  ([part {:keys [tau thr steps] :or {tau 20.0 thr 0.2 steps 100}}]
+  ([part {:keys [tau thr steps linear] :as opts}]
+   (v/closed! [] "latency-code" opts [:tau :thr :steps :linear])
    (let [[x y px] (images->floats part)]
-     (Encoders/latency x (int px) y 10 (double tau) (double thr) (int steps)))))
+     (if linear
+       (do (when (contains? opts :tau) (fail ":tau does not apply to the linear latency code (:linear true)" {:tau tau}))
+           (Encoders/linearLatency x (int px) y 10 (double (or thr 0.0)) (int (or steps 100))))
+       (Encoders/latency x (int px) y 10 (double (or tau 20.0)) (double (or thr 0.2)) (int (or steps 100)))))))
 
 (defn sample-events
   "Sample `k` of dataset `d` as [step unit] pairs (its input spikes)."

@@ -94,7 +94,13 @@
     (is (= [20 50 784] [(.samples rate) (.steps rate) (.units rate)]))
     (is (< 0 (.nnz (.events lat)) (* 20 784)) "at most one spike per pixel, some pixels fire")
     (is (pos? (.nnz (.events rate))))
-    (is (= (vec (map #(chive.data/label part %) (range 20))) (vec (.labels lat))))))
+    (is (= (vec (map #(chive.data/label part %) (range 20))) (vec (.labels lat))))
+    (let [lin (learn/latency-code part {:linear true :steps 12})
+          pixels (count (filter pos? (take (* 20 784) (first (learn/images->floats part)))))]
+      (is (= [20 12 784] [(.samples lin) (.steps lin) (.units lin)]))
+      (is (= pixels (.nnz (.events lin))) "linear code with thr 0: every non-zero pixel fires once, inside the window"))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #":tau does not apply" (learn/latency-code part {:linear true :tau 5})))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown key :step.*did you mean :steps" (learn/latency-code part {:step 5})))))
 
 (deftest a-blow-up-names-the-problem-and-keeps-the-last-epoch
   (let [[train] (small-randman)

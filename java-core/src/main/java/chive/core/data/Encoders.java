@@ -37,6 +37,37 @@ public final class Encoders {
         String.format("latency code tau=%s steps thr=%s steps=%d", tauSteps, thr, steps));
   }
 
+  /**
+   * Linear latency code (snnTorch's spikegen.latency with linear=True,
+   * normalize=True): a value x in [0,1] above thr fires once, at step
+   * round((1 - x)/(1 - thr)·(steps - 1)), so x = 1 fires at step 0 and values
+   * just above thr at the last step; intensities are spread evenly over the
+   * window (the logarithmic code above puts every bright pixel in its first
+   * steps). Values &lt;= thr do not fire.
+   */
+  public static Dataset linearLatency(float[] values, int units, int[] labels, int classes, double thr, int steps) {
+    checkShape(values, units, labels);
+    if (!(thr >= 0 && thr < 1)) throw new ChiveException("linear latency code: thr must be in [0, 1), got " + thr);
+    if (steps < 1) throw new ChiveException("linear latency code: steps must be >= 1, got " + steps);
+    int n = labels.length;
+    int[][] unit = new int[n][], step = new int[n][];
+    int[] buf = new int[units], sbuf = new int[units];
+    for (int s = 0; s < n; s++) {
+      int c = 0;
+      for (int u = 0; u < units; u++) {
+        double x = values[s * units + u];
+        if (!(x >= 0 && x <= 1)) throw new ChiveException("linear latency code: value " + x + " of sample " + s + " unit " + u + " is outside [0, 1]");
+        if (x <= thr) continue;
+        buf[c] = u;
+        sbuf[c++] = (int) Math.round((1 - x) / (1 - thr) * (steps - 1));
+      }
+      unit[s] = java.util.Arrays.copyOf(buf, c);
+      step[s] = java.util.Arrays.copyOf(sbuf, c);
+    }
+    return Dataset.fromEvents(units, steps, unit, step, labels, classes,
+        String.format("linear latency code thr=%s steps=%d", thr, steps));
+  }
+
   /** Rate (Bernoulli) code: unit u of sample s spikes in step t with probability x·maxRateHz·dtMs/1000, from a counter-based stream (seed, s, u, t). */
   public static Dataset rate(float[] values, int units, int[] labels, int classes, double maxRateHz, double dtMs, int steps, long seed) {
     checkShape(values, units, labels);

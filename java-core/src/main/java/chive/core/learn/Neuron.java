@@ -123,6 +123,8 @@ public final class Neuron extends Module {
     int rows;
     float[] u, s, i, x;
     int[] evPtr, evIdx;
+    /** Backward scratch (length n): surrogate row, per-unit β and θ gradient sums, zeros, a sink for gIn. */
+    float[] sig, accB, accT, zero, sink;
   }
 
   @Override public Ctx newContext() { return new NCtx(); }
@@ -210,6 +212,10 @@ public final class Neuron extends Module {
     int k = 0;
     final float[] dBeta = learnBeta ? grads[k++] : null, dAlpha = learnAlpha ? grads[k++] : null, dTh = learnThreshold ? grads[k++] : null;
     float[] luN = new float[n], liN = new float[n];
+    if (sp && I == null) {
+      backwardSpiking(c, G, gIn, samples, T, luN, dBeta, dTh);
+      return;
+    }
     for (int b = 0; b < samples; b++) {
       java.util.Arrays.fill(luN, 0f);
       java.util.Arrays.fill(liN, 0f);
@@ -253,6 +259,68 @@ public final class Neuron extends Module {
           if (dAlpha != null && rawA >= 0f && rawA <= 1f) dAlpha[q] += (float) dA;
           if (dTh != null) dTh[q] += (float) dT;
         }
+      }
+    }
+  }
+
+  /**
+   * The spiking, not current-based case of {@link #backward} (the
+   * convolutional LIF/IF layers): the same recursion with the surrogate
+   * computed per row ({@link Surrogate#gradRow}), the first and last steps'
+   * missing neighbours read from a zero row, and the β and θ gradients
+   * summed per unit over the samples and steps before the sum per
+   * channel/layer, so the inner loop has no call and no branch.
+   */
+  private void backwardSpiking(NCtx c, float[] G, float[] gIn, int samples, int T, float[] luN, float[] dBeta, float[] dTh) {
+    final int n = this.n, grp = group, P = beta.length;
+    final float[] U = c.u, S = c.s, X = c.x;
+    if (c.sig == null || c.sig.length != n) {
+      c.sig = new float[n];
+      c.accB = new float[n];
+      c.accT = new float[n];
+      c.zero = new float[n];
+      c.sink = new float[n];
+    }
+    final float[] sig = c.sig, accB = c.accB, accT = c.accT, zero = c.zero;
+    java.util.Arrays.fill(accB, 0f);
+    java.util.Arrays.fill(accT, 0f);
+    final float cU = cU(), cJ = cJ(), cT = cT(), dm = detachReset ? 0f : 1f;
+    for (int b = 0; b < samples; b++) {
+      java.util.Arrays.fill(luN, 0f);
+      for (int t = T - 1; t >= 0; t--) {
+        final int o = (b * T + t) * n;
+        final boolean first = t == 0, last = t == T - 1;
+        final float[] Up = first ? zero : U, Sp = first ? zero : S, Jn = last ? zero : X, Gi = gIn != null ? gIn : c.sink;
+        final int pp = first ? 0 : o - n, pn = last ? 0 : o + n, go = gIn != null ? o : 0;
+        for (int q = 0; q < P; q++) {
+          final float bq = clamp01(beta[q]), th = threshold[q];
+          final float cTth = cT * th, cUb = cU * bq;
+          final int j0 = q * grp, j1 = j0 + grp;
+          surrogate.gradRow(U, o + j0, th, sig, j0, grp);
+          for (int j = j0; j < j1; j++) {
+            final float lun = luN[j], ut = U[o + j], st = S[o + j], sprev = Sp[pp + j], sgm = sig[j];
+            final float dS = G[o + j] - dm * (cTth + cUb * ut + cJ * Jn[pn + j]) * lun;
+            final float lu = dS * sgm + bq * (1f - cU * st) * lun;
+            accT[j] += -sgm * dS - cT * sprev * lu;
+            accB[j] += lu * Up[pp + j] * (1f - cU * sprev);
+            luN[j] = lu;
+            Gi[go + j] = lu * (1f - cJ * sprev);
+          }
+        }
+      }
+    }
+    for (int q = 0; q < P; q++) {
+      final int j0 = q * grp, j1 = j0 + grp;
+      final float rawB = beta[q];
+      if (dBeta != null && rawB >= 0f && rawB <= 1f) {
+        double sum = 0;
+        for (int j = j0; j < j1; j++) sum += accB[j];
+        dBeta[q] += (float) sum;
+      }
+      if (dTh != null) {
+        double sum = 0;
+        for (int j = j0; j < j1; j++) sum += accT[j];
+        dTh[q] += (float) sum;
       }
     }
   }

@@ -64,6 +64,42 @@ public class Surrogate {
     }
   }
 
+  /**
+   * out[outOff + k] = grad(u[off + k] - th) for k in [0, len), in float for the
+   * built-in kinds (one loop per kind, no call per element: the hot loop of
+   * element-wise neurons' backward pass); a subclass gets its {@link #grad}
+   * per element unless it overrides this too.
+   */
+  public void gradRow(float[] u, int off, float th, float[] out, int outOff, int len) {
+    final float q = (float) p;
+    if (kind == null) {
+      for (int k = 0; k < len; k++) out[outOff + k] = (float) grad(u[off + k] - th);
+      return;
+    }
+    switch (kind) {
+      case SUPERSPIKE:
+        for (int k = 0; k < len; k++) { float d = q * Math.abs(u[off + k] - th) + 1f; out[outOff + k] = 1f / (d * d); }
+        return;
+      case FAST_SIGMOID: {
+        final float h = 0.5f * q;
+        for (int k = 0; k < len; k++) { float d = q * Math.abs(u[off + k] - th) + 1f; out[outOff + k] = h / (d * d); }
+        return;
+      }
+      case ATAN: {
+        final float c = (float) (Math.PI / 2 * p), h = 0.5f * q;
+        for (int k = 0; k < len; k++) { float y = c * (u[off + k] - th); out[outOff + k] = h / (1f + y * y); }
+        return;
+      }
+      case TRIANGLE: {
+        final float inv = 1f / q;
+        for (int k = 0; k < len; k++) out[outOff + k] = Math.max(0f, 1f - Math.abs(u[off + k] - th) * inv) * inv;
+        return;
+      }
+      default:
+        for (int k = 0; k < len; k++) out[outOff + k] = (float) grad(u[off + k] - th);
+    }
+  }
+
   public double smooth(double x) {
     double a = Math.abs(x);
     switch (kind) {

@@ -6,6 +6,7 @@ import chive.core.data.Encoders;
 import chive.core.data.Randman;
 import chive.core.plasticity.Stdp;
 import chive.core.sim.Connectivity;
+import chive.core.sim.ChiveException;
 import chive.core.sim.Network;
 import chive.core.sim.Projection;
 import java.util.SplittableRandom;
@@ -98,6 +99,26 @@ class DataAndStdpTest {
     assertEquals(60, stepOf[3], "20·ln(0.21/0.01) = 60.9: fires in step 60");
     assertEquals((int) (20 * Math.log(0.3 / 0.1)), stepOf[5]);
     assertEquals(-1, stepOf[4]);
+  }
+
+  @Test
+  @DisplayName("linear latency code: x = 1 at step 0, x just above thr at the last step, evenly spread between, x <= thr never")
+  void linearLatencyCode() {
+    float[] x = {1f, 0.5f, 0.25f, 0.75f, 0.2501f, 0.625f, 0f};
+    Dataset d = Encoders.linearLatency(x, 7, new int[] {0}, 1, 0.25, 25);
+    int[] stepOf = new int[7];
+    java.util.Arrays.fill(stepOf, -1);
+    for (int t = 0; t < 25; t++) for (int e = d.events.rowPtr[t]; e < d.events.rowPtr[t + 1]; e++) stepOf[d.events.idx[e]] = t;
+    // step = round((1 - x)/(1 - 0.25)·24) = round(32(1 - x))
+    assertEquals(0, stepOf[0]);
+    assertEquals(16, stepOf[1]);
+    assertEquals(-1, stepOf[2], "x = thr does not fire");
+    assertEquals(8, stepOf[3]);
+    assertEquals(24, stepOf[4], "just above thr: the last step");
+    assertEquals(12, stepOf[5]);
+    assertEquals(-1, stepOf[6]);
+    ChiveException e = assertThrows(ChiveException.class, () -> Encoders.linearLatency(new float[] {1.5f}, 1, new int[] {0}, 1, 0, 10));
+    assertTrue(e.getMessage().contains("1.5"), e.getMessage());
   }
 
   @Test

@@ -174,6 +174,27 @@ class GradientTest {
   static float[][] deepCopy(float[][] a) { float[][] c = new float[a.length][]; for (int i = 0; i < a.length; i++) c[i] = a[i].clone(); return c; }
 
   @Test
+  @DisplayName("Surrogate.gradRow (float, one loop per kind) equals grad (double) to 1e-6 of its peak for every kind and a subclass")
+  void surrogateRowsMatchGrad() {
+    Surrogate custom = new Surrogate("custom", 2) {
+      @Override public double grad(double x) { return Math.exp(-p * x * x); }
+      @Override public double smooth(double x) { return x; }
+    };
+    float[] u = new float[401];
+    for (int k = 0; k < u.length; k++) u[k] = -3f + 0.015f * k;
+    for (Surrogate sg : new Surrogate[] {Surrogate.of("superspike", 10), Surrogate.of("sigmoid", 4), Surrogate.of("atan", 2),
+                                         Surrogate.of("fast-sigmoid", 25), Surrogate.of("triangle", 1.5), custom}) {
+      float th = 0.75f;
+      float[] out = new float[u.length + 3];
+      sg.gradRow(u, 0, th, out, 3, u.length);
+      for (int k = 0; k < u.length; k++) {
+        double want = sg.grad(u[k] - th);
+        assertEquals(want, out[k + 3], 1e-6 * (Math.abs(want) + sg.grad(0)), sg + " at u = " + u[k]);
+      }
+    }
+  }
+
+  @Test
   @DisplayName("loss reductions: mean = sum / batch, scale multiplies loss and gradients")
   void lossReductions() {
     int T = 10, batch = 4;
