@@ -232,12 +232,16 @@ def run_fmnist(a):
     latency_epochs(a, forward, opt, xtr, ytr, xte, yte, 20.0, 0.2, T, 256, 1000)
 
 
-def latency_epochs(a, forward, opt, xtr, ytr, xte, yte, tau, thr, T, bs, eval_bs):
+def latency_epochs(a, forward, opt, xtr, ytr, xte, yte, tau, thr, T, bs, eval_bs, lr_of_epoch=None):
     """The Fashion-MNIST protocol of both image benchmarks: per epoch, latency-encode the training images (timed, as
-    chive's epoch_s_with_encoding counts it), train on shuffled full batches, test, and print one JSON line."""
+    chive's epoch_s_with_encoding counts it), train on shuffled full batches, test, and print one JSON line.
+    lr_of_epoch: the learning rate of each (1-based) epoch, as chive's train! :lr-schedule sets it."""
     g = torch.Generator().manual_seed(a.seed)
     ntr = len(xtr)
     for ep in range(1, a.epochs + 1):
+        if lr_of_epoch is not None:
+            for group in opt.param_groups:
+                group["lr"] = lr_of_epoch(ep)
         t0 = time.time()
         ft = firing_steps(xtr, tau=tau, thr=thr, steps=T)  # encoding inside the timed epoch
         perm = torch.randperm(ntr, generator=g).numpy()
@@ -311,7 +315,9 @@ def run_fmnist_conv(a):
 
     params = list(conv1.parameters()) + list(conv2.parameters()) + list(fc.parameters()) + [b1, th1, b2, th2, bo]
     opt = torch.optim.Adam(params, lr=a.lr, betas=(0.9, 0.999))
-    latency_epochs(a, forward, opt, xtr, ytr, xte, yte, tau, a.thr, T, a.batch, 500)
+    lo = 1e-5  # chive's :lr-schedule {:type :cosine :epochs E :min 1e-5}
+    cosine = lambda ep: lo + (a.lr - lo) * 0.5 * (1 + math.cos(math.pi * (ep - 1) / a.epochs))
+    latency_epochs(a, forward, opt, xtr, ytr, xte, yte, tau, a.thr, T, a.batch, 500, cosine)
 
 
 def emit(a, ep, train_s, acc, loss, data, split):
@@ -325,8 +331,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("bench", choices=["sg-randman", "sg-fmnist", "sg-fmnist-conv"])
     p.add_argument("--batch", type=int, default=32, help="sg-fmnist-conv: mini-batch size")
-    p.add_argument("--lr", type=float, default=2e-3, help="sg-fmnist-conv: Adam learning rate")
-    p.add_argument("--steps", type=int, default=25, help="sg-fmnist-conv: time steps")
+    p.add_argument("--lr", type=float, default=2e-3, help="sg-fmnist-conv: Adam learning rate (cosine decay over the epochs)")
+    p.add_argument("--steps", type=int, default=12, help="sg-fmnist-conv: time steps")
     p.add_argument("--tau", type=float, default=5.0, help="sg-fmnist-conv: latency code tau in steps")
     p.add_argument("--thr", type=float, default=0.05, help="sg-fmnist-conv: latency code threshold")
     p.add_argument("--mem", type=float, default=0.9, help="sg-fmnist-conv: initial membrane decay per step")
