@@ -27,6 +27,19 @@ public final class SpikeRows {
     this.rows = rows; this.cols = cols; this.rowPtr = rowPtr; this.idx = idx;
   }
 
+  private SpikeRows(int rows, int cols, int[] rowPtr, int[] idx, boolean unchecked) {
+    this.rows = rows; this.cols = cols; this.rowPtr = rowPtr; this.idx = idx;
+  }
+
+  /**
+   * Event lists the learning engine's stages build themselves (a neuron's
+   * threshold scan, a pooling stage), in order by construction: not
+   * re-scanned. Everything from outside goes through the checking constructor.
+   */
+  public static SpikeRows ofEngine(int rows, int cols, int[] rowPtr, int[] idx) {
+    return new SpikeRows(rows, cols, rowPtr, idx, true);
+  }
+
   public int nnz() { return rowPtr[rows]; }
 
   /** The ones of a dense matrix, or null when some entry is neither 0 nor 1. */

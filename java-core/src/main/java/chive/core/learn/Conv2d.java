@@ -72,6 +72,7 @@ public final class Conv2d extends Weighted {
     }
     ho = (h + 2 * ph - eh) / sh + 1;
     wo = (wi + 2 * pw - ew) / sw + 1;
+    buildTaps();
     return new int[] {cout, ho, wo};
   }
 
@@ -140,6 +141,12 @@ public final class Conv2d extends Weighted {
    */
   private void columns(float[] x, int r0, int R, int g, float[] col, boolean back) {
     final int cing = cin / groups, hw = ho * wo, rs = R * hw, inN = cin * h * wi;
+    final int[] oxLo = new int[kw], oxHi = new int[kw];
+    for (int kx = 0; kx < kw; kx++) {
+      int d = kx * dw - pw;
+      oxLo[kx] = Math.min(wo, Math.max(0, -Math.floorDiv(d, sw)));
+      oxHi[kx] = Math.max(oxLo[kx], Math.min(wo, Math.floorDiv(wi - 1 - d, sw) + 1));
+    }
     for (int cl = 0; cl < cing; cl++) {
       int ch = g * cing + cl;
       for (int ky = 0; ky < kh; ky++) for (int kx = 0; kx < kw; kx++) {
@@ -153,15 +160,17 @@ public final class Conv2d extends Weighted {
               if (!back) java.util.Arrays.fill(col, cr, cr + wo, 0f);
               continue;
             }
-            int xr = xo + iy * wi;
-            for (int ox = 0; ox < wo; ox++) {
-              int ix = ox * sw - pw + kx * dw;
-              boolean in = ix >= 0 && ix < wi;
-              if (back) {
-                if (in) x[xr + ix] += col[cr + ox];
-              } else {
-                col[cr + ox] = in ? x[xr + ix] : 0f;
-              }
+            // ix = ox·sw + d is inside [0, W) for ox in [lo, hi)
+            final int d = kx * dw - pw, xr = xo + iy * wi + d;
+            final int lo = oxLo[kx], hi = oxHi[kx];
+            if (back) {
+              if (sw == 1) for (int ox = lo; ox < hi; ox++) x[xr + ox] += col[cr + ox];
+              else for (int ox = lo; ox < hi; ox++) x[xr + ox * sw] += col[cr + ox];
+            } else {
+              if (lo > 0) java.util.Arrays.fill(col, cr, cr + lo, 0f);
+              if (sw == 1) System.arraycopy(x, xr + lo, col, cr + lo, hi - lo);
+              else for (int ox = lo; ox < hi; ox++) col[cr + ox] = x[xr + ox * sw];
+              if (hi < wo) java.util.Arrays.fill(col, cr + Math.max(hi, lo), cr + wo, 0f);
             }
           }
         }
@@ -197,6 +206,32 @@ public final class Conv2d extends Weighted {
       }
     }
     return wt;
+  }
+
+  /**
+   * The kernel taps of every input position p = iy·W + ix, in the order
+   * {@link #taps} lists them: tapK[i] = ky·kW + kx and tapPos[i] = oy·W_out + ox
+   * for i in [tapStart[p], tapStart[p + 1]). An event of channel c at p
+   * reaches weight offset c_local·kH·kW + tapK[i] at output position
+   * tapPos[i]. Built when the input shape is bound, so the event loops do no
+   * division per event.
+   */
+  private int[] tapStart, tapK, tapPos;
+
+  private void buildTaps() {
+    final int inHW = h * wi, kk = kh * kw;
+    int[] wOff = new int[kk], pos = new int[kk];
+    int[] start = new int[inHW + 1], tk = new int[inHW * kk], tpos = new int[inHW * kk];
+    int n = 0;
+    for (int p = 0; p < inHW; p++) {
+      start[p] = n;
+      int m = taps(p, wOff, pos);
+      for (int i = 0; i < m; i++) { tk[n] = wOff[i]; tpos[n++] = pos[i]; }
+    }
+    start[inHW] = n;
+    tapStart = start;
+    tapK = java.util.Arrays.copyOf(tk, n);
+    tapPos = java.util.Arrays.copyOf(tpos, n);
   }
 
   /**
@@ -237,7 +272,7 @@ public final class Conv2d extends Weighted {
    */
   private void scatterForward(CCtx c, Activation in, int rows, float[] y) {
     final int cing = cin / groups, cog = cout / groups, hw = ho * wo, outN = cout * hw, k = K(), kk = kh * kw, inHW = h * wi;
-    final int[] ptr = in.events.rowPtr, idx = in.events.idx, tw = new int[kk], tp = new int[kk];
+    final int[] ptr = in.events.rowPtr, idx = in.events.idx, ts = tapStart, tk = tapK, tpo = tapPos;
     final float v = in.eventValue;
     final float[] wt = transposedWeights(c);
     final float[] acc = c.acc = grow(c.acc, outN);
@@ -247,13 +282,14 @@ public final class Conv2d extends Weighted {
       final boolean direct = (long) (ptr[rr + 1] - ptr[rr]) * kk < hw;
       if (!direct) java.util.Arrays.fill(acc, 0, outN, 0f);
       for (int e = ptr[rr]; e < ptr[rr + 1]; e++) {
-        final int u = idx[e], g = u / inHW / cing, m = taps(u, tw, tp);
-        for (int i = 0; i < m; i++) {
+        final int u = idx[e], ch = u / inHW, p = u - ch * inHW, g = ch / cing, w0 = (ch - g * cing) * kk;
+        for (int i = ts[p], i1 = ts[p + 1]; i < i1; i++) {
+          final int wo0 = w0 + tk[i], pos = tpo[i];
           if (direct) {
             // Few events (a latency code's row): add straight into y, no transposition.
-            for (int ol = 0, o = g * cog; ol < cog; ol++, o++) y[yo + tp[i] + o * hw] += v * w[o * k + tw[i]];
+            for (int ol = 0, o = g * cog; ol < cog; ol++, o++) y[yo + pos + o * hw] += v * w[o * k + wo0];
           } else {
-            final int wOff = (g * k + tw[i]) * cog, aOff = tp[i] * cout + g * cog;
+            final int wOff = (g * k + wo0) * cog, aOff = pos * cout + g * cog;
             for (int ol = 0; ol < cog; ol++) acc[aOff + ol] += v * wt[wOff + ol];
           }
         }
@@ -315,7 +351,7 @@ public final class Conv2d extends Weighted {
    */
   private void scatterBackward(CCtx c, Activation in, int rows, float[] gy, float[] dW) {
     final int cing = cin / groups, cog = cout / groups, hw = ho * wo, outN = cout * hw, k = K(), kk = kh * kw, inHW = h * wi;
-    final int[] ptr = in.events.rowPtr, idx = in.events.idx, tw = new int[kk], tp = new int[kk];
+    final int[] ptr = in.events.rowPtr, idx = in.events.idx, ts = tapStart, tk = tapK, tpo = tapPos;
     final float v = in.eventValue;
     final float[] dwt = c.dwt = grow(c.dwt, groups * k * cog);
     java.util.Arrays.fill(dwt, 0, groups * k * cog, 0f);
@@ -326,12 +362,13 @@ public final class Conv2d extends Weighted {
       final boolean direct = (long) (ptr[rr + 1] - ptr[rr]) * kk < hw;
       if (!direct) for (int o = 0; o < cout; o++) for (int q = 0; q < hw; q++) gt[q * cout + o] = gy[yo + o * hw + q];
       for (int e = ptr[rr]; e < ptr[rr + 1]; e++) {
-        final int u = idx[e], g = u / inHW / cing, m = taps(u, tw, tp);
-        for (int i = 0; i < m; i++) {
+        final int u = idx[e], ch = u / inHW, p = u - ch * inHW, g = ch / cing, w0 = (ch - g * cing) * kk;
+        for (int i = ts[p], i1 = ts[p + 1]; i < i1; i++) {
+          final int wo0 = w0 + tk[i], pos = tpo[i];
           if (direct) {
-            for (int ol = 0, o = g * cog; ol < cog; ol++, o++) dW[o * k + tw[i]] += v * gy[yo + tp[i] + o * hw];
+            for (int ol = 0, o = g * cog; ol < cog; ol++, o++) dW[o * k + wo0] += v * gy[yo + pos + o * hw];
           } else {
-            final int wOff = (g * k + tw[i]) * cog, gOff = tp[i] * cout + g * cog;
+            final int wOff = (g * k + wo0) * cog, gOff = pos * cout + g * cog;
             for (int ol = 0; ol < cog; ol++) dwt[wOff + ol] += v * gt[gOff + ol];
           }
         }

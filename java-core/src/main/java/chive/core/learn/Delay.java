@@ -53,7 +53,7 @@ public final class Delay extends Module {
       }
       ptr[b * T + t + 1] = e;
     }
-    return Activation.events(rows, n, y, new SpikeRows(rows, n, ptr, idx), 0, in.eventValue);
+    return Activation.events(rows, n, y, SpikeRows.ofEngine(rows, n, ptr, idx), 0, in.eventValue);
   }
 
   @Override

@@ -56,7 +56,7 @@ public final class Dropout extends Module {
       for (int q = src[rr]; q < src[rr + 1]; q++) if (keep[b * n + sidx[q]]) idx[e++] = sidx[q];
       ptr[r + 1] = e;
     }
-    return Activation.events(rows, n, y, new SpikeRows(rows, n, ptr, idx), 0, in.eventValue * scale);
+    return Activation.events(rows, n, y, SpikeRows.ofEngine(rows, n, ptr, idx), 0, in.eventValue * scale);
   }
 
   @Override

@@ -133,7 +133,7 @@ public final class Layer extends Weighted {
     }
     int nnz = integrate(c, samples, T, env.smooth);
     if (nnz < 0) return Activation.dense(rows, n, spiking ? c.s : c.u);
-    return Activation.events(rows, n, c.s, new SpikeRows(rows, n, c.evPtr, c.evIdx), 0, 1f);
+    return Activation.events(rows, n, c.s, SpikeRows.ofEngine(rows, n, c.evPtr, c.evIdx), 0, 1f);
   }
 
   /**

@@ -197,7 +197,7 @@ public final class Neuron extends Module {
     if (!sp) return Activation.dense(rows, n, U);
     if (!list) return Activation.dense(rows, n, S);
     c.evIdx = idx;
-    return Activation.events(rows, n, S, new SpikeRows(rows, n, c.evPtr, idx), 0, 1f);
+    return Activation.events(rows, n, S, SpikeRows.ofEngine(rows, n, c.evPtr, idx), 0, 1f);
   }
 
   @Override

@@ -147,7 +147,7 @@ public final class Pool2d extends Module {
       for (int j = 0, o = r * outN; j < outN; j++) if (y[o + j] != 0f) idx[e++] = j;
       ptr[r + 1] = e;
     }
-    return Activation.events(rows, outN, y, new SpikeRows(rows, outN, ptr, idx), 0, 1f);
+    return Activation.events(rows, outN, y, SpikeRows.ofEngine(rows, outN, ptr, idx), 0, 1f);
   }
 
   @Override

@@ -151,7 +151,8 @@ class ModuleTest {
         {1, 4, 5, 5, 1, 1, 0, 0, 1, 1, 1, 12, 12},
         {2, 6, 3, 3, 2, 1, 1, 2, 1, 1, 2, 9, 8},
         {4, 4, 3, 2, 1, 2, 2, 0, 2, 1, 4, 7, 9},
-        {3, 2, 1, 1, 1, 1, 0, 0, 1, 1, 1, 5, 5}};
+        {3, 2, 1, 1, 1, 1, 0, 0, 1, 1, 1, 5, 5},
+        {2, 3, 3, 3, 1, 2, 1, 1, 1, 2, 1, 8, 9}};
     for (int[] k : cfgs) for (double density : new double[] {0.15, 0.01}) {
       // 0.15: rows with many events (channels-last accumulation); 0.01: rows with few (added straight into y)
       int T = 3, batch = 2, rows = T * batch, inN = k[0] * k[11] * k[12];
