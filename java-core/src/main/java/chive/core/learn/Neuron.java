@@ -154,6 +154,8 @@ public final class Neuron extends Module {
     final float cU = cU(), cJ = cJ(), cT = cT();
     int[] idx = c.evIdx;
     if (list && idx == null) idx = new int[Math.max(16, rows * n / 16)];
+    if (c.zero == null || c.zero.length != n) c.zero = new float[n];
+    final float[] zero = c.zero;
     int e = 0;
     for (int b = 0; b < samples; b++) {
       for (int t = 0; t < T; t++) {
@@ -171,6 +173,25 @@ public final class Neuron extends Module {
           if (!sp) {
             if (first) System.arraycopy(J, o + j0, U, o + j0, grp);
             else for (int j = j0; j < j1; j++) U[o + j] = bq * U[p + j] + J[o + j];
+            continue;
+          }
+          if (list) {
+            // One pass: the reset formula (with zero state before the first
+            // step, read from a zero row: the same values as the cases
+            // below), the threshold, and the event written unconditionally,
+            // kept by advancing e only on a spike.
+            final float[] Up = first ? zero : U, Sp = first ? zero : S;
+            final int pp = first ? 0 : p;
+            final float thc = cT * th;
+            for (int j = j0; j < j1; j++) {
+              final float sprev = Sp[pp + j];
+              final float u = bq * Up[pp + j] * (1f - cU * sprev) + J[o + j] * (1f - cJ * sprev) - thc * sprev;
+              U[o + j] = u;
+              final boolean f = u > th;
+              S[o + j] = f ? 1f : 0f;
+              idx[e] = j;
+              e += f ? 1 : 0;
+            }
             continue;
           }
           if (first) System.arraycopy(J, o + j0, U, o + j0, grp);

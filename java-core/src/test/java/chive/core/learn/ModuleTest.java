@@ -280,6 +280,48 @@ class ModuleTest {
   }
 
   @Test
+  @DisplayName("spiking neurons' binary forward (every reset, current-based or not, per channel) equals a plain loop of the class's equations, and its event list holds exactly the spikes")
+  void neuronForwardMatchesItsEquations() {
+    int T = 7, C = 3, HW = 5, n = C * HW, batch = 3;
+    SplittableRandom rng = new SplittableRandom(5);
+    float[] x = new float[batch * T * n];
+    for (int i = 0; i < x.length; i++) x[i] = (float) (rng.nextDouble() * 1.6 - 0.3);
+    Module.Env env = new Module.Env(Kernels.java(), false, false, true, 0, 0, T, null);
+    for (Layer.Reset reset : Layer.Reset.values()) for (boolean current : new boolean[] {false, true}) {
+      Neuron nr = new Neuron(Neuron.Kind.LIF, 0.8, current, 0.6, 0.7, reset, true, SG, Neuron.Per.CHANNEL, true, current, true);
+      nr.bind(new int[] {C, 1, HW}, "layer 0");
+      for (int q = 0; q < C; q++) { nr.beta()[q] = 0.7f + 0.1f * q; nr.threshold()[q] = 0.5f + 0.2f * q; if (current) nr.alpha()[q] = 0.5f + 0.1f * q; }
+      Module.Ctx ctx = nr.newContext();
+      Activation a = nr.forward(ctx, Activation.dense(batch * T, n, x), batch, env);
+      int spikes = 0;
+      for (int b = 0; b < batch; b++) {
+        float[] u = new float[n], s = new float[n], cur = new float[n];
+        for (int t = 0; t < T; t++) for (int j = 0; j < n; j++) {
+          int q = j / HW, r = (b * T + t) * n + j;
+          float bq = nr.beta()[q], th = nr.threshold()[q];
+          float in = x[r];
+          if (current) { cur[j] = t == 0 ? in : nr.alpha()[q] * cur[j] + in; in = cur[j]; }
+          float sp = s[j], up = u[j];
+          float next;
+          switch (reset) {
+            case SOFT: next = bq * up + in - th * sp; break;
+            case HARD: next = (bq * up + in) * (1 - sp); break;
+            default: next = bq * up * (1 - sp) + in;
+          }
+          u[j] = next;
+          s[j] = next > th ? 1f : 0f;
+          assertEquals(next, nr.membrane(ctx)[r], 1e-6f, reset + (current ? " current" : "") + ": membrane at sample " + b + " step " + t + " unit " + j);
+          assertEquals(s[j], a.values()[r], reset + (current ? " current" : "") + ": spike at sample " + b + " step " + t + " unit " + j);
+          if (s[j] != 0f) spikes++;
+        }
+      }
+      assertEquals(spikes, a.events.nnz(), "one event per spike");
+      assertArrayEquals(a.values(), a.events.dense(), "the event list is the spikes");
+      assertTrue(spikes > 20 && spikes < batch * T * n - 20, "the drive makes some, not all, neurons fire: " + spikes);
+    }
+  }
+
+  @Test
   @DisplayName("delay shifts each sample by whole steps (values and events); dropout keeps one mask over time, scales by 1/(1-p), and passes through in evaluation")
   void delayAndDropout() {
     int T = 5, n = 4, batch = 2;
