@@ -92,20 +92,21 @@ learn/jax-seed-neuron
 ;; plain integrators), plus delays and dropout (`learn/layer-types` lists
 ;; them, and the list is open: `chive.registry/register! :layer`). This is
 ;; the network of `bin/chive bench sg-fmnist-conv`: images as latency codes
-;; (each pixel spikes at most once, brighter earlier, 25 steps), two
+;; (each pixel spikes at most once, brighter earlier, 12 steps), two
 ;; convolution / LIF / max-pool blocks, and a leaky-integrator readout whose
 ;; maximum over time is the class score. The LIF layers train their decay
 ;; and threshold per channel. Input and hidden spikes are sparse, so the
 ;; convolutions run as event scatters (each input spike adds the kernel
 ;; slice it reaches) rather than dense im2col products; the engine picks per
 ;; batch. Here it trains on a small part of the data for one epoch; `--full`
-;; runs the benchmark's protocol (all 60,000 images, 4 epochs).
+;; runs the benchmark's protocol (all 60,000 images, 12 epochs, the learning
+;; rate decaying on a cosine).
 
-(def conv-sizes (if (nb/full?) {:train 60000 :test 10000 :epochs 4} {:train 2000 :test 500 :epochs 1}))
+(def conv-sizes (if (nb/full?) {:train 60000 :test 10000 :epochs 12} {:train 2000 :test 500 :epochs 1}))
 
 (def fmnist (data/dataset "fashion"))
 
-(defn conv-code [part] (learn/latency-code part {:tau 5.0 :thr 0.2 :steps 25}))
+(defn conv-code [part] (learn/latency-code part {:tau 5.0 :thr 0.05 :steps 12}))
 
 (def conv-train (conv-code (data/take-first (:train fmnist) (:train conv-sizes))))
 
@@ -132,7 +133,8 @@ learn/jax-seed-neuron
 
 (def conv-history
   (learn/train! conv conv-train {:epochs (:epochs conv-sizes) :batch 32 :optimizer {:type :adam :lr 2e-3}
-                                 :shuffle-seed 42 :test conv-test :progress false}))
+                                 :shuffle-seed 42 :test conv-test :progress false
+                                 :lr-schedule {:type :cosine :epochs (:epochs conv-sizes) :min 1e-5}}))
 
 (map #(select-keys % [:epoch :train-loss :train-acc :test-acc :train-s :samples-per-s]) conv-history)
 
@@ -156,7 +158,7 @@ learn/jax-seed-neuron
   (plot/feature-maps counts [1 28 28] {:title (str "Input spikes, test image 0 (label " (aget (.labels conv-test) 0) ")") :px 6}))
 
 (let [{:keys [values shape]} (learn/feature-maps conv conv-test 0 1)]
-  (plot/feature-maps values shape {:title "First LIF layer: spikes per neuron over 25 steps" :px 4}))
+  (plot/feature-maps values shape {:title "First LIF layer: spikes per neuron over 12 steps" :px 4}))
 
 (let [{:keys [values shape]} (learn/feature-maps conv conv-test 0 4)]
-  (plot/feature-maps values shape {:title "Second LIF layer: spikes per neuron over 25 steps" :max-channels 32 :px 8}))
+  (plot/feature-maps values shape {:title "Second LIF layer: spikes per neuron over 12 steps" :max-channels 32 :px 8}))

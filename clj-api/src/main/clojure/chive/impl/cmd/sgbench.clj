@@ -60,6 +60,8 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
    [nil "--train K" "sg-fmnist: the first K training images" :parse-fn (cli/integer 1)]
    [nil "--test M" "sg-fmnist: the first M test images" :parse-fn (cli/integer 1)]
    [nil "--validate V" "hold out the last V training samples (images); test samples are not read" :parse-fn (cli/integer 1)]
+   [nil "--code C" "sg-fmnist-conv: input code, latency (tau 5 steps, thr 0.05) or rate (Bernoulli, p = pixel per step)"
+    :parse-fn (cli/one-of "latency" "rate")]
    [nil "--surrogate-scale B" "sg-fmnist: SuperSpike steepness (default 25)" :parse-fn (cli/number 0 true)]
    [nil "--variant V" "sg-randman: chive (output layer not recurrent, N(0, 9/fan_in) weights) or jax-seed"
     :default "chive" :parse-fn (cli/one-of "chive" "jax-seed")]
@@ -78,6 +80,8 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
       :else (let [randman? (= bench "sg-randman")]
               (when (and (:export-data options) (not randman?))
                 (throw (ex-info "chive bench: --export-data is for sg-randman" {})))
+              (when (and (:code options) (not= bench "sg-fmnist-conv"))
+                (throw (ex-info "chive bench: --code is for sg-fmnist-conv" {})))
               (merge {:bench bench
                       :epochs (case bench "sg-randman" 20 "sg-fmnist" 35 "sg-fmnist-conv" 12)
                       :batch (case bench "sg-randman" 48 "sg-fmnist" 256 "sg-fmnist-conv" 32)
@@ -151,9 +155,18 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
             :init {:type :normal :scale :spytorch} :seed seed :threads threads :kernels (keyword kernels)}
     :optimizer {:type :adam :lr 2e-4 :beta1 0.9 :beta2 0.999 :eps 1e-8}}))
 
-(def conv-architecture
-  "sg-fmnist-conv's network, as the JSON lines name it."
-  "1x28x28 latency code (tau 5 steps, thr 0.05, 12 steps) - conv 5x5 16 - LIF per channel (beta, threshold trained) - maxpool 2 - conv 5x5 32 - LIF per channel (beta, threshold trained) - maxpool 2 - flatten 512 - affine 10 - LI readout (beta trained); cross-entropy of the max over time of the readout")
+(def ^:private conv-codes
+  "Input code name -> [description, (fn [part seed] dataset)]; the rate code
+  draws the training images' spikes with seed 1 and the test (or
+  validation) images' with seed 2, so no two images share a noise pattern."
+  {"latency" ["latency code (tau 5 steps, thr 0.05, 12 steps)" (fn [part _] (learn/latency-code part {:tau 5.0 :thr 0.05 :steps 12}))]
+   "rate" ["rate code (Bernoulli, spike probability = pixel value per step, 12 steps; seed 1 for training, 2 for test images)"
+           (fn [part seed] (learn/rate-code part {:max-rate-hz 1000.0 :dt-ms 1.0 :steps 12 :seed seed}))]})
+
+(defn conv-architecture
+  "sg-fmnist-conv's network for input code `code`, as the JSON lines name it."
+  [code]
+  (str "1x28x28 " (first (conv-codes code)) " - conv 5x5 16 - LIF per channel (beta, threshold trained) - maxpool 2 - conv 5x5 32 - LIF per channel (beta, threshold trained) - maxpool 2 - flatten 512 - affine 10 - LI readout (beta trained); cross-entropy of the max over time of the readout"))
 
 (defn fmnist-conv-setup
   "A convolutional SNN on Fashion-MNIST (see conv-architecture): soft reset,
@@ -170,10 +183,11 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
   a 256-neuron hidden layer (3x the time), average pooling (0.79), a linear
   latency code, ATan(2) and SuperSpike(3) surrogates, Adam 5e-3 and LSUV;
   the 12 epochs and the cosine decay on --validate 10000 (see README)."
-  [{:keys [seed threads kernels surrogate-scale] :as opts}]
+  [{:keys [seed threads kernels surrogate-scale code] :or {code "latency"} :as opts}]
   (merge
-   (image-parts opts #(learn/latency-code % {:tau 5.0 :thr 0.05 :steps 12}))
-   {:architecture conv-architecture
+   (let [encode (second (conv-codes code))]
+     (assoc (image-parts opts #(encode % 1)) :encode #(encode % 2)))
+   {:architecture (conv-architecture code)
     :lr-schedule {:type :cosine :epochs (:epochs opts) :min 1e-5}
     :model {:inputs [1 28 28]
             :layers [{:type :conv2d :channels 16 :kernel 5}
@@ -217,6 +231,7 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
                                            randman? (assoc :variant (:variant opts))
                                            (:architecture setup) (assoc :architecture (:architecture setup))
                                            (:lr-schedule setup) (assoc :lr_schedule (pr-str (:lr-schedule setup)))
+                                           (= (:bench opts) "sg-fmnist-conv") (assoc :code (:code opts "latency"))
                                            (:encode-s setup) (assoc :encode_s (:encode-s setup)
                                                                     :epoch_s_with_encoding (+ (:train-s e) (:encode-s setup))))))
                                (flush))})
