@@ -232,24 +232,33 @@ def run_fmnist(a):
     latency_epochs(a, forward, opt, xtr, ytr, xte, yte, 20.0, 0.2, T, 256, 1000)
 
 
-def latency_epochs(a, forward, opt, xtr, ytr, xte, yte, tau, thr, T, bs, eval_bs, lr_of_epoch=None):
-    """The Fashion-MNIST protocol of both image benchmarks: per epoch, latency-encode the training images (timed, as
-    chive's epoch_s_with_encoding counts it), train on shuffled full batches, test, and print one JSON line.
+def rate_batch(x, steps, gen):
+    """Bernoulli rate code of a batch of images (batch x steps x units): pixel value = spike probability per step."""
+    xb = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    return (torch.rand(xb.shape[0], steps, xb.shape[1], generator=gen) < xb[:, None, :]).float()
+
+
+def latency_epochs(a, forward, opt, xtr, ytr, xte, yte, tau, thr, T, bs, eval_bs, lr_of_epoch=None, code="latency"):
+    """The Fashion-MNIST protocol of both image benchmarks: per epoch, encode the training images (timed, as
+    chive's epoch_s_with_encoding counts it: the latency code for the whole set, the rate code per batch),
+    train on shuffled full batches, test, and print one JSON line.
     lr_of_epoch: the learning rate of each (1-based) epoch, as chive's train! :lr-schedule sets it."""
     g = torch.Generator().manual_seed(a.seed)
+    spikes = torch.Generator().manual_seed(a.seed + 1)
     ntr = len(xtr)
+    rate = code == "rate"
     for ep in range(1, a.epochs + 1):
         if lr_of_epoch is not None:
             for group in opt.param_groups:
                 group["lr"] = lr_of_epoch(ep)
         t0 = time.time()
-        ft = firing_steps(xtr, tau=tau, thr=thr, steps=T)  # encoding inside the timed epoch
+        ft = None if rate else firing_steps(xtr, tau=tau, thr=thr, steps=T)  # encoding inside the timed epoch
         perm = torch.randperm(ntr, generator=g).numpy()
         nb = ntr // bs
         tot = 0.0
         for b in range(nb):
             idx = perm[b * bs:(b + 1) * bs]
-            out = forward(batch_tensor(ft[idx], T))
+            out = forward(rate_batch(xtr[idx], T, spikes) if rate else batch_tensor(ft[idx], T))
             loss = torch.nn.functional.cross_entropy(out, ytr[idx])
             opt.zero_grad()
             loss.backward()
@@ -258,10 +267,13 @@ def latency_epochs(a, forward, opt, xtr, ytr, xte, yte, tau, thr, T, bs, eval_bs
         train_s = time.time() - t0
         correct = 0
         with torch.no_grad():
-            fte = firing_steps(xte, tau=tau, thr=thr, steps=T)
+            fte = None if rate else firing_steps(xte, tau=tau, thr=thr, steps=T)
             for b in range(0, len(xte), eval_bs):
-                correct += (forward(batch_tensor(fte[b:b + eval_bs], T)).argmax(1) == yte[b:b + eval_bs]).sum().item()
-        emit(a, ep, train_s, correct / len(xte), tot / nb, "fashion latency code tau=%g steps thr=%g steps=%d" % (tau, thr, T),
+                inp = rate_batch(xte[b:b + eval_bs], T, spikes) if rate else batch_tensor(fte[b:b + eval_bs], T)
+                correct += (forward(inp).argmax(1) == yte[b:b + eval_bs]).sum().item()
+        desc = ("fashion rate code p=pixel per step steps=%d" % T) if rate else \
+            ("fashion latency code tau=%g steps thr=%g steps=%d" % (tau, thr, T))
+        emit(a, ep, train_s, correct / len(xte), tot / nb, desc,
              "first %d of the train part, first %d of the test part" % (ntr, len(xte)))
 
 
@@ -317,7 +329,7 @@ def run_fmnist_conv(a):
     opt = torch.optim.Adam(params, lr=a.lr, betas=(0.9, 0.999))
     lo = 1e-5  # chive's :lr-schedule {:type :cosine :epochs E :min 1e-5}
     cosine = lambda ep: lo + (a.lr - lo) * 0.5 * (1 + math.cos(math.pi * (ep - 1) / a.epochs))
-    latency_epochs(a, forward, opt, xtr, ytr, xte, yte, tau, a.thr, T, a.batch, 500, cosine)
+    latency_epochs(a, forward, opt, xtr, ytr, xte, yte, tau, a.thr, T, a.batch, 500, cosine, a.code)
 
 
 def emit(a, ep, train_s, acc, loss, data, split):
@@ -333,6 +345,7 @@ def main():
     p.add_argument("--batch", type=int, default=32, help="sg-fmnist-conv: mini-batch size")
     p.add_argument("--lr", type=float, default=2e-3, help="sg-fmnist-conv: Adam learning rate (cosine decay over the epochs)")
     p.add_argument("--steps", type=int, default=12, help="sg-fmnist-conv: time steps")
+    p.add_argument("--code", choices=["latency", "rate"], default="latency", help="sg-fmnist-conv: input code (as chive's --code)")
     p.add_argument("--tau", type=float, default=5.0, help="sg-fmnist-conv: latency code tau in steps")
     p.add_argument("--thr", type=float, default=0.05, help="sg-fmnist-conv: latency code threshold")
     p.add_argument("--mem", type=float, default=0.9, help="sg-fmnist-conv: initial membrane decay per step")
