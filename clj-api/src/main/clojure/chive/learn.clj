@@ -36,7 +36,7 @@
             [clojure.string :as str])
   (:import [chive.core.learn Layer Layer$Reset SpikingNet SpikingNet$LossKind SpikingNet$Mode SpikingNet$Stats
             Surrogate Optimizer Optimizer$Sgd Optimizer$Adam Dataset StdpGradient
-            Module Weighted Conv2d Pool2d Pool2d$Kind Flatten Affine Neuron Neuron$Kind Neuron$Per Delay Dropout]
+            Module Weighted Conv2d Pool2d Pool2d$Kind Flatten Affine Neuron Neuron$Kind Neuron$Per Delay Dropout BatchNorm]
            [chive.core.data Randman Encoders Npy Idx$Images NEvents Shd]
            [chive.core.kernel Kernels]
            [java.io File]
@@ -205,6 +205,14 @@
    {:doc (str doc ". Options: the neuron keys (:mem/:tau-mem, :syn/:tau-syn, :dt, :threshold, :reset, :detach-reset, :surrogate; defaults from the model's :neuron), :per :neuron|:channel|:layer (how many values of each), :learn a set of #{:mem :syn :threshold} to train")
     :keys (into elementwise-neuron-keys #{:per :learn})
     :new (fn [path spec nrn _shape _seed] (neuron-module k path spec nrn))}))
+
+(registry/register!
+ :layer :batchnorm
+ {:doc "batch normalisation per channel (per unit for vectors), statistics over each sample group's samples, steps and positions in training (ghost batch norm, shared over time as tdBN), running estimates (:momentum 0.1) in evaluation; trains a scale (:weight) and a shift (:bias); :eps 1e-5"
+  :keys #{:momentum :eps}
+  :new (fn [path spec _ _ _]
+         (BatchNorm. (double (v/number-in! path ":momentum" (:momentum spec 0.1) 0 1))
+                     (double (v/number-in! path ":eps" (:eps spec 1e-5) 0 nil))))})
 
 (registry/register!
  :layer :delay
@@ -566,8 +574,12 @@
       (dotimes [j n] (aset acc j (+ (aget acc j) (aget out (+ (* t n) j))))))
     {:values acc :shape (vec (.outShape s))}))
 
-(defn- snapshot [^Model m] (mapv #(aclone ^floats %) (.params ^SpikingNet (:net m))))
-(defn- restore! [^Model m snap] (doseq [[^floats dst ^floats src] (map vector (.params ^SpikingNet (:net m)) snap)] (System/arraycopy src 0 dst 0 (alength src))))
+(defn- state-arrays
+  "The model's parameters followed by its buffers (BatchNorm's running statistics): what a roll-back restores."
+  [^Model m]
+  (let [^SpikingNet net (:net m)] (concat (.params net) (.buffers net))))
+(defn- snapshot [^Model m] (mapv #(aclone ^floats %) (state-arrays m)))
+(defn- restore! [^Model m snap] (doseq [[^floats dst ^floats src] (map vector (state-arrays m) snap)] (System/arraycopy src 0 dst 0 (alength src))))
 
 (def ^:private checkpoint-kind "chive-learn-checkpoint")
 
@@ -583,6 +595,8 @@
      (fn [^File tmp]
        (doseq [[k ^floats a] (map-indexed vector (.params ^SpikingNet (:net m)))]
          (Npy/write (.toPath (io/file tmp (str "param-" k ".npy"))) a))
+       (doseq [[k ^floats a] (map-indexed vector (.buffers ^SpikingNet (:net m)))]
+         (Npy/write (.toPath (io/file tmp (str "buffer-" k ".npy"))) a))
        (when optimizer
          (doseq [[k ^floats a] (map-indexed vector (.state optimizer))]
            (Npy/write (.toPath (io/file tmp (str "opt-" k ".npy"))) a)))
@@ -620,8 +634,14 @@
         training-steps (if (contains? meta :training_steps) (field :training_steps #(and (integer? %) (<= 0 %)) "a step count") opt-steps)
         ps (.params ^SpikingNet (:net m))]
     (.setTrainingSteps ^SpikingNet (:net m) (long training-steps))
-    (doseq [[k ^floats dst] (map-indexed vector ps)]
-      (let [f (.toPath (io/file dir (str "param-" k ".npy")))
+    (doseq [[prefix arrays] [["param-" ps] ["buffer-" (.buffers ^SpikingNet (:net m))]]
+            [k ^floats dst] (map-indexed vector arrays)]
+      (let [file (io/file dir (str prefix k ".npy"))
+            f (.toPath file)
+            _ (when-not (.isFile file)
+                (fail (str "checkpoint " dir " lacks " (.getName file) ": it was saved from a model without this "
+                           (if (= prefix "buffer-") "buffer (batch norm running statistics)" "parameter array"))
+                      {:dir (str dir) :file (str file)}))
             ^floats src (.floats (.expectShape (Npy/read f) f (int-array [(alength dst)])) f)]
         (System/arraycopy src 0 dst 0 (alength dst))))
     (swap! (:state m) assoc :history (vec history) :epoch epoch

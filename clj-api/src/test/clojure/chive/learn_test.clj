@@ -402,6 +402,38 @@
         (is (= (.trainingSteps ^chive.core.learn.SpikingNet (:net m)) (.trainingSteps ^chive.core.learn.SpikingNet (:net m2)))
             "dropout masks continue where the saved run stopped")))))
 
+(deftest batch-norm-trains-checkpoints-its-running-statistics-and-rolls-back
+  (let [spec (update conv-spec :layers #(into [(assoc (first %) :bias false) {:type :batchnorm :momentum 0.2}] (rest %)))
+        train (halves 160 1) test (halves 80 2)
+        m (learn/model spec)]
+    (is (= "BatchNorm" (:type (nth (learn/shapes m) 1))))
+    (is (= [[1 :weight [4]] [1 :bias [4]]] (map (juxt :layer :name :shape) (filter #(= 1 (:layer %)) (learn/weights m)))))
+    (let [h (learn/train! m train {:epochs 4 :batch 16 :optimizer {:type :adam :lr 1e-2} :shuffle-seed 1 :test test :progress false})
+          ^chive.core.learn.BatchNorm bn (aget (.modules ^chive.core.learn.SpikingNet (:net m)) 1)
+          rm (vec (.runningMean bn)) rv (vec (.runningVar bn))]
+      (is (>= (:test-acc (last h)) 0.9) (str "with batch norm the conv net separates the halves: " (mapv :test-acc h)))
+      (is (not= [0.0 0.0 0.0 0.0] rm) "running mean moved")
+      (is (not= [1.0 1.0 1.0 1.0] rv) "running variance moved")
+      (let [dir (tmp-dir)
+            _ (learn/save-checkpoint! m dir)
+            acc (:accuracy (learn/evaluate m test))
+            m2 (learn/model spec)]
+        (learn/load-checkpoint! m2 dir)
+        (let [^chive.core.learn.BatchNorm bn2 (aget (.modules ^chive.core.learn.SpikingNet (:net m2)) 1)]
+          (is (= [rm rv] [(vec (.runningMean bn2)) (vec (.runningVar bn2))]) "running statistics restored")
+          (is (= acc (:accuracy (learn/evaluate m2 test))) "evaluation uses them"))
+        (is (thrown-with-msg? chive.core.sim.ChiveException #"param-4.npy: shape \[128\], expected \[4\]"
+                              (let [plain (learn/model conv-spec) d2 (tmp-dir)]
+                                (learn/save-checkpoint! plain d2)
+                                (learn/load-checkpoint! m2 d2)))
+            "a checkpoint of the model without batch norm does not fit"))
+      (testing "a failed epoch restores the running statistics with the weights"
+        (is (thrown? clojure.lang.ExceptionInfo
+                     (learn/train! m train {:epochs 1 :batch 16 :optimizer {:type :adam :lr 1e38} :shuffle-seed 1 :progress false})))
+        (is (= [rm rv] [(vec (.runningMean bn)) (vec (.runningVar bn))])))))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #":momentum must be a finite number in \[0, 1\], got 2"
+                        (learn/model (update conv-spec :layers #(into [(first %) {:type :batchnorm :momentum 2}] (rest %)))))))
+
 (deftest conv-event-kernel-is-chosen-for-sparse-spikes
   (let [m (learn/model (assoc conv-spec :threads 1))
         ^chive.core.learn.SpikingNet net (:net m)

@@ -133,6 +133,22 @@ public abstract class Module {
   /** The membrane potential of the last forward (rows × outSize), for neuron stages; null for the others. */
   public float[] membrane(Ctx c) { return null; }
 
+  /**
+   * State that is not trained by the optimizer but belongs to the model
+   * (BatchNorm's running statistics): saved and restored with checkpoints.
+   */
+  public float[][] buffers() { return new float[0][]; }
+
+  /** Names of {@link #buffers()}, in order. */
+  public String[] bufferNames() { return new String[0]; }
+
+  /**
+   * Called once after every training batch, on the caller's thread, with the
+   * contexts of the batch's sample groups in group order (so what it does
+   * does not depend on the thread count).
+   */
+  public void afterTrainingBatch(Ctx[] groups) {}
+
   /** An array of n copies of v. */
   static float[] filled(int n, double v) {
     float[] a = new float[n];

@@ -151,6 +151,13 @@ public final class SpikingNet implements AutoCloseable {
   /** Replace H by the surrogate's smooth function in the forward pass (for gradient checks). */
   public void setSmoothForward(boolean on) { smoothForward = on; }
   public LossKind lossKind() { return loss; }
+
+  /** Every stage's {@link Module#buffers()} in stage order (live arrays): what a checkpoint saves besides the parameters. */
+  public float[][] buffers() {
+    List<float[]> b = new ArrayList<>();
+    for (Module m : modules) for (float[] a : m.buffers()) b.add(a);
+    return b.toArray(new float[0][]);
+  }
   /** Training steps taken (Dropout's masks depend on it); restored with a checkpoint so a resumed run draws the masks an uninterrupted one would. */
   public long trainingSteps() { return calls.get(); }
   public void setTrainingSteps(long n) {
@@ -260,6 +267,11 @@ public final class SpikingNet implements AutoCloseable {
         for (int i = 0; i < g.length; i++) {
           if (!Float.isFinite(g[i])) throw new ChiveException("gradient of parameter array " + p + " is " + g[i] + " at index " + i + " (loss " + lossSum + "): learning rate or weights too large?");
         }
+      }
+      for (int l = 0; l < modules.length; l++) {
+        Module.Ctx[] groups = new Module.Ctx[chunks];
+        for (int c = 0; c < chunks; c++) groups[c] = work.get(c).ctx[l];
+        modules[l].afterTrainingBatch(groups);
       }
     }
     double reduced = (mean ? lossSum / x.batch : lossSum) * lossScale;

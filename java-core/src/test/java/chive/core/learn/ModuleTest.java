@@ -55,6 +55,23 @@ class ModuleTest {
         new Neuron(Neuron.Kind.LI, 0.9, false, 0, 0, Layer.Reset.HARD, true, null, Neuron.Per.NEURON, true, false, false)};
   }
 
+  /** Batch norm after a convolution (per channel, its input gradient reaching the conv) and after an affine map (per unit); γ and β set away from 1 and 0. */
+  static Module[] normNet(Layer.Reset reset) {
+    BatchNorm a = new BatchNorm(0.1, 1e-5), b = new BatchNorm(0.1, 1e-5);
+    Module[] ms = {
+        new Conv2d(2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, false), // a bias before batch norm cancels out (no gradient)
+        a,
+        lif(reset, Neuron.Per.CHANNEL, false, true),
+        new Pool2d(Pool2d.Kind.AVG, 2, 2, 2, 2, 0, 0),
+        new Flatten(),
+        new Affine(27, 4, false),
+        b,
+        new Neuron(Neuron.Kind.LI, 0.9, false, 0, 0, Layer.Reset.HARD, true, null, Neuron.Per.NEURON, true, false, false),
+        new Affine(4, 3, false),
+        new Neuron(Neuron.Kind.LI, 0.8, false, 0, 0, Layer.Reset.HARD, true, null, Neuron.Per.NEURON, false, false, false)};
+    return ms;
+  }
+
   /** Grouped, strided, dilated conv, IF, max and sum pooling, dropout, spiking output for the count loss. */
   static Module[] countNet(Layer.Reset reset) {
     return new Module[] {
@@ -116,6 +133,21 @@ class ModuleTest {
       try (SpikingNet net = new SpikingNet(ms, new int[] {2, 6, 6}, SpikingNet.LossKind.MAX_CE, false, 1, Kernels.java(), 1)) {
         double err = referenceError(net, analog(batch * T * 72, 4, 1.0), batch, T, new int[] {1, 2});
         assertTrue(err < 1e-4, "conv net, reset " + reset + ": relative error " + err);
+      }
+      for (int nb : new int[] {2, 20}) {
+        // 2 samples: one per group (statistics over steps and positions); 20: groups of 1 and 2 samples
+        Module[] bs = normNet(reset);
+        init(bs, 8);
+        try (SpikingNet net = new SpikingNet(bs, new int[] {2, 6, 6}, SpikingNet.LossKind.MAX_CE, false, 1, Kernels.java(), 1)) {
+          for (Module m : bs) if (m instanceof BatchNorm) {
+            BatchNorm bn = (BatchNorm) m;
+            for (int c = 0; c < bn.gamma().length; c++) { bn.gamma()[c] = 0.6f + 0.3f * c; bn.beta()[c] = 0.2f - 0.15f * c; }
+          }
+          int[] y = new int[nb];
+          for (int i = 0; i < nb; i++) y[i] = i % 3;
+          double err = referenceError(net, analog(nb * T * 72, 9, 1.0), nb, T, y);
+          assertTrue(err < 1e-4, "batch-norm net, batch " + nb + ", reset " + reset + ": relative error " + err);
+        }
       }
       Module[] cs = countNet(reset);
       init(cs, 5);
@@ -353,6 +385,55 @@ class ModuleTest {
     assertTrue(Math.abs(kept / (2.0 * big) - 0.5) < 0.07, "kept fraction " + kept / (2.0 * big));
     Module.Env eval = new Module.Env(Kernels.java(), false, false, false, 3, 0, T, null);
     assertSame(ones, drop.forward(drop.newContext(), Activation.dense(batch * T, big, ones), batch, eval).values());
+  }
+
+  @Test
+  @DisplayName("batch norm: running statistics fold each group's mean and unbiased variance in group order, the same bits on 1 and 3 threads; evaluation normalises with them")
+  void batchNormRunningStatistics() {
+    int batch = 20, T = 4, n = 3;
+    float[] x = analog(batch * T * n, 12, 2.0);
+    for (int i = 0; i < x.length; i++) x[i] += (i % n) * 1.5f; // a different mean per unit
+    int[] y = new int[batch];
+    float[] refMean = null, refVar = null;
+    for (int threads : new int[] {1, 3}) {
+      BatchNorm bn = new BatchNorm(0.25, 1e-5);
+      Module[] ms = {bn, new Neuron(Neuron.Kind.LI, 0.5, false, 0, 0, Layer.Reset.HARD, true, null, Neuron.Per.NEURON, false, false, false)};
+      try (SpikingNet net = new SpikingNet(ms, new int[] {n}, SpikingNet.LossKind.MAX_CE, false, 1, Kernels.java(), threads)) {
+        Input in = Input.dense(x, batch, T, n, false);
+        net.step(in, y);
+        net.step(in, y);
+        double[] rm = new double[n], rv = new double[n];
+        java.util.Arrays.fill(rv, 1);
+        for (int rep = 0; rep < 2; rep++) for (int ci = 0; ci < SpikingNet.GROUPS; ci++) {
+          int s0 = batch * ci / SpikingNet.GROUPS, s1 = batch * (ci + 1) / SpikingNet.GROUPS;
+          for (int j = 0; j < n; j++) {
+            double sum = 0, sq = 0;
+            int cnt = (s1 - s0) * T;
+            for (int r = s0 * T; r < s1 * T; r++) sum += x[r * n + j];
+            double mu = sum / cnt;
+            for (int r = s0 * T; r < s1 * T; r++) sq += (x[r * n + j] - mu) * (x[r * n + j] - mu);
+            rm[j] = 0.75 * rm[j] + 0.25 * mu;
+            rv[j] = 0.75 * rv[j] + 0.25 * sq / (cnt - 1);
+          }
+        }
+        for (int j = 0; j < n; j++) {
+          assertEquals(rm[j], bn.runningMean()[j], 1e-5 * (1 + Math.abs(rm[j])), "running mean " + j);
+          assertEquals(rv[j], bn.runningVar()[j], 1e-5 * (1 + Math.abs(rv[j])), "running variance " + j);
+        }
+        if (refMean == null) { refMean = bn.runningMean().clone(); refVar = bn.runningVar().clone(); }
+        else {
+          assertArrayEquals(refMean, bn.runningMean(), threads + " threads: running mean");
+          assertArrayEquals(refVar, bn.runningVar(), threads + " threads: running variance");
+        }
+        float[] out = net.record(in)[0];
+        for (int r = 0; r < batch * T; r++) for (int j = 0; j < n; j++) {
+          double want = bn.gamma()[j] * (x[r * n + j] - bn.runningMean()[j]) / Math.sqrt(bn.runningVar()[j] + 1e-5) + bn.beta()[j];
+          assertEquals(want, out[r * n + j], 1e-5 * (1 + Math.abs(want)), "evaluation output " + r + ", " + j);
+        }
+      }
+    }
+    assertThrows(ChiveException.class, () -> new BatchNorm(0, 1e-5));
+    assertThrows(ChiveException.class, () -> new BatchNorm(0.1, 0));
   }
 
   @Test

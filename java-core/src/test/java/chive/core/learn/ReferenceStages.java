@@ -4,7 +4,8 @@ import chive.core.sim.Rng;
 
 /**
  * A plain double-precision reference of the stages' forward math (Conv2d,
- * Pool2d, Flatten, Affine, Neuron, Delay, Dropout): one sample at a time,
+ * Pool2d, Flatten, Affine, Neuron, Delay, Dropout; BatchNorm over each
+ * sample group, in training mode): one sample at a time (BatchNorm: a group at a time),
  * direct loops, the trainable parameters as double copies that the finite
  * differences perturb. The loss is SpikingNet's (cross-entropy of the spike
  * counts or of the maximum over time of a readout), summed over the batch.
@@ -32,10 +33,14 @@ final class ReferenceStages {
   double loss(float[] x, int batch, int T, int[] y, long call) {
     double total = 0;
     int n0 = ms[0].inSize();
+    double[][][] all = new double[batch][T][n0];
+    for (int b = 0; b < batch; b++) for (int t = 0; t < T; t++) for (int i = 0; i < n0; i++) all[b][t][i] = x[(b * T + t) * n0 + i];
+    for (int l = 0; l < ms.length; l++) {
+      if (ms[l] instanceof BatchNorm) batchNorm(l, all);
+      else for (int b = 0; b < batch; b++) all[b] = stage(l, all[b], b, call);
+    }
     for (int b = 0; b < batch; b++) {
-      double[][] s = new double[T][n0];
-      for (int t = 0; t < T; t++) for (int i = 0; i < n0; i++) s[t][i] = x[(b * T + t) * n0 + i];
-      for (int l = 0; l < ms.length; l++) s = stage(l, s, b, call);
+      double[][] s = all[b];
       int c = s[0].length;
       double[] logit = new double[c];
       for (int j = 0; j < c; j++) {
@@ -108,6 +113,33 @@ final class ReferenceStages {
       throw new IllegalArgumentException("no reference for " + m.kind());
     }
     return out;
+  }
+
+  /**
+   * Training-mode batch norm in place: per sample group (the batch cut into
+   * SpikingNet.GROUPS as the engine cuts it), per channel, the mean and
+   * biased variance over the group's samples, steps and positions.
+   */
+  private void batchNorm(int l, double[][][] all) {
+    BatchNorm m = (BatchNorm) ms[l];
+    int batch = all.length, T = all[0].length, n = all[0][0].length;
+    int[] is = m.inShape();
+    int C = is.length > 1 ? is[0] : n, S = n / C;
+    double[] gamma = p[l][0], beta = p[l][1];
+    int chunks = Math.min(SpikingNet.GROUPS, batch);
+    for (int ci = 0; ci < chunks; ci++) {
+      int s0 = (int) ((long) batch * ci / chunks), s1 = (int) ((long) batch * (ci + 1) / chunks);
+      for (int c = 0; c < C; c++) {
+        double sum = 0, sq = 0, cnt = 0;
+        for (int b = s0; b < s1; b++) for (int t = 0; t < T; t++) for (int k = 0; k < S; k++) { sum += all[b][t][c * S + k]; cnt++; }
+        double mu = sum / cnt;
+        for (int b = s0; b < s1; b++) for (int t = 0; t < T; t++) for (int k = 0; k < S; k++) { double d = all[b][t][c * S + k] - mu; sq += d * d; }
+        double sd = Math.sqrt(sq / cnt + m.eps);
+        for (int b = s0; b < s1; b++) for (int t = 0; t < T; t++) for (int k = 0; k < S; k++) {
+          all[b][t][c * S + k] = gamma[c] * (all[b][t][c * S + k] - mu) / sd + beta[c];
+        }
+      }
+    }
   }
 
   private void neuron(Neuron m, int l, double[][] in, double[][] out) {
