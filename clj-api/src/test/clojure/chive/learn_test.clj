@@ -125,14 +125,15 @@
                         (learn/train! (small-model 1) (first (small-randman)) {:epochs 0 :optimizer {:type :sgd :lr 1}}))))
 
 (deftest sg-fmnist-conv-bench-takes-its-input-code
-  (doseq [code ["latency" "rate"]]
+  (doseq [[code norm] [["latency" "none"] ["rate" "batch"]]]
     (let [out (with-out-str
                 (binding [*err* (java.io.StringWriter.)]
                   (sgbench/run (sgbench/parse-args ["sg-fmnist-conv" "--data" "mnist" "--epochs" "2" "--train" "64" "--test" "32"
-                                                    "--threads" "1" "--code" code]))))
+                                                    "--threads" "1" "--code" code "--norm" norm]))))
           lines (map #(json/parse-string % true) (remove empty? (clojure.string/split-lines out)))]
       (is (= [1 2] (map :epoch lines)))
-      (is (= code (:code (first lines))))
+      (is (= [code norm] ((juxt :code :norm) (first lines))))
+      (is (= (= norm "batch") (clojure.string/includes? (:architecture (first lines)) "batch norm")))
       (is (clojure.string/includes? (:architecture (first lines)) (str code " code")))
       (is (= "{:type :cosine, :epochs 2, :min 1.0E-5}" (:lr_schedule (first lines))))
       (is (every? #(<= 0 (:test_acc %) 1) lines))))
@@ -141,7 +142,9 @@
         te (.dense (.events ^chive.core.learn.Dataset ((:encode setup) (chive.data/take-first (:train (chive.data/dataset "mnist")) 16))))]
     (is (not= (vec tr) (vec te)) "the same images get other spikes as test images (seed 2, not 1)"))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--code is for sg-fmnist-conv"
-                        (sgbench/parse-args ["sg-randman" "--code" "rate"]))))
+                        (sgbench/parse-args ["sg-randman" "--code" "rate"])))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--norm is for sg-fmnist-conv"
+                        (sgbench/parse-args ["sg-fmnist" "--norm" "batch"]))))
 
 (deftest sg-randman-bench-prints-one-json-line-per-epoch
   (let [out (with-out-str

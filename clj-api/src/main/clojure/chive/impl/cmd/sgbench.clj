@@ -62,6 +62,8 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
    [nil "--validate V" "hold out the last V training samples (images); test samples are not read" :parse-fn (cli/integer 1)]
    [nil "--code C" "sg-fmnist-conv: input code, latency (tau 5 steps, thr 0.05) or rate (Bernoulli, p = pixel per step)"
     :parse-fn (cli/one-of "latency" "rate")]
+   [nil "--norm N" "sg-fmnist-conv: none, or batch (batch norm after each convolution, which then has no bias)"
+    :parse-fn (cli/one-of "none" "batch")]
    [nil "--surrogate-scale B" "sg-fmnist: SuperSpike steepness (default 25)" :parse-fn (cli/number 0 true)]
    [nil "--variant V" "sg-randman: chive (output layer not recurrent, N(0, 9/fan_in) weights) or jax-seed"
     :default "chive" :parse-fn (cli/one-of "chive" "jax-seed")]
@@ -80,8 +82,9 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
       :else (let [randman? (= bench "sg-randman")]
               (when (and (:export-data options) (not randman?))
                 (throw (ex-info "chive bench: --export-data is for sg-randman" {})))
-              (when (and (:code options) (not= bench "sg-fmnist-conv"))
-                (throw (ex-info "chive bench: --code is for sg-fmnist-conv" {})))
+              (doseq [o [:code :norm]]
+                (when (and (o options) (not= bench "sg-fmnist-conv"))
+                  (throw (ex-info (str "chive bench: --" (name o) " is for sg-fmnist-conv") {}))))
               (merge {:bench bench
                       :epochs (case bench "sg-randman" 20 "sg-fmnist" 35 "sg-fmnist-conv" 12)
                       :batch (case bench "sg-randman" 48 "sg-fmnist" 256 "sg-fmnist-conv" 32)
@@ -164,9 +167,11 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
            (fn [part seed] (learn/rate-code part {:max-rate-hz 1000.0 :dt-ms 1.0 :steps 12 :seed seed}))]})
 
 (defn conv-architecture
-  "sg-fmnist-conv's network for input code `code`, as the JSON lines name it."
-  [code]
-  (str "1x28x28 " (first (conv-codes code)) " - conv 5x5 16 - LIF per channel (beta, threshold trained) - maxpool 2 - conv 5x5 32 - LIF per channel (beta, threshold trained) - maxpool 2 - flatten 512 - affine 10 - LI readout (beta trained); cross-entropy of the max over time of the readout"))
+  "sg-fmnist-conv's network for input code `code` and normalisation `norm`, as the JSON lines name it."
+  [code norm]
+  (str "1x28x28 " (first (conv-codes code)) " - conv 5x5 16" (when (= norm "batch") " (no bias) - batch norm")
+       " - LIF per channel (beta, threshold trained) - maxpool 2 - conv 5x5 32" (when (= norm "batch") " (no bias) - batch norm")
+       " - LIF per channel (beta, threshold trained) - maxpool 2 - flatten 512 - affine 10 - LI readout (beta trained); cross-entropy of the max over time of the readout"))
 
 (defn fmnist-conv-setup
   "A convolutional SNN on Fashion-MNIST (see conv-architecture): soft reset,
@@ -183,22 +188,25 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
   a 256-neuron hidden layer (3x the time), average pooling (0.79), a linear
   latency code, ATan(2) and SuperSpike(3) surrogates, Adam 5e-3 and LSUV;
   the 12 epochs and the cosine decay on --validate 10000 (see README)."
-  [{:keys [seed threads kernels surrogate-scale code] :or {code "latency"} :as opts}]
+  [{:keys [seed threads kernels surrogate-scale code norm] :or {code "latency" norm "none"} :as opts}]
   (merge
    (let [encode (second (conv-codes code))]
      (assoc (image-parts opts #(encode % 1)) :encode #(encode % 2)))
-   {:architecture (conv-architecture code)
+   {:architecture (conv-architecture code norm)
     :lr-schedule {:type :cosine :epochs (:epochs opts) :min 1e-5}
     :model {:inputs [1 28 28]
-            :layers [{:type :conv2d :channels 16 :kernel 5}
-                     {:type :lif :per :channel :learn #{:mem :threshold}}
-                     {:type :maxpool2d :kernel 2}
-                     {:type :conv2d :channels 32 :kernel 5}
-                     {:type :lif :per :channel :learn #{:mem :threshold}}
-                     {:type :maxpool2d :kernel 2}
-                     {:type :flatten}
-                     {:type :affine :n 10}
-                     {:type :li :learn #{:mem}}]
+            :layers (let [bn? (= norm "batch")
+                          conv (fn [c] (cond-> [{:type :conv2d :channels c :kernel 5 :bias (not bn?)}] bn? (conj {:type :batchnorm})))]
+                      (-> []
+                          (into (conv 16))
+                          (into [{:type :lif :per :channel :learn #{:mem :threshold}}
+                                 {:type :maxpool2d :kernel 2}])
+                          (into (conv 32))
+                          (into [{:type :lif :per :channel :learn #{:mem :threshold}}
+                                 {:type :maxpool2d :kernel 2}
+                                 {:type :flatten}
+                                 {:type :affine :n 10}
+                                 {:type :li :learn #{:mem}}])))
             :neuron {:mem 0.9 :threshold 1.0 :reset :soft :surrogate [:superspike (or surrogate-scale 10.0)]}
             :loss {:type :max-membrane :reduction :mean}
             :init {:type :kaiming-uniform} :seed seed :threads threads :kernels (keyword kernels)}
@@ -231,7 +239,7 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
                                            randman? (assoc :variant (:variant opts))
                                            (:architecture setup) (assoc :architecture (:architecture setup))
                                            (:lr-schedule setup) (assoc :lr_schedule (pr-str (:lr-schedule setup)))
-                                           (= (:bench opts) "sg-fmnist-conv") (assoc :code (:code opts "latency"))
+                                           (= (:bench opts) "sg-fmnist-conv") (assoc :code (:code opts "latency") :norm (:norm opts "none"))
                                            (:encode-s setup) (assoc :encode_s (:encode-s setup)
                                                                     :epoch_s_with_encoding (+ (:train-s e) (:encode-s setup))))))
                                (flush))})
