@@ -17,23 +17,8 @@ public final class Encoders {
   public static Dataset latency(float[] values, int units, int[] labels, int classes, double tauSteps, double thr, int steps) {
     checkShape(values, units, labels);
     if (!(tauSteps > 0) || !(thr >= 0 && thr < 1)) throw new ChiveException("latency code: tau must be > 0 and thr in [0, 1), got " + tauSteps + ", " + thr);
-    int n = labels.length;
-    int[][] unit = new int[n][], step = new int[n][];
-    int[] buf = new int[units], sbuf = new int[units];
-    for (int s = 0; s < n; s++) {
-      int c = 0;
-      for (int u = 0; u < units; u++) {
-        double x = values[s * units + u];
-        if (!(x >= 0 && x <= 1)) throw new ChiveException("latency code: value " + x + " of sample " + s + " unit " + u + " is outside [0, 1]");
-        if (x <= thr) continue;
-        double t = tauSteps * Math.log(x / (x - thr));
-        int st = (int) t;
-        if (st < steps) { buf[c] = u; sbuf[c++] = st; }
-      }
-      unit[s] = java.util.Arrays.copyOf(buf, c);
-      step[s] = java.util.Arrays.copyOf(sbuf, c);
-    }
-    return Dataset.fromEvents(units, steps, unit, step, labels, classes,
+    return firstSpikes("latency code", values, units, labels, classes, thr, steps,
+        x -> (int) (tauSteps * Math.log(x / (x - thr))),
         String.format("latency code tau=%s steps thr=%s steps=%d", tauSteps, thr, steps));
   }
 
@@ -49,6 +34,14 @@ public final class Encoders {
     checkShape(values, units, labels);
     if (!(thr >= 0 && thr < 1)) throw new ChiveException("linear latency code: thr must be in [0, 1), got " + thr);
     if (steps < 1) throw new ChiveException("linear latency code: steps must be >= 1, got " + steps);
+    return firstSpikes("linear latency code", values, units, labels, classes, thr, steps,
+        x -> (int) Math.round((1 - x) / (1 - thr) * (steps - 1)),
+        String.format("linear latency code thr=%s steps=%d", thr, steps));
+  }
+
+  /** One spike per value x in (thr, 1], at step stepOf(x) when that is below steps; x outside [0, 1] is refused. */
+  private static Dataset firstSpikes(String code, float[] values, int units, int[] labels, int classes, double thr, int steps,
+                                     java.util.function.DoubleToIntFunction stepOf, String description) {
     int n = labels.length;
     int[][] unit = new int[n][], step = new int[n][];
     int[] buf = new int[units], sbuf = new int[units];
@@ -56,16 +49,15 @@ public final class Encoders {
       int c = 0;
       for (int u = 0; u < units; u++) {
         double x = values[s * units + u];
-        if (!(x >= 0 && x <= 1)) throw new ChiveException("linear latency code: value " + x + " of sample " + s + " unit " + u + " is outside [0, 1]");
+        if (!(x >= 0 && x <= 1)) throw new ChiveException(code + ": value " + x + " of sample " + s + " unit " + u + " is outside [0, 1]");
         if (x <= thr) continue;
-        buf[c] = u;
-        sbuf[c++] = (int) Math.round((1 - x) / (1 - thr) * (steps - 1));
+        int st = stepOf.applyAsInt(x);
+        if (st < steps) { buf[c] = u; sbuf[c++] = st; }
       }
       unit[s] = java.util.Arrays.copyOf(buf, c);
       step[s] = java.util.Arrays.copyOf(sbuf, c);
     }
-    return Dataset.fromEvents(units, steps, unit, step, labels, classes,
-        String.format("linear latency code thr=%s steps=%d", thr, steps));
+    return Dataset.fromEvents(units, steps, unit, step, labels, classes, description);
   }
 
   /** Rate (Bernoulli) code: unit u of sample s spikes in step t with probability x·maxRateHz·dtMs/1000, from a counter-based stream (seed, s, u, t). */
