@@ -235,14 +235,12 @@ public final class Conv2d extends Weighted {
   }
 
   /**
-   * The kernel taps that input unit u reaches: for each, the weight's offset
-   * within its output channel's row (c_local·kH·kW + ky·kW + kx) into
-   * {@code wOff} and the output position oy·W_out + ox into {@code pos}.
-   * Returns how many (at most kH·kW).
+   * The kernel taps that input position p = iy·W + ix reaches: for each,
+   * ky·kW + kx into {@code wOff} and the output position oy·W_out + ox into
+   * {@code pos}. Returns how many (at most kH·kW).
    */
-  private int taps(int u, int[] wOff, int[] pos) {
-    final int inHW = h * wi, ch = u / inHW, rem = u - ch * inHW, iy = rem / wi, ix = rem - iy * wi;
-    final int cl = ch % (cin / groups), kk = kh * kw;
+  private int taps(int p, int[] wOff, int[] pos) {
+    final int iy = p / wi, ix = p - iy * wi;
     int m = 0;
     for (int ky = 0; ky < kh; ky++) {
       int ty = iy + ph - ky * dh;
@@ -256,7 +254,7 @@ public final class Conv2d extends Weighted {
         if (tx % sw != 0) continue;
         int ox = tx / sw;
         if (ox >= wo) continue;
-        wOff[m] = cl * kk + ky * kw + kx;
+        wOff[m] = ky * kw + kx;
         pos[m++] = oy * wo + ox;
       }
     }
