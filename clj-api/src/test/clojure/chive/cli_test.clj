@@ -86,13 +86,25 @@
         args ["bench" "cuba" "--n" "300" "--duration" "50" "--no-warmup"]
         [c1 fast e1] (apply sh {} args)
         [c2 source e2] (apply sh {"CHIVE_AOT" "0"} args)
+        ;; bin/chive starts a background JIT warm-up (chive.core.sim.Warmup) on
+        ;; machines with two or more processors; without it, the same spikes.
+        [c3 cold e3] (apply sh {"CHIVE_JVM_OPTS" "-Dchive.warmup=false"} args)
         spikes (fn [out] (second (re-find #"\"spikes\":(\d+)" out)))
+        warmup (fn [out] (second (re-find #"\"jit_warmup\":\"([^\"]*)\"" out)))
         launch (first (filter #(.isDirectory ^java.io.File %)
                               (.listFiles (io/file root "target" "chive" "launch"))))]
     (is (= 0 c1) e1)
     (is (= 0 c2) e2)
     (is (some? (spikes fast)) fast)
     (is (= (spikes fast) (spikes source)) "the same spikes from compiled namespaces and from source")
+    (is (= 0 c3) e3)
+    (is (= (spikes fast) (spikes cold)) "the same spikes with and without the JIT warm-up")
+    (is (= "not started" (warmup cold)) cold)
+    (is (contains? (if (> (.availableProcessors (Runtime/getRuntime)) 1)
+                     #{"running" "done" "a user run started" "time budget"}
+                     #{"not started"})
+                   (warmup fast))
+        fast)
     (is (some? launch) "bin/chive made its launch folder")
     (when launch
       (is (.isFile (io/file launch "app.jar")))

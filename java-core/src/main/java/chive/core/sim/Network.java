@@ -48,6 +48,10 @@ public final class Network {
   private volatile boolean fastForward = !"false".equals(System.getProperty("chive.fastForward"));
   /** Steps advanced in closed form by quiet fast-forward, since the network was made. */
   private volatile long quietSteps;
+  /** One of {@link Warmup}'s private networks: its runs do not count in {@link #userRuns}. */
+  private boolean warmup;
+  /** Runs started by networks other than the warm-up's, in this JVM. */
+  private static final java.util.concurrent.atomic.AtomicLong USER_RUNS = new java.util.concurrent.atomic.AtomicLong();
 
   /** Progress of a run, reported from the calling thread. */
   public interface ProgressListener {
@@ -79,6 +83,12 @@ public final class Network {
   }
 
   public double dt() { return dt; }
+
+  /** Marks this network as one of {@link Warmup}'s, or not. */
+  Network markWarmup(boolean on) { warmup = on; return this; }
+
+  /** Runs started in this JVM by networks other than {@link Warmup}'s. */
+  public static long userRuns() { return USER_RUNS.get(); }
   public long seed() { return seed; }
   /** Steps run so far; the clock is step·dt ms. */
   public long step() { return step; }
@@ -242,6 +252,7 @@ public final class Network {
     // asynchronous exception between the two cannot leave the network "running".
     try {
       if (!guard.runner.compareAndSet(null, me)) throw guard.busy("start another run");
+      if (!warmup) USER_RUNS.incrementAndGet();
       for (NeuronGroup g : groups) g.beforeRun();
       // Partitioning for a new thread count happens on the coordinating
       // simulation thread (Loop.prepare), not here: a Thread.stop of the caller
