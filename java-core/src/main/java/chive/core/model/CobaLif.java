@@ -61,6 +61,11 @@ public final class CobaLif extends NeuronGroup {
   static final int THETA_EVERY_MAX = 256;
   /** Float forms of the exponential Euler constants, shared with {@link CobaVector}. */
   float aeF, aiF, negKF, vRestF, eeF, eiF, rmF, expKF, heldF;
+  /** The spike threshold without theta, v_th (- theta_offset when adaptive), and the largest float not above it. */
+  double vThEff;
+  float vThLoF;
+  /** Refractory counter value after a spike. */
+  float refrF;
   private int refSteps;
   /** Steps a spike blocks further spikes (>= refSteps); v is held for the first refSteps of them. */
   private int blockSteps;
@@ -151,6 +156,10 @@ public final class CobaLif extends NeuronGroup {
       thetaOffset = param("theta_offset");
       fixTheta = param("fix_theta") != 0;
     }
+    vThEff = vTh - (adaptive ? thetaOffset : 0);
+    float lo = (float) vThEff;
+    vThLoF = lo > vThEff ? Math.nextDown(lo) : lo;
+    refrF = blockSteps;
   }
 
   /** True when the SIMD step ({@link CobaVector}) is used: {@link chive.core.kernel.Simd#ENABLED}. */
@@ -166,13 +175,18 @@ public final class CobaLif extends NeuronGroup {
       final double at = atheta;
       for (int i = from; i < to; i++) theta[i] = (float) (theta[i] * at);
     }
-    int done = vector ? CobaVector.step(this, v, ge, gi, iext, ref, from, to) : from;
+    // The SIMD step also finds the spikes of the neurons it steps (the same
+    // test as below, in the same order); the rest are stepped and tested here.
+    int count = 0, done = from;
+    if (vector) {
+      count = CobaVector.step(this, v, ge, gi, iext, ref, theta, from, to, spikes);
+      done = from + (to - from) / CobaVector.LANES * CobaVector.LANES;
+    }
     stepFloat(done, to);
     // Spikes: not refractory (the counter just counted down to 0) and above threshold.
-    final double vTh = this.vTh - (adaptive ? thetaOffset : 0);
-    final float refr = blockSteps;
-    int count = 0;
-    for (int i = from; i < to; i++) {
+    final double vTh = vThEff;
+    final float refr = refrF;
+    for (int i = done; i < to; i++) {
       if (ref[i] == 0f && v[i] > vTh + (adaptive ? theta[i] : 0)) {
         spikes[count++] = i;
         ref[i] = refr;

@@ -22,10 +22,24 @@ final class CobaVector {
   static final int LANES = F.length();
   private static final float[] C = FastExpF.coefficients();
 
-  /** Steps neurons [from, from + LANES·⌊(to-from)/LANES⌋) and returns where it stopped. */
-  static int step(CobaLif p, float[] v, float[] ge, float[] gi, float[] iext, float[] ref, int from, int to) {
+  /**
+   * Steps neurons [from, from + LANES·⌊(to-from)/LANES⌋) and appends those
+   * that spike to {@code spikes} (ascending; their refractory counters set),
+   * returning how many. The spike test is CobaLif's, v &gt; v_th + theta in
+   * double precision with the counter at 0, evaluated per lane only where a
+   * float pre-test says it can hold: v - t &gt; 0 for some lane, with t a
+   * float below v_th + theta (the largest float not above v_th, plus theta,
+   * less 2^-22 of its magnitude, which covers the float addition's rounding).
+   * v &gt; v_th + theta implies v &gt; t, so no spike is missed, and a NaN lane
+   * also falls to the exact test.
+   */
+  static int step(CobaLif p, float[] v, float[] ge, float[] gi, float[] iext, float[] ref, float[] theta,
+                  int from, int to, int[] spikes) {
     final float ae = p.aeF, ai = p.aiF, negK = p.negKF, vRest = p.vRestF, ee = p.eeF, ei = p.eiF, rm = p.rmF,
-        expK = p.expKF, held = p.heldF;
+        expK = p.expKF, held = p.heldF, thLo = p.vThLoF, refr = p.refrF;
+    final double vTh = p.vThEff;
+    final FloatVector thConst = FloatVector.broadcast(F, thLo);
+    int count = 0;
     int i = from;
     for (; to - i >= LANES; i += LANES) {
       FloatVector e = FloatVector.fromArray(F, ge, i), g = FloatVector.fromArray(F, gi, i);
@@ -40,9 +54,21 @@ final class CobaVector {
       FloatVector vinf = num.div(gs.add(1f));
       FloatVector f = exp(gs.mul(negK)).mul(expK);
       FloatVector vn = vi.sub(vinf).mul(f).add(vinf);
-      vn.blend(vi, c.compare(VectorOperators.GT, held)).intoArray(v, i);
+      FloatVector vo = vn.blend(vi, c.compare(VectorOperators.GT, held));
+      vo.intoArray(v, i);
+      FloatVector t = theta == null ? thConst : FloatVector.fromArray(F, theta, i).add(thLo);
+      t = t.sub(t.abs().mul(0x1p-22f));
+      float m = vo.sub(t).blend(-1f, c.compare(VectorOperators.GT, 0f)).reduceLanes(VectorOperators.MAX);
+      if (!(m <= 0f)) {
+        for (int l = i, end = i + LANES; l < end; l++) {
+          if (ref[l] == 0f && v[l] > vTh + (theta != null ? theta[l] : 0)) {
+            spikes[count++] = l;
+            ref[l] = refr;
+          }
+        }
+      }
     }
-    return i;
+    return count;
   }
 
   /** {@link FastExpF#exp} on every lane. */

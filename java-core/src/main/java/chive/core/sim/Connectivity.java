@@ -16,13 +16,33 @@ public final class Connectivity {
   final int nPre;
   final int nPost;
   int[] order;
+  /**
+   * Every row's post indices are consecutive (post[s] = post[a] + (s - a) in
+   * row [a, b)), as in all-to-all and one-to-one connectivity: delivery and
+   * STDP then address the post neurons without reading {@link #post}, in
+   * loops the JIT compiles to SIMD instructions; same operations, same order.
+   */
+  boolean contiguousRows;
 
   Connectivity(int nPre, int nPost, int[] rowPtr, int[] post) {
     this.nPre = nPre;
     this.nPost = nPost;
     this.rowPtr = rowPtr;
     this.post = post;
+    boolean c = true;
+    for (int i = 0; i < nPre && c; i++) {
+      for (int s = rowPtr[i] + 1, b = rowPtr[i + 1]; s < b; s++) {
+        if (post[s] != post[s - 1] + 1) { c = false; break; }
+      }
+    }
+    this.contiguousRows = c;
   }
+
+  /** True when every row's post indices are consecutive (see {@link #contiguousRows}) and that fast path is on. */
+  public boolean contiguousRows() { return contiguousRows; }
+
+  /** Turns the contiguous-row fast path off (tests compare it with the general loops); before the projection is built. */
+  void disableContiguousPath() { contiguousRows = false; }
 
   public int size() { return post.length; }
 

@@ -249,6 +249,27 @@ public final class Projection implements Stateful {
     final boolean gated = gatedTarget;
     final float[] ref = post.refractory;
     final float hold = post.holdAbove();
+    if (ring == null && conn.contiguousRows) {
+      // Row [a, b) holds posts col[a] .. col[a] + (b - a) - 1: the same adds
+      // in the same order as the loop below, without reading col.
+      final float[] tgt = targetArr;
+      for (int p = 0; p < parts; p++) {
+        final int[] sp = g.partSpikes[p];
+        for (int k = 0, c = g.partCount[p]; k < c; k++) {
+          int i = sp[k];
+          int a = rowPtr[i], b = rowPtr[i + 1];
+          if (a == b) continue;
+          int off = a - col[a];
+          int lo = Math.max(col[a], from), hi = Math.min(col[a] + (b - a), to);
+          if (gated) {
+            for (int j = lo; j < hi; j++) if (ref[j] <= hold) tgt[j] += w[j + off];
+          } else {
+            for (int j = lo; j < hi; j++) tgt[j] += w[j + off];
+          }
+        }
+      }
+      return;
+    }
     if (ring == null) {
       final float[] tgt = targetArr;
       for (int p = 0; p < parts; p++) {

@@ -75,18 +75,43 @@ class CobaVectorTest {
   @Test
   void simdStepIsTheScalarStepBitForBit() {
     int n = 10_007; // not a multiple of the lane count: the tail runs scalar
-    CobaLif a = randomGroup(n, 11, false), b = randomGroup(n, 11, false);
-    for (int step = 0; step < 40; step++) {
-      int end = CobaVector.step(a, a.var("v"), a.var("ge"), a.var("gi"), a.var("i_ext"), a.refractoryCounters(), 0, n);
-      assertTrue(end > n - CobaVector.LANES && end <= n);
-      a.stepFloat(end, n);
-      b.stepFloat(0, n);
-      float[][] sa = state(a), sb = state(b);
-      for (int k = 0; k < sa.length; k++) {
-        for (int i = 0; i < n; i++) {
-          assertEquals(Float.floatToIntBits(sb[k][i]), Float.floatToIntBits(sa[k][i]), "step " + step + ", array " + k + ", neuron " + i);
+    for (boolean adaptive : new boolean[] {false, true}) {
+      CobaLif a = randomGroup(n, 11, adaptive), b = randomGroup(n, 11, adaptive);
+      a.vector = true;
+      b.vector = false;
+      if (adaptive) {
+        SplittableRandom r = new SplittableRandom(5);
+        float[] ta = a.var("theta"), tb = b.var("theta");
+        for (int i = 0; i < n; i++) ta[i] = tb[i] = (float) r.nextDouble(0, 30);
+      }
+      // Neurons exactly at, one float above and one below the threshold v_th (+ theta - theta_offset),
+      // not refractory and without input, so that the step leaves v where it is.
+      double th0 = adaptive ? -50 - 20 : -50;
+      for (CobaLif g : new CobaLif[] {a, b}) {
+        float[] v = g.var("v"), ge = g.var("ge"), gi = g.var("gi"), iext = g.var("i_ext"), ref = g.refractoryCounters();
+        g.setParam("v_rest", -50);
+        for (int i = 7; i < n; i += 97) {
+          double th = th0 + (adaptive ? g.var("theta")[i] : 0);
+          float f = (float) th;
+          v[i] = switch (i % 3) { case 0 -> f; case 1 -> Math.nextUp(f); default -> Math.nextDown(f); };
+          ge[i] = gi[i] = iext[i] = ref[i] = 0f;
         }
       }
+      int[] sa = new int[n], sb = new int[n];
+      int total = 0;
+      for (int step = 0; step < 40; step++) {
+        int ca = a.update(0, n, step, sa), cb = b.update(0, n, step, sb);
+        assertEquals(cb, ca, "spike count, step " + step);
+        assertArrayEquals(Arrays.copyOf(sb, cb), Arrays.copyOf(sa, ca), "spikes, step " + step);
+        total += ca;
+        float[][] xa = state(a), xb = state(b);
+        for (int k = 0; k < xa.length; k++) {
+          for (int i = 0; i < n; i++) {
+            assertEquals(Float.floatToIntBits(xb[k][i]), Float.floatToIntBits(xa[k][i]), "step " + step + ", array " + k + ", neuron " + i);
+          }
+        }
+      }
+      assertTrue(total > 500, "spikes in 40 steps: " + total);
     }
   }
 
