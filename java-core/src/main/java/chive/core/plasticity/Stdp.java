@@ -227,9 +227,7 @@ public final class Stdp implements LearningRule {
             int a = rowPtr[i], b = rowPtr[i + 1];
             if (a == b) continue;
             int off = a - col[a];
-            for (int j = Math.max(col[a], from), e = Math.min(col[a] + (b - a), to); j < e; j++) {
-              w[j + off] = Math.min(hi, Math.max(lo, w[j + off] - am * y[j]));
-            }
+            chive.core.kernel.RowOps.depress(w, off, y, am, lo, hi, Math.max(col[a], from), Math.min(col[a] + (b - a), to));
           }
         }
       } else

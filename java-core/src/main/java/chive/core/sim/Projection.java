@@ -264,7 +264,7 @@ public final class Projection implements Stateful {
           if (gated) {
             for (int j = lo; j < hi; j++) if (ref[j] <= hold) tgt[j] += w[j + off];
           } else {
-            for (int j = lo; j < hi; j++) tgt[j] += w[j + off];
+            chive.core.kernel.RowOps.add(tgt, w, off, lo, hi);
           }
         }
       }

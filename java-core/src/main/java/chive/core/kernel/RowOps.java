@@ -1,0 +1,25 @@
+package chive.core.kernel;
+
+/**
+ * Loops over a row of consecutive post neurons (all-to-all and one-to-one
+ * synapse rows: synapse j + off reaches post neuron j), used by delivery and
+ * STDP. On SIMD lanes ({@link RowVector}) when {@link Simd#ENABLED}, else
+ * scalar; both perform the same float operations per element, so they give
+ * the same bits (RowOpsTest). The JIT does not vectorise the scalar forms by
+ * itself: it cannot prove that the two arrays are distinct.
+ */
+public final class RowOps {
+  private RowOps() {}
+
+  /** tgt[j] += w[j + off] for j in [lo, hi). */
+  public static void add(float[] tgt, float[] w, int off, int lo, int hi) {
+    int j = Simd.ENABLED ? RowVector.add(tgt, w, off, lo, hi) : lo;
+    for (; j < hi; j++) tgt[j] += w[j + off];
+  }
+
+  /** w[j + off] = min(wMax, max(wMin, w[j + off] - a·y[j])) for j in [lo, hi) (STDP depression at a pre spike). */
+  public static void depress(float[] w, int off, float[] y, float a, float wMin, float wMax, int lo, int hi) {
+    int j = Simd.ENABLED ? RowVector.depress(w, off, y, a, wMin, wMax, lo, hi) : lo;
+    for (; j < hi; j++) w[j + off] = Math.min(wMax, Math.max(wMin, w[j + off] - a * y[j]));
+  }
+}

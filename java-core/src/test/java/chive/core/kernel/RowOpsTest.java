@@ -1,0 +1,47 @@
+package chive.core.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** RowOps (SIMD lanes in the build) against plain loops of the same float operations, bit for bit. */
+class RowOpsTest {
+  private static float value(SplittableRandom r, int k) {
+    return switch (k % 7) {
+      case 0 -> Float.NaN;
+      case 1 -> -0.0f;
+      case 2 -> (float) r.nextDouble(-2, 3); // beyond the bounds [0, 1]
+      case 3 -> 0f;
+      default -> (float) r.nextDouble(0, 1);
+    };
+  }
+
+  @Test
+  void rowLoopsAreThePlainLoops() {
+    assertTrue(Simd.ENABLED, "tests must run with --add-modules jdk.incubator.vector");
+    SplittableRandom r = new SplittableRandom(9);
+    for (int trial = 0; trial < 300; trial++) {
+      int n = 1 + r.nextInt(150), off = r.nextInt(200);
+      int lo = r.nextInt(n), hi = lo + r.nextInt(n - lo + 1);
+      float[] tgt = new float[n], w = new float[n + off], y = new float[n];
+      for (int j = 0; j < n; j++) { tgt[j] = value(r, r.nextInt(50)); y[j] = value(r, r.nextInt(50)); }
+      for (int s = 0; s < w.length; s++) w[s] = value(r, r.nextInt(50));
+      float[] t1 = tgt.clone(), w1 = w.clone();
+      RowOps.add(t1, w, off, lo, hi);
+      float[] t2 = tgt.clone();
+      for (int j = lo; j < hi; j++) t2[j] += w[j + off];
+      float a = (float) r.nextDouble(0, 0.1);
+      RowOps.depress(w1, off, y, a, 0f, 1f, lo, hi);
+      float[] w2 = w.clone();
+      for (int j = lo; j < hi; j++) w2[j + off] = Math.min(1f, Math.max(0f, w2[j + off] - a * y[j]));
+      for (int j = 0; j < n; j++) {
+        assertEquals(Float.floatToRawIntBits(t2[j]), Float.floatToRawIntBits(t1[j]), "add, trial " + trial + ", j " + j);
+      }
+      for (int s = 0; s < w.length; s++) {
+        assertEquals(Float.floatToRawIntBits(w2[s]), Float.floatToRawIntBits(w1[s]), "depress, trial " + trial + ", s " + s);
+      }
+    }
+  }
+}
