@@ -25,6 +25,15 @@ public final class PoissonGroup extends NeuronGroup {
   private int[] active = new int[0];
   private double[] activeP = new double[0];
   private int activeCount;
+  /**
+   * Per active neuron (as {@code active}): its key, and ⌈p·2^53⌉: the test
+   * u &lt; p with u = (bits &gt;&gt;&gt; 11)·2^-53 is exactly (bits &gt;&gt;&gt; 11) &lt; ⌈p·2^53⌉
+   * (an integer below 2^53 against p scaled by a power of two), the form the
+   * SIMD path ({@link PoissonVector}) evaluates on 64-bit lanes.
+   */
+  long[] activeKey = new long[0], activeT = new long[0];
+  /** This group's use of the SIMD draws (tests compare it with the scalar loop). */
+  boolean vector = chive.core.kernel.Simd.ENABLED;
 
   public PoissonGroup(String name, int n) {
     super(name, n);
@@ -85,9 +94,20 @@ public final class PoissonGroup extends NeuronGroup {
         activeP[c++] = r * dtSeconds;
       }
     }
+    long[] activeKey = this.activeKey, activeT = this.activeT;
+    if (activeKey.length != n) {
+      activeKey = new long[n];
+      activeT = new long[n];
+    }
+    for (int q = 0; q < c; q++) {
+      activeKey[q] = keys[active[q]];
+      activeT[q] = (long) Math.ceil(activeP[q] * 0x1.0p53);
+    }
     this.activeCount = 0;
     this.active = active;
     this.activeP = activeP;
+    this.activeKey = activeKey;
+    this.activeT = activeT;
     this.activeCount = c;
   }
 
@@ -99,8 +119,14 @@ public final class PoissonGroup extends NeuronGroup {
     // The active neurons in [from, to): a binary search for the first, as threads split the group.
     int a = java.util.Arrays.binarySearch(active, 0, activeCount, from);
     if (a < 0) a = -a - 1;
-    int count = 0;
-    for (int q = a, end = activeCount; q < end; q++) {
+    int count = 0, q = a;
+    if (vector) {
+      int end = java.util.Arrays.binarySearch(active, a, activeCount, to);
+      if (end < 0) end = -end - 1;
+      count = PoissonVector.draw(this, step, a, end, spikes);
+      q = a + (end - a) / PoissonVector.LANES * PoissonVector.LANES;
+    }
+    for (int end = activeCount; q < end; q++) {
       int i = active[q];
       if (i >= to) break;
       // Rng.uniform(seed, group, i, step), with the step-free part precomputed.
@@ -108,6 +134,9 @@ public final class PoissonGroup extends NeuronGroup {
     }
     return count;
   }
+
+  /** The active neurons, ascending (the first activeCount entries). */
+  int[] activeNeurons() { return active; }
 
   @Override
   protected void reset(int[] spikes, int count) {}
