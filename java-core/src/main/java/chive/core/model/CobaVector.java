@@ -49,11 +49,21 @@ final class CobaVector {
       FloatVector c = FloatVector.fromArray(F, ref, i).sub(1f).max(0f);
       c.intoArray(ref, i);
       FloatVector vi = FloatVector.fromArray(F, v, i);
-      FloatVector gs = e.add(g);
-      FloatVector num = e.mul(ee).add(vRest).add(g.mul(ei)).add(FloatVector.fromArray(F, iext, i).mul(rm));
-      FloatVector vinf = num.div(gs.add(1f));
-      FloatVector f = exp(gs.mul(negK)).mul(expK);
-      FloatVector vn = vi.sub(vinf).mul(f).add(vinf);
+      FloatVector vn;
+      if (e.abs().max(g.abs()).reduceLanes(VectorOperators.MAX) == 0f) {
+        // No conductance in any lane (an inhibitory layer between its rare
+        // inputs): the general form without its division by 1 + ge + gi = 1
+        // and its exp(-dt/tau_m·(ge + gi)) = exp(±0) = 1 (FastExpF gives
+        // exactly 1), operations that leave the value unchanged.
+        FloatVector vinf = e.mul(ee).add(vRest).add(g.mul(ei)).add(FloatVector.fromArray(F, iext, i).mul(rm));
+        vn = vi.sub(vinf).mul(expK).add(vinf);
+      } else {
+        FloatVector gs = e.add(g);
+        FloatVector num = e.mul(ee).add(vRest).add(g.mul(ei)).add(FloatVector.fromArray(F, iext, i).mul(rm));
+        FloatVector vinf = num.div(gs.add(1f));
+        FloatVector f = exp(gs.mul(negK)).mul(expK);
+        vn = vi.sub(vinf).mul(f).add(vinf);
+      }
       FloatVector vo = vn.blend(vi, c.compare(VectorOperators.GT, held));
       vo.intoArray(v, i);
       FloatVector t = theta == null ? thConst : FloatVector.fromArray(F, theta, i).add(thLo);
