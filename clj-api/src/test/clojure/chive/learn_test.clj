@@ -125,14 +125,17 @@
                         (learn/train! (small-model 1) (first (small-randman)) {:epochs 0 :optimizer {:type :sgd :lr 1}}))))
 
 (deftest sg-fmnist-conv-bench-takes-its-input-code
-  (doseq [[code norm] [["latency" "none"] ["rate" "batch"]]]
+  (doseq [[code norm channels] [["latency" "none" nil] ["rate" "batch" "8,12"]]]
     (let [out (with-out-str
                 (binding [*err* (java.io.StringWriter.)]
-                  (sgbench/run (sgbench/parse-args ["sg-fmnist-conv" "--data" "mnist" "--epochs" "2" "--train" "64" "--test" "32"
-                                                    "--threads" "1" "--code" code "--norm" norm]))))
+                  (sgbench/run (sgbench/parse-args (cond-> ["sg-fmnist-conv" "--data" "mnist" "--epochs" "2" "--train" "64" "--test" "32"
+                                                            "--threads" "1" "--code" code "--norm" norm]
+                                                     channels (conj "--channels" channels))))))
           lines (map #(json/parse-string % true) (remove empty? (clojure.string/split-lines out)))]
       (is (= [1 2] (map :epoch lines)))
       (is (= [code norm] ((juxt :code :norm) (first lines))))
+      (is (= (if channels [8 12] [16 32]) (:channels (first lines))))
+      (is (clojure.string/includes? (:architecture (first lines)) (if channels "conv 5x5 12" "conv 5x5 32")))
       (is (= (= norm "batch") (clojure.string/includes? (:architecture (first lines)) "batch norm")))
       (is (clojure.string/includes? (:architecture (first lines)) (str code " code")))
       (is (= "{:type :cosine, :epochs 2, :min 1.0E-5}" (:lr_schedule (first lines))))
@@ -144,7 +147,9 @@
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--code is for sg-fmnist-conv"
                         (sgbench/parse-args ["sg-randman" "--code" "rate"])))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--norm is for sg-fmnist-conv"
-                        (sgbench/parse-args ["sg-fmnist" "--norm" "batch"]))))
+                        (sgbench/parse-args ["sg-fmnist" "--norm" "batch"])))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--channels 16: needs 2 comma-separated whole numbers"
+                        (sgbench/parse-args ["sg-fmnist-conv" "--channels" "16"]))))
 
 (deftest sg-randman-bench-prints-one-json-line-per-epoch
   (let [out (with-out-str

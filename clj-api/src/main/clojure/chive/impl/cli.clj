@@ -36,6 +36,17 @@
              (and lo (not strict?) (< v lo)) (fail (str "must be at least " lo ", got " v))
              :else v)))))
 
+(defn integers
+  "A tools.cli :parse-fn for exactly `k` comma-separated whole numbers in [lo, hi], as a vector."
+  [k lo hi]
+  (fn [^String s]
+    (let [parts (str/split s #",")
+          vs (map parse-long parts)]
+      (cond (not= k (count parts)) (fail (str "needs " k " comma-separated whole numbers, got " (pr-str s)))
+            (some nil? vs) (fail (str "needs whole numbers, got " (pr-str s)))
+            (some #(not (<= lo % hi)) vs) (fail (str "each must be in " lo ".." hi ", got " (pr-str s)))
+            :else (vec vs)))))
+
 (defn one-of
   "A tools.cli :parse-fn accepting one of `choices` (strings)."
   [& choices]

@@ -64,6 +64,8 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
     :parse-fn (cli/one-of "latency" "rate")]
    [nil "--norm N" "sg-fmnist-conv: none, or batch (batch norm after each convolution, which then has no bias)"
     :parse-fn (cli/one-of "none" "batch")]
+   [nil "--channels C1,C2" "sg-fmnist-conv: channels of the two convolutions (default 16,32)"
+    :parse-fn (cli/integers 2 1 1024)]
    [nil "--surrogate-scale B" "sg-fmnist: SuperSpike steepness (default 25)" :parse-fn (cli/number 0 true)]
    [nil "--variant V" "sg-randman: chive (output layer not recurrent, N(0, 9/fan_in) weights) or jax-seed"
     :default "chive" :parse-fn (cli/one-of "chive" "jax-seed")]
@@ -82,7 +84,7 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
       :else (let [randman? (= bench "sg-randman")]
               (when (and (:export-data options) (not randman?))
                 (throw (ex-info "chive bench: --export-data is for sg-randman" {})))
-              (doseq [o [:code :norm]]
+              (doseq [o [:code :norm :channels]]
                 (when (and (o options) (not= bench "sg-fmnist-conv"))
                   (throw (ex-info (str "chive bench: --" (name o) " is for sg-fmnist-conv") {}))))
               (merge {:bench bench
@@ -167,11 +169,14 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
            (fn [part seed] (learn/rate-code part {:max-rate-hz 1000.0 :dt-ms 1.0 :steps 12 :seed seed}))]})
 
 (defn conv-architecture
-  "sg-fmnist-conv's network for input code `code` and normalisation `norm`, as the JSON lines name it."
-  [code norm]
-  (str "1x28x28 " (first (conv-codes code)) " - conv 5x5 16" (when (= norm "batch") " (no bias) - batch norm")
-       " - LIF per channel (beta, threshold trained) - maxpool 2 - conv 5x5 32" (when (= norm "batch") " (no bias) - batch norm")
-       " - LIF per channel (beta, threshold trained) - maxpool 2 - flatten 512 - affine 10 - LI readout (beta trained); cross-entropy of the max over time of the readout"))
+  "sg-fmnist-conv's network for input code `code`, normalisation `norm` and
+  channels [c1 c2], as the JSON lines name it."
+  ([code norm] (conv-architecture code norm [16 32]))
+  ([code norm [c1 c2]]
+   (str "1x28x28 " (first (conv-codes code)) " - conv 5x5 " c1 (when (= norm "batch") " (no bias) - batch norm")
+        " - LIF per channel (beta, threshold trained) - maxpool 2 - conv 5x5 " c2 (when (= norm "batch") " (no bias) - batch norm")
+        " - LIF per channel (beta, threshold trained) - maxpool 2 - flatten " (* 16 c2)
+        " - affine 10 - LI readout (beta trained); cross-entropy of the max over time of the readout")))
 
 (defn fmnist-conv-setup
   "A convolutional SNN on Fashion-MNIST (see conv-architecture): soft reset,
@@ -190,20 +195,20 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
   On --validate 10000 (50,000 images train, 10,000 held out) these 12
   epochs with the cosine decay end at 0.876 (train 0.902); --code rate and
   --norm batch are the variants validated beside it (see README)."
-  [{:keys [seed threads kernels surrogate-scale code norm] :or {code "latency" norm "none"} :as opts}]
+  [{:keys [seed threads kernels surrogate-scale code norm channels] :or {code "latency" norm "none" channels [16 32]} :as opts}]
   (merge
    (let [encode (second (conv-codes code))]
      (assoc (image-parts opts #(encode % 1)) :encode #(encode % 2)))
-   {:architecture (conv-architecture code norm)
+   {:architecture (conv-architecture code norm channels)
     :lr-schedule {:type :cosine :epochs (:epochs opts) :min 1e-5}
     :model {:inputs [1 28 28]
             :layers (let [bn? (= norm "batch")
                           conv (fn [c] (cond-> [{:type :conv2d :channels c :kernel 5 :bias (not bn?)}] bn? (conj {:type :batchnorm})))]
                       (-> []
-                          (into (conv 16))
+                          (into (conv (first channels)))
                           (into [{:type :lif :per :channel :learn #{:mem :threshold}}
                                  {:type :maxpool2d :kernel 2}])
-                          (into (conv 32))
+                          (into (conv (second channels)))
                           (into [{:type :lif :per :channel :learn #{:mem :threshold}}
                                  {:type :maxpool2d :kernel 2}
                                  {:type :flatten}
@@ -241,7 +246,8 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
                                            randman? (assoc :variant (:variant opts))
                                            (:architecture setup) (assoc :architecture (:architecture setup))
                                            (:lr-schedule setup) (assoc :lr_schedule (pr-str (:lr-schedule setup)))
-                                           (= (:bench opts) "sg-fmnist-conv") (assoc :code (:code opts "latency") :norm (:norm opts "none"))
+                                           (= (:bench opts) "sg-fmnist-conv") (assoc :code (:code opts "latency") :norm (:norm opts "none")
+                                                                                          :channels (:channels opts [16 32]))
                                            (:encode-s setup) (assoc :encode_s (:encode-s setup)
                                                                     :epoch_s_with_encoding (+ (:train-s e) (:encode-s setup))))))
                                (flush))})
