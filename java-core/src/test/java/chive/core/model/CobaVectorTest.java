@@ -90,7 +90,7 @@ class CobaVectorTest {
       for (CobaLif g : new CobaLif[] {a, b}) {
         float[] v = g.var("v"), ge = g.var("ge"), gi = g.var("gi"), iext = g.var("i_ext"), ref = g.refractoryCounters();
         g.setParam("v_rest", -50);
-        // Whole chunks of lanes without conductance take the SIMD step's quiet branch.
+        // Whole chunks of lanes without conductance, as in an inhibitory layer between its inputs.
         for (int i = 0; i < 3 * CobaVector.LANES; i++) ge[i] = gi[i] = 0f;
         for (int i = 7; i < n; i += 97) {
           double th = th0 + (adaptive ? g.var("theta")[i] : 0);
