@@ -175,7 +175,7 @@
        :network_bytes (:bytes summary)
        :peak_heap_bytes (peak-heap-bytes)
        :max_heap_bytes (.maxMemory (Runtime/getRuntime))
-       ;; bin/chive's background JIT warm-up (chive.core.sim.Warmup): "not started"
+       ;; bin/chive's background JIT warm-up (chive.core.sim.JitWarmup): "not started"
        ;; (off, one processor, or a JVM started another way), "running", or why it ended.
-       :jit_warmup (chive.core.sim.Warmup/status)
+       :jit_warmup (chive.core.sim.JitWarmup/status)
        :jdk (System/getProperty "java.version")}))))

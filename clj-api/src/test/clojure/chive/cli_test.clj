@@ -86,7 +86,7 @@
         args ["bench" "cuba" "--n" "300" "--duration" "50" "--no-warmup"]
         [c1 fast e1] (apply sh {} args)
         [c2 source e2] (apply sh {"CHIVE_AOT" "0"} args)
-        ;; bin/chive starts a background JIT warm-up (chive.core.sim.Warmup) on
+        ;; bin/chive starts a background JIT warm-up (chive.core.sim.JitWarmup) on
         ;; machines with two or more processors; without it, the same spikes.
         [c3 cold e3] (apply sh {"CHIVE_JVM_OPTS" "-Dchive.warmup=false"} args)
         spikes (fn [out] (second (re-find #"\"spikes\":(\d+)" out)))

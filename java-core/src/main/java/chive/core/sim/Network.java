@@ -48,7 +48,7 @@ public final class Network {
   private volatile boolean fastForward = !"false".equals(System.getProperty("chive.fastForward"));
   /** Steps advanced in closed form by quiet fast-forward, since the network was made. */
   private volatile long quietSteps;
-  /** One of {@link Warmup}'s private networks: its runs do not count in {@link #userRuns}. */
+  /** One of {@link JitWarmup}'s private networks: its runs do not count in {@link #userRuns}. */
   private boolean warmup;
   /** Runs started by networks other than the warm-up's, in this JVM. */
   private static final java.util.concurrent.atomic.AtomicLong USER_RUNS = new java.util.concurrent.atomic.AtomicLong();
@@ -84,10 +84,10 @@ public final class Network {
 
   public double dt() { return dt; }
 
-  /** Marks this network as one of {@link Warmup}'s, or not. */
+  /** Marks this network as one of {@link JitWarmup}'s, or not. */
   Network markWarmup(boolean on) { warmup = on; return this; }
 
-  /** Runs started in this JVM by networks other than {@link Warmup}'s. */
+  /** Runs started in this JVM by networks other than {@link JitWarmup}'s. */
   public static long userRuns() { return USER_RUNS.get(); }
   public long seed() { return seed; }
   /** Steps run so far; the clock is step·dt ms. */

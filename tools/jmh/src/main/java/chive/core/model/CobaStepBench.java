@@ -9,7 +9,7 @@ import org.openjdk.jmh.annotations.*;
  * excitatory cell, conductances in use), three ways: "double", the step as it
  * was before issue 14's second part (double arithmetic, FastMath.expNeg; kept
  * here as the reference); "scalar", CobaLif.stepFloat (float arithmetic,
- * FastExpF); "vector", CobaVector.step on float lanes plus the scalar tail
+ * FastExpF); "vector", CobaVector.integrate on float lanes plus the scalar tail
  * (bit-identical to scalar). Without the threshold scan, which all share;
  * with a vectorised add of input to ge, the same for all.
  * Run: bin/chive jmh CobaStepBench
@@ -66,7 +66,7 @@ public class CobaStepBench {
     switch (kernel) {
       case "double": stepDouble(); break;
       case "scalar": g.stepFloat(0, n); break;
-      default: g.stepFloat(CobaVector.step(g, v, ge, gi, iext, ref, 0, n), n);
+      default: g.stepFloat(CobaVector.integrate(g, v, ge, gi, iext, ref, 0, n), n);
     }
     return v[0];
   }

@@ -29,8 +29,8 @@ import chive.core.model.Lif;
  * when the JVM has at least two processors, and not at all with
  * {@code -Dchive.warmup=false}.
  */
-public final class Warmup {
-  private Warmup() {}
+public final class JitWarmup {
+  private JitWarmup() {}
 
   /** At most this much wall time on warm-up. */
   static final long BUDGET_NS = 5_000_000_000L;
@@ -53,7 +53,7 @@ public final class Warmup {
   public static synchronized void start() {
     if (thread != null || !enabled()) return;
     stoppedBecause = "running";
-    thread = new Thread(Warmup::run, "chive-jit-warmup");
+    thread = new Thread(JitWarmup::run, "chive-jit-warmup");
     thread.setDaemon(true);
     thread.setPriority(Thread.MIN_PRIORITY);
     thread.start();
@@ -62,7 +62,7 @@ public final class Warmup {
   /** Waits for the warm-up thread to end (for tests and measurements); false on timeout. */
   public static boolean await(long millis) throws InterruptedException {
     Thread t;
-    synchronized (Warmup.class) { t = thread; }
+    synchronized (JitWarmup.class) { t = thread; }
     if (t == null) return true;
     t.join(millis);
     return !t.isAlive();

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-class WarmupTest {
+class JitWarmupTest {
 
   private static int spikes(Network net) {
     int n = 0;
@@ -17,7 +17,7 @@ class WarmupTest {
   /** Each warm-up network must spike and deliver, or it would not exercise the kernels it is there for. */
   @Test
   void everyWarmupNetworkSpikes() {
-    for (Network net : new Network[] {Warmup.cuba(), Warmup.cobahh(), Warmup.izhikevich()}) {
+    for (Network net : new Network[] {JitWarmup.cuba(), JitWarmup.cobahh(), JitWarmup.izhikevich()}) {
       net.runSteps(2000, 1, null);
       int n = spikes(net);
       assertTrue(n > 20, "a warm-up network spiked " + n + " times in 2,000 steps");
@@ -34,17 +34,17 @@ class WarmupTest {
    */
   @Test
   void theWarmupChangesNoResultAndStopsForAUserRun() throws Exception {
-    Network alone = Warmup.cuba();
+    Network alone = JitWarmup.cuba();
     long before = Network.userRuns();
     alone.runSteps(3000, 1, null);
     assertEquals(0, Network.userRuns() - before, "warm-up networks do not count as user runs");
 
-    Warmup.start();
-    Network user = Warmup.cuba().markWarmup(false);
+    JitWarmup.start();
+    Network user = JitWarmup.cuba().markWarmup(false);
     user.runSteps(3000, 2, null);
     assertTrue(Network.userRuns() > before, "a user run is counted");
-    assertTrue(Warmup.await(60_000), "the warm-up ends");
-    String status = Warmup.status();
+    assertTrue(JitWarmup.await(60_000), "the warm-up ends");
+    String status = JitWarmup.status();
     assertTrue(status.equals("done") || status.equals("a user run started") || status.equals("time budget")
         || status.equals("not started"), "warm-up status: " + status);
     assertEquals(spikes(alone), spikes(user));
