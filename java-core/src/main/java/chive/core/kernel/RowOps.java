@@ -22,4 +22,10 @@ public final class RowOps {
     int j = Simd.ENABLED ? RowVector.depress(w, off, y, a, wMin, wMax, lo, hi) : lo;
     for (; j < hi; j++) w[j + off] = Math.min(wMax, Math.max(wMin, w[j + off] - a * y[j]));
   }
+
+  /** a[i] = 0 where |a[i]| &lt; Float.MIN_NORMAL (subnormals and -0), for i in [from, to); NaN stays. */
+  public static void flushSubnormal(float[] a, int from, int to) {
+    int i = Simd.ENABLED ? RowVector.flushSubnormal(a, from, to) : from;
+    for (; i < to; i++) if (Math.abs(a[i]) < Float.MIN_NORMAL) a[i] = 0f;
+  }
 }

@@ -30,4 +30,13 @@ final class RowVector {
     }
     return j;
   }
+
+  static int flushSubnormal(float[] a, int from, int to) {
+    int i = from;
+    for (; to - i >= LANES; i += LANES) {
+      FloatVector v = FloatVector.fromArray(F, a, i);
+      v.blend(0f, v.abs().lt(Float.MIN_NORMAL)).intoArray(a, i);
+    }
+    return i;
+  }
 }

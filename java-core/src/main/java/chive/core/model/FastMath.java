@@ -41,6 +41,6 @@ public final class FastMath {
    * spends a negligible part of its life subnormal.
    */
   public static void flushSubnormal(float[] a, int from, int to) {
-    for (int i = from; i < to; i++) if (Math.abs(a[i]) < Float.MIN_NORMAL) a[i] = 0f;
+    chive.core.kernel.RowOps.flushSubnormal(a, from, to);
   }
 }

@@ -32,6 +32,8 @@ public final class PoissonGroup extends NeuronGroup {
    * SIMD path ({@link PoissonVector}) evaluates on 64-bit lanes.
    */
   long[] activeKey = new long[0], activeT = new long[0];
+  /** Scratch for PoissonVector, by active position (threads draw disjoint positions). */
+  long[] activeD = new long[0];
   /** This group's use of the SIMD draws (tests compare it with the scalar loop). */
   boolean vector = chive.core.kernel.Simd.ENABLED;
 
@@ -98,6 +100,7 @@ public final class PoissonGroup extends NeuronGroup {
     if (activeKey.length != n) {
       activeKey = new long[n];
       activeT = new long[n];
+      activeD = new long[n];
     }
     for (int q = 0; q < c; q++) {
       activeKey[q] = keys[active[q]];
@@ -108,6 +111,7 @@ public final class PoissonGroup extends NeuronGroup {
     this.activeP = activeP;
     this.activeKey = activeKey;
     this.activeT = activeT;
+    if (activeD.length != n) activeD = new long[n];
     this.activeCount = c;
   }
 

@@ -1,15 +1,14 @@
 package chive.core.model;
 
-import chive.core.sim.Rng;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * PoissonGroup's draws on 64-bit SIMD lanes: {@link Rng#atStep} (SplitMix64's
+ * PoissonGroup's draws on 64-bit SIMD lanes: {@link chive.core.sim.Rng#atStep} (SplitMix64's
  * finaliser) for LANES active neurons at once, compared with ⌈p·2^53⌉ in
- * integers; where some lane spikes, the lanes are tested again one by one
- * with the scalar code, so spikes come out in ascending order and are those
+ * integers; the differences x - T go to a scratch array that a scalar pass
+ * then reads in order, so spikes come out in ascending order and are those
  * of the scalar loop (PoissonVectorTest). Only loaded when
  * {@link chive.core.kernel.Simd#ENABLED}.
  */
@@ -21,23 +20,20 @@ final class PoissonVector {
 
   /** Draws for active positions [a, a + LANES·⌊(end - a)/LANES⌋); returns the spikes written to {@code spikes}. */
   static int draw(PoissonGroup g, long step, int a, int end, int[] spikes) {
-    final long[] key = g.activeKey, t = g.activeT;
+    final long[] key = g.activeKey, t = g.activeT, d = g.activeD;
     final int[] active = g.activeNeurons();
     final long s = step + 0x5BE0CD19137E2179L;
-    int count = 0;
-    for (int q = a; end - q >= LANES; q += LANES) {
+    int q = a;
+    for (; end - q >= LANES; q += LANES) {
       LongVector z = LongVector.fromArray(L, key, q).lanewise(VectorOperators.XOR, s);
       z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 30)).mul(0xBF58476D1CE4E5B9L);
       z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 27)).mul(0x94D049BB133111EBL);
       z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 31));
       // x - T < 0 exactly when x < T (both in [0, 2^53]).
-      long m = z.lanewise(VectorOperators.LSHR, 11).sub(LongVector.fromArray(L, t, q)).reduceLanes(VectorOperators.MIN);
-      if (m < 0) {
-        for (int l = q, e = q + LANES; l < e; l++) {
-          if ((Rng.atStep(key[l], step) >>> 11) < t[l]) spikes[count++] = active[l];
-        }
-      }
+      z.lanewise(VectorOperators.LSHR, 11).sub(LongVector.fromArray(L, t, q)).intoArray(d, q);
     }
+    int count = 0;
+    for (int l = a; l < q; l++) if (d[l] < 0) spikes[count++] = active[l];
     return count;
   }
 }

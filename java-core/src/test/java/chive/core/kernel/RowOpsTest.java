@@ -44,4 +44,29 @@ class RowOpsTest {
       }
     }
   }
+
+  @Test
+  void flushSubnormalIsThePlainLoop() {
+    SplittableRandom r = new SplittableRandom(4);
+    for (int trial = 0; trial < 200; trial++) {
+      int n = 1 + r.nextInt(120), from = r.nextInt(n), to = from + r.nextInt(n - from + 1);
+      float[] a = new float[n];
+      for (int i = 0; i < n; i++) {
+        a[i] = switch (r.nextInt(8)) {
+          case 0 -> Float.MIN_VALUE * r.nextInt(1000) * (r.nextBoolean() ? 1 : -1); // subnormal
+          case 1 -> Float.MIN_NORMAL * (r.nextBoolean() ? 1 : -1);
+          case 2 -> -0.0f;
+          case 3 -> Float.NaN;
+          case 4 -> Math.nextDown(Float.MIN_NORMAL);
+          default -> (float) r.nextDouble(-1, 1);
+        };
+      }
+      float[] b = a.clone();
+      RowOps.flushSubnormal(a, from, to);
+      for (int i = from; i < to; i++) if (Math.abs(b[i]) < Float.MIN_NORMAL) b[i] = 0f;
+      for (int i = 0; i < n; i++) {
+        assertEquals(Float.floatToRawIntBits(b[i]), Float.floatToRawIntBits(a[i]), "trial " + trial + ", i " + i);
+      }
+    }
+  }
 }
