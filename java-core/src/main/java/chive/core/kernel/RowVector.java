@@ -4,9 +4,8 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link RowOps} on SIMD lanes (JDK Vector API); each method covers a
- * prefix of the range (wide lanes, then add and depress four at a time) and
- * returns where it stopped.
+ * {@link RowOps} on SIMD lanes (JDK Vector API); each method covers the
+ * first LANES·⌊(hi - lo)/LANES⌋ elements and returns where it stopped.
  * Only loaded when {@link Simd#ENABLED}.
  */
 final class RowVector {
@@ -14,16 +13,11 @@ final class RowVector {
 
   static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
   static final int LANES = F.length();
-  /** Four lanes, for what is left after the wide lanes (a row of 100 leaves 4 after 6 x 16). */
-  static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
 
   static int add(float[] tgt, float[] w, int off, int lo, int hi) {
     int j = lo;
     for (; hi - j >= LANES; j += LANES) {
       FloatVector.fromArray(F, tgt, j).add(FloatVector.fromArray(F, w, j + off)).intoArray(tgt, j);
-    }
-    for (; hi - j >= 4; j += 4) {
-      FloatVector.fromArray(F4, tgt, j).add(FloatVector.fromArray(F4, w, j + off)).intoArray(tgt, j);
     }
     return j;
   }
@@ -33,10 +27,6 @@ final class RowVector {
     for (; hi - j >= LANES; j += LANES) {
       FloatVector wv = FloatVector.fromArray(F, w, j + off);
       wv.sub(FloatVector.fromArray(F, y, j).mul(a)).max(wMin).min(wMax).intoArray(w, j + off);
-    }
-    for (; hi - j >= 4; j += 4) {
-      FloatVector wv = FloatVector.fromArray(F4, w, j + off);
-      wv.sub(FloatVector.fromArray(F4, y, j).mul(a)).max(wMin).min(wMax).intoArray(w, j + off);
     }
     return j;
   }

@@ -175,14 +175,18 @@ public final class CobaLif extends NeuronGroup {
       final double at = atheta;
       for (int i = from; i < to; i++) theta[i] = (float) (theta[i] * at);
     }
-    int done = vector ? CobaVector.integrate(this, v, ge, gi, iext, ref, from, to) : from;
+    // The SIMD step also finds the spikes of the neurons it steps (the same
+    // test as below, in the same order); the rest are stepped and tested here.
+    int count = 0, done = from;
+    if (vector) {
+      count = CobaVector.step(this, v, ge, gi, iext, ref, theta, from, to, spikes);
+      done = from + (to - from) / CobaVector.LANES * CobaVector.LANES;
+    }
     stepFloat(done, to);
     // Spikes: not refractory (the counter just counted down to 0) and above threshold.
-    if (vector && to - from >= CobaVector.LANES) return CobaVector.spikes(this, v, ref, theta, from, to, spikes);
     final double vTh = vThEff;
     final float refr = refrF;
-    int count = 0;
-    for (int i = from; i < to; i++) {
+    for (int i = done; i < to; i++) {
       if (ref[i] == 0f && v[i] > vTh + (adaptive ? theta[i] : 0)) {
         spikes[count++] = i;
         ref[i] = refr;

@@ -127,8 +127,8 @@ public final class PoissonGroup extends NeuronGroup {
     if (vector) {
       int end = java.util.Arrays.binarySearch(active, a, activeCount, to);
       if (end < 0) end = -end - 1;
-      int c = PoissonVector.draw(this, step, a, end, spikes);
-      if (c >= 0) return c;
+      count = PoissonVector.draw(this, step, a, end, spikes);
+      q = a + (end - a) / PoissonVector.LANES * PoissonVector.LANES;
     }
     for (int end = activeCount; q < end; q++) {
       int i = active[q];

@@ -18,33 +18,22 @@ final class PoissonVector {
   static final VectorSpecies<Long> L = LongVector.SPECIES_PREFERRED;
   static final int LANES = L.length();
 
-  /**
-   * Draws for active positions [a, end) when end - a &gt;= LANES (returns the
-   * spikes written to {@code spikes}); else draws nothing and returns -1.
-   * A range that is not a multiple of LANES ends with a chunk that overlaps
-   * the one before: the draws are a function of (key, step), so the
-   * overlapping lanes are written again with the same values.
-   */
+  /** Draws for active positions [a, a + LANES·⌊(end - a)/LANES⌋); returns the spikes written to {@code spikes}. */
   static int draw(PoissonGroup g, long step, int a, int end, int[] spikes) {
-    if (end - a < LANES) return -1;
     final long[] key = g.activeKey, t = g.activeT, d = g.activeD;
     final int[] active = g.activeNeurons();
     final long s = step + 0x5BE0CD19137E2179L;
-    for (int q = a; ; q += LANES) {
-      if (q > end - LANES) {
-        if (q == end) break;
-        q = end - LANES;
-      }
+    int q = a;
+    for (; end - q >= LANES; q += LANES) {
       LongVector z = LongVector.fromArray(L, key, q).lanewise(VectorOperators.XOR, s);
       z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 30)).mul(0xBF58476D1CE4E5B9L);
       z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 27)).mul(0x94D049BB133111EBL);
       z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 31));
       // x - T < 0 exactly when x < T (both in [0, 2^53]).
       z.lanewise(VectorOperators.LSHR, 11).sub(LongVector.fromArray(L, t, q)).intoArray(d, q);
-      if (q == end - LANES) break;
     }
     int count = 0;
-    for (int l = a; l < end; l++) if (d[l] < 0) spikes[count++] = active[l];
+    for (int l = a; l < q; l++) if (d[l] < 0) spikes[count++] = active[l];
     return count;
   }
 }
