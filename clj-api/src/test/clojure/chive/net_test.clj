@@ -127,8 +127,9 @@
                         (bench-cli/parse-args ["cuba" "--frob"])))
   (let [r (bench/measure "cuba" {:n 400 :duration-ms 100.0 :threads 1 :seed 1 :warmup false})]
     (is (= #{:bench :n :synapses :duration_s :spikes :mean_rate_hz :build_s :run_s :threads :seed :jdk
-             :bytes_per_synapse :network_bytes :peak_heap_bytes :max_heap_bytes :model}
+             :bytes_per_synapse :network_bytes :peak_heap_bytes :max_heap_bytes :model :jit_warmup}
            (set (keys r))))
+    (is (= "not started" (:jit_warmup r)) "only bin/chive's launcher starts the JIT warm-up")
     (is (<= (:network_bytes r) (:peak_heap_bytes r) (:max_heap_bytes r)) "the network fits in the peak, the peak in the heap")
     (is (= "cuba" (:bench r)))))
 
