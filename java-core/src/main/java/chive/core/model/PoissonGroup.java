@@ -100,7 +100,6 @@ public final class PoissonGroup extends NeuronGroup {
     if (activeKey.length != n) {
       activeKey = new long[n];
       activeT = new long[n];
-      activeD = new long[n];
     }
     for (int q = 0; q < c; q++) {
       activeKey[q] = keys[active[q]];

@@ -219,7 +219,7 @@ public final class Stdp implements LearningRule {
       final int[] rowPtr = proj.rowPtr(), col = proj.postIndex();
       if (contiguous && rule != Rule.MULTIPLICATIVE) {
         // Rows of consecutive posts (all-to-all input, as in Diehl & Cook): the
-        // loop below without reading col, in a form the JIT vectorises.
+        // loop below without reading col, on SIMD lanes (RowOps).
         for (int q = 0, parts = pre.partitions(); q < parts; q++) {
           int[] sp = pre.partitionSpikes(q);
           for (int k = 0, c = pre.partitionSpikeCount(q); k < c; k++) {
@@ -230,17 +230,18 @@ public final class Stdp implements LearningRule {
             chive.core.kernel.RowOps.depress(w, off, y, am, lo, hi, Math.max(col[a], from), Math.min(col[a] + (b - a), to));
           }
         }
-      } else
-      for (int q = 0, parts = pre.partitions(); q < parts; q++) {
-        int[] sp = pre.partitionSpikes(q);
-        for (int k = 0, c = pre.partitionSpikeCount(q); k < c; k++) {
-          int i = sp[k];
-          int a = lowerBound(col, rowPtr[i], rowPtr[i + 1], from);
-          for (int s = a, b = rowPtr[i + 1]; s < b; s++) {
-            int j = col[s];
-            if (j >= to) break;
-            float nw = rule == Rule.MULTIPLICATIVE ? w[s] - am * w[s] * y[j] : w[s] - am * y[j];
-            w[s] = Math.min(hi, Math.max(lo, nw));
+      } else {
+        for (int q = 0, parts = pre.partitions(); q < parts; q++) {
+          int[] sp = pre.partitionSpikes(q);
+          for (int k = 0, c = pre.partitionSpikeCount(q); k < c; k++) {
+            int i = sp[k];
+            int a = lowerBound(col, rowPtr[i], rowPtr[i + 1], from);
+            for (int s = a, b = rowPtr[i + 1]; s < b; s++) {
+              int j = col[s];
+              if (j >= to) break;
+              float nw = rule == Rule.MULTIPLICATIVE ? w[s] - am * w[s] * y[j] : w[s] - am * y[j];
+              w[s] = Math.min(hi, Math.max(lo, nw));
+            }
           }
         }
       }
