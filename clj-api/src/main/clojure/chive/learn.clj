@@ -507,13 +507,21 @@
            [t (aget (.idx ev) e)]))))
 
 (defn rate-code
-  "Bernoulli rate code of a chive.data part: pixel x in [0,1] spikes in each
-  step with probability x·max-rate·dt (defaults 100 Hz, 1 ms, 100 steps),
-  from a counter-based random stream (seed, sample, unit, step)."
+  "Rate code of a chive.data part: pixel x in [0,1] spikes in each step with
+  probability x·max-rate·dt (defaults 100 Hz, 1 ms, 100 steps), from a
+  counter-based random stream (seed, sample, unit, step).
+  With :regular true, the same rate without the noise (an integrate-and-fire
+  encoder): each pixel accumulates x·max-rate·dt per step from 0 and spikes
+  whenever the sum reaches 1 (then minus 1), so it fires floor(x·max-rate·dt·steps)
+  times, evenly spaced; :seed does not apply."
   ([part] (rate-code part {}))
-  ([part {:keys [max-rate-hz dt-ms steps seed] :or {max-rate-hz 100.0 dt-ms 1.0 steps 100 seed 1}}]
+  ([part {:keys [max-rate-hz dt-ms steps seed regular] :or {max-rate-hz 100.0 dt-ms 1.0 steps 100 seed 1} :as opts}]
+   (v/closed! [] "rate-code" opts [:max-rate-hz :dt-ms :steps :seed :regular])
    (let [[x y px] (images->floats part)]
-     (Encoders/rate x (int px) y 10 (double max-rate-hz) (double dt-ms) (int steps) (long seed)))))
+     (if regular
+       (do (when (contains? opts :seed) (fail ":seed does not apply to the regular rate code (:regular true)" {:seed seed}))
+           (Encoders/regular x (int px) y 10 (double max-rate-hz) (double dt-ms) (int steps)))
+       (Encoders/rate x (int px) y 10 (double max-rate-hz) (double dt-ms) (int steps) (long seed))))))
 
 ;; ---------------------------------------------------------------- training
 

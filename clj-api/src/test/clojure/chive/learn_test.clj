@@ -99,6 +99,13 @@
           pixels (count (filter pos? (take (* 20 784) (first (learn/images->floats part)))))]
       (is (= [20 12 784] [(.samples lin) (.steps lin) (.units lin)]))
       (is (= pixels (.nnz (.events lin))) "linear code with thr 0: every non-zero pixel fires once, inside the window"))
+    (let [reg (learn/rate-code part {:regular true :steps 12 :max-rate-hz 1000.0})
+          xs (take (* 20 784) (first (learn/images->floats part)))
+          most (reduce + (map #(long (Math/floor (+ (* 12.0 %) 1e-6))) xs))]
+      (is (= [20 12 784] [(.samples reg) (.steps reg) (.units reg)]))
+      (is (<= (- most (count (filter pos? xs))) (.nnz (.events reg)) most) "floor(12 x) spikes per pixel, to rounding of the running sum")
+      (is (= (.nnz (.events reg)) (.nnz (.events (learn/rate-code part {:regular true :steps 12 :max-rate-hz 1000.0})))) "no noise"))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #":seed does not apply" (learn/rate-code part {:regular true :seed 2})))
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #":tau does not apply" (learn/latency-code part {:linear true :tau 5})))
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"unknown key :step.*did you mean :steps" (learn/latency-code part {:step 5})))))
 

@@ -60,8 +60,8 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
    [nil "--train K" "sg-fmnist: the first K training images" :parse-fn (cli/integer 1)]
    [nil "--test M" "sg-fmnist: the first M test images" :parse-fn (cli/integer 1)]
    [nil "--validate V" "hold out the last V training samples (images); test samples are not read" :parse-fn (cli/integer 1)]
-   [nil "--code C" "sg-fmnist-conv: input code, latency (tau 5 steps, thr 0.05) or rate (Bernoulli, p = pixel per step)"
-    :parse-fn (cli/one-of "latency" "rate")]
+   [nil "--code C" "sg-fmnist-conv: input code, latency (tau 5 steps, thr 0.05), rate (Bernoulli, p = pixel per step) or regular (the same rate, evenly spaced, no noise)"
+    :parse-fn (cli/one-of "latency" "rate" "regular")]
    [nil "--norm N" "sg-fmnist-conv: none, or batch (batch norm after each convolution, which then has no bias)"
     :parse-fn (cli/one-of "none" "batch")]
    [nil "--channels C1,C2" "sg-fmnist-conv: channels of the two convolutions (default 16,32)"
@@ -166,7 +166,9 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
   validation) images' with seed 2, so no two images share a noise pattern."
   {"latency" ["latency code (tau 5 steps, thr 0.05, 12 steps)" (fn [part _] (learn/latency-code part {:tau 5.0 :thr 0.05 :steps 12}))]
    "rate" ["rate code (Bernoulli, spike probability = pixel value per step, 12 steps; seed 1 for training, 2 for test images)"
-           (fn [part seed] (learn/rate-code part {:max-rate-hz 1000.0 :dt-ms 1.0 :steps 12 :seed seed}))]})
+           (fn [part seed] (learn/rate-code part {:max-rate-hz 1000.0 :dt-ms 1.0 :steps 12 :seed seed}))]
+   "regular" ["regular rate code (integrate-and-fire encoder, pixel value per step accumulated to 1, 12 steps; no noise)"
+              (fn [part _] (learn/rate-code part {:max-rate-hz 1000.0 :dt-ms 1.0 :steps 12 :regular true}))]})
 
 (defn conv-architecture
   "sg-fmnist-conv's network for input code `code`, normalisation `norm` and

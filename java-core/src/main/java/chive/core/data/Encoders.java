@@ -82,6 +82,55 @@ public final class Encoders {
         String.format("rate code max=%s Hz dt=%s ms steps=%d seed=%d", maxRateHz, dtMs, steps, seed));
   }
 
+  /**
+   * Regular (deterministic) rate code, an integrate-and-fire encoder: unit u
+   * accumulates a = a + x·maxRateHz·dtMs/1000 each step from a = 0 and spikes
+   * in the steps where a reaches 1 (then a = a - 1). Over T steps a value
+   * fires floor(x·r·T) times (r the per-step rate, to rounding of the sum),
+   * evenly spaced: the rate of the Bernoulli code without its noise.
+   */
+  public static Dataset regular(float[] values, int units, int[] labels, int classes, double maxRateHz, double dtMs, int steps) {
+    checkShape(values, units, labels);
+    if (steps < 1) throw new ChiveException("regular rate code: steps must be >= 1, got " + steps);
+    int n = labels.length;
+    int[][] unit = new int[n][], step = new int[n][];
+    IntBuf us = new IntBuf(), ts = new IntBuf();
+    for (int s = 0; s < n; s++) {
+      us.n = 0;
+      ts.n = 0;
+      for (int u = 0; u < units; u++) {
+        double x = values[s * units + u];
+        if (!(x >= 0 && x <= 1)) throw new ChiveException("regular rate code: value " + x + " of sample " + s + " unit " + u + " is outside [0, 1]");
+        double p = x * maxRateHz * dtMs / 1000;
+        if (p > 1) throw new ChiveException("regular rate code: " + p + " spikes per step exceeds 1 (max rate " + maxRateHz + " Hz at dt " + dtMs + " ms)");
+        if (p == 0) continue;
+        double a = 0;
+        for (int t = 0; t < steps; t++) {
+          a += p;
+          if (a >= 1) {
+            a -= 1;
+            us.add(u);
+            ts.add(t);
+          }
+        }
+      }
+      unit[s] = java.util.Arrays.copyOf(us.a, us.n);
+      step[s] = java.util.Arrays.copyOf(ts.a, ts.n);
+    }
+    return Dataset.fromEvents(units, steps, unit, step, labels, classes,
+        String.format("regular rate code max=%s Hz dt=%s ms steps=%d", maxRateHz, dtMs, steps));
+  }
+
+  /** A growing int buffer. */
+  private static final class IntBuf {
+    int[] a = new int[64];
+    int n;
+    void add(int x) {
+      if (n == a.length) a = java.util.Arrays.copyOf(a, 2 * n);
+      a[n++] = x;
+    }
+  }
+
   private static void checkShape(float[] values, int units, int[] labels) {
     if (units <= 0 || (long) units * labels.length != values.length) {
       throw new ChiveException("encoder: " + values.length + " values for " + labels.length + " samples x " + units + " units");

@@ -122,6 +122,35 @@ class DataAndStdpTest {
   }
 
   @Test
+  @DisplayName("regular rate code: floor(x·r·T) spikes, evenly spaced, the same for every sample; p > 1 and x outside [0, 1] refused")
+  void regularRateCode() {
+    // r = 500 Hz x 1 ms = 0.5 per step at x = 1; T = 12 steps
+    float[] x = {1f, 0.5f, 0.25f, 0f, 1f / 3, 0.8f};
+    Dataset d = Encoders.regular(x, 6, new int[] {0}, 1, 500, 1, 12);
+    int[] count = new int[6];
+    java.util.List<java.util.List<Integer>> steps = new java.util.ArrayList<>();
+    for (int u = 0; u < 6; u++) steps.add(new java.util.ArrayList<>());
+    for (int t = 0; t < 12; t++) {
+      for (int e = d.events.rowPtr[t]; e < d.events.rowPtr[t + 1]; e++) {
+        count[d.events.idx[e]]++;
+        steps.get(d.events.idx[e]).add(t);
+      }
+    }
+    assertEquals(java.util.List.of(1, 3, 5, 7, 9, 11), steps.get(0), "p = 0.5: every second step, from the second");
+    assertEquals(java.util.List.of(3, 7, 11), steps.get(1), "p = 0.25: every fourth step");
+    assertEquals(1, count[2], "p = 0.125: floor(1.5) = 1");
+    assertEquals(0, count[3]);
+    assertEquals(2, count[4], "p = 1/6: floor(2) = 2, to rounding of the running sum");
+    assertEquals(4, count[5], "p = 0.4: floor(4.8) = 4");
+    Dataset two = Encoders.regular(new float[] {0.5f, 0.5f}, 1, new int[] {0, 0}, 1, 1000, 1, 6);
+    assertEquals(6, two.events.nnz(), "p = 0.5: 3 spikes in each sample, the same in both (no noise)");
+    ChiveException e = assertThrows(ChiveException.class, () -> Encoders.regular(new float[] {1f}, 1, new int[] {0}, 1, 2000, 1, 10));
+    assertTrue(e.getMessage().contains("exceeds 1"), e.getMessage());
+    e = assertThrows(ChiveException.class, () -> Encoders.regular(new float[] {-0.1f}, 1, new int[] {0}, 1, 100, 1, 10));
+    assertTrue(e.getMessage().contains("-0.1"), e.getMessage());
+  }
+
+  @Test
   @DisplayName("rate code: spike counts follow x·rate·dt per step (binomial), reproducible from the seed")
   void rateCode() {
     int n = 200, steps = 500;
