@@ -1,0 +1,178 @@
+(ns chive.nir-test
+  "chive.nir against NIR files written and read by h5py in the layout of
+  NIR's serialization.py (clj-api/src/test/resources/chive/nir_peer.py)."
+  (:require [cheshire.core :as json]
+            [chive.nir :as nir]
+            [clojure.java.io :as io]
+            [clojure.java.shell :as sh]
+            [clojure.test :refer [deftest is testing]]))
+
+(defn- temp-dir []
+  (.toFile (java.nio.file.Files/createTempDirectory "nir" (make-array java.nio.file.attribute.FileAttribute 0))))
+
+(defn- peer
+  "Runs nir_peer.py with `args` under Debian's python3 (h5py); its stdout."
+  [& args]
+  (let [script (io/file (io/resource "chive/nir_peer.py"))
+        r (apply sh/sh "/usr/bin/python3" (str script) (map str args))]
+    (is (zero? (:exit r)) (str "nir_peer.py " (pr-str args) " (python3-h5py): " (:err r)))
+    (:out r)))
+
+(defn- peer-check
+  "What NIR's side sees in `f`: {:problems [...] :params {path {key [shape kind values]}}}."
+  [f]
+  (json/parse-string (peer "check" f) true))
+
+(defn- close? [a b] (every? true? (map #(< (Math/abs (- (double %1) (double %2))) 1e-6) a b)))
+
+(deftest files-written-by-nirs-layout-read-and-infer-shapes
+  (let [dir (temp-dir)]
+    (peer "write" dir)
+    (testing "a recurrent LIF network (Affine in, Linear recurrence)"
+      (let [g (nir/read (io/file dir "rec.nir"))]
+        (is (= "NIRGraph" (:type g)))
+        (is (= "1.0.0" (:version g)))
+        (is (= {"source" "nir_peer.py"} (:metadata g)))
+        (is (= #{["input" "fc"] ["fc" "lif"] ["lif" "rec"] ["rec" "lif"] ["lif" "output"]} (set (:edges g))))
+        (is (= [5 3] (get-in g [:nodes "fc" :weight :shape])))
+        (is (= "float32" (get-in g [:nodes "fc" :weight :dtype])))
+        (is (= [0.0 1.0 2.0 3.0 4.0] (mapv double (nir/->vec (get-in g [:nodes "fc" :bias])))))
+        (is (close? (repeat 5 0.0125) (nir/->vec (get-in g [:nodes "lif" :tau]))))
+        (is (= {:input [5] :output [5]} (get-in (nir/check g) [:nodes "lif"])))))
+    (testing "convolution, CubaLIF, sum pooling, flatten: shapes inferred"
+      (let [g (nir/read (io/file dir "conv.nir"))
+            s (:nodes (nir/check g))]
+        (is (= {:input [2 10 10] :output [4 10 10]} (s "conv")) "padding 1 keeps 10 x 10")
+        (is (= {:input [4 10 10] :output [4 5 5]} (s "pool")))
+        (is (= {:input [4 5 5] :output [100]} (s "flat")))
+        (is (= {:input [100] :output [2]} (s "fc")))
+        (is (= [4 2 3 3] (get-in g [:nodes "conv" :weight :shape])))))
+    (testing "a nested graph, Delay, Scale, Threshold"
+      (let [g (nir/read (io/file dir "nested.nir"))]
+        (is (= "NIRGraph" (get-in g [:nodes "block" :type])))
+        (is (= {:input [4] :output [4]} (get-in (nir/check g) [:nodes "block" :nodes "if"])))
+        (is (close? [0.001 0.002 0.0 0.003] (nir/->vec (get-in g [:nodes "delay" :delay]))))))
+    (testing "0-d parameters: the node takes the shape arriving at it"
+      (let [g (nir/read (io/file dir "scalar.nir"))]
+        (is (= 0.01 (get-in g [:nodes "lif" :tau])))
+        (is (= {:input [3] :output [3]} (get-in (nir/check g) [:nodes "lif"])))))))
+
+(deftest written-files-are-what-nirs-reader-takes
+  (let [dir (temp-dir)]
+    (peer "write" dir)
+    (doseq [nm ["rec" "conv" "nested" "scalar"]]
+      (testing nm
+        (let [in (io/file dir (str nm ".nir"))
+              out (io/file dir (str nm ".chive.nir"))
+              g (nir/read in)]
+          (nir/write! out g)
+          (let [theirs (peer-check in) ours (peer-check out)]
+            (is (= [] (:problems theirs)) "the peer's own file passes its check")
+            (is (= [] (:problems ours)) "every node group holds the fields NIR's class takes")
+            (doseq [[path kvs] (:params theirs)
+                    [k [shape kind values]] kvs
+                    :when (not (#{:input_type :output_type} k))]
+              (let [[shape2 kind2 values2] (get-in ours [:params path k])]
+                (is (= shape shape2) (str path " " k " shape"))
+                (is (= kind kind2) (str path " " k " kind (float/int)"))
+                (if (string? values)
+                  (is (= values values2))
+                  (is (close? values values2) (str path " " k " values")))))
+            (is (= (nir/check g) (nir/check (nir/read out))) "read back: the same graph")))))))
+
+(deftest graphs-built-as-data-round-trip
+  (let [dir (temp-dir)
+        f (io/file dir "made.nir")
+        g {:type "NIRGraph"
+           :nodes {"in" {:type "Input" :shape [2]}
+                   "w" {:type "Affine" :weight (nir/array [[1 2] [3 4] [5 6]] {:dtype "float32"}) :bias 0.5}
+                   "n" {:type "CubaLIF" :tau_syn 0.005 :tau_mem [0.01 0.02 0.03] :r 1.0 :v_leak 0.0
+                        :v_threshold 1.0 :metadata {"note" "made in chive"}}
+                   "out" {:type "Output" :shape [3]}}
+           :edges [["in" "w"] ["w" "n"] ["n" "out"]]}]
+    (nir/write! f g)
+    (let [h (nir/read f)]
+      (is (= [[1.0 2.0] [3.0 4.0] [5.0 6.0]] (mapv #(mapv double %) (nir/->vec (get-in h [:nodes "w" :weight])))))
+      (is (= [0.5 0.5 0.5] (mapv double (nir/->vec (get-in h [:nodes "w" :bias])))) "a scalar bias broadcast to the outputs")
+      (is (close? [0.005 0.005 0.005] (nir/->vec (get-in h [:nodes "n" :tau_syn]))) "scalars broadcast to the node's shape")
+      (is (close? [0.01 0.02 0.03] (nir/->vec (get-in h [:nodes "n" :tau_mem]))) "a vector is an array")
+      (is (= [0.0 0.0 0.0] (mapv double (nir/->vec (get-in h [:nodes "n" :v_reset])))) "v_reset defaults to 0, as in NIR")
+      (is (= [1.0 1.0 1.0] (mapv double (nir/->vec (get-in h [:nodes "n" :w_in])))) "w_in defaults to 1")
+      (is (= {"note" "made in chive"} (get-in h [:nodes "n" :metadata]))))
+    (is (= [] (:problems (peer-check f))))
+    (testing "info: a row per node with shapes and parameter ranges"
+      (let [rows (nir/info g)]
+        (is (= ["in" "n" "out" "w"] (sort (map :node rows))))
+        (is (= {:node "w" :type "Affine" :input [2] :output [3]} (select-keys (first (filter #(= "w" (:node %)) rows)) [:node :type :input :output])))))))
+
+(deftest bad-graphs-and-files-are-refused-by-name
+  (let [dir (temp-dir)
+        base {:type "NIRGraph"
+              :nodes {"in" {:type "Input" :shape [3]}
+                      "fc" {:type "Affine" :weight (nir/array [[1 2 3] [4 5 6]]) :bias (nir/array [0 0])}
+                      "out" {:type "Output" :shape [2]}}
+              :edges [["in" "fc"] ["fc" "out"]]}]
+    (is (nir/check base))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"node \"fc\": unknown NIR node type \"Afine\""
+                          (nir/check (assoc-in base [:nodes "fc" :type] "Afine"))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"edge in -> fc: in gives shape \[4\] but fc takes \[3\]"
+                          (nir/check (assoc-in base [:nodes "in" :shape] [4]))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"node \"fc\" \(Affine\): missing parameter bias"
+                          (nir/check (update-in base [:nodes "fc"] dissoc :bias))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"node \"fc\" \(Affine\): unknown parameter wieght"
+                          (nir/check (assoc-in base [:nodes "fc" :wieght] 1.0))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"edge \[\"fc\" \"outt\"\] names node \"outt\""
+                          (nir/check (assoc base :edges [["in" "fc"] ["fc" "outt"]]))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"node \"n\" \(LIF\): v_leak has shape \[2\] but tau has \[3\]"
+                          (nir/check {:type "NIRGraph"
+                                      :nodes {"n" {:type "LIF" :tau (nir/array [1 1 1]) :r 1.0 :v_leak (nir/array [0 0]) :v_threshold 1.0}}
+                                      :edges []})))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"node \"n\" \(LI\): time constants must be > 0"
+                          (nir/check {:type "NIRGraph" :nodes {"n" {:type "LI" :tau [0.01 0.0] :r 1.0 :v_leak 0.0}} :edges []})))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"node \"c\": takes 2 input channels"
+                          (nir/check {:type "NIRGraph"
+                                      :nodes {"in" {:type "Input" :shape [3 8 8]}
+                                              "c" {:type "Conv2d" :weight (nir/array (repeat 4 (repeat 2 [[1 1] [1 1]])))
+                                                   :stride 1 :padding 0 :dilation 1 :groups 1 :bias 0.0}}
+                                      :edges [["in" "c"]]})))
+    (testing "files"
+      (let [junk (io/file dir "junk.nir")
+            v2 (io/file dir "v2.nir")]
+        (spit junk "not HDF5")
+        (is (thrown-with-msg? clojure.lang.ExceptionInfo #"junk.nir is not a readable HDF5 file" (nir/read junk)))
+        (is (thrown-with-msg? clojure.lang.ExceptionInfo #"missing.nir does not exist" (nir/read (io/file dir "missing.nir"))))
+        (let [r (sh/sh "/usr/bin/python3" "-c"
+                       (str "import h5py, sys\n"
+                            "with h5py.File(sys.argv[1], 'w') as f:\n"
+                            "    f.create_dataset('version', data='2.0.0', dtype=h5py.string_dtype())\n"
+                            "    g = f.create_group('node'); g.create_dataset('type', data='NIRGraph', dtype=h5py.string_dtype())\n")
+                       (str v2))]
+          (is (zero? (:exit r)) (:err r))
+          (is (thrown-with-msg? clojure.lang.ExceptionInfo #"format version \"2.0.0\" is not supported" (nir/read v2))))
+        (testing "a failed write leaves the file that was there"
+          (let [f (io/file dir "keep.nir")]
+            (nir/write! f base)
+            (let [before (vec (java.nio.file.Files/readAllBytes (.toPath f)))]
+              (is (thrown? clojure.lang.ExceptionInfo
+                           (nir/write! f (assoc-in base [:nodes "fc" :metadata] {"x" "y"}))) "Affine has no metadata field in NIR")
+              (is (= before (vec (java.nio.file.Files/readAllBytes (.toPath f))))))))))))
+
+(deftest nir-info-command
+  (let [dir (temp-dir)]
+    (peer "write" dir)
+    (let [cmd @(requiring-resolve 'chive.impl.cmd.nir/command)
+          rc (atom nil)
+          out (with-out-str (reset! rc (cmd ["info" (str (io/file dir "conv.nir"))])))
+          rows (with-out-str (cmd ["info" (str (io/file dir "conv.nir")) "--json"]))]
+      (is (= 0 @rc))
+      (is (re-find #"NIR 1\.0\.0, 8 nodes, 7 edges" out))
+      (is (re-find #"pool\s+SumPool2d\s+\[4 10 10\]\s+\[4 5 5\]" out))
+      (is (= 8 (count (clojure.string/split-lines rows))))
+      (is (= {:node "conv" :type "Conv2d" :input [2 10 10] :output [4 10 10]}
+             (select-keys (json/parse-string (first (clojure.string/split-lines rows)) true) [:node :type :input :output])))
+      (let [err (java.io.StringWriter.)]
+        (binding [*err* err]
+          (is (= 2 (cmd ["info" (str (io/file dir "nope.nir"))])))
+          (is (= 2 (cmd ["infoo" "x"]))))
+        (is (re-find #"nope.nir does not exist" (str err)))
+        (is (re-find #"unknown subcommand \"infoo\"" (str err)))))))
