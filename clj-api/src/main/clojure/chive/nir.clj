@@ -570,3 +570,388 @@
                            :params (into (sorted-map) (for [[p v] n :when (not (#{:type :nodes :edges :metadata} p))] [p (summarise v)]))}
                           (when (= "NIRGraph" (:type n)) (info n (:nodes sh) (str indent k "/"))))))
                 (:nodes g)))))
+
+;; ---------------------------------------------------------------- chive.learn
+
+(defn- learn-ns [] (require 'chive.learn) (find-ns 'chive.learn))
+(defn- learn-fn [s] @(ns-resolve (learn-ns) s))
+
+(defn- chain
+  "The node names of `g` from its one Input to its Output, in order; refuses
+  branches, merges, cycles and nodes off that path, naming the node."
+  [g]
+  (let [nodes (:nodes g)
+        outs (group-by first (:edges g))
+        ins (group-by second (:edges g))
+        inputs (sort (filter #(= "Input" (:type (nodes %))) (keys nodes)))]
+    (when-not (= 1 (count inputs))
+      (fail (str "chive.learn imports a graph with one Input node; this one has " (count inputs) (when (seq inputs) (str ": " (str/join ", " inputs))))
+            {:inputs inputs}))
+    ;; a recurrent edge first: it is the usual reason a graph is not a chain
+    (let [back (loop [stack [[(first inputs) []]] done #{}]
+                 (when-let [[k trail] (peek stack)]
+                   (let [stack (pop stack)
+                         on (set trail)
+                         hit (first (filter on (map second (outs k))))]
+                     (cond hit [k hit]
+                           (done k) (recur stack done)
+                           :else (recur (into stack (for [[_ b] (outs k)] [b (conj trail k)])) (conj done k))))))]
+      (when-let [[a b] back]
+        (fail (str "edge " a " -> " b " closes a cycle: chive.learn imports feed-forward chains (recurrent edges are not supported yet; chive.nir/read and write! keep them)") {:edge [a b]})))
+    (let [path (loop [k (first inputs) acc [k] seen #{k}]
+                 (let [succ (map second (outs k))]
+                   (cond
+                     (empty? succ) (if (= "Output" (:type (nodes k)))
+                                     acc
+                                     (fail (str "node " (pr-str k) " (" (:type (nodes k)) ") leads nowhere: chive.learn needs a path from the Input to an Output") {:node k}))
+                     (> (count succ) 1) (fail (str "node " (pr-str k) " feeds " (count succ) " nodes (" (str/join ", " succ) "): chive.learn imports a chain of nodes, without branches") {:node k})
+                     :else (let [nxt (first succ)]
+                             (when (seen nxt)
+                               (fail (str "edge " k " -> " nxt " closes a cycle: chive.learn imports feed-forward chains (recurrent edges are not supported yet; chive.nir/read and write! keep them)") {:edge [k nxt]}))
+                             (when (> (count (ins nxt)) 1)
+                               (fail (str "node " (pr-str nxt) " has " (count (ins nxt)) " inputs (" (str/join ", " (map first (ins nxt))) "): chive.learn imports a chain of nodes") {:node nxt}))
+                             (recur nxt (conj acc nxt) (conj seen nxt))))))]
+      (when-let [off (seq (remove (set path) (keys nodes)))]
+        (fail (str "nodes off the path from the Input to the Output: " (str/join ", " (sort off))) {:nodes off}))
+      path)))
+
+(defn- doubles-of
+  "Parameter `x` of a node as a double[] of `n` values (a number or 0-d array broadcast)."
+  ^doubles [where nm x n]
+  (let [a (array x)
+        k (size a)]
+    (cond (= k n) (double-array (map double (seq (:data a))))
+          (= k 1) (double-array n (double (first (seq (:data a)))))
+          :else (fail (str where ": " (name nm) " has " k " values for " n " units") {:param nm}))))
+
+(defn- uniform? [^doubles a] (every? #(= (aget a 0) %) a))
+
+(defn- neuron-terms
+  "How NIR neuron node `n` (of `units` units) is stepped at `dt`: the decays
+  per step (:beta, :alpha), the gain from its input to the membrane (:gain,
+  per unit) and a constant drive per step (:drive), :threshold, and the
+  learn layer spec. See import-learn's doc for the equations."
+  [where n units dt method]
+  (let [t (:type n)
+        d #(doubles-of where % (get n %) units)
+        exact? (= method :exact)
+        decay (fn [^doubles tau] (double-array (map #(if exact? (Math/exp (- (/ dt %))) (- 1.0 (/ dt %))) tau)))
+        frac (fn [^doubles beta] (double-array (map #(- 1.0 %) beta)))      ; 1 - beta: dt/tau for Euler
+        times (fn [& as] (apply mapv * as))
+        zero-reset (fn []
+                     (when (and (contains? n :v_reset) (not (every? zero? (d :v_reset))))
+                       (fail (str where " (" t "): chive.learn neurons reset to 0; v_reset " (summarise (array (:v_reset n))) " is not supported") {})))
+        check-beta (fn [nm ^doubles b tau-k]
+                     (when-let [bad (first (filter #(not (<= 0.0 % 1.0)) b))]
+                       (fail (str where " (" t "): dt " dt " gives " nm " = " bad " outside [0, 1] (" (name tau-k) " must be >= dt for the Euler step; try :method :exact)") {}))
+                     b)]
+    (case t
+      ("LIF" "LI")
+      (let [tau (d :tau) beta (check-beta "beta" (decay tau) :tau) f (frac beta)]
+        (when (= t "LIF") (zero-reset))
+        {:beta beta :gain (times f (d :r)) :drive (times f (d :v_leak))
+         :threshold (when (= t "LIF") (d :v_threshold)) :layer (if (= t "LIF") :lif :li)})
+      ("IF" "I")
+      (do (when (= t "IF") (zero-reset))
+          {:beta nil :gain (mapv #(* dt %) (d :r)) :drive (vec (repeat units 0.0))
+           :threshold (when (= t "IF") (d :v_threshold)) :layer (if (= t "IF") :if :integrator)})
+      ("CubaLIF" "CubaLI")
+      (let [beta (check-beta "beta" (decay (d :tau_mem)) :tau_mem)
+            alpha (check-beta "alpha" (decay (d :tau_syn)) :tau_syn)]
+        (when (= t "CubaLIF") (zero-reset))
+        (when-not (every? zero? (d :v_leak))
+          (fail (str where " (" t "): chive.learn's current-based neurons have no leak potential; v_leak must be 0") {}))
+        {:beta beta :alpha alpha
+         :gain (times (frac alpha) (d :w_in) (frac beta) (d :r)) :drive (vec (repeat units 0.0))
+         :threshold (when (= t "CubaLIF") (d :v_threshold)) :layer (if (= t "CubaLIF") :lif :li)})
+      "Threshold"
+      {:beta (double-array units 0.0) :gain (vec (repeat units 1.0)) :drive (vec (repeat units 0.0))
+       :threshold (d :threshold) :layer :lif})))
+
+(defn- fold!
+  "Multiplies weighted stage `st` (the stage before a neuron) per output unit
+  by `gain` and adds `drive` to its bias; returns the new stage."
+  [st gain drive where]
+  (case (:kind st)
+    :affine (let [{:keys [^doubles W b out in]} st
+                  W2 (double-array (* out in))
+                  b2 (double-array out)]
+              (dotimes [j out]
+                (let [g (double (nth gain j))]
+                  (dotimes [i in] (aset W2 (+ (* j in) i) (* g (aget W (+ (* j in) i)))))
+                  (aset b2 j (+ (* g (if b (aget ^doubles b j) 0.0)) (double (nth drive j))))))
+              (assoc st :W W2 :b (if (or b (some #(not (zero? %)) b2)) b2 nil)))
+    :conv (let [{:keys [^doubles w b cout]} st
+                per (quot (count gain) cout)
+                per-channel (fn [v nm]
+                              (vec (for [c (range cout)]
+                                     (let [xs (subvec (vec v) (* c per) (* (inc c) per))]
+                                       (when-not (apply = xs)
+                                         (fail (str where ": its " nm " differs within channel " c "; folding it into the convolution before needs one value per channel") {}))
+                                       (double (first xs))))))
+                g (per-channel gain "gain (dt·r/tau)")
+                dv (per-channel drive "leak drive")
+                kper (quot (alength w) cout)
+                w2 (double-array (alength w))
+                b2 (double-array cout)]
+            (dotimes [c cout]
+              (dotimes [k kper] (aset w2 (+ (* c kper) k) (* (double (g c)) (aget w (+ (* c kper) k)))))
+              (aset b2 c (+ (* (double (g c)) (if b (aget ^doubles b c) 0.0)) (double (dv c)))))
+            (assoc st :w w2 :b (if (or b (some #(not (zero? %)) b2)) b2 nil)))))
+
+(defn- flat-doubles ^doubles [x] (double-array (map double (seq (:data (array x))))))
+
+(defn import-learn
+  "A chive.learn model from NIR graph `g` (a chain Input -> ... -> Output),
+  stepped at `:dt` (in the graph's time unit, seconds for snnTorch and
+  Norse exports), ready for `learn/evaluate`, `record` and `train!`.
+
+  Discretisation (`:method :euler`, the default, as snnTorch and Norse
+  step these equations; `:exact` uses exp(-dt/tau) for each decay and
+  (1 - decay) for its input, exact for input held over a step):
+    LIF, LI   v_t = beta v_{t-1} + (dt/tau)(r x_t + v_leak),  beta = 1 - dt/tau
+    IF, I     v_t = v_{t-1} + dt r x_t
+    CubaLIF, CubaLI
+              i_t = alpha i_{t-1} + (dt/tau_syn) w_in x_t,  alpha = 1 - dt/tau_syn
+              v_t = beta v_{t-1} + (dt/tau_mem) r i_t       (the new current)
+    spiking   z_t = H(v_t - v_threshold), and v = 0 after a spike, before the
+              next step's input (chive's :hard-leak reset; v_reset must be 0)
+    Threshold z_t = H(x_t - threshold) (a LIF with beta = 0)
+    Affine, Linear, Conv2d, SumPool2d, AvgPool2d, Flatten (to one vector),
+    Scale and Delay (a whole number of steps) act within each step.
+  The input gains (dt/tau)·r and constant drives (dt/tau)·v_leak are folded
+  into the Affine, Linear or Conv2d just before the neuron (per output unit;
+  per channel for a convolution), so a neuron directly after the Input or a
+  pooling stage needs gain 1 and no leak drive. chive.learn requires v_leak
+  = 0 for current-based neurons and thresholds > 0.
+  Options: :method, :surrogate (default [:superspike 10]), :loss (default
+  max-membrane cross-entropy for an LI/I readout, else spike counts),
+  :learn (a set of #{:mem :syn :threshold} trained in every neuron stage),
+  :seed, :threads, :kernels."
+  [g {:keys [dt method surrogate loss learn seed threads kernels]
+      :or {method :euler surrogate [:superspike 10] seed 0 threads 1 kernels :auto}}]
+  (when-not (and (number? dt) (pos? dt)) (fail (str "import-learn needs :dt > 0 (in the graph's time unit), got " (pr-str dt)) {:dt dt}))
+  (when-not (#{:euler :exact} method) (fail (str ":method must be :euler or :exact, got " (pr-str method)) {:method method}))
+  (let [shapes (:nodes (check g))
+        path (chain g)
+        nodes (:nodes g)
+        in-shape (:output (shapes (first path)))
+        _ (when-not (#{1 3} (count in-shape))
+            (fail (str "chive.learn takes inputs of shape [n] or [C H W]; the Input has " (pr-str in-shape)) {:shape in-shape}))
+        ;; stages: weighted ones carry their weights as doubles until the model exists
+        stages
+        (reduce
+         (fn [acc k]
+           (let [n (nodes k) t (:type n) where (str "node " (pr-str k))
+                 {:keys [input output]} (shapes k)
+                 units (reduce * 1 output)
+                 prev-idx (loop [i (dec (count acc))]
+                            (cond (neg? i) nil
+                                  (#{:affine :conv} (:kind (acc i))) i
+                                  (= :delay (:kind (acc i))) (recur (dec i))
+                                  :else nil))
+                 ;; a gain within float32 rounding of 1 is 1: NIR files hold tau and r as
+                 ;; float32, so (dt/tau)·r of an exported tau = dt/(1 - beta), r = tau/dt
+                 ;; misses 1 by an ulp or two, which would move weights by an ulp
+                 fold-into (fn [acc gain drive]
+                             (if (and (every? #(< (Math/abs (- 1.0 (double %))) 1e-6) gain) (every? zero? drive))
+                               acc
+                               (if prev-idx
+                                 (update acc prev-idx fold! gain drive where)
+                                 (fail (str where " (" t "): its input gain (dt·r/tau etc.) is not 1 or it has a leak drive, and no Affine, Linear or Conv2d comes just before it to take them") {}))))]
+             (case t
+               "Output" acc
+               ("Affine" "Linear")
+               (let [[out in] (:shape (array (:weight n)))]
+                 (conj acc {:kind :affine :node k :out out :in in :W (flat-doubles (:weight n))
+                            :b (when (= t "Affine") (doubles-of where :bias (:bias n) out))}))
+               "Conv2d"
+               (let [[cout] (:shape (array (:weight n)))
+                     [kh kw] (drop 2 (:shape (array (:weight n))))
+                     nd2 #(per-axis where % (get n %) 2)
+                     dil (nd2 :dilation)
+                     pad (let [p (:padding n)]
+                           (cond (= p "valid") [0 0]
+                                 (= p "same") (mapv (fn [d k] (let [tot (* d (dec k))]
+                                                                (when (odd? tot) (fail (str where ": padding \"same\" with an even kernel is asymmetric; chive.learn pads both sides equally") {}))
+                                                                (quot tot 2)))
+                                                    dil [kh kw])
+                                 :else (nd2 :padding)))]
+                 (conj acc {:kind :conv :node k :cout cout :w (flat-doubles (:weight n)) :b (doubles-of where :bias (:bias n) cout)
+                            :spec {:type :conv2d :channels cout :kernel [kh kw] :stride (nd2 :stride) :padding pad
+                                   :dilation dil :groups (first (ints-of (:groups n)))}}))
+               ("SumPool2d" "AvgPool2d")
+               (conj acc {:kind :plain :node k :spec {:type (if (= t "SumPool2d") :sumpool2d :avgpool2d)
+                                                      :kernel (per-axis where :kernel_size (:kernel_size n) 2)
+                                                      :stride (per-axis where :stride (:stride n) 2)
+                                                      :padding (per-axis where :padding (:padding n) 2)}})
+               "Flatten"
+               (do (when-not (= 1 (count output))
+                     (fail (str where " (Flatten): chive.learn flattens to one vector; this one gives " (pr-str output)) {}))
+                   (conj acc {:kind :plain :node k :spec {:type :flatten}}))
+               "Delay"
+               (let [steps (map #(/ (double %) dt) (seq (doubles-of where :delay (:delay n) units)))
+                     s0 (Math/round (double (first steps)))]
+                 (when-not (every? #(< (Math/abs (- (double %) (double s0))) 1e-6) steps)
+                   (fail (str where " (Delay): chive.learn delays every unit by one whole number of steps; delays / dt are " (pr-str (distinct (take 5 steps)))) {}))
+                 (conj acc {:kind :delay :node k :spec {:type :delay :steps s0}}))
+               "Scale"
+               (fold-into acc (vec (doubles-of where :scale (:scale n) units)) (vec (repeat units 0.0)))
+               ("LIF" "LI" "IF" "I" "CubaLIF" "CubaLI" "Threshold")
+               (let [terms (neuron-terms where n units dt method)
+                     acc (fold-into acc (vec (:gain terms)) (vec (:drive terms)))]
+                 (when-let [th (:threshold terms)]
+                   (when-let [bad (first (remove pos? th))]
+                     (fail (str where " (" t "): chive.learn thresholds must be > 0, got " bad) {})))
+                 (conj acc {:kind :neuron :node k :terms terms :units units
+                            :spec (cond-> {:type (:layer terms) :per :neuron
+                                           ;; chive's own export marks resets NIR cannot express
+                                           :reset (case (get-in n [:metadata "chive_reset"]) "soft" :soft "hard" :hard :hard-leak)}
+                                    (:beta terms) (assoc :mem (double (aget ^doubles (:beta terms) 0)))
+                                    (:alpha terms) (assoc :syn (double (aget ^doubles (:alpha terms) 0)))
+                                    (:threshold terms) (assoc :threshold (double (aget ^doubles (:threshold terms) 0)))
+                                    ;; what each kind can train: decays of leaky ones, thresholds of spiking ones
+                                    learn (assoc :learn (set (filter (cond-> (case (:layer terms) :lif #{:mem :threshold} :li #{:mem} :if #{:threshold} #{})
+                                                                       (:alpha terms) (conj :syn))
+                                                                     learn))))}))
+               (fail (str where ": NIR " t " nodes have no chive.learn stage" (when (= t "Conv1d") " (no 1-D convolution yet)")) {:type t}))))
+         []
+         (rest path))
+        specs (mapv (fn [st]
+                      (case (:kind st)
+                        :affine {:type :affine :n (:out st) :bias (some? (:b st))}
+                        (:spec st)))
+                    stages)
+        last-neuron (last (filter #(= :neuron (:kind %)) stages))
+        model ((learn-fn 'model)
+               {:inputs (if (= 1 (count in-shape)) (first in-shape) in-shape)
+                :layers specs
+                :neuron {:surrogate surrogate}
+                :loss (or loss (if (and last-neuron (#{:li :integrator} (get-in last-neuron [:terms :layer])))
+                                 {:type :max-membrane :reduction :mean}
+                                 {:type :spike-count :reduction :mean}))
+                :init {:type :glorot-uniform} :seed seed :threads threads :kernels kernels})
+        modules (.modules ^chive.core.learn.SpikingNet (:net model))]
+    (doseq [[i st] (map-indexed vector stages)
+            :let [m (aget modules i)]]
+      (case (:kind st)
+        :affine (let [^chive.core.learn.Affine a m
+                      ^doubles W (:W st) out (:out st) in (:in st)
+                      ^floats w (.w a)]
+                  (dotimes [j out] (dotimes [i in] (aset w (+ (* i out) j) (float (aget W (+ (* j in) i))))))
+                  (when-let [^doubles b (:b st)] (let [^floats bb (.b a)] (dotimes [j out] (aset bb j (float (aget b j)))))))
+        :conv (let [^chive.core.learn.Conv2d c m
+                    ^doubles src (:w st) ^floats w (.w c)]
+                (dotimes [k (alength w)] (aset w k (float (aget src k))))
+                (when-let [^doubles b (:b st)] (let [^floats bb (.b c)] (dotimes [j (alength bb)] (aset bb j (float (aget b j)))))))
+        :neuron (let [^chive.core.learn.Neuron nm m
+                      {:keys [beta alpha threshold]} (:terms st)
+                      put! (fn [^floats dst ^doubles src] (when (and dst src) (dotimes [j (alength dst)] (aset dst j (float (aget src j))))))]
+                  (put! (.beta nm) beta)
+                  (put! (.alpha nm) alpha)
+                  (put! (.threshold nm) threshold))
+        nil))
+    (vary-meta model assoc ::nodes (mapv :node stages))))
+
+(defn- floats->array [^floats a shape] (array (aclone a) {:shape shape :dtype "float32"}))
+
+(defn export-learn
+  "NIR graph of chive.learn model `m`, for stepping at `:dt` (the time unit
+  of the graph: give seconds for snnTorch, Norse and most NIR tools), the
+  inverse of import-learn's Euler discretisation: a neuron stage with decay
+  beta becomes tau = dt/(1 - beta) and r = tau/dt (so that (dt/tau)·r = 1,
+  snnTorch's convention), v_leak = 0, v_reset = 0; a current-based one a
+  CubaLIF/CubaLI with tau_syn = dt/(1 - alpha) and w_in = tau_syn/dt; IF and
+  I get r = 1/dt. Affine and Conv2d stages keep their weights (a Conv2d
+  without bias gets zeros: NIR's Conv2d has one), sum and average pooling,
+  Flatten and Delay (steps·dt) map one to one, Dropout (the identity after
+  training) is left out. Refused, naming the layer: max pooling and batch
+  norm (no NIR primitive), dense :dense layers (their input arrives a step
+  late: use :affine with :lif stages), decays of 1 on leaky neurons, and
+  resets other than :hard-leak, which is NIR's reset to v_reset after the
+  spike, unless :soft-reset :allow (the graph then resets to 0 in other
+  tools; each such node's metadata says chive_reset = soft or hard, and
+  import-learn restores it)."
+  [m {:keys [dt soft-reset]}]
+  (when-not (and (number? dt) (pos? dt)) (fail (str "export-learn needs :dt > 0 (the graph's time unit per step), got " (pr-str dt)) {:dt dt}))
+  (let [^chive.core.learn.SpikingNet net (:net m)
+        modules (vec (.modules net))
+        in0 (vec (.inShape ^chive.core.learn.Module (first modules)))
+        named (keep-indexed
+               (fn [i ^chive.core.learn.Module md]
+                 (let [where (str "layer " i " (" (.kind md) ")")
+                       out (vec (.outShape md))
+                       in (vec (.inShape md))
+                       nm (str (str/lower-case (.kind md)) "_" i)]
+                   (cond
+                     (instance? chive.core.learn.Affine md)
+                     (let [^chive.core.learn.Affine a md
+                           n (.n a) k (.nIn a) ^floats w (.w a)
+                           W (float-array (* n k))]
+                       (dotimes [j n] (dotimes [ii k] (aset W (+ (* j k) ii) (aget w (+ (* ii n) j)))))
+                       [nm (cond-> {:type (if (.b a) "Affine" "Linear") :weight (array W {:shape [n k]})}
+                             (.b a) (assoc :bias (floats->array (.b a) [n])))])
+                     (instance? chive.core.learn.Conv2d md)
+                     (let [^chive.core.learn.Conv2d c md]
+                       [nm {:type "Conv2d" :weight (floats->array (.w c) [(.cout c) (quot (.cin c) (.groups c)) (.kh c) (.kw c)])
+                            :bias (if (.b c) (floats->array (.b c) [(.cout c)]) (array (float-array (.cout c)) {:shape [(.cout c)]}))
+                            :stride [(.sh c) (.sw c)] :padding [(.ph c) (.pw c)] :dilation [(.dh c) (.dw c)]
+                            :groups (.groups c) :input_shape (vec (rest in))}])
+                     (instance? chive.core.learn.Pool2d md)
+                     (let [^chive.core.learn.Pool2d p md]
+                       (when (= chive.core.learn.Pool2d$Kind/MAX (.type p))
+                         (fail (str where ": NIR has no max pooling (SumPool2d and AvgPool2d only)") {:layer i}))
+                       [nm {:type (if (= chive.core.learn.Pool2d$Kind/SUM (.type p)) "SumPool2d" "AvgPool2d")
+                            :kernel_size [(.kh p) (.kw p)] :stride [(.sh p) (.sw p)] :padding [(.ph p) (.pw p)]}])
+                     (instance? chive.core.learn.Flatten md) [nm {:type "Flatten" :input_type in :start_dim 0 :end_dim -1}]
+                     (instance? chive.core.learn.Delay md)
+                     [nm {:type "Delay" :delay (array (repeat (reduce * 1 in) (* dt (.steps ^chive.core.learn.Delay md))) {:shape in})}]
+                     (instance? chive.core.learn.Dropout md) nil
+                     (instance? chive.core.learn.Neuron md)
+                     (let [^chive.core.learn.Neuron nu md
+                           units (reduce * 1 out)
+                           per (fn [^floats a] (let [k (alength a) grp (quot units k)]
+                                                 (double-array (for [j (range units)] (double (aget a (quot j grp)))))))
+                           kind (.type nu)
+                           leaky? (#{chive.core.learn.Neuron$Kind/LIF chive.core.learn.Neuron$Kind/LI} kind)
+                           spiking? (.spiking nu)
+                           beta (per (.beta nu))
+                           taus (fn [^doubles b nm]
+                                  (mapv (fn [x] (when-not (< x 1.0) (fail (str where ": " nm " = 1 has no finite time constant") {:layer i}))
+                                          (/ dt (- 1.0 x))) b))
+                           arr (fn [xs] (array (float-array (map double xs)) {:shape out}))
+                           reset (.reset nu)
+                           _ (when (and spiking? (not= reset chive.core.learn.Layer$Reset/HARD_LEAK) (not= soft-reset :allow))
+                               (fail (str where ": its reset is " (str/lower-case (.name reset)) "; NIR's neurons reset to v_reset after the spike (chive's :hard-leak). "
+                                          "Pass :soft-reset :allow to export anyway (other tools will reset to 0)") {:layer i}))
+                           meta (when (and spiking? (not= reset chive.core.learn.Layer$Reset/HARD_LEAK))
+                                  {"chive_reset" (if (= reset chive.core.learn.Layer$Reset/SOFT) "soft" "hard")})
+                           th (when spiking? (arr (per (.threshold nu))))
+                           zeros (arr (repeat units 0.0))]
+                       [nm (cond->
+                            (cond
+                              (.currentBased nu)
+                              (let [tm (taus beta "beta") ts (taus (per (.alpha nu)) "alpha")]
+                                (cond-> {:type (if spiking? "CubaLIF" "CubaLI") :tau_mem (arr tm) :tau_syn (arr ts)
+                                         :r (arr (map #(/ % dt) tm)) :w_in (arr (map #(/ % dt) ts)) :v_leak zeros}
+                                  spiking? (assoc :v_threshold th :v_reset zeros)))
+                              leaky?
+                              (let [tm (taus beta "beta")]
+                                (cond-> {:type (if spiking? "LIF" "LI") :tau (arr tm) :r (arr (map #(/ % dt) tm)) :v_leak zeros}
+                                  spiking? (assoc :v_threshold th :v_reset zeros)))
+                              :else
+                              (cond-> {:type (if spiking? "IF" "I") :r (arr (repeat units (/ 1.0 dt)))}
+                                spiking? (assoc :v_threshold th :v_reset zeros)))
+                             meta (assoc :metadata meta))])
+                     :else
+                     (fail (str where ": no NIR equivalent" (cond (instance? chive.core.learn.Layer md) " for a :dense layer (its input arrives one step late); build the model from :affine and :lif stages"
+                                                                  (instance? chive.core.learn.BatchNorm md) " for batch norm (fold it into the convolution before)"
+                                                                  :else ""))
+                           {:layer i}))))
+               modules)
+        names (concat ["input"] (map first named) ["output"])
+        out-shape (vec (.outShape ^chive.core.learn.Module (peek modules)))]
+    {:type "NIRGraph"
+     :nodes (into (sorted-map) (concat [["input" {:type "Input" :shape in0}]] named [["output" {:type "Output" :shape out-shape}]]))
+     :edges (mapv vector names (rest names))
+     :metadata {"source" "chive.learn" "dt" (double dt)}}))

@@ -3,6 +3,7 @@
   NIR's serialization.py (clj-api/src/test/resources/chive/nir_peer.py)."
   (:require [cheshire.core :as json]
             [chive.nir :as nir]
+            [chive.learn :as learn]
             [clojure.java.io :as io]
             [clojure.java.shell :as sh]
             [clojure.test :refer [deftest is testing]]))
@@ -176,3 +177,130 @@
           (is (= 2 (cmd ["infoo" "x"]))))
         (is (re-find #"nope.nir does not exist" (str err)))
         (is (re-find #"unknown subcommand \"infoo\"" (str err)))))))
+
+;; ---------------------------------------------------------------- chive.learn
+
+(defn- raster-dataset
+  "One sample of a [steps units] 0/1 raster (float[] row-major) as a dataset."
+  [^floats x steps units]
+  (let [ev (for [t (range steps) u (range units) :when (pos? (aget x (+ (* t units) u)))] [u t])]
+    (chive.core.learn.Dataset/fromEvents (int units) (int steps) (into-array [(int-array (map first ev))]) (into-array [(int-array (map second ev))])
+                                         (int-array [0]) (int 2) "raster")))
+
+(defn- random-dataset [n steps units seed]
+  (let [r (java.util.Random. seed)
+        ev (vec (for [_ (range n)] (vec (for [t (range steps) u (range units) :when (< (.nextDouble r) 0.2)] [u t]))))]
+    (chive.core.learn.Dataset/fromEvents (int units) (int steps) (into-array (map #(int-array (map first %)) ev))
+                                         (into-array (map #(int-array (map second %)) ev))
+                                         (int-array (map #(mod % 2) (range n))) (int 2) "random")))
+
+(defn- npy [f] (let [p (.toPath (io/file f)) a (chive.core.data.Npy/read p)]
+                 (if (= "<f4" (.dtype a)) (double-array (map double (.floats a p))) (.doubles a p))))
+
+(deftest import-learn-steps-nirs-equations-as-stated
+  ;; The peer steps Input -> Affine -> LIF (gains and leak potentials not 1 and
+  ;; 0) -> Linear -> CubaLI -> Output with the forward-Euler equations of
+  ;; import-learn's doc, in float64; chive imports the file and runs it in float32.
+  (let [dir (temp-dir)]
+    (peer "euler" dir)
+    (let [g (nir/read (io/file dir "ff.nir"))
+          m (nir/import-learn g {:dt 1e-3})
+          x (float-array (npy (io/file dir "ff_x.npy")))
+          [_ lif _ cuba] (learn/record m (raster-dataset x 60 4) [0])
+          want-z (npy (io/file dir "ff_spikes.npy"))
+          want-v (npy (io/file dir "ff_v.npy"))]
+      (is (= ["affine" "LIF" "linear" "LI"] (mapv :type (learn/shapes m))))
+      (is (< 50 (reduce + want-z)) "the LIF spikes")
+      (is (= (vec (map double want-z)) (vec (map double lif))) "the same spikes in every step")
+      (is (every? true? (map #(< (Math/abs (- (double %1) (double %2))) (+ 1e-4 (* 1e-4 (Math/abs (double %1))))) want-v cuba))
+          "the CubaLI membrane within 1e-4 (float32 against float64)")
+      (testing "the imported model fine-tunes with train! and exports again"
+        (let [m (nir/import-learn g {:dt 1e-3 :learn #{:mem :threshold} :kernels :java})
+              d (random-dataset 32 30 4 9)
+              before (vec (:values (first (learn/weights m))))
+              h (learn/train! m d {:epochs 2 :batch 8 :optimizer {:type :adam :lr 1e-2} :shuffle-seed 1 :progress false})
+              g2 (nir/export-learn m {:dt 1e-3})]
+          (is (= 2 (count h)))
+          (is (not= before (vec (:values (first (learn/weights m))))) "weights moved")
+          (is (= {:input [6] :output [6]} (get-in (nir/check g2) [:nodes "lif_1"])))
+          (is (not= (vec (:data (get-in g2 [:nodes "lif_1" :tau]))) (vec (:data (get-in g [:nodes "lif" :tau]))))
+              "trained decays give new time constants")))
+      (testing ":exact decays differ from Euler's by O(dt/tau)"
+        (let [[_ _ _ cuba2] (learn/record (nir/import-learn g {:dt 1e-3 :method :exact}) (raster-dataset x 60 4) [0])
+              diff (reduce max (map #(Math/abs (- (double %1) (double %2))) cuba cuba2))]
+          (is (< 1e-3 diff 0.5) (str "largest difference " diff)))))))
+
+(deftest learn-models-round-trip-through-nir
+  (let [dir (temp-dir)
+        d (random-dataset 3 20 6 1)]
+    (testing "dense: affine, LIF per neuron (trained decays), affine, LI readout"
+      (let [m (learn/model {:inputs 6 :layers [{:type :affine :n 8}
+                                               {:type :lif :per :neuron :mem 0.9 :threshold 0.5 :reset :hard-leak :learn #{:mem :threshold}}
+                                               {:type :affine :n 3 :bias false} {:type :li :mem 0.8}]
+                            :loss {:type :max-membrane} :seed 3 :kernels :java})
+            ;; distinct per-neuron decays and thresholds, as training leaves them
+            _ (let [^chive.core.learn.Neuron nu (nth (.modules ^chive.core.learn.SpikingNet (:net m)) 1)]
+                (dotimes [j 8] (aset ^floats (.beta nu) j (float (- 0.95 (* 0.05 j)))) (aset ^floats (.threshold nu) j (float (+ 0.3 (* 0.05 j))))))
+            f (io/file dir "dense.nir")
+            g (nir/export-learn m {:dt 1e-3})]
+        (is (= ["Affine" "LIF" "Linear" "LI"] (map #(get-in g [:nodes % :type]) ["affine_0" "lif_1" "linear_2" "li_3"])))
+        (is (close? [0.02 0.01] (map #(nth (nir/->vec (get-in g [:nodes "lif_1" :tau])) %) [0 1])) "tau = dt/(1 - beta)")
+        (nir/write! f g)
+        (is (= [] (:problems (peer-check f))))
+        (let [m2 (nir/import-learn (nir/read f) {:dt 1e-3 :kernels :java})]
+          (is (= (map vec (learn/record m d [0 1 2])) (map vec (learn/record m2 d [0 1 2]))) "every layer's output, bit for bit"))))
+    (testing "convolutional: conv2d, LIF per channel, sum pooling, flatten, delay, affine, current-based LI"
+      (let [m (learn/model {:inputs [1 6 6]
+                            :layers [{:type :conv2d :channels 2 :kernel 3 :padding 1}
+                                     {:type :lif :per :channel :mem 0.85 :threshold 0.4 :reset :hard-leak}
+                                     {:type :sumpool2d :kernel 2} {:type :flatten} {:type :delay :steps 2}
+                                     {:type :affine :n 2} {:type :li :mem 0.9 :syn 0.7}]
+                            :loss {:type :max-membrane} :seed 5})
+            f (io/file dir "conv.nir")
+            g (nir/export-learn m {:dt 5e-4})]
+        (is (= "CubaLI" (get-in g [:nodes "li_6" :type])))
+        (is (close? [1e-3] [(first (nir/->vec (get-in g [:nodes "delay_4" :delay])))]) "2 steps of 0.5 ms")
+        (nir/write! f g)
+        (is (= [] (:problems (peer-check f))))
+        (let [m2 (nir/import-learn (nir/read f) {:dt 5e-4})
+              d (random-dataset 2 15 36 2)
+              r1 (learn/record m d [0 1]) r2 (learn/record m2 d [0 1])]
+          (is (= (map count r1) (map count r2)))
+          (is (every? true? (mapcat (fn [a b] (map #(< (Math/abs (- (double %1) (double %2))) 1e-5) a b)) r1 r2))
+              "every layer's output within 1e-5 (the conv's missing bias became zeros)"))))
+    (testing "refusals name the layer"
+      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"layer 1 \(LIF\): its reset is soft"
+                            (nir/export-learn (learn/model {:inputs 4 :layers [{:type :affine :n 3} {:type :lif :mem 0.9}] :seed 1}) {:dt 1e-3})))
+      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"layer 0 \(maxpool2d\)|layer 1 \(.*\): NIR has no max pooling"
+                            (nir/export-learn (learn/model {:inputs [1 4 4] :layers [{:type :conv2d :channels 1 :kernel 1} {:type :maxpool2d :kernel 2}
+                                                                                     {:type :flatten} {:type :affine :n 2} {:type :li :mem 0.9}]
+                                                            :loss {:type :max-membrane} :seed 1})
+                                              {:dt 1e-3})))
+      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"no NIR equivalent for a :dense layer"
+                            (nir/export-learn (learn/model {:inputs 4 :layers [{:n 3} {:n 2 :readout true}] :neuron {:mem 0.9} :loss {:type :max-membrane} :seed 1}) {:dt 1e-3})))
+      (let [soft (learn/model {:inputs 4 :layers [{:type :affine :n 3} {:type :lif :mem 0.9}] :seed 1})
+            g (nir/export-learn soft {:dt 1e-3 :soft-reset :allow})]
+        (is (= {"chive_reset" "soft"} (get-in g [:nodes "lif_1" :metadata])))
+        (is (= (map vec (learn/record soft (random-dataset 1 10 4 3) [0]))
+               (map vec (learn/record (nir/import-learn g {:dt 1e-3}) (random-dataset 1 10 4 3) [0])))
+            "chive reads its soft reset back from the metadata")))))
+
+(deftest import-learn-refuses-what-it-cannot-step
+  (let [dir (temp-dir)]
+    (peer "write" dir)
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"edge rec -> lif closes a cycle"
+                          (nir/import-learn (nir/read (io/file dir "rec.nir")) {:dt 1e-3})))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"needs :dt > 0"
+                          (nir/import-learn (nir/read (io/file dir "conv.nir")) {})))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"node \"cuba\" \(CubaLIF\): dt 0.01 gives alpha = -1\.0\d* outside \[0, 1\]"
+                          (nir/import-learn (nir/read (io/file dir "conv.nir")) {:dt 0.01})))
+    (let [base {:type "NIRGraph"
+                :nodes {"in" {:type "Input" :shape [2]} "lif" {:type "LIF" :tau 0.01 :r 5.0 :v_leak 0.0 :v_threshold 1.0}
+                        "out" {:type "Output" :shape [2]}}
+                :edges [["in" "lif"] ["lif" "out"]]}]
+      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"node \"lif\" \(LIF\): its input gain .* no Affine, Linear or Conv2d comes just before it"
+                            (nir/import-learn base {:dt 1e-3})))
+      (is (some? (nir/import-learn (assoc-in base [:nodes "lif" :r] 10.0) {:dt 1e-3 :method :euler :loss {:type :spike-count}}))
+          "(dt/tau)·r = 1: nothing to fold")
+      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"v_reset .* is not supported"
+                            (nir/import-learn (assoc-in base [:nodes "lif" :v_reset] -0.5) {:dt 1e-3}))))))

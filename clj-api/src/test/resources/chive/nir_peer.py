@@ -4,6 +4,13 @@ PyPI, which this machine cannot reach).
   nir_peer.py write DIR     writes NIR files as NIR's serialization.py does
                             (h5py, gzip, variable-length strings):
                             rec.nir, conv.nir, nested.nir, scalar.nir
+  nir_peer.py euler DIR     writes ff.nir (Input -> Affine -> LIF -> Affine ->
+                            CubaLI -> Output, with leak potentials and gains
+                            other than 1), a random input raster ff_x.npy
+                            [steps, 4] and the graph's outputs under the
+                            forward-Euler steps chive.nir/import-learn states,
+                            in float64: ff_spikes.npy (the LIF's spikes) and
+                            ff_v.npy (the CubaLI membrane)
   nir_peer.py check FILE    reads FILE as NIR's reader does and checks every
                             node group holds exactly the fields the NIR node
                             class takes (the reader passes them all to its
@@ -181,8 +188,52 @@ def check(fn):
     print(json.dumps({"problems": problems, "params": params}))
 
 
+def euler(out, dt=1e-3, steps=60):
+    rng = np.random.default_rng(7)
+    n_in, n_hid, n_out = 4, 6, 2
+    W1 = rng.normal(0.5, 1.0, (n_hid, n_in)).astype(np.float32)
+    b1 = rng.normal(0.0, 0.2, n_hid).astype(np.float32)
+    tau = np.linspace(0.004, 0.02, n_hid).astype(np.float32)
+    r = np.linspace(15.0, 40.0, n_hid).astype(np.float32)
+    v_leak = np.linspace(-0.2, 0.3, n_hid).astype(np.float32)
+    thr = np.linspace(0.6, 1.0, n_hid).astype(np.float32)
+    W2 = rng.normal(0.0, 1.0, (n_out, n_hid)).astype(np.float32)
+    tau_syn = np.array([0.005, 0.01], np.float32)
+    tau_mem = np.array([0.01, 0.02], np.float32)
+    r2 = np.array([3.0, 5.0], np.float32)
+    w_in = np.array([2.0, 0.5], np.float32)
+    lif = {"type": "LIF", "tau": tau, "r": r, "v_leak": v_leak, "v_threshold": thr,
+           "v_reset": np.zeros(n_hid, np.float32)}
+    cuba = {"type": "CubaLI", "tau_syn": tau_syn, "tau_mem": tau_mem, "r": r2,
+            "v_leak": np.zeros(n_out, np.float32), "w_in": w_in}
+    write(out + "/ff.nir", {
+        "type": "NIRGraph",
+        "nodes": {"input": {"type": "Input", "shape": np.array([n_in])},
+                  "fc1": {"type": "Affine", "weight": W1, "bias": b1}, "lif": lif,
+                  "fc2": {"type": "Linear", "weight": W2}, "cuba": cuba,
+                  "output": {"type": "Output", "shape": np.array([n_out])}},
+        "edges": edges([["input", "fc1"], ["fc1", "lif"], ["lif", "fc2"], ["fc2", "cuba"], ["cuba", "output"]])})
+    x = (rng.random((steps, n_in)) < 0.3).astype(np.float32)
+    f = lambda a: a.astype(np.float64)
+    v = np.zeros(n_hid); z = np.zeros(n_hid); i2 = np.zeros(n_out); v2 = np.zeros(n_out)
+    Z, V = [], []
+    for t in range(steps):
+        v = np.where(z > 0, 0.0, v)                    # reset to v_reset = 0 after a spike
+        cur = f(W1) @ x[t] + f(b1)                      # Affine
+        v = v + dt / f(tau) * (f(v_leak) - v + f(r) * cur)
+        z = (v > f(thr)).astype(np.float64)
+        i2 = i2 + dt / f(tau_syn) * (-i2 + f(w_in) * (f(W2) @ z))
+        v2 = v2 + dt / f(tau_mem) * (-v2 + f(r2) * i2)  # the new current
+        Z.append(z.copy()); V.append(v2.copy())
+    np.save(out + "/ff_x.npy", x)
+    np.save(out + "/ff_spikes.npy", np.array(Z))
+    np.save(out + "/ff_v.npy", np.array(V))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "write":
         write_all(sys.argv[2])
+    elif sys.argv[1] == "euler":
+        euler(sys.argv[2])
     else:
         check(sys.argv[2])
