@@ -955,3 +955,43 @@
      :nodes (into (sorted-map) (concat [["input" {:type "Input" :shape in0}]] named [["output" {:type "Output" :shape out-shape}]]))
      :edges (mapv vector names (rest names))
      :metadata {"source" "chive.learn" "dt" (double dt)}}))
+
+(defn run
+  "Runs NIR graph `g` (a chain, see import-learn) on input `x`: a raster of
+  0/1 values with `shape` [T ...input shape] (one sample) or [B T ...input
+  shape], a double[] or seq in row-major order, stepped at `:dt` (opts as
+  import-learn's). Returns one map per node with an output (in order):
+  {:node name :type NIR type :shape [B T ...] :values float[]}, spikes for
+  spiking nodes, the membrane for LI/I readouts, the values for the others."
+  [g x shape opts]
+  (let [m (import-learn g opts)
+        ^chive.core.learn.SpikingNet net (:net m)
+        modules (vec (.modules net))
+        in (vec (.inShape ^chive.core.learn.Module (first modules)))
+        shape (vec shape)
+        [b t] (cond (= (count shape) (inc (count in))) [1 (first shape)]
+                    (= (count shape) (+ 2 (count in))) [(first shape) (second shape)]
+                    :else [nil nil])
+        _ (when-not (and b (= in (subvec shape (- (count shape) (count in)))))
+            (fail (str "nir run: the input has shape " (pr-str shape) "; the graph's Input takes [T " (str/join " " in) "] or [B T " (str/join " " in) "]") {:shape shape}))
+        units (reduce * 1 in)
+        xs (if (instance? (Class/forName "[D") x) x (double-array (map double x)))
+        ^doubles xs xs
+        _ (when-let [bad (first (remove #(or (== 0.0 %) (== 1.0 %)) xs))]
+            (fail (str "nir run: input values must be 0 or 1 (spikes), got " bad) {:value bad}))
+        ev (for [s (range b)]
+             (for [k (range t) u (range units)
+                   :when (== 1.0 (aget xs (+ (* (+ (* s t) k) units) u)))]
+               [u k]))
+        d (chive.core.learn.Dataset/fromEvents (int units) (int t)
+                                               (into-array (map #(int-array (map first %)) ev))
+                                               (into-array (map #(int-array (map second %)) ev))
+                                               (int-array b) (int (max 2 (.outSize ^chive.core.learn.Module (peek modules)))) "nir run input")
+        rec ((learn-fn 'record) m d (range b))
+        node-names (::nodes (meta m))]
+    (try
+      (vec (for [[i ^floats v] (map-indexed vector rec)
+                 :let [md ^chive.core.learn.Module (modules i)
+                       nm (node-names i)]]
+             {:node nm :type (:type ((:nodes g) nm)) :shape (into [b t] (.outShape md)) :values v}))
+      (finally (.close ^java.lang.AutoCloseable net)))))

@@ -304,3 +304,36 @@
           "(dt/tau)·r = 1: nothing to fold")
       (is (thrown-with-msg? clojure.lang.ExceptionInfo #"v_reset .* is not supported"
                             (nir/import-learn (assoc-in base [:nodes "lif" :v_reset] -0.5) {:dt 1e-3}))))))
+
+(deftest nir-run-command-writes-each-nodes-output
+  (let [dir (temp-dir)
+        out (io/file dir "out")]
+    (peer "euler" dir)
+    (let [cmd @(requiring-resolve 'chive.impl.cmd.nir/command)
+          line (with-out-str (is (= 0 (cmd ["run" (str (io/file dir "ff.nir")) "--input" (str (io/file dir "ff_x.npy"))
+                                            "--dt" "0.001" "--out" (str out)]))))
+          j (json/parse-string line true)]
+      (is (= [1 60] [(:samples j) (:steps j)]))
+      (is (= ["fc1" "lif" "fc2" "cuba"] (map :node (:nodes j))))
+      (is (= [1 60 6] (:shape (second (:nodes j)))))
+      (is (= (long (reduce + (npy (io/file dir "ff_spikes.npy")))) (:spikes (second (:nodes j)))))
+      (is (= (vec (npy (io/file dir "ff_spikes.npy"))) (vec (npy (io/file out "lif.npy")))) "the peer's spikes, step by step")
+      (testing "a batch as uint8 [B T n]; values other than 0 and 1 refused"
+        (let [r (sh/sh "/usr/bin/python3" "-c"
+                       (str "import numpy as np, sys\n"
+                            "x = np.load(sys.argv[1]).astype(np.uint8)\n"
+                            "np.save(sys.argv[2], np.stack([x, x[::-1]]))\n"
+                            "np.save(sys.argv[3], (x * 2).astype(np.int64))\n")
+                       (str (io/file dir "ff_x.npy")) (str (io/file dir "batch.npy")) (str (io/file dir "twos.npy")))
+              _ (is (zero? (:exit r)) (:err r))
+              line (with-out-str (cmd ["run" (str (io/file dir "ff.nir")) "--input" (str (io/file dir "batch.npy")) "--dt" "0.001" "--out" (str out)]))
+              j (json/parse-string line true)
+              lif (npy (io/file out "lif.npy"))]
+          (is (= [2 60 6] (:shape (second (:nodes j)))))
+          (is (= (vec (npy (io/file dir "ff_spikes.npy"))) (vec (take 360 lif))) "sample 0 as alone")
+          (let [err (java.io.StringWriter.)]
+            (binding [*err* err]
+              (is (= 2 (cmd ["run" (str (io/file dir "ff.nir")) "--input" (str (io/file dir "twos.npy")) "--dt" "0.001" "--out" (str out)])))
+              (is (= 2 (cmd ["run" (str (io/file dir "ff.nir")) "--input" (str (io/file dir "ff_x.npy")) "--out" (str out)]))))
+            (is (re-find #"input values must be 0 or 1 \(spikes\), got 2" (str err)))
+            (is (re-find #"give --dt" (str err)))))))))

@@ -83,6 +83,29 @@ public final class Npy {
       }
     }
 
+    /**
+     * Every element as a double, whatever the dtype (float32/64, int8/16/32/64,
+     * uint8, bool): for inputs such as spike rasters, which numpy writes as
+     * bool, uint8 or int64 as often as float.
+     */
+    public double[] numbers(Path file) {
+      double[] a = new double[length()];
+      ByteBuffer b = data.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < a.length; i++) {
+        switch (dtype) {
+          case "<f4": a[i] = b.getFloat(4 * i); break;
+          case "<f8": a[i] = b.getDouble(8 * i); break;
+          case "<i2": a[i] = b.getShort(2 * i); break;
+          case "<i4": a[i] = b.getInt(4 * i); break;
+          case "<i8": a[i] = b.getLong(8 * i); break;
+          case "|i1": a[i] = b.get(i); break;
+          case "|u1": case "|b1": a[i] = b.get(i) & 0xFF; break;
+          default: throw new ChiveException(file + ": cannot read dtype " + dtype + " as numbers");
+        }
+      }
+      return a;
+    }
+
     public short[] shorts(Path file) {
       need(file, "<i2");
       short[] a = new short[length()];
@@ -222,7 +245,8 @@ public final class Npy {
         case "<f4": case "<i4": item = 4; break;
         case "<f8": case "<i8": item = 8; break;
         case "<i2": item = 2; break;
-        default: throw new ChiveException(file + ": unsupported dtype " + dtype + " (chive reads <f4, <f8, <i4, <i8, <i2)");
+        case "|u1": case "|i1": case "|b1": item = 1; break;
+        default: throw new ChiveException(file + ": unsupported dtype " + dtype + " (chive reads <f4, <f8, <i4, <i8, <i2, |u1, |i1, |b1)");
       }
       if (f.group(1).equals("True")) throw new ChiveException(file + ": Fortran-ordered arrays are not supported");
       String dimText = s.group(1);

@@ -92,6 +92,38 @@ class IoFormatsTest {
     assertArrayEquals(a, Npy.read(t).floats(t), "a refused write leaves the file as it was");
   }
 
+  @Test
+  void npyNumbersReadEveryDtypeNumpyWritesForRasters() throws IOException {
+    // uint8, int8 and bool in numpy's layout ('|u1', '|i1', '|b1'), then the wider ones
+    Path u = dir.resolve("u.npy");
+    rawNpy(u, "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 2), }", 0);
+    Files.write(u, concat(Files.readAllBytes(u), new byte[] {0, 1, (byte) 200, 1}));
+    assertArrayEquals(new double[] {0, 1, 200, 1}, Npy.read(u).numbers(u));
+    assertArrayEquals(new int[] {2, 2}, Npy.read(u).shape);
+    Path i = dir.resolve("i8.npy");
+    rawNpy(i, "{'descr': '|i1', 'fortran_order': False, 'shape': (3,), }", 0);
+    Files.write(i, concat(Files.readAllBytes(i), new byte[] {-1, 0, 127}));
+    assertArrayEquals(new double[] {-1, 0, 127}, Npy.read(i).numbers(i));
+    Path b = dir.resolve("b.npy");
+    rawNpy(b, "{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }", 0);
+    Files.write(b, concat(Files.readAllBytes(b), new byte[] {1, 0}));
+    assertArrayEquals(new double[] {1, 0}, Npy.read(b).numbers(b));
+    Path l = dir.resolve("l.npy");
+    Npy.write(l, new long[] {3, -4});
+    assertArrayEquals(new double[] {3, -4}, Npy.read(l).numbers(l));
+    Path f = dir.resolve("f.npy");
+    Npy.write(f, new float[] {0.5f, 2});
+    assertArrayEquals(new double[] {0.5, 2}, Npy.read(f).numbers(f));
+    ChiveException e = assertThrows(ChiveException.class, () -> Npy.read(u).floats(u));
+    assertTrue(e.getMessage().contains("|u1"), e.getMessage());
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, c, a.length, b.length);
+    return c;
+  }
+
   /** Writes an NPY file with a hand-made header (numpy's layout) and {@code data} bytes after it. */
   static void rawNpy(Path f, String dict, int dataBytes) throws IOException {
     int unpadded = 10 + dict.length() + 1;
