@@ -35,6 +35,7 @@
     Threshold z = H(x - threshold);  Delay  y(t) = x(t - delay)"
   (:refer-clojure :exclude [read])
   (:require [chive.impl.files :as files]
+            [chive.units]
             [clojure.string :as str])
   (:import (io.jhdf HdfFile WritableHdfFile)
            (io.jhdf.api Dataset Group Node WritableGroup)
@@ -995,3 +996,204 @@
                        nm (node-names i)]]
              {:node nm :type (:type ((:nodes g) nm)) :shape (into [b t] (.outShape md)) :values v}))
       (finally (.close ^java.lang.AutoCloseable net)))))
+
+;; ---------------------------------------------------------------- chive.net
+
+(def ^:private neuron-types #{"LIF" "IF" "LI" "I" "CubaLIF" "CubaLI" "Threshold"})
+(def ^:private linear-types #{"Affine" "Linear" "Conv2d" "SumPool2d" "AvgPool2d" "Flatten" "Scale" "Delay"})
+
+(defn- identity-rows [n] (mapv (fn [j] {j 1.0}) (range n)))
+
+(defn- linear-rows
+  "Node `n`'s map from its input units to its output units, as one sparse
+  row {input-unit weight} per output unit, its bias (or nil) and its delay
+  in steps."
+  [where n {:keys [input output]} dt]
+  (let [t (:type n)
+        n-in (reduce * 1 input) n-out (reduce * 1 output)]
+    (case t
+      ("Affine" "Linear")
+      (let [^doubles W (flat-doubles (:weight n)) [o i] (:shape (array (:weight n)))]
+        {:rows (mapv (fn [j] (into {} (for [k (range i) :let [w (aget W (+ (* j i) k))] :when (not (zero? w))] [k w]))) (range o))
+         :bias (when (= t "Affine") (vec (doubles-of where :bias (:bias n) o)))})
+      "Conv2d"
+      (let [[cout cin-g kh kw] (:shape (array (:weight n)))
+            ^doubles w (flat-doubles (:weight n))
+            [cin h wi] input [_ ho wo] output
+            groups (first (ints-of (:groups n)))
+            [sh sw] (per-axis where :stride (:stride n) 2)
+            [dh dw] (per-axis where :dilation (:dilation n) 2)
+            [ph pw] (let [p (:padding n)]
+                      (cond (= p "valid") [0 0]
+                            (= p "same") [(quot (* dh (dec kh)) 2) (quot (* dw (dec kw)) 2)]
+                            :else (per-axis where :padding p 2)))
+            cout-g (quot cout groups)]
+        {:rows (vec (for [o (range cout) y (range ho) x (range wo)]
+                      (let [g (quot o cout-g)]
+                        (into {} (for [c (range cin-g) ky (range kh) kx (range kw)
+                                       :let [iy (+ (- (* y sh) ph) (* ky dh)) ix (+ (- (* x sw) pw) (* kx dw))
+                                             wt (aget w (+ (* (+ (* o cin-g) c) kh kw) (* ky kw) kx))]
+                                       :when (and (< -1 iy h) (< -1 ix wi) (not (zero? wt)))]
+                                   [(+ (* (+ (* g cin-g) c) h wi) (* iy wi) ix) wt])))))
+         ;; per output unit: each channel's bias over its map
+         :bias (let [^doubles b (doubles-of where :bias (:bias n) cout)]
+                 (vec (for [o (range cout) _ (range (* ho wo))] (aget b o))))})
+      ("SumPool2d" "AvgPool2d")
+      (let [[kh kw] (per-axis where :kernel_size (:kernel_size n) 2)
+            [sh sw] (per-axis where :stride (:stride n) 2)
+            [ph pw] (per-axis where :padding (:padding n) 2)
+            [c h wi] input [_ ho wo] output
+            wt (if (= t "SumPool2d") 1.0 (/ 1.0 (* kh kw)))]
+        {:rows (vec (for [ch (range c) y (range ho) x (range wo)]
+                      (into {} (for [ky (range kh) kx (range kw)
+                                     :let [iy (+ (- (* y sh) ph) ky) ix (+ (- (* x sw) pw) kx)]
+                                     :when (and (< -1 iy h) (< -1 ix wi))]
+                                 [(+ (* ch h wi) (* iy wi) ix) wt]))))})
+      "Flatten" {:rows (identity-rows n-in)}
+      "Scale" (let [^doubles s (doubles-of where :scale (:scale n) n-out)]
+                {:rows (mapv (fn [j] {j (aget s j)}) (range n-out))})
+      "Delay" (let [steps (map #(/ (double %) dt) (seq (doubles-of where :delay (:delay n) n-out)))
+                    s0 (Math/round (double (first steps)))]
+                (when-not (every? #(< (Math/abs (- (double %) (double s0))) 1e-6) steps)
+                  (fail (str where " (Delay): the simulator delays a whole projection by one whole number of steps; delays / dt are "
+                             (pr-str (distinct (take 5 steps))))
+                        {}))
+                {:rows (identity-rows n-out) :delay s0}))))
+
+(defn- compose
+  "Rows P (over the units of M's output) after rows M (over a source's units)."
+  [P M]
+  (mapv (fn [prow] (reduce-kv (fn [acc k w] (reduce-kv (fn [a i x] (assoc a i (+ (get a i 0.0) (* w x)))) acc (nth M k))) {} prow)) P))
+
+(defn- apply-rows [P bias] (when bias (mapv (fn [prow] (reduce-kv (fn [s k w] (+ s (* w (double (nth bias k))))) 0.0 prow)) P)))
+
+(defn- add-vec [a b] (cond (nil? a) b (nil? b) a :else (mapv + a b)))
+
+(defn- add-rows [a b] (if a (mapv #(merge-with + %1 %2) a b) b))
+
+(defn- group-key [nm] (keyword (str/replace (str nm) #"[^A-Za-z0-9_-]" "_")))
+
+(defn import-net
+  "A chive.net network map (for chive.net/build) of NIR graph `g`, every
+  neuron node a group of the :nir model, stepped at `:dt` (in the graph's
+  time unit; `:unit` :s (default) or :ms says which, for the simulator's
+  clock) with the equations import-learn states (:method :euler or :exact).
+  The linear nodes between two neuron nodes (Affine, Linear, Conv2d,
+  SumPool2d, AvgPool2d, Flatten, Scale, Delay) become one projection with
+  a weight per synapse (their composed matrix, scaled by the neuron's input
+  gain; zeros left out), their biases and the neuron's leak drive its
+  per-neuron bias, a Delay a synaptic delay. Recurrent edges are projections
+  like the others. The Input becomes a :spike-generator group with the
+  spikes of `:input` {:raster x :shape [T ...input shape]} (0/1 values, step
+  k at time k·dt), or none. Each neuron node gets a monitor: spikes
+  (<node>-spikes) or, for LI/I readouts, v every step (<node>-v).
+  A spike reaches the next group one step later in the simulator (as in
+  Brian2 and NEST at their minimum delay) where chive.learn passes it on
+  within the step, so each group's bias starts (drive_from) as many steps
+  late as it is projections away from the Input: the simulator's group then
+  runs exactly as the chive.learn stage, that many steps later.
+  Returns the map, with (meta m) ::nodes {node group-key}."
+  [g {:keys [dt unit method input seed] :or {unit :s method :euler seed 0}}]
+  (when-not (and (number? dt) (pos? dt)) (fail (str "import-net needs :dt > 0 (in the graph's time unit), got " (pr-str dt)) {:dt dt}))
+  (when-not (#{:s :ms} unit) (fail (str ":unit must be :s or :ms, got " (pr-str unit)) {:unit unit}))
+  (let [shapes (:nodes (check g))
+        nodes (:nodes g)
+        dt-ms (* dt (if (= unit :s) 1000.0 1.0))
+        preds (group-by second (:edges g))
+        succs (group-by first (:edges g))
+        where-of #(str "node " (pr-str %))
+        _ (doseq [[k n] nodes]
+            (when-not (or (neuron-types (:type n)) (linear-types (:type n)) (#{"Input" "Output"} (:type n)))
+              (fail (str (where-of k) ": NIR " (:type n) " nodes have no simulator equivalent yet" (when (= "NIRGraph" (:type n)) " (nested graphs: flatten them first)")) {:type (:type n)})))
+        units (fn [k] (reduce * 1 (:output (shapes k))))
+        source? (fn [k] (or (neuron-types (:type (nodes k))) (= "Input" (:type (nodes k)))))
+        ;; inflow of node k: {:by {[source delay] rows-over-source} :bias vec-over-k's-input}
+        memo (atom {})
+        inflow (fn inflow [k visiting]
+                 (or (@memo k)
+                     (let [r (reduce
+                              (fn [acc [p _]]
+                                (let [pn (nodes p)]
+                                  (cond
+                                    (source? p) (update-in acc [:by [p 0]] add-rows (identity-rows (units p)))
+                                    (linear-types (:type pn))
+                                    (do (when (visiting p)
+                                          (fail (str (where-of p) ": a cycle through linear nodes only (no neuron on it) cannot be simulated") {:node p}))
+                                        (let [{:keys [by bias]} (inflow p (conj visiting p))
+                                              {:keys [rows delay] pb :bias} (linear-rows (where-of p) pn (shapes p) dt)
+                                              delay (or delay 0)]
+                                          (-> acc
+                                              (update :bias add-vec (add-vec (apply-rows rows bias) pb))
+                                              (update :by (fn [m] (reduce-kv (fn [m [s d] rs] (update m [s (+ d delay)] add-rows (compose rows rs))) m by))))))
+                                    :else (fail (str (where-of p) " (" (:type pn) ") cannot feed " (where-of k)) {}))))
+                              {:by {}}
+                              (preds k))]
+                       (swap! memo assoc k r)
+                       r)))
+        neurons (sort (filter #(neuron-types (:type (nodes %))) (keys nodes)))
+        inputs (sort (filter #(= "Input" (:type (nodes %))) (keys nodes)))
+        _ (doseq [[k n] nodes :when (= "Output" (:type n)) [p] (preds k)]
+            (when-not (source? p)
+              (fail (str (where-of k) " (Output) is fed by " (where-of p) " (" (:type (nodes p)) "); the simulator records neuron nodes: end the graph with an LI readout") {})))
+        gk (into {} (map (fn [k] [k (group-key k)]) (concat inputs neurons)))
+        _ (when-not (= (count (set (vals gk))) (count gk))
+            (fail (str "node names collide as group names: " (pr-str (vals gk))) {}))
+        terms (into {} (for [k neurons]
+                         [k (neuron-terms (where-of k) (nodes k) (units k) dt method)]))
+        flows (into {} (for [k neurons] [k (inflow k #{k})]))
+        ;; projections between the Input and each group, along the fewest
+        depth (loop [d (zipmap inputs (repeat 0))]
+                (let [d2 (reduce (fn [m k]
+                                   (let [ds (keep (fn [[s _]] (some-> (m s) inc)) (keys (:by (flows k))))]
+                                     (if (seq ds) (assoc m k (min (get m k Long/MAX_VALUE) (apply min ds))) m)))
+                                 d neurons)]
+                  (if (= d d2) d (recur d2))))
+        groups (into {}
+                     (concat
+                      (for [k inputs]
+                        (let [n (units k)
+                              {:keys [raster shape]} input
+                              ev (when raster
+                                   (let [xs (double-array (map double raster))
+                                         T (first shape)]
+                                     (when-not (= (vec shape) (into [T] (:output (shapes k))))
+                                       (fail (str "import-net :input: shape " (pr-str shape) ", the Input takes [T " (str/join " " (:output (shapes k))) "]") {}))
+                                     (for [t (range T) u (range n) :let [x (aget xs (+ (* t n) u))] :when (not (zero? x))]
+                                       (do (when-not (== 1.0 x) (fail (str "import-net :input values must be 0 or 1 (spikes), got " x) {}))
+                                           [u t]))))]
+                          [(gk k) {:model :spike-generator :n n
+                                   :spikes {:indices (mapv first ev) :times (mapv #(chive.units/ms (* dt-ms (second %))) ev)}}]))
+                      (for [k neurons]
+                        (let [n (nodes k) {:keys [beta alpha threshold gain drive]} (terms k)
+                              {:keys [bias]} (flows k)
+                              b (mapv (fn [j] (+ (* (double (nth gain j)) (double (if bias (nth bias j) 0.0))) (double (nth drive j)))) (range (units k)))
+                              kind ({"LIF" 0 "IF" 1 "LI" 2 "I" 3 "CubaLIF" 0 "CubaLI" 2 "Threshold" 0} (:type n))]
+                          [(gk k) {:model :nir :n (units k)
+                                   :params {:kind kind :current (if alpha 1 0)
+                                            :soft_reset (if (= "soft" (get-in n [:metadata "chive_reset"])) 1 0)
+                                            :drive_from (get depth k 0)}
+                                   :init (cond-> {:bias b}
+                                           beta (assoc :beta (vec beta))
+                                           (and (nil? beta) (#{"IF" "I"} (:type n))) (assoc :beta (vec (repeat (units k) 1.0)))
+                                           alpha (assoc :alpha (vec alpha))
+                                           threshold (assoc :thr (vec threshold)))}]))))
+        projections (into {}
+                          (for [k neurons
+                                [[s d] rows] (sort-by (comp str key) (:by (flows k)))
+                                :let [gain (:gain (terms k))
+                                      syn (for [[j row] (map-indexed vector rows) [i w] (sort row)
+                                                :let [w (* (double (nth gain j)) (double w))]
+                                                :when (not (zero? w))]
+                                            [i j w])]
+                                :when (seq syn)]
+                            [(keyword (str (name (gk s)) "->" (name (gk k)) (when (pos? d) (str "-d" d))))
+                             (cond-> {:from (gk s) :to (gk k) :target :in
+                                      :connect {:rule :explicit :pre (mapv first syn) :post (mapv second syn)}
+                                      :weight (mapv #(nth % 2) syn)}
+                               (pos? d) (assoc :delay (chive.units/ms (* d dt-ms))))]))
+        monitors (into {} (for [k neurons]
+                            (if (#{"LI" "I" "CubaLI"} (:type (nodes k)))
+                              [(keyword (str (name (gk k)) "-v")) {:type :state :group (gk k) :var :v}]
+                              [(keyword (str (name (gk k)) "-spikes")) {:type :spikes :group (gk k)}])))]
+    (with-meta {:dt (chive.units/ms dt-ms) :seed seed :groups groups :projections projections :monitors monitors}
+      {::nodes gk})))

@@ -4,6 +4,8 @@
   (:require [cheshire.core :as json]
             [chive.nir :as nir]
             [chive.learn :as learn]
+            [chive.net :as net]
+            [chive.units]
             [clojure.java.io :as io]
             [clojure.java.shell :as sh]
             [clojure.test :refer [deftest is testing]]))
@@ -337,3 +339,108 @@
               (is (= 2 (cmd ["run" (str (io/file dir "ff.nir")) "--input" (str (io/file dir "ff_x.npy")) "--out" (str out)]))))
             (is (re-find #"input values must be 0 or 1 \(spikes\), got 2" (str err)))
             (is (re-find #"give --dt" (str err)))))))))
+
+;; ---------------------------------------------------------------- chive.net
+
+(deftest import-net-runs-the-graph-in-the-simulator
+  ;; The peer's graph (Input -> Affine -> LIF -> Linear -> CubaLI) as groups and
+  ;; projections of the simulator: every spike of the peer's float64 Euler loop,
+  ;; one step later (one projection away from the Input), and the CubaLI membrane
+  ;; two steps later.
+  (let [dir (temp-dir)]
+    (peer "euler" dir)
+    (let [g (nir/read (io/file dir "ff.nir"))
+          x (npy (io/file dir "ff_x.npy"))
+          spec (nir/import-net g {:dt 1e-3 :input {:raster x :shape [60 4]}})
+          nw (net/build spec)
+          _ (net/run! nw (chive.units/ms 63) :progress false)
+          sp (net/spikes nw :lif-spikes)
+          want (npy (io/file dir "ff_spikes.npy"))
+          want-v (npy (io/file dir "ff_v.npy"))
+          tr (net/trace nw :cuba-v)
+          step-of (fn [t-ms] (Math/round (/ (double t-ms) 1.0)))]
+      (is (= {"input" :input "lif" :lif "cuba" :cuba} (::nir/nodes (meta spec))))
+      (is (= #{:input :lif :cuba} (set (keys (:groups spec)))))
+      (is (= 24 (count (get-in spec [:projections :input->lif :weight]))) "Affine 6 x 4, all weights non-zero")
+      (is (= (set (for [t (range 60) u (range 6) :when (pos? (aget ^doubles want (+ (* t 6) u)))] [u (inc t)]))
+             (set (map vector (:indices sp) (map step-of (:times-ms sp)))))
+          "the peer's spikes, one step later")
+      (let [^"[[F" vals (:values tr)
+            times (vec (map step-of (:times-ms tr)))]
+        (doseq [t (range 50)
+                :let [k (.indexOf ^java.util.List times (long (+ t 3)))]]
+          (is (every? true? (for [j [0 1]] (< (Math/abs (- (double (aget vals k j)) (aget ^doubles want-v (+ (* t 2) j)))) 2e-4)))
+              (str "membrane of step " t)))))))
+
+(deftest learn-models-run-in-the-simulator
+  ;; chive.learn -> NIR -> chive.net: a trained-style model's spikes in the
+  ;; simulator are the model's own, each layer as many steps later as it is
+  ;; projections from the input; recurrent graphs run too.
+  (let [m (learn/model {:inputs 6 :layers [{:type :affine :n 8}
+                                           {:type :lif :per :neuron :mem 0.9 :threshold 0.4 :reset :hard-leak}
+                                           {:type :affine :n 5}
+                                           {:type :lif :per :neuron :mem 0.8 :syn 0.5 :threshold 0.3 :reset :hard-leak}]
+                        :loss {:type :spike-count} :seed 11 :kernels :java})
+        d (random-dataset 1 40 6 4)
+        [_ l1 _ l2] (learn/record m d [0])
+        raster (let [a (double-array (* 40 6))]
+                 (doseq [[t u] (learn/sample-events d 0)] (aset a (+ (* t 6) u) 1.0))
+                 a)
+        g (nir/export-learn m {:dt 1e-3})
+        spec (nir/import-net g {:dt 1e-3 :input {:raster raster :shape [40 6]}})
+        nw (net/build spec)
+        _ (net/run! nw (chive.units/ms 45) :progress false)
+        as-set (fn [^floats a n shift] (set (for [t (range 40) j (range n) :when (pos? (aget a (+ (* t n) j)))] [j (+ t shift)])))
+        ;; the simulator's spikes up to the model's last step (shifted): it runs a little longer
+        sim (fn [k shift] (let [sp (net/spikes nw k)]
+                            (set (filter #(< (second %) (+ 40 shift)) (map vector (:indices sp) (map #(Math/round (double %)) (:times-ms sp)))))))]
+    (is (< 10 (count (as-set l1 8 0))) "the first layer spikes")
+    (is (< 5 (count (as-set l2 5 0))) "the second layer spikes")
+    (is (= (as-set l1 8 1) (sim :lif_1-spikes 1)) "layer 1: one step later")
+    (is (= (as-set l2 5 2) (sim :lif_3-spikes 2)) "layer 3 (current-based): two steps later")
+    (testing "convolution, sum pooling, flatten and an LI readout: one projection from the conv layer to the readout"
+      (let [m (learn/model {:inputs [1 6 6]
+                            :layers [{:type :conv2d :channels 2 :kernel 3 :padding 1}
+                                     {:type :lif :per :channel :mem 0.85 :threshold 0.3 :reset :hard-leak}
+                                     {:type :sumpool2d :kernel 2} {:type :flatten}
+                                     {:type :affine :n 3} {:type :li :mem 0.9}]
+                            :loss {:type :max-membrane} :seed 5 :kernels :java})
+            d (random-dataset 1 30 36 2)
+            rec (learn/record m d [0])
+            raster (let [a (double-array (* 30 36))]
+                     (doseq [[t u] (learn/sample-events d 0)] (aset a (+ (* t 36) u) 1.0))
+                     a)
+            spec (nir/import-net (nir/export-learn m {:dt 1e-3}) {:dt 1e-3 :input {:raster raster :shape [30 1 6 6]}})
+            nw (net/build spec)
+            _ (net/run! nw (chive.units/ms 33) :progress false)
+            sp (net/spikes nw :lif_1-spikes)
+            tr (net/trace nw :li_5-v)
+            ^floats l1 (nth rec 1) ^floats li (nth rec 5)]
+        (is (= #{:input :lif_1 :li_5} (set (keys (:groups spec)))))
+        (is (= [:input->lif_1 :lif_1->li_5] (sort (keys (:projections spec)))))
+        (is (< 10 (count (:indices sp))))
+        (is (= (set (for [t (range 30) j (range 72) :when (pos? (aget l1 (+ (* t 72) j)))] [j (inc t)]))
+               (set (filter #(< (second %) 31) (map vector (:indices sp) (map #(Math/round (double %)) (:times-ms sp))))))
+            "the conv layer's spikes, one step later")
+        (let [^"[[F" vals (:values tr)]
+          (is (every? true? (for [t (range 27) j (range 3)]
+                              (< (Math/abs (- (aget vals (+ t 3) j) (aget li (+ (* t 3) j)))) 1e-5)))
+              "the readout's membrane, two steps later (recorded at the start of the step after)"))))
+    (testing "a recurrent graph (the peer's LIF with a Linear loop) builds and runs"
+      (let [dir (temp-dir)]
+        (peer "write" dir)
+        (let [g (nir/read (io/file dir "rec.nir"))
+              spec (nir/import-net g {:dt 1e-3 :input {:raster (repeat 90 1.0) :shape [30 3]}})
+              nw (net/build spec)]
+          (is (contains? (:projections spec) :lif->lif) "the loop lif -> rec -> lif is a projection")
+          (net/run! nw (chive.units/ms 30) :progress false)
+          (is (pos? (:count (net/spikes nw :lif-spikes)))))))
+    (testing "refusals"
+      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"import-net needs :dt > 0" (nir/import-net g {})))
+      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"values must be 0 or 1"
+                            (nir/import-net g {:dt 1e-3 :input {:raster (repeat 12 2.0) :shape [2 6]}})))
+      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"end the graph with an LI readout"
+                            (nir/import-net {:type "NIRGraph" :nodes {"in" {:type "Input" :shape [2]} "a" {:type "Linear" :weight [[1 0] [0 1]]}
+                                                                      "out" {:type "Output" :shape [2]}}
+                                             :edges [["in" "a"] ["a" "out"]]}
+                                            {:dt 1e-3}))))))

@@ -11,7 +11,7 @@
             [chive.units :as u])
   (:import (chive.core.plasticity Stdp)
            (chive.core.sim Connectivity NeuronGroup PoissonInput RateMonitor SpikeCountMonitor SpikeMonitor StateMonitor)
-           (chive.core.model Lif CobaLif Izhikevich AdEx HodgkinHuxley PoissonGroup SpikeGeneratorGroup)))
+           (chive.core.model Lif CobaLif Izhikevich AdEx HodgkinHuxley PoissonGroup SpikeGeneratorGroup NirNeuron)))
 
 (set! *warn-on-reflection* true)
 
@@ -96,6 +96,10 @@
      :init (fn [^NeuronGroup g spec seed-of]
              (when-let [r (:rate spec)]
                (fill-var! (.var g "rate") r :Hz (keyword (.name g) "rate") (seed-of "rate"))))}))
+
+(registry/register! :model :nir
+  (registry/java-model #(NirNeuron. %1 %2) nil
+                       {:doc "the neurons of a NIR graph (chive.nir/import-net): dimensionless v, per-neuron beta, alpha, thr and bias; params kind (0 LIF, 1 IF, 2 LI, 3 I), current, soft_reset; stepped as chive.learn's neuron stages"}))
 
 (registry/register! :model :spike-generator
   (registry/java-model #(SpikeGeneratorGroup. %1 %2 (int-array 0) (double-array 0)) nil
