@@ -17,8 +17,11 @@
 (ns notebooks.surrogate-gradients
   (:require [chive.data :as data]
             [chive.learn :as learn]
+            [chive.net :as net]
+            [chive.nir :as nir]
             [chive.notebook :as nb]
-            [chive.plot :as plot]))
+            [chive.plot :as plot]
+            [chive.units :as u]))
 
 (def sizes {:samples 1000 :epochs 20})
 
@@ -162,3 +165,65 @@ learn/jax-seed-neuron
 
 (let [{:keys [values shape]} (learn/feature-maps conv conv-test 0 4)]
   (plot/feature-maps values shape {:title "Second LIF layer: spikes per neuron over 12 steps" :max-channels 32 :px 8}))
+
+;; ## From the trainer to the simulator, through NIR
+;;
+;; A network trained here can leave chive as a NIR file (the format snnTorch,
+;; Norse, Sinabs, Lava and the neuromorphic back ends exchange) and come back
+;; into chive's simulator, where it has monitors, plots and plasticity like
+;; any other network. A feed-forward network on the same Randman task, with
+;; the reset NIR describes (to 0 after a spike, before the next input):
+
+(def ff (learn/model {:inputs 16 :layers [{:type :affine :n 32}
+                                         {:type :lif :mem 0.95 :threshold 1.0 :reset :hard-leak}
+                                         {:type :affine :n 2}
+                                         {:type :lif :mem 0.95 :threshold 1.0 :reset :hard-leak}]
+                      :loss {:type :spike-count :reduction :sum :scale 0.5}
+                      :init {:type :normal :scale 3.0} :seed 42 :threads 2}))
+
+(def ff-history
+  (learn/train! ff (first parts) {:epochs 10 :batch 48 :optimizer {:type :sgd :lr 2e-2 :momentum 0.9}
+                                  :shuffle-seed 42 :test (second parts) :progress false}))
+
+(map #(select-keys % [:epoch :train-acc :test-acc]) ff-history)
+
+;; Exported at 1 ms per step (tau = dt/(1 - beta), r = tau/dt: snnTorch's
+;; convention), written, read back and checked:
+
+(def nir-file (let [f (java.io.File/createTempFile "randman" ".nir")]
+                (nir/write! f (nir/export-learn ff {:dt 1e-3}))
+                f))
+
+(nir/info (nir/read nir-file))
+
+;; In the simulator every neuron node is a group and the Affine maps are
+;; projections; the input sample plays through a spike generator:
+
+(def sim-spec
+  (let [[_ test] parts
+        raster (double-array (* 100 16))]
+    (doseq [[t u] (learn/sample-events test 0)] (aset raster (+ (* t 16) u) 1.0))
+    (nir/import-net (nir/read nir-file) {:dt 1e-3 :input {:raster raster :shape [100 16]}})))
+
+(def sim (doto (net/build sim-spec) (net/run! (u/ms 101) :progress false)))
+
+;; The hidden layer's spikes for test sample 0, in the trainer (`learn/record`)
+;; and in the simulator: the same spikes, the simulator's one step (1 ms) later,
+;; since a projection delivers a spike in the step after it, where the trainer
+;; passes it on within the step.
+
+(def hidden-trainer
+  (let [[_ test] parts
+        ^floats hidden (nth (learn/record ff test [0]) 1)]
+    (vec (for [t (range 100) j (range 32) :when (pos? (aget hidden (+ (* t 32) j)))] [j t]))))
+
+(def hidden-sim (let [{:keys [indices times-ms]} (net/spikes sim :lif_1-spikes)]
+                  (mapv (fn [i t] [i (Math/round (double t))]) indices times-ms)))
+
+{:trainer-spikes (count hidden-trainer) :simulator-spikes (count hidden-sim)
+ :the-same-one-step-later (= (set (map (fn [[j t]] [j (inc t)]) hidden-trainer)) (set hidden-sim))}
+
+[(plot/raster {:indices (int-array (map first hidden-trainer)) :times-ms (double-array (map second hidden-trainer))}
+              {:title "trainer (chive.learn), hidden layer" :t-max-ms 101 :n-max 32 :width 300 :height 200})
+ (plot/raster (net/spikes sim :lif_1-spikes)
+              {:title "simulator (chive.net), hidden layer" :t-max-ms 101 :n-max 32 :width 300 :height 200})]
