@@ -143,11 +143,14 @@
       (v/fail! path (str (name kind) " is a readout without a threshold; :learn :threshold needs :lif or :if") {:learn learn}))
     (when (and leaky? (not (or (contains? nrn :mem) (contains? nrn :tau-mem))))
       (v/fail! path (str (name kind) " needs :mem (the decay per step) or :tau-mem with :dt, here or in the model's :neuron") {}))
+    (when (and (:recurrent spec) (not spiking?))
+      (v/fail! path (str (name kind) " is a readout; :recurrent needs :lif or :if") {}))
     (Neuron. ({:lif Neuron$Kind/LIF :if Neuron$Kind/IF :li Neuron$Kind/LI :integrator Neuron$Kind/I} kind)
              (if leaky? (decay nrn :mem :tau-mem) 1.0) (boolean current?) (if current? (decay nrn :syn :tau-syn) 0.0)
              (double (:threshold nrn 1.0)) reset (boolean (:detach-reset nrn true))
              (when spiking? (surrogate (:surrogate nrn [:superspike 10]))) per
-             (contains? learn :mem) (contains? learn :syn) (contains? learn :threshold))))
+             (contains? learn :mem) (contains? learn :syn) (contains? learn :threshold)
+             (boolean (v/bool! path ":recurrent" (:recurrent spec false))))))
 
 (defn- pool-entry [kind k doc]
   (registry/register!
@@ -196,14 +199,14 @@
   :new (fn [path spec _nrn shape _seed]
          (Affine. (int (reduce * shape)) (int (v/int-in! path ":n" (:n spec) 1 nil)) (boolean (v/bool! path ":bias" (:bias spec true)))))})
 
-(doseq [[k doc] [[:lif "leaky integrate-and-fire neurons, one per input unit: U = beta U + J - reset, J the input or, with :syn/:tau-syn, a synaptic current; :reset :soft (default), :hard, :hard-leak"]
+(doseq [[k doc] [[:lif "leaky integrate-and-fire neurons, one per input unit: U = beta U + J - reset, J the input or, with :syn/:tau-syn, a synaptic current; :reset :soft (default), :hard, :hard-leak; :recurrent true adds the previous step's spikes through trained weights v (n x n, uniform in ±1/sqrt(n) at first; vector input)"]
                  [:if "integrate-and-fire (no leak: beta = 1), one per input unit"]
                  [:li "leaky integrator readout, one per input unit: output U = beta U + J (for the :max-membrane loss)"]
                  [:integrator "integrator readout (beta = 1): output U = U + J"]]]
   (registry/register!
    :layer k
    {:doc (str doc ". Options: the neuron keys (:mem/:tau-mem, :syn/:tau-syn, :dt, :threshold, :reset, :detach-reset, :surrogate; defaults from the model's :neuron), :per :neuron|:channel|:layer (how many values of each), :learn a set of #{:mem :syn :threshold} to train")
-    :keys (into elementwise-neuron-keys #{:per :learn})
+    :keys (into elementwise-neuron-keys #{:per :learn :recurrent})
     :new (fn [path spec nrn _shape _seed] (neuron-module k path spec nrn))}))
 
 (registry/register!
@@ -241,6 +244,11 @@
 (def ^:private init-types [:glorot-uniform :normal :kaiming-uniform :lsuv])
 
 (defn- init! [m {:keys [type scale] :or {type :glorot-uniform}} ^SplittableRandom rng]
+  ;; recurrent neuron stages: v uniform in ±1/sqrt(n) (PyTorch's RNN default), whatever the :init type
+  (when (and (instance? Neuron m) (.recurrent ^Neuron m))
+    (let [^floats v (.recurrentWeights ^Neuron m)
+          lim (/ 1.0 (Math/sqrt (.outSize ^Neuron m)))]
+      (dotimes [i (alength v)] (aset v i (float (* lim (- (* 2.0 (.nextDouble rng)) 1.0)))))))
   (when (instance? Weighted m)
     (let [^Weighted w m
           scale (if (= scale :spytorch)

@@ -577,13 +577,31 @@
 (defn- learn-ns [] (require 'chive.learn) (find-ns 'chive.learn))
 (defn- learn-fn [s] @(ns-resolve (learn-ns) s))
 
-(defn- chain
-  "The node names of `g` from its one Input to its Output, in order; refuses
-  branches, merges, cycles and nodes off that path, naming the node."
+(defn- recurrent-loops
+  "{neuron loop-node} for each spiking neuron node whose output comes back to
+  it through one Linear or Affine node that nothing else touches (snnTorch's
+  RLeaky/RSynaptic, Norse's recurrent cells, as NIR writes them)."
   [g]
   (let [nodes (:nodes g)
         outs (group-by first (:edges g))
-        ins (group-by second (:edges g))
+        ins (group-by second (:edges g))]
+    (into {} (for [[k n] nodes
+                   :when (#{"Linear" "Affine"} (:type n))
+                   :let [p (map first (ins k)) s (map second (outs k))]
+                   :when (and (= 1 (count p)) (= p s) (#{"LIF" "IF" "CubaLIF"} (:type (nodes (first p)))))]
+               [(first p) k]))))
+
+(defn- chain
+  "The node names of `g` from its one Input to its Output, in order, leaving
+  out the loops of recurrent-loops; refuses branches, merges, other cycles
+  and nodes off that path, naming the node."
+  [g]
+  (let [loops (recurrent-loops g)
+        loop-nodes (set (vals loops))
+        nodes (apply dissoc (:nodes g) loop-nodes)
+        edges (remove (fn [[a b]] (or (loop-nodes a) (loop-nodes b))) (:edges g))
+        outs (group-by first edges)
+        ins (group-by second edges)
         inputs (sort (filter #(= "Input" (:type (nodes %))) (keys nodes)))]
     (when-not (= 1 (count inputs))
       (fail (str "chive.learn imports a graph with one Input node; this one has " (count inputs) (when (seq inputs) (str ": " (str/join ", " inputs))))
@@ -598,7 +616,7 @@
                            (done k) (recur stack done)
                            :else (recur (into stack (for [[_ b] (outs k)] [b (conj trail k)])) (conj done k))))))]
       (when-let [[a b] back]
-        (fail (str "edge " a " -> " b " closes a cycle: chive.learn imports feed-forward chains (recurrent edges are not supported yet; chive.nir/read and write! keep them)") {:edge [a b]})))
+        (fail (str "edge " a " -> " b " closes a cycle: chive.learn imports chains, with recurrence only as a spiking node's loop through one Linear or Affine node (chive.nir/import-net takes any cycle)") {:edge [a b]})))
     (let [path (loop [k (first inputs) acc [k] seen #{k}]
                  (let [succ (map second (outs k))]
                    (cond
@@ -608,7 +626,7 @@
                      (> (count succ) 1) (fail (str "node " (pr-str k) " feeds " (count succ) " nodes (" (str/join ", " succ) "): chive.learn imports a chain of nodes, without branches") {:node k})
                      :else (let [nxt (first succ)]
                              (when (seen nxt)
-                               (fail (str "edge " k " -> " nxt " closes a cycle: chive.learn imports feed-forward chains (recurrent edges are not supported yet; chive.nir/read and write! keep them)") {:edge [k nxt]}))
+                               (fail (str "edge " k " -> " nxt " closes a cycle: chive.learn imports chains, with recurrence only as a spiking node's loop through one Linear or Affine node") {:edge [k nxt]}))
                              (when (> (count (ins nxt)) 1)
                                (fail (str "node " (pr-str nxt) " has " (count (ins nxt)) " inputs (" (str/join ", " (map first (ins nxt))) "): chive.learn imports a chain of nodes") {:node nxt}))
                              (recur nxt (conj acc nxt) (conj seen nxt))))))]
@@ -735,6 +753,7 @@
   (when-not (#{:euler :exact} method) (fail (str ":method must be :euler or :exact, got " (pr-str method)) {:method method}))
   (let [shapes (:nodes (check g))
         path (chain g)
+        loops (recurrent-loops g)
         nodes (:nodes g)
         in-shape (:output (shapes (first path)))
         _ (when-not (#{1 3} (count in-shape))
@@ -800,17 +819,29 @@
                (fold-into acc (vec (doubles-of where :scale (:scale n) units)) (vec (repeat units 0.0)))
                ("LIF" "LI" "IF" "I" "CubaLIF" "CubaLI" "Threshold")
                (let [terms (neuron-terms where n units dt method)
-                     acc (fold-into acc (vec (:gain terms)) (vec (:drive terms)))]
+                     ;; a recurrent loop: its weights (times the gain) become the stage's v,
+                     ;; row i out of neuron i; an Affine loop's bias is a constant drive
+                     lp (some-> (loops k) nodes)
+                     rec (when lp
+                           (let [^doubles W (flat-doubles (:weight lp)) gain (vec (:gain terms))
+                                 V (double-array (* units units))]
+                             (dotimes [j units] (dotimes [i units] (aset V (+ (* i units) j) (* (double (gain j)) (aget W (+ (* j units) i))))))
+                             V))
+                     drive (if (and lp (= "Affine" (:type lp)))
+                             (mapv (fn [d g b] (+ (double d) (* (double g) b))) (:drive terms) (:gain terms) (doubles-of where :bias (:bias lp) units))
+                             (vec (:drive terms)))
+                     acc (fold-into acc (vec (:gain terms)) drive)]
                  (when-let [th (:threshold terms)]
                    (when-let [bad (first (remove pos? th))]
                      (fail (str where " (" t "): chive.learn thresholds must be > 0, got " bad) {})))
-                 (conj acc {:kind :neuron :node k :terms terms :units units
+                 (conj acc {:kind :neuron :node k :terms terms :units units :rec rec
                             :spec (cond-> {:type (:layer terms) :per :neuron
                                            ;; chive's own export marks resets NIR cannot express
                                            :reset (case (get-in n [:metadata "chive_reset"]) "soft" :soft "hard" :hard :hard-leak)}
                                     (:beta terms) (assoc :mem (double (aget ^doubles (:beta terms) 0)))
                                     (:alpha terms) (assoc :syn (double (aget ^doubles (:alpha terms) 0)))
                                     (:threshold terms) (assoc :threshold (double (aget ^doubles (:threshold terms) 0)))
+                                    rec (assoc :recurrent true)
                                     ;; what each kind can train: decays of leaky ones, thresholds of spiking ones
                                     learn (assoc :learn (set (filter (cond-> (case (:layer terms) :lif #{:mem :threshold} :li #{:mem} :if #{:threshold} #{})
                                                                        (:alpha terms) (conj :syn))
@@ -850,7 +881,8 @@
                       put! (fn [^floats dst ^doubles src] (when (and dst src) (dotimes [j (alength dst)] (aset dst j (float (aget src j))))))]
                   (put! (.beta nm) beta)
                   (put! (.alpha nm) alpha)
-                  (put! (.threshold nm) threshold))
+                  (put! (.threshold nm) threshold)
+                  (put! (.recurrentWeights nm) (:rec st)))
         nil))
     (vary-meta model assoc ::nodes (mapv :node stages))))
 
@@ -943,7 +975,12 @@
                               :else
                               (cond-> {:type (if spiking? "IF" "I") :r (arr (repeat units (/ 1.0 dt)))}
                                 spiking? (assoc :v_threshold th :v_reset zeros)))
-                             meta (assoc :metadata meta))])
+                             meta (assoc :metadata meta))
+                        ;; recurrence: a Linear loop node, W[j][i] = v[i][j] (the gain is 1 by this export's convention)
+                        (when (.recurrent nu)
+                          (let [^floats v (.recurrentWeights nu) W (float-array (* units units))]
+                            (dotimes [a units] (dotimes [b units] (aset W (+ (* b units) a) (aget v (+ (* a units) b)))))
+                            [(str nm "_rec") {:type "Linear" :weight (array W {:shape [units units]})}]))])
                      :else
                      (fail (str where ": no NIR equivalent" (cond (instance? chive.core.learn.Layer md) " for a :dense layer (its input arrives one step late); build the model from :affine and :lif stages"
                                                                   (instance? chive.core.learn.BatchNorm md) " for batch norm (fold it into the convolution before)"
@@ -951,10 +988,15 @@
                            {:layer i}))))
                modules)
         names (concat ["input"] (map first named) ["output"])
+        loops (keep (fn [[nm _ lp]] (when lp [nm lp])) named)
         out-shape (vec (.outShape ^chive.core.learn.Module (peek modules)))]
     {:type "NIRGraph"
-     :nodes (into (sorted-map) (concat [["input" {:type "Input" :shape in0}]] named [["output" {:type "Output" :shape out-shape}]]))
-     :edges (mapv vector names (rest names))
+     :nodes (into (sorted-map) (concat [["input" {:type "Input" :shape in0}]]
+                                       (map (fn [[nm node]] [nm node]) named)
+                                       (map second loops)
+                                       [["output" {:type "Output" :shape out-shape}]]))
+     :edges (into (mapv vector names (rest names))
+                  (mapcat (fn [[nm [ln _]]] [[nm ln] [ln nm]]) loops))
      :metadata {"source" "chive.learn" "dt" (double dt)}}))
 
 (defn run

@@ -507,3 +507,24 @@
                           (learn/train! m train (assoc opts :lr-schedule {:type :step :evry 2 :factor 0.5}))))
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"lr-schedule: unknown :type :linear"
                           (learn/train! m train (assoc opts :lr-schedule {:type :linear}))))))
+
+(deftest recurrent-neuron-stages
+  ;; :recurrent true on a spiking stage: trained n x n weights v, initialised
+  ;; uniform in ±1/sqrt(n); readouts and maps are refused by name.
+  (let [m (learn/model {:inputs 4 :layers [{:type :affine :n 6} {:type :lif :mem 0.9 :recurrent true} {:type :affine :n 2} {:type :li :mem 0.9}]
+                        :loss {:type :max-membrane} :seed 3})
+        v (first (filter #(= :v (:name %)) (learn/weights m)))]
+    (is (= [1 [6 6]] [(:layer v) (:shape v)]))
+    (is (every? #(<= (Math/abs (double %)) (/ 1.0 (Math/sqrt 6))) (:values v)))
+    (is (< 0.05 (apply max (map #(Math/abs (double %)) (:values v)))) "not all zero")
+    (let [[train] (small-randman)
+          m2 (learn/model {:inputs 16 :layers [{:type :affine :n 12} {:type :lif :mem 0.9 :recurrent true :reset :hard-leak} {:type :affine :n 2} {:type :li :mem 0.9}]
+                           :loss {:type :max-membrane} :seed 3})
+          before (vec (:values (first (filter #(= :v (:name %)) (learn/weights m2)))))]
+      (learn/train! m2 train {:epochs 1 :batch 32 :optimizer {:type :adam :lr 1e-2} :progress false})
+      (is (not= before (vec (:values (first (filter #(= :v (:name %)) (learn/weights m2)))))) "v trains"))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"li is a readout; :recurrent needs :lif or :if"
+                          (learn/model {:inputs 4 :layers [{:type :affine :n 2} {:type :li :mem 0.9 :recurrent true}] :loss {:type :max-membrane}})))
+    (is (thrown-with-msg? chive.core.sim.ChiveException #"recurrent neurons take a vector of units, got shape \[2, 4, 4\]"
+                          (learn/model {:inputs [1 4 4] :layers [{:type :conv2d :channels 2 :kernel 1} {:type :lif :mem 0.9 :recurrent true}]
+                                        :loss {:type :spike-count}})))))

@@ -270,6 +270,18 @@
           (is (= (map count r1) (map count r2)))
           (is (every? true? (mapcat (fn [a b] (map #(< (Math/abs (- (double %1) (double %2))) 1e-5) a b)) r1 r2))
               "every layer's output within 1e-5 (the conv's missing bias became zeros)"))))
+    (testing "a recurrent stage: a Linear loop node in NIR, bit for bit back"
+      (let [m (learn/model {:inputs 6 :layers [{:type :affine :n 8}
+                                               {:type :lif :per :neuron :mem 0.9 :threshold 0.4 :reset :hard-leak :recurrent true}
+                                               {:type :affine :n 3} {:type :li :mem 0.9}]
+                            :loss {:type :max-membrane} :seed 11 :kernels :java})
+            f (io/file dir "rec.nir")
+            g (nir/export-learn m {:dt 1e-3})]
+        (is (= #{["lif_1" "lif_1_rec"] ["lif_1_rec" "lif_1"]} (set (filter #(some #{"lif_1_rec"} %) (:edges g)))))
+        (nir/write! f g)
+        (is (= [] (:problems (peer-check f))))
+        (let [m2 (nir/import-learn (nir/read f) {:dt 1e-3 :kernels :java})]
+          (is (= (map vec (learn/record m d [0 1 2])) (map vec (learn/record m2 d [0 1 2])))))))
     (testing "refusals name the layer"
       (is (thrown-with-msg? clojure.lang.ExceptionInfo #"layer 1 \(LIF\): its reset is soft"
                             (nir/export-learn (learn/model {:inputs 4 :layers [{:type :affine :n 3} {:type :lif :mem 0.9}] :seed 1}) {:dt 1e-3})))
@@ -290,8 +302,15 @@
 (deftest import-learn-refuses-what-it-cannot-step
   (let [dir (temp-dir)]
     (peer "write" dir)
-    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"edge rec -> lif closes a cycle"
-                          (nir/import-learn (nir/read (io/file dir "rec.nir")) {:dt 1e-3})))
+    (let [g (nir/read (io/file dir "rec.nir"))]
+      (is (= ["affine" "LIF"] (map :type (learn/shapes (nir/import-learn g {:dt 1e-3 :loss {:type :spike-count}}))))
+          "a LIF with a Linear loop is one recurrent stage")
+      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"edge .* closes a cycle"
+                            (nir/import-learn (-> g
+                                                  (assoc-in [:nodes "fc2"] {:type "Linear" :weight (nir/array (repeat 3 (repeat 5 0.1)))})
+                                                  (update :edges conj ["lif" "fc2"] ["fc2" "fc"]))
+                                              {:dt 1e-3}))
+          "other cycles are refused"))
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"needs :dt > 0"
                           (nir/import-learn (nir/read (io/file dir "conv.nir")) {})))
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"node \"cuba\" \(CubaLIF\): dt 0.01 gives alpha = -1\.0\d* outside \[0, 1\]"
@@ -426,6 +445,18 @@
           (is (every? true? (for [t (range 27) j (range 3)]
                               (< (Math/abs (- (aget vals (+ t 3) j) (aget li (+ (* t 3) j)))) 1e-5)))
               "the readout's membrane, two steps later (recorded at the start of the step after)"))))
+    (testing "a recurrent stage: the loop is a projection of the group onto itself, and the spikes agree"
+      (let [m (learn/model {:inputs 6 :layers [{:type :affine :n 8}
+                                               {:type :lif :per :neuron :mem 0.9 :threshold 0.4 :reset :hard-leak :recurrent true}]
+                            :loss {:type :spike-count} :seed 17 :kernels :java})
+            ^floats l1 (second (learn/record m d [0]))
+            spec (nir/import-net (nir/export-learn m {:dt 1e-3}) {:dt 1e-3 :input {:raster raster :shape [40 6]}})
+            nw (net/build spec)
+            _ (net/run! nw (chive.units/ms 42) :progress false)
+            sp (net/spikes nw :lif_1-spikes)]
+        (is (contains? (:projections spec) :lif_1->lif_1))
+        (is (< 10 (count (as-set l1 8 0))))
+        (is (= (as-set l1 8 1) (set (filter #(< (second %) 41) (map vector (:indices sp) (map #(Math/round (double %)) (:times-ms sp)))))))))
     (testing "a recurrent graph (the peer's LIF with a Linear loop) builds and runs"
       (let [dir (temp-dir)]
         (peer "write" dir)

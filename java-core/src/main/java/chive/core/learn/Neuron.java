@@ -24,6 +24,13 @@ import chive.core.sim.ChiveException;
  * is 0 where the clamp is active). With detachReset the gradient does not
  * flow through the S of the reset (the seeds' stop_gradient), as in
  * {@link Layer}.
+ *
+ * <p>Recurrent (spiking kinds, vector input): the input of step t gets the
+ * previous step's spikes through an n × n matrix V (row i: out of neuron i),
+ * X'_t = X_t + S_{t-1}·V, a trainable parameter (snnTorch's RLeaky with
+ * all-to-all feedback, a NIR neuron with a Linear loop); backpropagation
+ * through time carries the gradient of X'_t back to S_{t-1} (through the
+ * surrogate) and into V.
  */
 public final class Neuron extends Module {
   public enum Kind { LIF, IF, LI, I }
@@ -36,13 +43,22 @@ public final class Neuron extends Module {
   public final Surrogate surrogate;
   public final Per per;
   public final boolean learnBeta, learnAlpha, learnThreshold;
+  public final boolean recurrent;
   private final double beta0, alpha0, threshold0;
+  /** Recurrent weights n × n (row i: out of neuron i), or null. */
+  private float[] v;
   /** Per-neuron/channel/layer values (length set at bind). */
   private float[] beta, alpha, threshold;
   private int n, group;
 
   public Neuron(Kind type, double beta, boolean currentBased, double alpha, double threshold, Layer.Reset reset,
                 boolean detachReset, Surrogate surrogate, Per per, boolean learnBeta, boolean learnAlpha, boolean learnThreshold) {
+    this(type, beta, currentBased, alpha, threshold, reset, detachReset, surrogate, per, learnBeta, learnAlpha, learnThreshold, false);
+  }
+
+  public Neuron(Kind type, double beta, boolean currentBased, double alpha, double threshold, Layer.Reset reset,
+                boolean detachReset, Surrogate surrogate, Per per, boolean learnBeta, boolean learnAlpha, boolean learnThreshold,
+                boolean recurrent) {
     if (type == null || reset == null || per == null) throw new ChiveException("neuron kind, reset and per must be given");
     boolean sp = type == Kind.LIF || type == Kind.IF;
     boolean leaky = type == Kind.LIF || type == Kind.LI;
@@ -53,6 +69,8 @@ public final class Neuron extends Module {
     if (sp && !(threshold > 0) || Double.isInfinite(threshold)) throw new ChiveException(type + " neurons: threshold must be finite and > 0, got " + threshold);
     if (!sp && learnThreshold) throw new ChiveException(type + " is a readout without a threshold; it cannot be trained");
     if (sp && surrogate == null) throw new ChiveException(type + " neurons need a surrogate gradient");
+    if (recurrent && !sp) throw new ChiveException(type + " is a readout; only spiking neurons (LIF, IF) can be recurrent");
+    this.recurrent = recurrent;
     this.type = type;
     this.beta0 = leaky ? beta : 1.0;
     this.currentBased = currentBased;
@@ -81,6 +99,11 @@ public final class Neuron extends Module {
       default: p = 1;
     }
     group = n / p;
+    if (recurrent) {
+      if (in.length != 1) throw new ChiveException("recurrent neurons take a vector of units, got shape " + java.util.Arrays.toString(in) + " (flatten first)");
+      if ((long) n * n > Integer.MAX_VALUE / 2) throw new ChiveException("recurrent neurons: " + n + " x " + n + " weights is too many");
+      if (v == null || v.length != n * n) v = new float[n * n];
+    }
     if (beta == null || beta.length != p) {
       beta = filled(p, beta0);
       alpha = filled(p, alpha0);
@@ -93,6 +116,8 @@ public final class Neuron extends Module {
   public float[] beta() { return beta; }
   public float[] alpha() { return alpha; }
   public float[] threshold() { return threshold; }
+  /** The live recurrent weights (n × n, row i: out of neuron i), or null. */
+  public float[] recurrentWeights() { return v; }
 
   @Override
   public float[][] params() {
@@ -100,6 +125,7 @@ public final class Neuron extends Module {
     if (learnBeta) p.add(beta);
     if (learnAlpha) p.add(alpha);
     if (learnThreshold) p.add(threshold);
+    if (recurrent) p.add(v);
     return p.toArray(new float[0][]);
   }
 
@@ -109,6 +135,7 @@ public final class Neuron extends Module {
     if (learnBeta) p.add("beta");
     if (learnAlpha) p.add("alpha");
     if (learnThreshold) p.add("threshold");
+    if (recurrent) p.add("v");
     return p.toArray(new String[0]);
   }
 
@@ -116,12 +143,15 @@ public final class Neuron extends Module {
   public int[][] paramShapes() {
     int[][] s = new int[params().length][];
     for (int i = 0; i < s.length; i++) s[i] = new int[] {beta.length};
+    if (recurrent) s[s.length - 1] = new int[] {n, n};
     return s;
   }
 
   static final class NCtx extends Ctx {
     int rows;
     float[] u, s, i, x;
+    /** Recurrent: the input with the feedback added (rows × n), and backward's rows (n each). */
+    float[] xr, gr, dx;
     int[] evPtr, evIdx;
     /** Backward scratch (length n): surrogate row, per-unit β and θ gradient sums, zeros, a sink for gIn. */
     float[] sig, accB, accT, zero, sink;
@@ -148,7 +178,9 @@ public final class Neuron extends Module {
       c.i = currentBased ? new float[rows * n] : null;
       c.evPtr = new int[rows + 1];
     }
-    final float[] X = in.values(), U = c.u, S = c.s, I = c.i;
+    final float[] X0 = in.values(), U = c.u, S = c.s, I = c.i;
+    if (recurrent && (c.xr == null || c.xr.length != rows * n)) c.xr = new float[rows * n];
+    final float[] X = recurrent ? c.xr : X0, V = v;
     final boolean sp = spiking(), smooth = env.smooth, list = sp && !smooth;
     final Surrogate sg = surrogate;
     final float cU = cU(), cJ = cJ(), cT = cT();
@@ -162,6 +194,18 @@ public final class Neuron extends Module {
         final int o = (b * T + t) * n, p = o - n;
         final boolean first = t == 0;
         if (list && e + n > idx.length) idx = java.util.Arrays.copyOf(idx, Math.max(2 * idx.length, e + n));
+        if (recurrent) {
+          // X'_t = X_t + S_{t-1}·V, row by row of the spikes (most are 0)
+          System.arraycopy(X0, o, X, o, n);
+          if (!first) {
+            for (int i = 0; i < n; i++) {
+              final float si = S[p + i];
+              if (si == 0f) continue;
+              final int r = i * n;
+              for (int j = 0; j < n; j++) X[o + j] += si * V[r + j];
+            }
+          }
+        }
         for (int q = 0; q < P; q++) {
           final float bq = clamp01(beta[q]), aq = clamp01(alpha[q]), th = threshold[q];
           final int j0 = q * grp, j1 = j0 + grp;
@@ -232,14 +276,21 @@ public final class Neuron extends Module {
     final float cU = cU(), cJ = cJ(), cT = cT();
     int k = 0;
     final float[] dBeta = learnBeta ? grads[k++] : null, dAlpha = learnAlpha ? grads[k++] : null, dTh = learnThreshold ? grads[k++] : null;
+    final float[] dV = recurrent ? grads[k++] : null;
     float[] luN = new float[n], liN = new float[n];
+    if (recurrent && (c.gr == null || c.gr.length != n)) {
+      c.gr = new float[n];
+      c.dx = new float[n];
+    }
+    final float[] gr = c.gr, dx = c.dx;
     if (sp && I == null) {
-      backwardSpiking(c, G, gIn, samples, T, luN, dBeta, dTh);
+      backwardSpiking(c, G, gIn, samples, T, luN, dBeta, dTh, dV);
       return;
     }
     for (int b = 0; b < samples; b++) {
       java.util.Arrays.fill(luN, 0f);
       java.util.Arrays.fill(liN, 0f);
+      if (gr != null) java.util.Arrays.fill(gr, 0f);
       for (int t = T - 1; t >= 0; t--) {
         final int o = (b * T + t) * n, p = o - n, nx = o + n;
         final boolean first = t == 0, last = t == T - 1;
@@ -260,7 +311,7 @@ public final class Neuron extends Module {
               final float jn = last ? 0f : J[nx + j];
               final float dNextdS = -(cT * th + cU * bq * ut + cJ * jn);
               final float dNextdU = bq * (1f - cU * st);
-              final float dS = G[o + j] + (detach ? 0f : dNextdS * lun);
+              final float dS = G[o + j] + (gr != null ? gr[j] : 0f) + (detach ? 0f : dNextdS * lun);
               final float sig = (float) sg.grad(ut - th);
               lu = dS * sig + dNextdU * lun;
               dT += -sig * dS - cT * sprev * lu;
@@ -269,18 +320,45 @@ public final class Neuron extends Module {
             }
             dB += dBetaTerm;
             luN[j] = lu;
+            final float dxj;
             if (I != null) {
               float li = dJ + aq * liN[j];
               if (!first) dA += li * I[p + j];
               liN[j] = li;
-              if (gIn != null) gIn[o + j] = li;
-            } else if (gIn != null) gIn[o + j] = dJ;
+              dxj = li;
+            } else dxj = dJ;
+            if (gIn != null) gIn[o + j] = dxj;
+            if (dx != null) dx[j] = dxj;
           }
           if (dBeta != null && rawB >= 0f && rawB <= 1f) dBeta[q] += (float) dB;
           if (dAlpha != null && rawA >= 0f && rawA <= 1f) dAlpha[q] += (float) dA;
           if (dTh != null) dTh[q] += (float) dT;
         }
+        if (recurrent) recurrentBackward(S, p, first, dx, 0, gr, dV);
       }
+    }
+  }
+
+  /**
+   * For the recurrent input X'_t = X_t + S_{t-1}·V, given the gradient dx of
+   * X'_t (row at dxOff): dV += S_{t-1}ᵀ·dx, and gr = dx·Vᵀ, the gradient that
+   * reaches S_{t-1} (used when step t-1 is processed next). At t = 0 there
+   * is no previous step (gr = 0).
+   */
+  private void recurrentBackward(float[] S, int p, boolean first, float[] dx, int dxOff, float[] gr, float[] dV) {
+    final int n = this.n;
+    final float[] V = v;
+    if (first) {
+      java.util.Arrays.fill(gr, 0f);
+      return;
+    }
+    for (int i = 0; i < n; i++) {
+      final int r = i * n;
+      float acc = 0f;
+      for (int j = 0; j < n; j++) acc += V[r + j] * dx[dxOff + j];
+      gr[i] = acc;
+      final float si = S[p + i];
+      if (si != 0f && dV != null) for (int j = 0; j < n; j++) dV[r + j] += si * dx[dxOff + j];
     }
   }
 
@@ -292,9 +370,9 @@ public final class Neuron extends Module {
    * summed per unit over the samples and steps before the sum per
    * channel/layer, so the inner loop has no call and no branch.
    */
-  private void backwardSpiking(NCtx c, float[] G, float[] gIn, int samples, int T, float[] luN, float[] dBeta, float[] dTh) {
+  private void backwardSpiking(NCtx c, float[] G, float[] gIn, int samples, int T, float[] luN, float[] dBeta, float[] dTh, float[] dV) {
     final int n = this.n, grp = group, P = beta.length;
-    final float[] U = c.u, S = c.s, X = c.x;
+    final float[] U = c.u, S = c.s, X = c.x, gr = recurrent ? c.gr : null;
     if (c.sig == null || c.sig.length != n) {
       c.sig = new float[n];
       c.accB = new float[n];
@@ -308,10 +386,12 @@ public final class Neuron extends Module {
     final float cU = cU(), cJ = cJ(), cT = cT(), dm = detachReset ? 0f : 1f;
     for (int b = 0; b < samples; b++) {
       java.util.Arrays.fill(luN, 0f);
+      if (gr != null) java.util.Arrays.fill(gr, 0f);
       for (int t = T - 1; t >= 0; t--) {
         final int o = (b * T + t) * n;
         final boolean first = t == 0, last = t == T - 1;
         final float[] Up = first ? zero : U, Sp = first ? zero : S, Jn = last ? zero : X, Gi = gIn != null ? gIn : c.sink;
+        final float[] Gr = gr != null ? gr : zero;
         final int pp = first ? 0 : o - n, pn = last ? 0 : o + n, go = gIn != null ? o : 0;
         for (int q = 0; q < P; q++) {
           final float bq = clamp01(beta[q]), th = threshold[q];
@@ -320,7 +400,7 @@ public final class Neuron extends Module {
           surrogate.gradRow(U, o + j0, th, sig, j0, grp);
           for (int j = j0; j < j1; j++) {
             final float lun = luN[j], ut = U[o + j], st = S[o + j], sprev = Sp[pp + j], sgm = sig[j];
-            final float dS = G[o + j] - dm * (cTth + cUb * ut + cJ * Jn[pn + j]) * lun;
+            final float dS = G[o + j] + Gr[j] - dm * (cTth + cUb * ut + cJ * Jn[pn + j]) * lun;
             final float lu = dS * sgm + bq * (1f - cU * st) * lun;
             accT[j] += -sgm * dS - cT * sprev * lu;
             accB[j] += lu * Up[pp + j] * (1f - cU * sprev);
@@ -328,6 +408,7 @@ public final class Neuron extends Module {
             Gi[go + j] = lu * (1f - cJ * sprev);
           }
         }
+        if (gr != null) recurrentBackward(S, o - n, first, Gi, go, gr, dV);
       }
     }
     for (int q = 0; q < P; q++) {

@@ -149,6 +149,39 @@ class ModuleTest {
           assertTrue(err < 1e-4, "batch-norm net, batch " + nb + ", reset " + reset + ": relative error " + err);
         }
       }
+      for (boolean current : new boolean[] {false, true}) {
+        // recurrent LIF (V set away from 0), with and without a synaptic current, trained decays and thresholds
+        Neuron rec = new Neuron(Neuron.Kind.LIF, 0.8, current, 0.6, 0.5, reset, false, SG, Neuron.Per.NEURON, true, current, true, true);
+        Module[] rs = {new Affine(4, 5, true), rec, new Affine(5, 3, false),
+                       new Neuron(Neuron.Kind.LI, 0.9, false, 0, 0, Layer.Reset.HARD, true, null, Neuron.Per.NEURON, false, false, false)};
+        init(rs, 12);
+        try (SpikingNet net = new SpikingNet(rs, new int[] {4}, SpikingNet.LossKind.MAX_CE, false, 1, Kernels.java(), 1)) {
+          float[] v = rec.recurrentWeights();
+          SplittableRandom r = new SplittableRandom(13);
+          for (int i = 0; i < v.length; i++) v[i] = (float) (r.nextDouble() - 0.5);
+          assertEquals(current ? java.util.List.of("beta", "alpha", "threshold", "v") : java.util.List.of("beta", "threshold", "v"),
+                       java.util.List.of(rec.paramNames()));
+          assertArrayEquals(new int[] {5, 5}, rec.paramShapes()[rec.paramShapes().length - 1]);
+          double err = referenceError(net, analog(batch * 10 * 4, 14, 1.5), batch, 10, new int[] {1, 2});
+          assertTrue(err < 1e-4, "recurrent net, current " + current + ", reset " + reset + ": relative error " + err);
+        }
+        // 1 and 3 threads: the same gradients, bit for bit (binary spikes, a batch of 6)
+        float[][][] g = new float[2][][];
+        for (int th = 0; th < 2; th++) {
+          Neuron r2 = new Neuron(Neuron.Kind.LIF, 0.8, current, 0.6, 0.5, reset, false, SG, Neuron.Per.NEURON, true, current, true, true);
+          Module[] ms2 = {new Affine(4, 5, true), r2, new Affine(5, 3, false),
+                          new Neuron(Neuron.Kind.LI, 0.9, false, 0, 0, Layer.Reset.HARD, true, null, Neuron.Per.NEURON, false, false, false)};
+          init(ms2, 12);
+          try (SpikingNet net = new SpikingNet(ms2, new int[] {4}, SpikingNet.LossKind.MAX_CE, false, 1, Kernels.java(), th == 0 ? 1 : 3)) {
+            SplittableRandom r = new SplittableRandom(13);
+            for (int i = 0; i < r2.recurrentWeights().length; i++) r2.recurrentWeights()[i] = (float) (r.nextDouble() - 0.5);
+            net.step(Input.dense(binary(6 * 10 * 4, 0.4, 15), 6, 10, 4, true), new int[] {0, 1, 2, 0, 1, 2});
+            g[th] = new float[net.grads().length][];
+            for (int k = 0; k < g[th].length; k++) g[th][k] = net.grads()[k].clone();
+          }
+        }
+        for (int k = 0; k < g[0].length; k++) assertArrayEquals(g[0][k], g[1][k], "gradient array " + k + ", 1 vs 3 threads, current " + current + ", reset " + reset);
+      }
       Module[] cs = countNet(reset);
       init(cs, 5);
       try (SpikingNet net = new SpikingNet(cs, new int[] {2, 5, 7}, SpikingNet.LossKind.COUNT_CE, false, 1, Kernels.java(), 1)) {
@@ -351,6 +384,57 @@ class ModuleTest {
       assertArrayEquals(a.values(), a.events.dense(), "the event list is the spikes");
       assertTrue(spikes > 20 && spikes < batch * T * n - 20, "the drive makes some, not all, neurons fire: " + spikes);
     }
+  }
+
+  @Test
+  @DisplayName("recurrent neurons: membrane, spikes and event list equal a plain loop with X'_t = X_t + S_{t-1}·V, every reset, current-based or not; only spiking vector stages may be recurrent")
+  void recurrentNeuronForwardMatchesItsEquations() {
+    int T = 9, n = 8, batch = 2;
+    SplittableRandom rng = new SplittableRandom(21);
+    float[] x = new float[batch * T * n];
+    for (int i = 0; i < x.length; i++) x[i] = (float) (rng.nextDouble() * 1.2 - 0.2);
+    Module.Env env = new Module.Env(Kernels.java(), false, false, true, 0, 0, T, null);
+    for (Layer.Reset reset : Layer.Reset.values()) for (boolean current : new boolean[] {false, true}) {
+      Neuron nr = new Neuron(Neuron.Kind.LIF, 0.8, current, 0.6, 0.7, reset, true, SG, Neuron.Per.NEURON, false, false, false, true);
+      nr.bind(new int[] {n}, "layer 0");
+      float[] v = nr.recurrentWeights();
+      for (int i = 0; i < v.length; i++) v[i] = (float) (rng.nextDouble() - 0.5);
+      Module.Ctx ctx = nr.newContext();
+      Activation a = nr.forward(ctx, Activation.dense(batch * T, n, x), batch, env);
+      int spikes = 0;
+      for (int b = 0; b < batch; b++) {
+        float[] u = new float[n], s = new float[n], cur = new float[n], rec = new float[n];
+        for (int t = 0; t < T; t++) {
+          java.util.Arrays.fill(rec, 0f);
+          for (int i = 0; i < n; i++) if (s[i] != 0f) for (int j = 0; j < n; j++) rec[j] += s[i] * v[i * n + j];
+          float[] sNew = new float[n];
+          for (int j = 0; j < n; j++) {
+            int r = (b * T + t) * n + j;
+            float in = x[r] + rec[j];
+            if (current) { cur[j] = t == 0 ? in : 0.6f * cur[j] + in; in = cur[j]; }
+            float next;
+            switch (reset) {
+              case SOFT: next = 0.8f * u[j] + in - 0.7f * s[j]; break;
+              case HARD: next = (0.8f * u[j] + in) * (1 - s[j]); break;
+              default: next = 0.8f * u[j] * (1 - s[j]) + in;
+            }
+            u[j] = next;
+            sNew[j] = next > 0.7f ? 1f : 0f;
+            assertEquals(next, nr.membrane(ctx)[r], 1e-5f, reset + (current ? " current" : "") + ": membrane at sample " + b + " step " + t + " unit " + j);
+            assertEquals(sNew[j], a.values()[r], reset + (current ? " current" : "") + ": spike at sample " + b + " step " + t + " unit " + j);
+            if (sNew[j] != 0f) spikes++;
+          }
+          s = sNew;
+        }
+      }
+      assertEquals(spikes, a.events.nnz(), "one event per spike");
+      assertTrue(spikes > 10 && spikes < batch * T * n - 10, "some, not all, neurons fire: " + spikes);
+    }
+    ChiveException e = assertThrows(ChiveException.class, () -> new Neuron(Neuron.Kind.LI, 0.9, false, 0, 0, Layer.Reset.HARD, true, null, Neuron.Per.NEURON, false, false, false, true));
+    assertTrue(e.getMessage().contains("readout"), e.getMessage());
+    Neuron maps = new Neuron(Neuron.Kind.LIF, 0.8, false, 0, 0.5, Layer.Reset.SOFT, true, SG, Neuron.Per.NEURON, false, false, false, true);
+    e = assertThrows(ChiveException.class, () -> maps.bind(new int[] {2, 3, 3}, "layer 1"));
+    assertTrue(e.getMessage().contains("[2, 3, 3]"), e.getMessage());
   }
 
   @Test

@@ -4,7 +4,7 @@ import chive.core.sim.Rng;
 
 /**
  * A plain double-precision reference of the stages' forward math (Conv2d,
- * Pool2d, Flatten, Affine, Neuron, Delay, Dropout; BatchNorm over each
+ * Pool2d, Flatten, Affine, Neuron (recurrent too), Delay, Dropout; BatchNorm over each
  * sample group, in training mode): one sample at a time (BatchNorm: a group at a time),
  * direct loops, the trainable parameters as double copies that the finite
  * differences perturb. The loss is SpikingNet's (cross-entropy of the spike
@@ -148,14 +148,18 @@ final class ReferenceStages {
     double[] beta = m.learnBeta ? p[l][k++] : ReferenceBptt.toD(m.beta());
     double[] alpha = m.learnAlpha ? p[l][k++] : ReferenceBptt.toD(m.alpha());
     double[] th = m.learnThreshold ? p[l][k++] : ReferenceBptt.toD(m.threshold());
+    double[] v = m.recurrent ? p[l][k++] : null;
     int grp = n / beta.length;
-    double[] u = new double[n], i = new double[n], s = new double[n];
+    double[] u = new double[n], i = new double[n], s = new double[n], rec = new double[n];
     boolean sp = m.spiking();
     for (int t = 0; t < T; t++) {
+      // recurrent input from the previous step's spikes (s before this step's update)
+      java.util.Arrays.fill(rec, 0);
+      if (v != null) for (int a = 0; a < n; a++) for (int j = 0; j < n; j++) rec[j] += s[a] * v[a * n + j];
       for (int j = 0; j < n; j++) {
         int q = j / grp;
         double b = Math.max(0, Math.min(1, beta[q]));
-        double jt = in[t][j];
+        double jt = in[t][j] + rec[j];
         if (m.currentBased) {
           i[j] = Math.max(0, Math.min(1, alpha[q])) * i[j] + jt;
           jt = i[j];
