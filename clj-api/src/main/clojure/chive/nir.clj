@@ -1042,6 +1042,7 @@
 ;; ---------------------------------------------------------------- chive.net
 
 (def ^:private neuron-types #{"LIF" "IF" "LI" "I" "CubaLIF" "CubaLI" "Threshold"})
+(def ^:private nir-type-codes {"LIF" 0 "IF" 1 "LI" 2 "I" 3 "CubaLIF" 4 "CubaLI" 5 "Threshold" 6})
 (def ^:private linear-types #{"Affine" "Linear" "Conv2d" "SumPool2d" "AvgPool2d" "Flatten" "Scale" "Delay"})
 
 (defn- identity-rows [n] (mapv (fn [j] {j 1.0}) (range n)))
@@ -1213,8 +1214,13 @@
                           [(gk k) {:model :nir :n (units k)
                                    :params {:kind kind :current (if alpha 1 0)
                                             :soft_reset (if (= "soft" (get-in n [:metadata "chive_reset"])) 1 0)
-                                            :drive_from (get depth k 0)}
-                                   :init (cond-> {:bias b}
+                                            :drive_from (get depth k 0)
+                                            :nir_type (nir-type-codes (:type n)) :nir_method (if (= method :exact) 1 0) :nir_dt dt}
+                                   :init (cond-> {:bias b :gain (vec gain) :in_bias (if bias (vec bias) (vec (repeat (units k) 0.0)))}
+                                           true (merge (into {} (for [[var p] [[:nir_tau (if (#{"CubaLIF" "CubaLI"} (:type n)) :tau_mem :tau)]
+                                                                               [:nir_tau_syn :tau_syn] [:nir_r :r] [:nir_w_in :w_in] [:nir_v_leak :v_leak]]
+                                                                         :when (some? (get n p))]
+                                                                     [var (vec (doubles-of (where-of k) p (get n p) (units k)))])))
                                            beta (assoc :beta (vec beta))
                                            (and (nil? beta) (#{"IF" "I"} (:type n))) (assoc :beta (vec (repeat (units k) 1.0)))
                                            alpha (assoc :alpha (vec alpha))
@@ -1239,3 +1245,102 @@
                               [(keyword (str (name (gk k)) "-spikes")) {:type :spikes :group (gk k)}])))]
     (with-meta {:dt (chive.units/ms dt-ms) :seed seed :groups groups :projections projections :monitors monitors}
       {::nodes gk})))
+
+(defn export-net
+  "NIR graph of live chive.net network `nw` (chive.net/build of an
+  import-net map, run and trained or not): each :nir group becomes the
+  neuron node it came from (the NIR parameters import-net stored in it:
+  nir_tau, nir_r, nir_v_leak, ... and thr), each spike generator an Input,
+  each projection a Linear node (an Affine carrying the group's incoming
+  biases, on the first projection into it) with the projection's current
+  weights divided by the input gain import-net folded into them, a
+  projection delay a Delay node after it, and every group without outgoing
+  projections an Output. Refuses, naming the group, other neuron models and
+  :nir groups whose beta, alpha, threshold or bias no longer follow from the
+  stored NIR parameters (changed after the import: the NIR parameters would
+  not describe the network)."
+  [nw]
+  (let [groups (:groups nw)
+        projections (:projections nw)
+        spec (:spec nw)
+        dt-ms (chive.units/in (:dt spec (chive.units/ms 0.1)) :ms)
+        state (fn [k v] (let [a ((requiring-resolve 'chive.net/state) nw k v)] (mapv double (seq a))))
+        node-of
+        (fn [k ^chive.core.sim.NeuronGroup grp]
+          (let [where (str "group " k)
+                model (.model grp)]
+            (case model
+              "spike generator" {:type "Input" :shape [(.size grp)]}
+              "NIR"
+              (let [p #((requiring-resolve 'chive.net/param) nw k %)
+                    code (long (p :nir_type))
+                    t (get (zipmap (vals nir-type-codes) (keys nir-type-codes)) code)
+                    _ (when-not t (fail (str where ": a :nir group built without a NIR node (nir_type " code "); export-net writes what import-net made") {}))
+                    n (.size grp)
+                    dt (double (p :nir_dt))
+                    method (if (== 1.0 (double (p :nir_method))) :exact :euler)
+                    v #(state k %)
+                    shape [n]
+                    arr (fn [xs] (array (float-array (map double xs)) {:shape shape}))
+                    node (case t
+                           "LIF" {:type t :tau (arr (v :nir_tau)) :r (arr (v :nir_r)) :v_leak (arr (v :nir_v_leak)) :v_threshold (arr (v :thr)) :v_reset (arr (repeat n 0.0))}
+                           "LI" {:type t :tau (arr (v :nir_tau)) :r (arr (v :nir_r)) :v_leak (arr (v :nir_v_leak))}
+                           "IF" {:type t :r (arr (v :nir_r)) :v_threshold (arr (v :thr)) :v_reset (arr (repeat n 0.0))}
+                           "I" {:type t :r (arr (v :nir_r))}
+                           "CubaLIF" {:type t :tau_mem (arr (v :nir_tau)) :tau_syn (arr (v :nir_tau_syn)) :r (arr (v :nir_r)) :v_leak (arr (v :nir_v_leak))
+                                      :w_in (arr (v :nir_w_in)) :v_threshold (arr (v :thr)) :v_reset (arr (repeat n 0.0))}
+                           "CubaLI" {:type t :tau_mem (arr (v :nir_tau)) :tau_syn (arr (v :nir_tau_syn)) :r (arr (v :nir_r)) :v_leak (arr (v :nir_v_leak))
+                                     :w_in (arr (v :nir_w_in))}
+                           "Threshold" {:type t :threshold (arr (v :thr))})
+                    node (cond-> node (== 1.0 (double (p :soft_reset))) (assoc :metadata {"chive_reset" "soft"}))
+                    ;; the live step must still be the one these parameters give
+                    terms (neuron-terms where node n dt method)
+                    close? (fn [a b] (every? true? (map #(<= (Math/abs (- (double %1) (double %2))) (+ 1e-6 (* 1e-5 (Math/abs (double %2))))) a b)))]
+                (doseq [[var want] [[:beta (:beta terms)] [:alpha (:alpha terms)] [:gain (:gain terms)]]
+                        :when want]
+                  (when-not (close? (v var) (seq want))
+                    (fail (str where ": its " (name var) " no longer follows from the stored NIR parameters (changed after the import?)") {:var var})))
+                (when-not (close? (v :bias) (map (fn [g b d] (+ (* g b) d)) (v :gain) (v :in_bias) (:drive terms)))
+                  (fail (str where ": its bias no longer follows from the stored NIR parameters (changed after the import?)") {:var :bias}))
+                node)
+              (fail (str where ": a " model " group has no NIR node to export (export-net writes :nir groups and spike generators, as import-net builds them)") {:model model}))))
+        gnodes (into (sorted-map) (for [[k grp] groups] [(name k) (node-of k grp)]))
+        proj-sorted (sort-by key projections)
+        first-into (into {} (for [[k pspec] (reverse (sort-by key (:projections spec)))] [(:to pspec) k]))
+        lin (for [[k ^chive.core.sim.Projection pr] proj-sorted
+                  :let [ps (get-in spec [:projections k])
+                        from (:from ps) to (:to ps)
+                        na (.size ^chive.core.sim.NeuronGroup (groups from)) nb (.size ^chive.core.sim.NeuronGroup (groups to))
+                        {:keys [pre post weight]} ((requiring-resolve 'chive.net/connections) nw k)
+                        gain (when (= "NIR" (.model ^chive.core.sim.NeuronGroup (groups to))) (state to :gain))
+                        W (double-array (* nb na))
+                        _ (dotimes [s (alength ^ints pre)]
+                            (let [i (aget ^ints pre s) j (aget ^ints post s)
+                                  g (if gain (double (gain j)) 1.0)]
+                              (aset W (+ (* j na) i) (+ (aget W (+ (* j na) i)) (/ (double (aget ^floats weight s)) g)))))
+                        in-bias (when (and gain (= k (first-into to))) (state to :in_bias))
+                        delay-ms (when-let [d (:delay ps)] (chive.units/in d :ms))
+                        dt (when gain ((requiring-resolve 'chive.net/param) nw to :nir_dt))
+                        lname (str (name from) "->" (name to))]]
+              {:from (name from) :to (name to) :name lname
+               :node (if (and in-bias (some #(not (zero? %)) in-bias))
+                       {:type "Affine" :weight (array (float-array (map double W)) {:shape [nb na]}) :bias (array (float-array (map double in-bias)) {:shape [nb]})}
+                       {:type "Linear" :weight (array (float-array (map double W)) {:shape [nb na]})})
+               :delay (when (and delay-ms (pos? delay-ms))
+                        [(str lname "_delay") {:type "Delay" :delay (array (repeat nb (* (/ delay-ms dt-ms) (double (or dt (/ dt-ms 1000.0))))) {:shape [nb]})}])})
+        ;; incoming Affine biases of groups with no projection into them stay in their bias: refuse
+        _ (doseq [[k grp] groups
+                  :when (and (= "NIR" (.model ^chive.core.sim.NeuronGroup grp)) (not (first-into k)) (some #(not (zero? %)) (state k :in_bias)))]
+            (fail (str "group " k ": a bias with no projection into the group to carry it (NIR's neurons take a bias through an Affine node)") {}))
+        sinks (remove (set (map :from lin)) (for [[k grp] groups :when (not= "spike generator" (.model ^chive.core.sim.NeuronGroup grp))] (name k)))]
+    {:type "NIRGraph"
+     :nodes (into gnodes (concat (map (juxt :name :node) lin)
+                                 (keep :delay lin)
+                                 (for [s sinks] [(str s "_out") {:type "Output" :shape [(.size ^chive.core.sim.NeuronGroup (groups (keyword s)))]}])))
+     :edges (vec (concat (mapcat (fn [{:keys [from to name delay]}]
+                                   (if delay
+                                     [[from name] [name (first delay)] [(first delay) to]]
+                                     [[from name] [name to]]))
+                                 lin)
+                         (for [s sinks] [s (str s "_out")])))
+     :metadata {"source" "chive.net"}}))

@@ -605,3 +605,42 @@
       (is (< (Math/abs (- (aget lv (+ (* t 2) j)) (get-in want [t j]))) 1e-4) (str "chive.learn, step " t " unit " j))
       ;; the net: step t's input arrives at step t + 1, whose v is recorded at the start of step t + 2
       (is (< (Math/abs (- (aget ^floats (rows (+ t 2)) j) (get-in want [t j]))) 1e-4) (str "chive.net, step " t " unit " j)))))
+
+(deftest nir-to-net-to-nir-keeps-every-parameter
+  ;; The peer's graphs through the simulator and back: each neuron node with
+  ;; the same parameters (float32), each linear node between two neuron nodes
+  ;; with the same weights and bias (to float32 rounding: the simulator holds
+  ;; them multiplied by the input gain), the same edges between neurons.
+  (let [dir (temp-dir)]
+    (peer "euler" dir)
+    (peer "write" dir)
+    (doseq [[file pairs] [["ff.nir" {["input" "lif"] "fc1" ["lif" "cuba"] "fc2"}]
+                          ["rec.nir" {["input" "lif"] "fc" ["lif" "lif"] "rec"}]]]
+      (testing file
+        (let [g (nir/read (io/file dir file))
+              nw (net/build (nir/import-net g {:dt 1e-3}))
+              _ (net/run! nw (chive.units/ms 5) :progress false)
+              h (nir/export-net nw)
+              f (io/file dir (str "back-" file))
+              _ (nir/write! f h)
+              h (nir/read f)
+              same? (fn [a b] (and (= (:shape (nir/array a)) (:shape (nir/array b)))
+                                   (every? true? (map #(<= (Math/abs (- (double %1) (double %2))) (* 2e-7 (max 1.0 (Math/abs (double %1)))))
+                                                      (seq (:data (nir/array a))) (seq (:data (nir/array b)))))))]
+          (is (= [] (:problems (peer-check f))))
+          (doseq [[k n] (:nodes g) :when (#{"LIF" "CubaLI" "LI"} (:type n))]
+            (let [m (get-in h [:nodes k])]
+              (is (= (:type n) (:type m)) k)
+              (doseq [[p x] n :when (not (#{:type :metadata} p))]
+                (is (same? x (get m p)) (str k " " p)))))
+          (doseq [[[a b] lin] pairs
+                  :let [ours (get-in h [:nodes (str a "->" b)])
+                        theirs (get-in g [:nodes lin])]]
+            (is (same? (:weight theirs) (:weight ours)) (str lin " weights"))
+            (when (:bias theirs) (is (same? (:bias theirs) (:bias ours)) (str lin " bias")))
+            (is (some #{[a (str a "->" b)]} (:edges h)))
+            (is (some #{[(str a "->" b) b]} (:edges h)))))))
+    (testing "a changed decay is refused by name"
+      (let [nw (net/build (nir/import-net (nir/read (io/file dir "ff.nir")) {:dt 1e-3}))]
+        (aset ^floats (net/state nw :lif :beta) 0 (float 0.5))
+        (is (thrown-with-msg? clojure.lang.ExceptionInfo #"group :lif: its beta no longer follows" (nir/export-net nw)))))))

@@ -36,6 +36,12 @@ public final class NirNeuron extends NeuronGroup {
     addParam("current", 0.0, "1");
     addParam("soft_reset", 0.0, "1");
     addParam("drive_from", 0.0, "1");
+    // The NIR node this group came from (chive.nir/export-net writes it back):
+    // its type (0 LIF, 1 IF, 2 LI, 3 I, 4 CubaLIF, 5 CubaLI, 6 Threshold; -1 none),
+    // the discretisation (0 Euler, 1 exact) and dt in the graph's time unit.
+    addParam("nir_type", -1.0, "1");
+    addParam("nir_method", 0.0, "1");
+    addParam("nir_dt", 0.0, "1");
     v = addVar("v", 0f);
     i = addVar("i", 0f);
     in = addVar("in", 0f);
@@ -44,7 +50,11 @@ public final class NirNeuron extends NeuronGroup {
     alpha = addVar("alpha", 0f);
     thr = addVar("thr", 1f);
     bias = addVar("bias", 0f);
-    for (String x : new String[] {"v", "i", "in", "s", "beta", "alpha", "thr", "bias"}) unit(x, "1");
+    // the NIR node's own per-neuron parameters, the input gain folded into the
+    // incoming weights and the incoming Affine biases (not used by the step)
+    for (String x : new String[] {"nir_tau", "nir_tau_syn", "nir_r", "nir_w_in", "nir_v_leak", "gain", "in_bias"}) addVar(x, 0f);
+    for (String x : new String[] {"v", "i", "in", "s", "beta", "alpha", "thr", "bias",
+                                  "nir_tau", "nir_tau_syn", "nir_r", "nir_w_in", "nir_v_leak", "gain", "in_bias"}) unit(x, "1");
   }
 
   @Override public String model() { return "NIR"; }
