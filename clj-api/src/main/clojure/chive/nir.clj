@@ -1133,8 +1133,10 @@
   A spike reaches the next group one step later in the simulator (as in
   Brian2 and NEST at their minimum delay) where chive.learn passes it on
   within the step, so each group's bias starts (drive_from) as many steps
-  late as it is projections away from the Input: the simulator's group then
-  runs exactly as the chive.learn stage, that many steps later.
+  late as it is projections away from the Input (plus the steps of Delay
+  nodes on the way, which delay the bias in chive.learn too): the
+  simulator's group then runs exactly as the chive.learn stage, that many
+  steps later.
   Returns the map, with (meta m) ::nodes {node group-key}."
   [g {:keys [dt unit method input seed] :or {unit :s method :euler seed 0}}]
   (when-not (and (number? dt) (pos? dt)) (fail (str "import-net needs :dt > 0 (in the graph's time unit), got " (pr-str dt)) {:dt dt}))
@@ -1184,10 +1186,11 @@
         terms (into {} (for [k neurons]
                          [k (neuron-terms (where-of k) (nodes k) (units k) dt method)]))
         flows (into {} (for [k neurons] [k (inflow k #{k})]))
-        ;; projections between the Input and each group, along the fewest
+        ;; the steps a signal from the Input needs to reach each group: a step per
+        ;; projection plus the Delay nodes on the way (fewest along any path)
         depth (loop [d (zipmap inputs (repeat 0))]
                 (let [d2 (reduce (fn [m k]
-                                   (let [ds (keep (fn [[s _]] (some-> (m s) inc)) (keys (:by (flows k))))]
+                                   (let [ds (keep (fn [[s dl]] (some-> (m s) (+ 1 dl))) (keys (:by (flows k))))]
                                      (if (seq ds) (assoc m k (min (get m k Long/MAX_VALUE) (apply min ds))) m)))
                                  d neurons)]
                   (if (= d d2) d (recur d2))))

@@ -644,3 +644,62 @@
       (let [nw (net/build (nir/import-net (nir/read (io/file dir "ff.nir")) {:dt 1e-3}))]
         (aset ^floats (net/state nw :lif :beta) 0 (float 0.5))
         (is (thrown-with-msg? clojure.lang.ExceptionInfo #"group :lif: its beta no longer follows" (nir/export-net nw)))))))
+
+(deftest if-delay-scale-avgpool-threshold-against-direct-loops
+  ;; IF behind a Delay, and Threshold behind average pooling, an affine map and
+  ;; a Scale, each computed here by a plain loop of the spec's equations
+  ;; (Euler at dt; IF: v_t = v_{t-1}·(1 - z_{t-1}) + dt·r·x_t), in chive.learn
+  ;; and, one step later, in chive.net.
+  (let [rng (java.util.Random. 8)
+        dt 1e-3 T 12
+        W (vec (for [_ (range 3)] (vec (for [_ (range 4)] (+ 0.2 (.nextDouble rng))))))
+        b [0.1 0.0 -0.1]
+        x (vec (for [_ (range (* T 4))] (if (< (.nextDouble rng) 0.4) 1.0 0.0)))
+        g1 {:type "NIRGraph"
+            :nodes {"in" {:type "Input" :shape [4]} "fc" {:type "Affine" :weight (nir/array W) :bias (nir/array b)}
+                    "d" {:type "Delay" :delay [(* 2 dt) (* 2 dt) (* 2 dt)]}
+                    "if" {:type "IF" :r [(/ 0.5 dt) (/ 0.5 dt) (/ 0.5 dt)] :v_threshold [1.0 1.2 0.8]}
+                    "out" {:type "Output" :shape [3]}}
+            :edges [["in" "fc"] ["fc" "d"] ["d" "if"] ["if" "out"]]}
+        ;; the plain loop: the delayed input is 0 for the first two steps
+        want1 (loop [t 0 v [0.0 0.0 0.0] z [0.0 0.0 0.0] acc []]
+                (if (= t T)
+                  acc
+                  (let [xin (fn [j] (if (< t 2) 0.0 (+ (b j) (reduce + (for [i (range 4)] (* (get-in W [j i]) (x (+ (* (- t 2) 4) i))))))))
+                        v2 (mapv (fn [j] (+ (* (v j) (- 1 (z j))) (* 0.5 (xin j)))) (range 3))
+                        z2 (mapv (fn [j] (if (> (v2 j) ([1.0 1.2 0.8] j)) 1.0 0.0)) (range 3))]
+                    (recur (inc t) v2 z2 (conj acc z2)))))
+        ^floats l1 (last (learn/record (nir/import-learn g1 {:dt dt :loss {:type :spike-count}}) (raster-dataset (float-array x) T 4) [0]))
+        nw (net/build (nir/import-net g1 {:dt dt :input {:raster x :shape [T 4]}}))
+        _ (net/run! nw (chive.units/ms (* 1000 dt (+ T 2))) :progress false)
+        sim (let [{:keys [indices times-ms]} (net/spikes nw :if-spikes)] (set (map vector indices (map #(Math/round (double %)) times-ms))))
+        want-set (set (for [t (range T) j (range 3) :when (pos? (get-in want1 [t j]))] [j t]))]
+    (is (< 3 (count want-set)) "the IF neurons spike")
+    (is (= want-set (set (for [t (range T) j (range 3) :when (pos? (aget l1 (+ (* t 3) j)))] [j t]))) "chive.learn")
+    (is (= (set (map (fn [[j t]] [j (inc t)]) want-set)) (set (filter #(<= (second %) T) sim))) "chive.net, one step later")
+    (let [img (vec (for [_ (range (* T 16))] (if (< (.nextDouble rng) 0.5) 1.0 0.0)))
+          A [[0.5 -0.3 0.8 0.2] [-0.4 0.9 0.1 0.6]]
+          sc [2.0 -1.5]
+          th [0.6 0.3]
+          g2 {:type "NIRGraph"
+              :nodes {"in" {:type "Input" :shape [1 4 4]}
+                      "pool" {:type "AvgPool2d" :kernel_size [2 2] :stride [2 2] :padding [0 0]}
+                      "flat" {:type "Flatten" :start_dim 0 :end_dim -1}
+                      "fc" {:type "Affine" :weight (nir/array A) :bias (nir/array [0.05 0.0])}
+                      "sc" {:type "Scale" :scale (nir/array sc)}
+                      "thr" {:type "Threshold" :threshold (nir/array th)}
+                      "out" {:type "Output" :shape [2]}}
+              :edges [["in" "pool"] ["pool" "flat"] ["flat" "fc"] ["fc" "sc"] ["sc" "thr"] ["thr" "out"]]}
+          want2 (set (for [t (range T) j (range 2)
+                           :let [p (vec (for [y (range 2) xx (range 2)]
+                                          (/ (reduce + (for [ky (range 2) kx (range 2)] (img (+ (* t 16) (* (+ (* 2 y) ky) 4) (+ (* 2 xx) kx))))) 4.0)))
+                                 a (* (sc j) (+ ([0.05 0.0] j) (reduce + (map * (A j) p))))]
+                           :when (> a (th j))]
+                       [j t]))
+          ^floats l2 (last (learn/record (nir/import-learn g2 {:dt dt :loss {:type :spike-count}}) (raster-dataset (float-array img) T 16) [0]))
+          nw2 (net/build (nir/import-net g2 {:dt dt :input {:raster img :shape [T 1 4 4]}}))
+          _ (net/run! nw2 (chive.units/ms (* 1000 dt (+ T 2))) :progress false)
+          sim2 (let [{:keys [indices times-ms]} (net/spikes nw2 :thr-spikes)] (set (map vector indices (map #(Math/round (double %)) times-ms))))]
+      (is (< 3 (count want2)) "the threshold fires")
+      (is (= want2 (set (for [t (range T) j (range 2) :when (pos? (aget l2 (+ (* t 2) j)))] [j t]))) "chive.learn")
+      (is (= (set (map (fn [[j t]] [j (inc t)]) want2)) (set (filter #(<= (second %) T) sim2))) "chive.net, one step later"))))
