@@ -572,6 +572,55 @@
                           (when (= "NIRGraph" (:type n)) (info n (:nodes sh) (str indent k "/"))))))
                 (:nodes g)))))
 
+;; ---------------------------------------------------------------- nested graphs
+
+(defn inline
+  "Graph `g` with every nested graph (a node of type NIRGraph) replaced by
+  its nodes, named outer/inner: an edge into the subgraph goes to the
+  nodes its Input feeds, an edge out of it leaves from the node that feeds
+  its Output, and the subgraph's Input and Output nodes disappear. Nested
+  graphs inside nested graphs are inlined first. A subgraph with more than
+  one Input or Output is refused (NIR gives no port names in edges)."
+  [g]
+  (let [nodes (:nodes g)]
+    (if-not (some #(= "NIRGraph" (:type %)) (vals nodes))
+      g
+      (let [parts
+            (for [[k n] nodes]
+              (if (= "NIRGraph" (:type n))
+                (let [sub (inline n)
+                      ins (filter #(= "Input" (:type ((:nodes sub) %))) (keys (:nodes sub)))
+                      outs (filter #(= "Output" (:type ((:nodes sub) %))) (keys (:nodes sub)))
+                      _ (when-not (and (= 1 (count ins)) (= 1 (count outs)))
+                          (fail (str "nested graph " (pr-str k) ": chive inlines subgraphs with one Input and one Output, this one has "
+                                     (count ins) " and " (count outs))
+                                {:node k}))
+                      [in] ins [out] outs
+                      q #(str k "/" %)
+                      inner (remove (set [in out]) (keys (:nodes sub)))
+                      sedges (:edges sub)]
+                  {:nodes (into {} (for [x inner] [(q x) ((:nodes sub) x)]))
+                   :edges (vec (for [[a b] sedges :when (and (not= a in) (not= b out))] [(q a) (q b)]))
+                   :entry (vec (for [[a b] sedges :when (= a in)] (if (= b out) ::through (q b))))
+                   :exit (vec (for [[a b] sedges :when (= b out)] (if (= a in) ::through (q a))))
+                   :name k})
+                {:nodes {k n} :edges [] :name k}))
+            by-name (into {} (map (juxt :name identity) parts))
+            ;; an outer edge a -> b becomes edges from a's exits to b's entries
+            ends (fn ends [k side] (let [p (by-name k)]
+                                     (if (contains? p side) (get p side) [k])))
+            outer (for [[a b] (:edges g)
+                        x (ends a :exit) y (ends b :entry)]
+                    (cond (and (= x ::through) (= y ::through)) (fail (str "nested graphs " a " and " b " both pass their input straight through") {})
+                          (= x ::through) (fail (str "nested graph " a " passes its Input straight to its Output: nothing to inline") {})
+                          (= y ::through) (fail (str "nested graph " b " passes its Input straight to its Output: nothing to inline") {})
+                          :else [x y]))]
+        (cond-> {:type "NIRGraph"
+                 :nodes (into (sorted-map) (mapcat :nodes parts))
+                 :edges (vec (distinct (concat (mapcat :edges parts) outer)))}
+          (:metadata g) (assoc :metadata (:metadata g))
+          (:version g) (assoc :version (:version g)))))))
+
 ;; ---------------------------------------------------------------- chive.learn
 
 (defn- learn-ns [] (require 'chive.learn) (find-ns 'chive.learn))
@@ -740,9 +789,13 @@
     Scale and Delay (a whole number of steps) act within each step.
   The input gains (dt/tau)·r and constant drives (dt/tau)·v_leak are folded
   into the Affine, Linear or Conv2d just before the neuron (per output unit;
-  per channel for a convolution), so a neuron directly after the Input or a
-  pooling stage needs gain 1 and no leak drive. chive.learn requires v_leak
-  = 0 for current-based neurons and thresholds > 0.
+  per channel for a convolution); with nothing weighted just before it (the
+  Input, pooling, another neuron), a stage of its own carries them (a
+  diagonal linear map for vectors, a depthwise 1x1 convolution for maps).
+  A spiking node with a loop through one Linear or Affine node is one
+  recurrent stage (:recurrent true). Nested graphs are inlined first
+  (`inline`). chive.learn requires v_leak = 0 for current-based neurons,
+  thresholds > 0 and one whole number of steps for all units of a Delay.
   Options: :method, :surrogate (default [:superspike 10]), :loss (default
   max-membrane cross-entropy for an LI/I readout, else spike counts),
   :learn (a set of #{:mem :syn :threshold} trained in every neuron stage),
@@ -751,7 +804,8 @@
       :or {method :euler surrogate [:superspike 10] seed 0 threads 1 kernels :auto}}]
   (when-not (and (number? dt) (pos? dt)) (fail (str "import-learn needs :dt > 0 (in the graph's time unit), got " (pr-str dt)) {:dt dt}))
   (when-not (#{:euler :exact} method) (fail (str ":method must be :euler or :exact, got " (pr-str method)) {:method method}))
-  (let [shapes (:nodes (check g))
+  (let [g (inline g)
+        shapes (:nodes (check g))
         path (chain g)
         loops (recurrent-loops g)
         nodes (:nodes g)
@@ -778,7 +832,16 @@
                                acc
                                (if prev-idx
                                  (update acc prev-idx fold! gain drive where)
-                                 (fail (str where " (" t "): its input gain (dt·r/tau etc.) is not 1 or it has a leak drive, and no Affine, Linear or Conv2d comes just before it to take them") {}))))]
+                                 ;; nothing weighted before it: a stage of its own carries the gain,
+                                 ;; a diagonal affine map for vectors, a depthwise 1x1 convolution for maps
+                                 (let [inserted
+                                       (if (= 1 (count input))
+                                         {:kind :affine :node (str k "_gain") :inserted true :out units :in units
+                                          :W (let [W (double-array (* units units))] (dotimes [j units] (aset W (+ (* j units) j) 1.0)) W) :b nil}
+                                         (let [c (first input)]
+                                           {:kind :conv :node (str k "_gain") :inserted true :cout c :w (double-array c 1.0) :b nil
+                                            :spec {:type :conv2d :channels c :kernel 1 :groups c :bias false}}))]
+                                   (conj acc (fold! inserted gain drive where))))))]
              (case t
                "Output" acc
                ("Affine" "Linear")
@@ -852,6 +915,7 @@
         specs (mapv (fn [st]
                       (case (:kind st)
                         :affine {:type :affine :n (:out st) :bias (some? (:b st))}
+                        :conv (assoc (:spec st) :bias (some? (:b st)))
                         (:spec st)))
                     stages)
         last-neuron (last (filter #(= :neuron (:kind %)) stages))
@@ -884,7 +948,7 @@
                   (put! (.threshold nm) threshold)
                   (put! (.recurrentWeights nm) (:rec st)))
         nil))
-    (vary-meta model assoc ::nodes (mapv :node stages))))
+    (vary-meta model assoc ::nodes (mapv :node stages) ::graph g)))
 
 (defn- floats->array [^floats a shape] (array (aclone a) {:shape shape :dtype "float32"}))
 
@@ -1031,12 +1095,15 @@
                                                (into-array (map #(int-array (map second %)) ev))
                                                (int-array b) (int (max 2 (.outSize ^chive.core.learn.Module (peek modules)))) "nir run input")
         rec ((learn-fn 'record) m d (range b))
-        node-names (::nodes (meta m))]
+        node-names (::nodes (meta m))
+        gi (::graph (meta m))]
     (try
       (vec (for [[i ^floats v] (map-indexed vector rec)
                  :let [md ^chive.core.learn.Module (modules i)
-                       nm (node-names i)]]
-             {:node nm :type (:type ((:nodes g) nm)) :shape (into [b t] (.outShape md)) :values v}))
+                       nm (node-names i)]
+                 ;; a stage import-learn added to carry a gain is not a node of the graph
+                 :when (contains? (:nodes gi) nm)]
+             {:node nm :type (:type ((:nodes gi) nm)) :shape (into [b t] (.outShape md)) :values v}))
       (finally (.close ^java.lang.AutoCloseable net)))))
 
 ;; ---------------------------------------------------------------- chive.net
@@ -1095,13 +1162,13 @@
       "Flatten" {:rows (identity-rows n-in)}
       "Scale" (let [^doubles s (doubles-of where :scale (:scale n) n-out)]
                 {:rows (mapv (fn [j] {j (aget s j)}) (range n-out))})
-      "Delay" (let [steps (map #(/ (double %) dt) (seq (doubles-of where :delay (:delay n) n-out)))
-                    s0 (Math/round (double (first steps)))]
-                (when-not (every? #(< (Math/abs (- (double %) (double s0))) 1e-6) steps)
-                  (fail (str where " (Delay): the simulator delays a whole projection by one whole number of steps; delays / dt are "
-                             (pr-str (distinct (take 5 steps))))
-                        {}))
-                {:rows (identity-rows n-out) :delay s0}))))
+      "Delay" (let [steps (mapv #(/ (double %) dt) (seq (doubles-of where :delay (:delay n) n-out)))
+                    whole (mapv #(Math/round (double %)) steps)]
+                (when-not (every? true? (map #(< (Math/abs (- (double %1) (double %2))) 1e-6) steps whole))
+                  (fail (str where " (Delay): delays must be whole numbers of steps; delays / dt are " (pr-str (distinct (take 5 steps)))) {}))
+                ;; one identity block per distinct delay (a projection per delay)
+                {:by-delay (into {} (for [d (distinct whole)]
+                                      [d (mapv (fn [j] (if (= d (whole j)) {j 1.0} {})) (range n-out))]))}))))
 
 (defn- compose
   "Rows P (over the units of M's output) after rows M (over a source's units)."
@@ -1141,7 +1208,8 @@
   [g {:keys [dt unit method input seed] :or {unit :s method :euler seed 0}}]
   (when-not (and (number? dt) (pos? dt)) (fail (str "import-net needs :dt > 0 (in the graph's time unit), got " (pr-str dt)) {:dt dt}))
   (when-not (#{:s :ms} unit) (fail (str ":unit must be :s or :ms, got " (pr-str unit)) {:unit unit}))
-  (let [shapes (:nodes (check g))
+  (let [g (inline g)
+        shapes (:nodes (check g))
         nodes (:nodes g)
         dt-ms (* dt (if (= unit :s) 1000.0 1.0))
         preds (group-by second (:edges g))
@@ -1165,11 +1233,14 @@
                                     (do (when (visiting p)
                                           (fail (str (where-of p) ": a cycle through linear nodes only (no neuron on it) cannot be simulated") {:node p}))
                                         (let [{:keys [by bias]} (inflow p (conj visiting p))
-                                              {:keys [rows delay] pb :bias} (linear-rows (where-of p) pn (shapes p) dt)
-                                              delay (or delay 0)]
+                                              {:keys [rows by-delay] pb :bias} (linear-rows (where-of p) pn (shapes p) dt)
+                                              blocks (or by-delay {0 rows})]
                                           (-> acc
-                                              (update :bias add-vec (add-vec (apply-rows rows bias) pb))
-                                              (update :by (fn [m] (reduce-kv (fn [m [s d] rs] (update m [s (+ d delay)] add-rows (compose rows rs))) m by))))))
+                                              ;; a delayed bias is a constant all the same: it passes through
+                                              (update :bias add-vec (add-vec (if by-delay bias (apply-rows rows bias)) pb))
+                                              (update :by (fn [m] (reduce-kv (fn [m [s d] rs]
+                                                                               (reduce-kv (fn [m dd rows] (update m [s (+ d dd)] add-rows (compose rows rs))) m blocks))
+                                                                             m by))))))
                                     :else (fail (str (where-of p) " (" (:type pn) ") cannot feed " (where-of k)) {}))))
                               {:by {}}
                               (preds k))]

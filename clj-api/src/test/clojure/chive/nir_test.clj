@@ -319,8 +319,11 @@
                 :nodes {"in" {:type "Input" :shape [2]} "lif" {:type "LIF" :tau 0.01 :r 5.0 :v_leak 0.0 :v_threshold 1.0}
                         "out" {:type "Output" :shape [2]}}
                 :edges [["in" "lif"] ["lif" "out"]]}]
-      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"node \"lif\" \(LIF\): its input gain .* no Affine, Linear or Conv2d comes just before it"
-                            (nir/import-learn base {:dt 1e-3})))
+      (let [m (nir/import-learn base {:dt 1e-3 :loss {:type :spike-count}})
+            a (first (learn/weights m))]
+        (is (= ["linear" "LIF"] (map :type (learn/shapes m))) "a gain with nothing weighted before it gets a diagonal linear stage")
+        (is (= [500000 0 0 500000] (mapv #(Math/round (* 1e6 (double %))) (:values a))) "(dt/tau)·r = 0.5 on the diagonal")
+        (is (= ["lif"] (map :node (nir/run base [1 1 0 1] [2 2] {:dt 1e-3}))) "nir run reports graph nodes only"))
       (is (some? (nir/import-learn (assoc-in base [:nodes "lif" :r] 10.0) {:dt 1e-3 :method :euler :loss {:type :spike-count}}))
           "(dt/tau)·r = 1: nothing to fold")
       (is (thrown-with-msg? clojure.lang.ExceptionInfo #"v_reset .* is not supported"
@@ -703,3 +706,44 @@
       (is (< 3 (count want2)) "the threshold fires")
       (is (= want2 (set (for [t (range T) j (range 2) :when (pos? (aget l2 (+ (* t 2) j)))] [j t]))) "chive.learn")
       (is (= (set (map (fn [[j t]] [j (inc t)]) want2)) (set (filter #(<= (second %) T) sim2))) "chive.net, one step later"))))
+
+(deftest nested-graphs-are-inlined
+  ;; The peer's graph with a subgraph (Input -> Linear -> IF -> Output) between
+  ;; its Input and a Delay: inlined as block/lin and block/if; in the simulator
+  ;; each distinct delay is its own projection; with one delay for every unit
+  ;; chive.learn takes it too, and the simulator's threshold spikes are
+  ;; chive.learn's two steps (projections) later.
+  (let [dir (temp-dir)]
+    (peer "write" dir)
+    (let [g (nir/read (io/file dir "nested.nir"))
+          h (nir/inline g)]
+      (is (= #{"input" "block/lin" "block/if" "delay" "scale" "thr" "output"} (set (keys (:nodes h)))))
+      (is (= #{["input" "block/lin"] ["block/lin" "block/if"] ["block/if" "delay"] ["delay" "scale"] ["scale" "thr"] ["thr" "output"]}
+             (set (:edges h))))
+      (let [spec (nir/import-net g {:dt 1e-3})]
+        (is (= #{:block_if->thr :block_if->thr-d1 :block_if->thr-d2 :block_if->thr-d3 :input->block_if} (set (keys (:projections spec))))
+            "delays 0, 1, 2 and 3 steps: one projection each")
+        (is (some? (net/build spec))))
+      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"node \"delay\" \(Delay\): chive.learn delays every unit by one whole number of steps"
+                            (nir/import-learn g {:dt 1e-3})))
+      (let [g1 (-> g
+                   (assoc-in [:nodes "delay" :delay] (nir/array [0.002 0.002 0.002 0.002]))
+                   (assoc-in [:nodes "block" :nodes "if" :r] (nir/array [1000.0 1000.0 1000.0 1000.0])))
+            x (vec (for [t (range 20) u (range 4)] (if (odd? (+ t u)) 1.0 0.0)))
+            ^floats z (last (learn/record (nir/import-learn g1 {:dt 1e-3 :loss {:type :spike-count}}) (raster-dataset (float-array x) 20 4) [0]))
+            ;; two projections from the Input (input -> block/if, block/if -> thr): two steps later
+            want (set (for [t (range 20) j (range 4) :when (pos? (aget z (+ (* t 4) j)))] [j (+ t 2)]))
+            nw (net/build (nir/import-net g1 {:dt 1e-3 :input {:raster x :shape [20 4]}}))
+            _ (net/run! nw (chive.units/ms 23) :progress false)
+            sp (net/spikes nw :thr-spikes)]
+        (is (< 5 (count want)))
+        (is (= want (set (filter #(<= (second %) 21) (map vector (:indices sp) (map #(Math/round (double %)) (:times-ms sp)))))))
+        (is (= ["block/lin" "block/if" "delay" "thr"] (map :node (nir/run g1 x [20 4] {:dt 1e-3})))
+            "nir run reports the graph's nodes (the stage carrying the Scale is the Threshold's own)")))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"nested graph \"b\": chive inlines subgraphs with one Input and one Output, this one has 2 and 1"
+                          (nir/inline {:type "NIRGraph"
+                                       :nodes {"in" {:type "Input" :shape [2]}
+                                               "b" {:type "NIRGraph" :nodes {"i1" {:type "Input" :shape [2]} "i2" {:type "Input" :shape [2]}
+                                                                             "o" {:type "Output" :shape [2]}}
+                                                    :edges [["i1" "o"] ["i2" "o"]]}}
+                                       :edges [["in" "b"]]})))))
