@@ -572,6 +572,21 @@
                           (when (= "NIRGraph" (:type n)) (info n (:nodes sh) (str indent k "/"))))))
                 (:nodes g)))))
 
+;; ---------------------------------------------------------------- Conv1d as Conv2d
+
+(defn- conv1d->2d
+  "NIR Conv1d node `n` as the Conv2d node over [C 1 L] that computes the same
+  (weights [Cout Cin/g 1 K], height 1): chive's 1-D convolution."
+  [where n]
+  (let [w (array (:weight n))
+        [cout cin-g k] (:shape w)
+        one (fn [p] (first (per-axis where p (get n p) 1)))
+        pad (:padding n)]
+    (cond-> {:type "Conv2d" :weight (array (:data w) {:shape [cout cin-g 1 k] :dtype (:dtype w)})
+             :stride [1 (one :stride)] :dilation [1 (one :dilation)] :groups (first (ints-of (:groups n)))
+             :padding (if (string? pad) pad [0 (one :padding)]) :bias (:bias n)}
+      (some? (:input_shape n)) (assoc :input_shape [1 (first (ints-of (:input_shape n)))]))))
+
 ;; ---------------------------------------------------------------- nested graphs
 
 (defn inline
@@ -810,13 +825,16 @@
         loops (recurrent-loops g)
         nodes (:nodes g)
         in-shape (:output (shapes (first path)))
-        _ (when-not (#{1 3} (count in-shape))
-            (fail (str "chive.learn takes inputs of shape [n] or [C H W]; the Input has " (pr-str in-shape)) {:shape in-shape}))
+        _ (when-not (#{1 2 3} (count in-shape))
+            (fail (str "chive.learn takes inputs of shape [n], [C L] (as [C 1 L]) or [C H W]; the Input has " (pr-str in-shape)) {:shape in-shape}))
+        learn-in (if (= 2 (count in-shape)) [(first in-shape) 1 (second in-shape)] in-shape)
         ;; stages: weighted ones carry their weights as doubles until the model exists
         stages
         (reduce
          (fn [acc k]
-           (let [n (nodes k) t (:type n) where (str "node " (pr-str k))
+           (let [where (str "node " (pr-str k))
+                 n (let [n (nodes k)] (if (= "Conv1d" (:type n)) (conv1d->2d where n) n))
+                 t (:type n)
                  {:keys [input output]} (shapes k)
                  units (reduce * 1 output)
                  prev-idx (loop [i (dec (count acc))]
@@ -909,7 +927,7 @@
                                     learn (assoc :learn (set (filter (cond-> (case (:layer terms) :lif #{:mem :threshold} :li #{:mem} :if #{:threshold} #{})
                                                                        (:alpha terms) (conj :syn))
                                                                      learn))))}))
-               (fail (str where ": NIR " t " nodes have no chive.learn stage" (when (= t "Conv1d") " (no 1-D convolution yet)")) {:type t}))))
+               (fail (str where ": NIR " t " nodes have no chive.learn stage") {:type t}))))
          []
          (rest path))
         specs (mapv (fn [st]
@@ -920,7 +938,7 @@
                     stages)
         last-neuron (last (filter #(= :neuron (:kind %)) stages))
         model ((learn-fn 'model)
-               {:inputs (if (= 1 (count in-shape)) (first in-shape) in-shape)
+               {:inputs (if (= 1 (count learn-in)) (first learn-in) learn-in)
                 :layers specs
                 :neuron {:surrogate surrogate}
                 :loss (or loss (if (and last-neuron (#{:li :integrator} (get-in last-neuron [:terms :layer])))
@@ -1110,7 +1128,7 @@
 
 (def ^:private neuron-types #{"LIF" "IF" "LI" "I" "CubaLIF" "CubaLI" "Threshold"})
 (def ^:private nir-type-codes {"LIF" 0 "IF" 1 "LI" 2 "I" 3 "CubaLIF" 4 "CubaLI" 5 "Threshold" 6})
-(def ^:private linear-types #{"Affine" "Linear" "Conv2d" "SumPool2d" "AvgPool2d" "Flatten" "Scale" "Delay"})
+(def ^:private linear-types #{"Affine" "Linear" "Conv1d" "Conv2d" "SumPool2d" "AvgPool2d" "Flatten" "Scale" "Delay"})
 
 (defn- identity-rows [n] (mapv (fn [j] {j 1.0}) (range n)))
 
@@ -1119,6 +1137,8 @@
   row {input-unit weight} per output unit, its bias (or nil) and its delay
   in steps."
   [where n {:keys [input output]} dt]
+  (if (= "Conv1d" (:type n))
+    (linear-rows where (conv1d->2d where n) {:input [(first input) 1 (second input)] :output [(first output) 1 (second output)]} dt)
   (let [t (:type n)
         n-in (reduce * 1 input) n-out (reduce * 1 output)]
     (case t
@@ -1168,7 +1188,7 @@
                   (fail (str where " (Delay): delays must be whole numbers of steps; delays / dt are " (pr-str (distinct (take 5 steps)))) {}))
                 ;; one identity block per distinct delay (a projection per delay)
                 {:by-delay (into {} (for [d (distinct whole)]
-                                      [d (mapv (fn [j] (if (= d (whole j)) {j 1.0} {})) (range n-out))]))}))))
+                                      [d (mapv (fn [j] (if (= d (whole j)) {j 1.0} {})) (range n-out))]))})))))
 
 (defn- compose
   "Rows P (over the units of M's output) after rows M (over a source's units)."

@@ -747,3 +747,35 @@
                                                                              "o" {:type "Output" :shape [2]}}
                                                     :edges [["i1" "o"] ["i2" "o"]]}}
                                        :edges [["in" "b"]]})))))
+
+(deftest conv1d-against-a-direct-loop
+  ;; Input [2 8] -> Conv1d (3 out, kernel 3, stride 2, padding 1, bias) -> Flatten
+  ;; -> Affine (12 -> 2) -> I: chive steps Conv1d as a height-1 Conv2d; the
+  ;; integrator's v against plain loops, in chive.learn and (one step later) chive.net.
+  (let [rng (java.util.Random. 12)
+        W (vec (for [_ (range 3)] (vec (for [_ (range 2)] (vec (for [_ (range 3)] (- (.nextDouble rng) 0.5)))))))
+        cb [0.2 -0.1 0.0]
+        A (vec (for [_ (range 2)] (vec (for [_ (range 12)] (- (.nextDouble rng) 0.5)))))
+        T 5 dt 1e-3
+        x (vec (for [_ (range (* T 16))] (if (< (.nextDouble rng) 0.4) 1.0 0.0)))
+        px (fn [t c i] (if (< -1 i 8) (x (+ (* t 16) (* c 8) i)) 0.0))
+        conv (fn [t] (vec (for [o (range 3) l (range 4)]
+                            (+ (cb o) (reduce + (for [c (range 2) k (range 3)] (* (get-in W [o c k]) (px t c (+ (* 2 l) k -1)))))))))
+        per-step (mapv #(vec (for [j (range 2)] (reduce + (map * (A j) (conv %))))) (range T))
+        want (vec (reductions #(mapv + %1 %2) per-step))
+        g {:type "NIRGraph"
+           :nodes {"in" {:type "Input" :shape [2 8]}
+                   "c1" {:type "Conv1d" :weight (nir/array W) :bias (nir/array cb) :stride 2 :padding 1 :dilation 1 :groups 1}
+                   "flat" {:type "Flatten" :start_dim 0 :end_dim -1}
+                   "fc" {:type "Linear" :weight (nir/array A)}
+                   "int" {:type "I" :r [(/ 1.0 dt) (/ 1.0 dt)]}
+                   "out" {:type "Output" :shape [2]}}
+           :edges [["in" "c1"] ["c1" "flat"] ["flat" "fc"] ["fc" "int"] ["int" "out"]]}
+        _ (is (= {:input [2 8] :output [3 4]} (get-in (nir/check g) [:nodes "c1"])))
+        m (nir/import-learn g {:dt dt :loss {:type :max-membrane}})
+        ^floats lv (last (learn/record m (raster-dataset (float-array x) T 16) [0]))
+        rows (sim-trace (nir/import-net g {:dt dt :input {:raster x :shape [T 2 8]}}) (+ T 2) :int-v)]
+    (is (= [[2 1 8] [3 1 4]] ((juxt :in :out) (first (learn/shapes m)))) "a height-1 conv2d")
+    (doseq [t (range T) j (range 2)]
+      (is (< (Math/abs (- (aget lv (+ (* t 2) j)) (get-in want [t j]))) 1e-4) (str "chive.learn, step " t " unit " j))
+      (is (< (Math/abs (- (aget ^floats (rows (+ t 2)) j) (get-in want [t j]))) 1e-4) (str "chive.net, step " t " unit " j)))))
