@@ -1309,12 +1309,17 @@
                                    :params {:kind kind :current (if alpha 1 0)
                                             :soft_reset (if (= "soft" (get-in n [:metadata "chive_reset"])) 1 0)
                                             :drive_from (get depth k 0)
-                                            :nir_type (nir-type-codes (:type n)) :nir_method (if (= method :exact) 1 0) :nir_dt dt}
+                                            :nir_type (nir-type-codes (:type n)) :nir_method (if (= method :exact) 1 0) :nir_dt dt
+                                            :nir_time_unit_ms (/ dt-ms dt)}
                                    :init (cond-> {:bias b :gain (vec gain) :in_bias (if bias (vec bias) (vec (repeat (units k) 0.0)))}
                                            true (merge (into {} (for [[var p] [[:nir_tau (if (#{"CubaLIF" "CubaLI"} (:type n)) :tau_mem :tau)]
                                                                                [:nir_tau_syn :tau_syn] [:nir_r :r] [:nir_w_in :w_in] [:nir_v_leak :v_leak]]
-                                                                         :when (some? (get n p))]
-                                                                     [var (vec (doubles-of (where-of k) p (get n p) (units k)))])))
+                                                                         :when (some? (get n p))
+                                                                         :let [xs (vec (doubles-of (where-of k) p (get n p) (units k)))]]
+                                                                     ;; time constants as times (ms), the rest as NIR's plain numbers
+                                                                     [var (if (#{:nir_tau :nir_tau_syn} var)
+                                                                            (mapv #(chive.units/ms (* (/ dt-ms dt) %)) xs)
+                                                                            xs)])))
                                            beta (assoc :beta (vec beta))
                                            (and (nil? beta) (#{"IF" "I"} (:type n))) (assoc :beta (vec (repeat (units k) 1.0)))
                                            alpha (assoc :alpha (vec alpha))
@@ -1373,7 +1378,8 @@
                     n (.size grp)
                     dt (double (p :nir_dt))
                     method (if (== 1.0 (double (p :nir_method))) :exact :euler)
-                    v #(state k %)
+                    unit-ms (double (p :nir_time_unit_ms))
+                    v #(let [xs (state k %)] (if (#{:nir_tau :nir_tau_syn} %) (mapv (fn [x] (/ x unit-ms)) xs) xs))
                     shape [n]
                     arr (fn [xs] (array (float-array (map double xs)) {:shape shape}))
                     node (case t

@@ -38,10 +38,12 @@ public final class NirNeuron extends NeuronGroup {
     addParam("drive_from", 0.0, "1");
     // The NIR node this group came from (chive.nir/export-net writes it back):
     // its type (0 LIF, 1 IF, 2 LI, 3 I, 4 CubaLIF, 5 CubaLI, 6 Threshold; -1 none),
-    // the discretisation (0 Euler, 1 exact) and dt in the graph's time unit.
+    // the discretisation (0 Euler, 1 exact), dt in the graph's time unit and
+    // that unit in ms (1000 for seconds).
     addParam("nir_type", -1.0, "1");
     addParam("nir_method", 0.0, "1");
     addParam("nir_dt", 0.0, "1");
+    addParam("nir_time_unit_ms", 1000.0, "1");
     v = addVar("v", 0f);
     i = addVar("i", 0f);
     in = addVar("in", 0f);
@@ -54,7 +56,10 @@ public final class NirNeuron extends NeuronGroup {
     // incoming weights and the incoming Affine biases (not used by the step)
     for (String x : new String[] {"nir_tau", "nir_tau_syn", "nir_r", "nir_w_in", "nir_v_leak", "gain", "in_bias"}) addVar(x, 0f);
     for (String x : new String[] {"v", "i", "in", "s", "beta", "alpha", "thr", "bias",
-                                  "nir_tau", "nir_tau_syn", "nir_r", "nir_w_in", "nir_v_leak", "gain", "in_bias"}) unit(x, "1");
+                                  "nir_r", "nir_w_in", "nir_v_leak", "gain", "in_bias"}) unit(x, "1");
+    // the time constants as times (the graph's time unit is param nir_time_unit_ms)
+    unit("nir_tau", "ms");
+    unit("nir_tau_syn", "ms");
   }
 
   @Override public String model() { return "NIR"; }
