@@ -721,9 +721,11 @@
         decay (fn [^doubles tau] (double-array (map #(if exact? (Math/exp (- (/ dt %))) (- 1.0 (/ dt %))) tau)))
         frac (fn [^doubles beta] (double-array (map #(- 1.0 %) beta)))      ; 1 - beta: dt/tau for Euler
         times (fn [& as] (apply mapv * as))
-        zero-reset (fn []
-                     (when (and (contains? n :v_reset) (not (every? zero? (d :v_reset))))
-                       (fail (str where " (" t "): chive.learn neurons reset to 0; v_reset " (summarise (array (:v_reset n))) " is not supported") {})))
+        ;; v_reset != 0: chive steps u = v - v_reset (reset to u = 0, threshold
+        ;; v_threshold - v_reset, leak towards v_leak - v_reset): an exact change of
+        ;; variables, starting from v = v_reset
+        vr (if (and (contains? n :v_reset) (#{"LIF" "IF" "CubaLIF"} t)) (vec (d :v_reset)) (vec (repeat units 0.0)))
+        shifted-th (fn [] (double-array (map - (d :v_threshold) vr)))
         check-beta (fn [nm ^doubles b tau-k]
                      (when-let [bad (first (filter #(not (<= 0.0 % 1.0)) b))]
                        (fail (str where " (" t "): dt " dt " gives " nm " = " bad " outside [0, 1] (" (name tau-k) " must be >= dt for the Euler step; try :method :exact)") {}))
@@ -731,22 +733,21 @@
     (case t
       ("LIF" "LI")
       (let [tau (d :tau) beta (check-beta "beta" (decay tau) :tau) f (frac beta)]
-        (when (= t "LIF") (zero-reset))
-        {:beta beta :gain (times f (d :r)) :drive (times f (d :v_leak))
-         :threshold (when (= t "LIF") (d :v_threshold)) :layer (if (= t "LIF") :lif :li)})
+        {:beta beta :gain (times f (d :r)) :drive (times f (mapv - (d :v_leak) vr))
+         :threshold (when (= t "LIF") (shifted-th)) :v-reset vr :layer (if (= t "LIF") :lif :li)})
       ("IF" "I")
-      (do (when (= t "IF") (zero-reset))
-          {:beta nil :gain (mapv #(* dt %) (d :r)) :drive (vec (repeat units 0.0))
-           :threshold (when (= t "IF") (d :v_threshold)) :layer (if (= t "IF") :if :integrator)})
+      {:beta nil :gain (mapv #(* dt %) (d :r)) :drive (vec (repeat units 0.0))
+       :threshold (when (= t "IF") (shifted-th)) :v-reset vr :layer (if (= t "IF") :if :integrator)}
       ("CubaLIF" "CubaLI")
       (let [beta (check-beta "beta" (decay (d :tau_mem)) :tau_mem)
             alpha (check-beta "alpha" (decay (d :tau_syn)) :tau_syn)]
-        (when (= t "CubaLIF") (zero-reset))
-        (when-not (every? zero? (d :v_leak))
-          (fail (str where " (" t "): chive.learn's current-based neurons have no leak potential; v_leak must be 0") {}))
+        (when-not (every? true? (map == (d :v_leak) vr))
+          (fail (str where " (" t "): chive's current-based neurons take no constant drive of the membrane; v_leak must equal v_reset (0 when there is none), got v_leak "
+                     (summarise (array (:v_leak n))) (when (some #(not (zero? %)) vr) (str " and v_reset " (summarise (array (:v_reset n))))))
+                {}))
         {:beta beta :alpha alpha
          :gain (times (frac alpha) (d :w_in) (frac beta) (d :r)) :drive (vec (repeat units 0.0))
-         :threshold (when (= t "CubaLIF") (d :v_threshold)) :layer (if (= t "CubaLIF") :lif :li)})
+         :threshold (when (= t "CubaLIF") (shifted-th)) :v-reset vr :layer (if (= t "CubaLIF") :lif :li)})
       "Threshold"
       {:beta (double-array units 0.0) :gain (vec (repeat units 1.0)) :drive (vec (repeat units 0.0))
        :threshold (d :threshold) :layer :lif})))
@@ -797,8 +798,11 @@
     CubaLIF, CubaLI
               i_t = alpha i_{t-1} + (dt/tau_syn) w_in x_t,  alpha = 1 - dt/tau_syn
               v_t = beta v_{t-1} + (dt/tau_mem) r i_t       (the new current)
-    spiking   z_t = H(v_t - v_threshold), and v = 0 after a spike, before the
-              next step's input (chive's :hard-leak reset; v_reset must be 0)
+    spiking   z_t = H(v_t - v_threshold), and v = v_reset after a spike, before
+              the next step's input (chive's :hard-leak reset; a v_reset other
+              than 0 is stepped as u = v - v_reset, threshold v_threshold -
+              v_reset, leak towards v_leak - v_reset: exact, starting from
+              v = v_reset)
     Threshold z_t = H(x_t - threshold) (a LIF with beta = 0)
     Affine, Linear, Conv2d, SumPool2d, AvgPool2d, Flatten (to one vector),
     Scale and Delay (a whole number of steps) act within each step.
@@ -809,8 +813,9 @@
   diagonal linear map for vectors, a depthwise 1x1 convolution for maps).
   A spiking node with a loop through one Linear or Affine node is one
   recurrent stage (:recurrent true). Nested graphs are inlined first
-  (`inline`). chive.learn requires v_leak = 0 for current-based neurons,
-  thresholds > 0 and one whole number of steps for all units of a Delay.
+  (`inline`). chive.learn requires v_leak = v_reset for current-based
+  neurons, v_threshold > v_reset and one whole number of steps for all
+  units of a Delay.
   Options: :method, :surrogate (default [:superspike 10]), :loss (default
   max-membrane cross-entropy for an LI/I readout, else spike counts),
   :learn (a set of #{:mem :syn :threshold} trained in every neuron stage),
@@ -1311,7 +1316,8 @@
                                             :drive_from (get depth k 0)
                                             :nir_type (nir-type-codes (:type n)) :nir_method (if (= method :exact) 1 0) :nir_dt dt
                                             :nir_time_unit_ms (/ dt-ms dt)}
-                                   :init (cond-> {:bias b :gain (vec gain) :in_bias (if bias (vec bias) (vec (repeat (units k) 0.0)))}
+                                   :init (cond-> {:bias b :gain (vec gain) :in_bias (if bias (vec bias) (vec (repeat (units k) 0.0)))
+                                                  :nir_v_reset (vec (or (:v-reset (terms k)) (repeat (units k) 0.0)))}
                                            true (merge (into {} (for [[var p] [[:nir_tau (if (#{"CubaLIF" "CubaLI"} (:type n)) :tau_mem :tau)]
                                                                                [:nir_tau_syn :tau_syn] [:nir_r :r] [:nir_w_in :w_in] [:nir_v_leak :v_leak]]
                                                                          :when (some? (get n p))
@@ -1382,13 +1388,15 @@
                     v #(let [xs (state k %)] (if (#{:nir_tau :nir_tau_syn} %) (mapv (fn [x] (/ x unit-ms)) xs) xs))
                     shape [n]
                     arr (fn [xs] (array (float-array (map double xs)) {:shape shape}))
+                    ;; the group steps v - v_reset against thr = v_threshold - v_reset
+                    vth (fn [] (mapv + (v :thr) (v :nir_v_reset)))
                     node (case t
-                           "LIF" {:type t :tau (arr (v :nir_tau)) :r (arr (v :nir_r)) :v_leak (arr (v :nir_v_leak)) :v_threshold (arr (v :thr)) :v_reset (arr (repeat n 0.0))}
+                           "LIF" {:type t :tau (arr (v :nir_tau)) :r (arr (v :nir_r)) :v_leak (arr (v :nir_v_leak)) :v_threshold (arr (vth)) :v_reset (arr (v :nir_v_reset))}
                            "LI" {:type t :tau (arr (v :nir_tau)) :r (arr (v :nir_r)) :v_leak (arr (v :nir_v_leak))}
-                           "IF" {:type t :r (arr (v :nir_r)) :v_threshold (arr (v :thr)) :v_reset (arr (repeat n 0.0))}
+                           "IF" {:type t :r (arr (v :nir_r)) :v_threshold (arr (vth)) :v_reset (arr (v :nir_v_reset))}
                            "I" {:type t :r (arr (v :nir_r))}
                            "CubaLIF" {:type t :tau_mem (arr (v :nir_tau)) :tau_syn (arr (v :nir_tau_syn)) :r (arr (v :nir_r)) :v_leak (arr (v :nir_v_leak))
-                                      :w_in (arr (v :nir_w_in)) :v_threshold (arr (v :thr)) :v_reset (arr (repeat n 0.0))}
+                                      :w_in (arr (v :nir_w_in)) :v_threshold (arr (vth)) :v_reset (arr (v :nir_v_reset))}
                            "CubaLI" {:type t :tau_mem (arr (v :nir_tau)) :tau_syn (arr (v :nir_tau_syn)) :r (arr (v :nir_r)) :v_leak (arr (v :nir_v_leak))
                                      :w_in (arr (v :nir_w_in))}
                            "Threshold" {:type t :threshold (arr (v :thr))})

@@ -326,8 +326,45 @@
         (is (= ["lif"] (map :node (nir/run base [1 1 0 1] [2 2] {:dt 1e-3}))) "nir run reports graph nodes only"))
       (is (some? (nir/import-learn (assoc-in base [:nodes "lif" :r] 10.0) {:dt 1e-3 :method :euler :loss {:type :spike-count}}))
           "(dt/tau)·r = 1: nothing to fold")
-      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"v_reset .* is not supported"
-                            (nir/import-learn (assoc-in base [:nodes "lif" :v_reset] -0.5) {:dt 1e-3}))))))
+      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"v_leak must equal v_reset"
+                            (nir/import-learn {:type "NIRGraph"
+                                               :nodes {"in" {:type "Input" :shape [2]} "fc" {:type "Linear" :weight [[1.0 0.0] [0.0 1.0]]}
+                                                       "c" {:type "CubaLIF" :tau_syn 0.005 :tau_mem 0.01 :r 1.0 :v_leak 0.0 :v_threshold 1.0 :v_reset -0.5 :w_in 1.0}
+                                                       "out" {:type "Output" :shape [2]}}
+                                               :edges [["in" "fc"] ["fc" "c"] ["c" "out"]]}
+                                              {:dt 1e-3 :loss {:type :spike-count}}))))))
+
+(deftest a-reset-other-than-zero-is-a-change-of-variables
+  ;; LIF with v_reset = -0.5, v_leak = 0.2, v_threshold = 0.6, from v = v_reset:
+  ;; a plain Euler loop of the spec's equations against chive.learn (the same
+  ;; spikes) and chive.net (one step later); export-net writes v_reset back.
+  (let [rng (java.util.Random. 21) T 60 dt 1e-3 tau 0.01 r 8.0
+        W [[0.9 0.4 -0.3] [0.2 -0.5 1.1]] b [0.3 0.1]
+        x (vec (for [_ (range (* T 3))] (if (< (.nextDouble rng) 0.35) 1.0 0.0)))
+        g {:type "NIRGraph"
+           :nodes {"in" {:type "Input" :shape [3]} "fc" {:type "Affine" :weight (nir/array W) :bias (nir/array b)}
+                   "lif" {:type "LIF" :tau [tau tau] :r [r r] :v_leak [0.2 0.2] :v_threshold [0.6 0.6] :v_reset [-0.5 -0.5]}
+                   "out" {:type "Output" :shape [2]}}
+           :edges [["in" "fc"] ["fc" "lif"] ["lif" "out"]]}
+        want (loop [t 0 v [-0.5 -0.5] z [0.0 0.0] acc #{}]
+               (if (= t T)
+                 acc
+                 (let [cur (fn [j] (+ (b j) (reduce + (for [i (range 3)] (* (get-in W [j i]) (x (+ (* t 3) i)))))))
+                       v (mapv (fn [j] (let [v0 (if (pos? (z j)) -0.5 (v j))] (+ v0 (* (/ dt tau) (+ (- 0.2 v0) (* r (cur j))))))) [0 1])
+                       z (mapv #(if (> % 0.6) 1.0 0.0) v)]
+                   (recur (inc t) v z (into acc (for [j [0 1] :when (pos? (z j))] [j t]))))))
+        ^floats l (last (learn/record (nir/import-learn g {:dt dt :loss {:type :spike-count}}) (raster-dataset (float-array x) T 3) [0]))
+        nw (net/build (nir/import-net g {:dt dt :input {:raster x :shape [T 3]}}))
+        _ (net/run! nw (chive.units/ms (+ T 2)) :progress false)
+        sp (net/spikes nw :lif-spikes)]
+    (is (< 10 (count want)))
+    (is (= want (set (for [t (range T) j [0 1] :when (pos? (aget l (+ (* t 2) j)))] [j t]))) "chive.learn")
+    (is (= (set (map (fn [[j t]] [j (inc t)]) want))
+           (set (filter #(<= (second %) T) (map vector (:indices sp) (map #(Math/round (double %)) (:times-ms sp))))))
+        "chive.net, one step later")
+    (let [h (nir/export-net nw)]
+      (is (= [-0.5 -0.5] (mapv double (nir/->vec (get-in h [:nodes "lif" :v_reset])))))
+      (is (every? #(< (Math/abs (- 0.6 (double %))) 1e-6) (nir/->vec (get-in h [:nodes "lif" :v_threshold])))))))
 
 (deftest nir-run-command-writes-each-nodes-output
   (let [dir (temp-dir)

@@ -19,6 +19,9 @@ import chive.core.sim.NeuronGroup;
  * runs as chive.learn's stage does, that many steps later: each projection
  * delivers a step after the spike, where chive.learn passes a spike on
  * within its step).
+ * A NIR node with v_reset != 0 is stepped in u = v - v_reset (v holds u,
+ * thr is v_threshold - v_reset, the leak drive is towards v_leak - v_reset;
+ * nir_v_reset keeps v_reset), an exact change of variables.
  * Param kind: 0 LIF, 1 IF (beta 1), 2 LI and 3 I (beta 1), the last two
  * readouts that never spike (their output is v). Every variable is
  * dimensionless, as NIR's are; the decays, gains and drives of the NIR node
@@ -54,9 +57,9 @@ public final class NirNeuron extends NeuronGroup {
     bias = addVar("bias", 0f);
     // the NIR node's own per-neuron parameters, the input gain folded into the
     // incoming weights and the incoming Affine biases (not used by the step)
-    for (String x : new String[] {"nir_tau", "nir_tau_syn", "nir_r", "nir_w_in", "nir_v_leak", "gain", "in_bias"}) addVar(x, 0f);
+    for (String x : new String[] {"nir_tau", "nir_tau_syn", "nir_r", "nir_w_in", "nir_v_leak", "nir_v_reset", "gain", "in_bias"}) addVar(x, 0f);
     for (String x : new String[] {"v", "i", "in", "s", "beta", "alpha", "thr", "bias",
-                                  "nir_r", "nir_w_in", "nir_v_leak", "gain", "in_bias"}) unit(x, "1");
+                                  "nir_r", "nir_w_in", "nir_v_leak", "nir_v_reset", "gain", "in_bias"}) unit(x, "1");
     // the time constants as times (the graph's time unit is param nir_time_unit_ms)
     unit("nir_tau", "ms");
     unit("nir_tau_syn", "ms");
