@@ -707,7 +707,6 @@
           (= k 1) (double-array n (double (first (seq (:data a)))))
           :else (fail (str where ": " (name nm) " has " k " values for " n " units") {:param nm}))))
 
-(defn- uniform? [^doubles a] (every? #(= (aget a 0) %) a))
 
 (defn- neuron-terms
   "How NIR neuron node `n` (of `units` units) is stepped at `dt`: the decays
