@@ -974,6 +974,52 @@
 
 (defn- floats->array [^floats a shape] (array (aclone a) {:shape shape :dtype "float32"}))
 
+(defn- dense-layer-nodes
+  "The NIR nodes of a :dense layer (chive.core.learn.Layer, not recurrent):
+  its membrane takes the current of the step before (U_t = mem·U_{t-1} +
+  mem_gain·I_{t-1}, I_t = syn·I_{t-1} + in_gain·x_t·w), which is an Affine
+  (in_gain·w), a Delay of one step and a CubaLIF (a LIF when syn = 0; LI,
+  CubaLI for a readout) whose input gain is mem_gain: tau_syn = dt/(1 -
+  syn), w_in = 1/(1 - alpha_euler), tau_mem = dt/(1 - mem), r =
+  mem_gain·tau_mem/dt (r = mem_gain/dt when mem = 1: IF, I)."
+  [^chive.core.learn.Layer l i where nm dt soft-reset]
+  (when (.recurrent l)
+    (fail (str where ": a recurrent :dense layer has its own decay for the recurrent current and feeds spikes back two steps later; NIR has no node for that (build the model from :affine and {:type :lif :recurrent true})") {:layer i}))
+  (let [n (.n l) k (.nIn l)
+        ^floats w (.w l)
+        W (float-array (* n k))
+        _ (dotimes [j n] (dotimes [ii k] (aset W (+ (* j k) ii) (float (* (.inGain l) (aget w (+ (* ii n) j)))))))
+        mem (double (.mem l)) syn (double (.syn l)) mg (double (.memGain l))
+        spiking? (.spiking l)
+        reset (.reset l)
+        _ (when (and spiking? (not= reset chive.core.learn.Layer$Reset/HARD_LEAK) (not= soft-reset :allow))
+            (fail (str where ": its reset is " (str/lower-case (.name reset)) "; NIR's neurons reset to v_reset after the spike (chive's :hard-leak). "
+                       "Pass :soft-reset :allow to export anyway (other tools will reset to 0)") {:layer i}))
+        _ (when (>= syn 1.0) (fail (str where ": syn = 1 has no finite time constant") {:layer i}))
+        arr (fn [x] (array (float-array (repeat n (double x))) {:shape [n]}))
+        current? (pos? syn)
+        leaky? (< mem 1.0)
+        tm (when leaky? (/ dt (- 1.0 mem)))
+        ts (when current? (/ dt (- 1.0 syn)))
+        r (if leaky? (/ (* mg tm) dt) (/ mg dt))
+        th (arr (.threshold l))
+        z (arr 0.0)
+        neuron (cond
+                 (and current? leaky?) (cond-> {:type (if spiking? "CubaLIF" "CubaLI") :tau_mem (arr tm) :tau_syn (arr ts) :r (arr r) :v_leak z
+                                                :w_in (arr (/ 1.0 (- 1.0 syn)))}
+                                         spiking? (assoc :v_threshold th :v_reset z))
+                 current? (fail (str where ": a current-based :dense layer with mem = 1 has no NIR node (CubaLIF leaks)") {:layer i})
+                 leaky? (cond-> {:type (if spiking? "LIF" "LI") :tau (arr tm) :r (arr r) :v_leak z}
+                          spiking? (assoc :v_threshold th :v_reset z))
+                 :else (cond-> {:type (if spiking? "IF" "I") :r (arr r)}
+                         spiking? (assoc :v_threshold th :v_reset z)))
+        neuron (cond-> neuron
+                 (and spiking? (not= reset chive.core.learn.Layer$Reset/HARD_LEAK))
+                 (assoc :metadata {"chive_reset" (if (= reset chive.core.learn.Layer$Reset/SOFT) "soft" "hard")}))]
+    {::seq [[(str "dense_" i "_w") {:type "Linear" :weight (array W {:shape [n k]})}]
+            [(str "dense_" i "_delay") {:type "Delay" :delay (arr dt)}]
+            [nm neuron]]}))
+
 (defn export-learn
   "NIR graph of chive.learn model `m`, for stepping at `:dt` (the time unit
   of the graph: give seconds for snnTorch, Norse and most NIR tools), the
@@ -1001,7 +1047,7 @@
                  (let [where (str "layer " i " (" (.kind md) ")")
                        out (vec (.outShape md))
                        in (vec (.inShape md))
-                       nm (str (str/lower-case (.kind md)) "_" i)]
+                       nm (str (str/replace (str/lower-case (.kind md)) #"[^a-z0-9_]" "_") "_" i)]
                    (cond
                      (instance? chive.core.learn.Affine md)
                      (let [^chive.core.learn.Affine a md
@@ -1067,12 +1113,15 @@
                           (let [^floats v (.recurrentWeights nu) W (float-array (* units units))]
                             (dotimes [a units] (dotimes [b units] (aset W (+ (* b units) a) (aget v (+ (* a units) b)))))
                             [(str nm "_rec") {:type "Linear" :weight (array W {:shape [units units]})}]))])
+                     (instance? chive.core.learn.Layer md)
+                     (dense-layer-nodes md i where nm dt soft-reset)
                      :else
-                     (fail (str where ": no NIR equivalent" (cond (instance? chive.core.learn.Layer md) " for a :dense layer (its input arrives one step late); build the model from :affine and :lif stages"
-                                                                  (instance? chive.core.learn.BatchNorm md) " for batch norm (fold it into the convolution before)"
+                     (fail (str where ": no NIR equivalent" (cond (instance? chive.core.learn.BatchNorm md) " for batch norm (fold it into the convolution before)"
                                                                   :else ""))
                            {:layer i}))))
                modules)
+        ;; a dense layer gives a segment of nodes (affine, delay, neuron)
+        named (mapcat (fn [x] (if (map? x) (::seq x) [x])) named)
         names (concat ["input"] (map first named) ["output"])
         loops (keep (fn [[nm _ lp]] (when lp [nm lp])) named)
         out-shape (vec (.outShape ^chive.core.learn.Module (peek modules)))]

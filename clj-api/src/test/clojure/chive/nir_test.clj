@@ -282,6 +282,22 @@
         (is (= [] (:problems (peer-check f))))
         (let [m2 (nir/import-learn (nir/read f) {:dt 1e-3 :kernels :java})]
           (is (= (map vec (learn/record m d [0 1 2])) (map vec (learn/record m2 d [0 1 2])))))))
+    (testing ":dense layers (the default layer type): Linear, a one-step Delay and a (Cuba)LIF each, the same outputs back"
+      (doseq [nrn [{:mem 0.9 :syn 0.8 :threshold 0.3 :reset :hard-leak} {:mem 0.9 :threshold 0.3 :reset :hard-leak}]]
+        (let [m (learn/model {:inputs 6 :layers [{:n 10} {:n 3 :readout true}] :neuron nrn :loss {:type :max-membrane}
+                              :init {:type :normal :scale 3.0} :seed 2 :kernels :java})
+              f (io/file dir "dense.nir")
+              g (nir/export-learn m {:dt 1e-3})
+              _ (nir/write! f g)
+              m2 (nir/import-learn (nir/read f) {:dt 1e-3 :kernels :java})
+              [s1 v1] (learn/record m d [0 1 2])
+              r2 (learn/record m2 d [0 1 2])]
+          (is (= [] (:problems (peer-check f))))
+          (is (= (if (:syn nrn) "CubaLIF" "LIF") (get-in g [:nodes "dense_lif_0" :type])))
+          (is (= ["linear" "delay" "LIF" "linear" "delay" "LI"] (map :type (learn/shapes m2))))
+          (is (< 20 (count (filter pos? s1))) "the hidden layer spikes")
+          (is (= (vec s1) (vec (nth r2 2))) "the same spikes")
+          (is (every? true? (map #(< (Math/abs (- (double %1) (double %2))) 1e-5) v1 (nth r2 5))) "the same readout"))))
     (testing "refusals name the layer"
       (is (thrown-with-msg? clojure.lang.ExceptionInfo #"layer 1 \(LIF\): its reset is soft"
                             (nir/export-learn (learn/model {:inputs 4 :layers [{:type :affine :n 3} {:type :lif :mem 0.9}] :seed 1}) {:dt 1e-3})))
@@ -290,8 +306,9 @@
                                                                                      {:type :flatten} {:type :affine :n 2} {:type :li :mem 0.9}]
                                                             :loss {:type :max-membrane} :seed 1})
                                               {:dt 1e-3})))
-      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"no NIR equivalent for a :dense layer"
-                            (nir/export-learn (learn/model {:inputs 4 :layers [{:n 3} {:n 2 :readout true}] :neuron {:mem 0.9} :loss {:type :max-membrane} :seed 1}) {:dt 1e-3})))
+      (is (thrown-with-msg? clojure.lang.ExceptionInfo #"layer 0 \(.*\): a recurrent :dense layer"
+                            (nir/export-learn (learn/model {:inputs 4 :layers [{:n 3 :recurrent true} {:n 2 :readout true}] :neuron {:mem 0.9 :reset :hard-leak}
+                                                            :loss {:type :max-membrane} :seed 1}) {:dt 1e-3})))
       (let [soft (learn/model {:inputs 4 :layers [{:type :affine :n 3} {:type :lif :mem 0.9}] :seed 1})
             g (nir/export-learn soft {:dt 1e-3 :soft-reset :allow})]
         (is (= {"chive_reset" "soft"} (get-in g [:nodes "lif_1" :metadata])))
