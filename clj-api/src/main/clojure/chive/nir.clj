@@ -740,12 +740,11 @@
       ("CubaLIF" "CubaLI")
       (let [beta (check-beta "beta" (decay (d :tau_mem)) :tau_mem)
             alpha (check-beta "alpha" (decay (d :tau_syn)) :tau_syn)]
-        (when-not (every? true? (map == (d :v_leak) vr))
-          (fail (str where " (" t "): chive's current-based neurons take no constant drive of the membrane; v_leak must equal v_reset (0 when there is none), got v_leak "
-                     (summarise (array (:v_leak n))) (when (some #(not (zero? %)) vr) (str " and v_reset " (summarise (array (:v_reset n))))))
-                {}))
+        ;; the leak towards v_leak (- v_reset) drives the membrane itself, not the
+        ;; current: a drive added after the current (Neuron/setDrive, NirNeuron vdrive)
         {:beta beta :alpha alpha
          :gain (times (frac alpha) (d :w_in) (frac beta) (d :r)) :drive (vec (repeat units 0.0))
+         :vdrive (let [vd (times (frac beta) (mapv - (d :v_leak) vr))] (when (some #(not (zero? %)) vd) vd))
          :threshold (when (= t "CubaLIF") (shifted-th)) :v-reset vr :layer (if (= t "CubaLIF") :lif :li)})
       "Threshold"
       {:beta (double-array units 0.0) :gain (vec (repeat units 1.0)) :drive (vec (repeat units 0.0))
@@ -812,9 +811,10 @@
   diagonal linear map for vectors, a depthwise 1x1 convolution for maps).
   A spiking node with a loop through one Linear or Affine node is one
   recurrent stage (:recurrent true). Nested graphs are inlined first
-  (`inline`). chive.learn requires v_leak = v_reset for current-based
-  neurons, v_threshold > v_reset and one whole number of steps for all
-  units of a Delay.
+  (`inline`). For current-based neurons the leak towards v_leak drives the
+  membrane directly: v_t = beta v_{t-1} + (dt/tau_mem)(r i_t + v_leak). chive.learn
+  requires v_threshold > v_reset and one whole number of steps for all units
+  of a Delay.
   Options: :method, :surrogate (default [:superspike 10]), :loss (default
   max-membrane cross-entropy for an LI/I readout, else spike counts),
   :learn (a set of #{:mem :syn :threshold} trained in every neuron stage),
@@ -968,7 +968,8 @@
                   (put! (.beta nm) beta)
                   (put! (.alpha nm) alpha)
                   (put! (.threshold nm) threshold)
-                  (put! (.recurrentWeights nm) (:rec st)))
+                  (put! (.recurrentWeights nm) (:rec st))
+                  (when-let [vd (:vdrive (:terms st))] (.setDrive nm (float-array (map double vd)))))
         nil))
     (vary-meta model assoc ::nodes (mapv :node stages) ::graph g)))
 
@@ -1365,7 +1366,8 @@
                                             :nir_type (nir-type-codes (:type n)) :nir_method (if (= method :exact) 1 0) :nir_dt dt
                                             :nir_time_unit_ms (/ dt-ms dt)}
                                    :init (cond-> {:bias b :gain (vec gain) :in_bias (if bias (vec bias) (vec (repeat (units k) 0.0)))
-                                                  :nir_v_reset (vec (or (:v-reset (terms k)) (repeat (units k) 0.0)))}
+                                                  :nir_v_reset (vec (or (:v-reset (terms k)) (repeat (units k) 0.0)))
+                                                  :vdrive (vec (or (:vdrive (terms k)) (repeat (units k) 0.0)))}
                                            true (merge (into {} (for [[var p] [[:nir_tau (if (#{"CubaLIF" "CubaLI"} (:type n)) :tau_mem :tau)]
                                                                                [:nir_tau_syn :tau_syn] [:nir_r :r] [:nir_w_in :w_in] [:nir_v_leak :v_leak]]
                                                                          :when (some? (get n p))
@@ -1458,6 +1460,8 @@
                     (fail (str where ": its " (name var) " no longer follows from the stored NIR parameters (changed after the import?)") {:var var})))
                 (when-not (close? (v :bias) (map (fn [g b d] (+ (* g b) d)) (v :gain) (v :in_bias) (:drive terms)))
                   (fail (str where ": its bias no longer follows from the stored NIR parameters (changed after the import?)") {:var :bias}))
+                (when-not (close? (v :vdrive) (or (:vdrive terms) (repeat n 0.0)))
+                  (fail (str where ": its vdrive no longer follows from the stored NIR parameters (changed after the import?)") {:var :vdrive}))
                 node)
               (fail (str where ": a " model " group has no NIR node to export (export-net writes :nir groups and spike generators, as import-net builds them)") {:model model}))))
         gnodes (into (sorted-map) (for [[k grp] groups] [(name k) (node-of k grp)]))

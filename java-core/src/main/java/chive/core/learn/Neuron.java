@@ -47,6 +47,8 @@ public final class Neuron extends Module {
   private final double beta0, alpha0, threshold0;
   /** Recurrent weights n × n (row i: out of neuron i), or null. */
   private float[] v;
+  /** A constant drive of the membrane per neuron for current-based neurons (J = I + drive), or null. */
+  private float[] drive;
   /** Per-neuron/channel/layer values (length set at bind). */
   private float[] beta, alpha, threshold;
   private int n, group;
@@ -119,6 +121,25 @@ public final class Neuron extends Module {
   /** The live recurrent weights (n × n, row i: out of neuron i), or null. */
   public float[] recurrentWeights() { return v; }
 
+  /**
+   * Sets a constant drive of the membrane per neuron, added to the synaptic
+   * current each step (J_t = I_t + drive: a leak towards a potential other
+   * than the reset, as NIR's CubaLIF with v_leak != v_reset has); current-based
+   * neurons only (the others take a constant drive as a bias of the stage
+   * before). Not trained; kept as a buffer (checkpoints save it).
+   */
+  public void setDrive(float[] d) {
+    if (!currentBased) throw new ChiveException(type + " neurons without a synaptic current take a drive as the bias of the stage before");
+    if (d == null) { drive = null; return; }
+    if (d.length != n) throw new ChiveException("neuron drive: " + d.length + " values for " + n + " neurons");
+    drive = d.clone();
+  }
+
+  public float[] drive() { return drive; }
+
+  @Override public float[][] buffers() { return drive == null ? new float[0][] : new float[][] {drive}; }
+  @Override public String[] bufferNames() { return drive == null ? new String[0] : new String[] {"drive"}; }
+
   @Override
   public float[][] params() {
     java.util.List<float[]> p = new java.util.ArrayList<>();
@@ -152,6 +173,8 @@ public final class Neuron extends Module {
     float[] u, s, i, x;
     /** Recurrent: the input with the feedback added (rows × n), and backward's rows (n each). */
     float[] xr, gr, dx;
+    /** With a drive: J = I + drive (rows × n). */
+    float[] jd;
     int[] evPtr, evIdx;
     /** Backward scratch (length n): surrogate row, per-unit β and θ gradient sums, zeros, a sink for gIn. */
     float[] sig, accB, accT, zero, sink;
@@ -180,7 +203,9 @@ public final class Neuron extends Module {
     }
     final float[] X0 = in.values(), U = c.u, S = c.s, I = c.i;
     if (recurrent && (c.xr == null || c.xr.length != rows * n)) c.xr = new float[rows * n];
-    final float[] X = recurrent ? c.xr : X0, V = v;
+    final float[] X = recurrent ? c.xr : X0, V = v, D = drive;
+    if (D != null && (c.jd == null || c.jd.length != rows * n)) c.jd = new float[rows * n];
+    final float[] JD = c.jd;
     final boolean sp = spiking(), smooth = env.smooth, list = sp && !smooth;
     final Surrogate sg = surrogate;
     final float cU = cU(), cJ = cJ(), cT = cT();
@@ -212,8 +237,9 @@ public final class Neuron extends Module {
           if (I != null) {
             if (first) System.arraycopy(X, o + j0, I, o + j0, grp);
             else for (int j = j0; j < j1; j++) I[o + j] = aq * I[p + j] + X[o + j];
+            if (D != null) for (int j = j0; j < j1; j++) JD[o + j] = I[o + j] + D[j];
           }
-          final float[] J = I != null ? I : X;
+          final float[] J = I != null ? (D != null ? JD : I) : X;
           if (!sp) {
             if (first) System.arraycopy(J, o + j0, U, o + j0, grp);
             else for (int j = j0; j < j1; j++) U[o + j] = bq * U[p + j] + J[o + j];
@@ -270,7 +296,7 @@ public final class Neuron extends Module {
     NCtx c = (NCtx) ctx;
     final int T = env.steps, n = this.n, grp = group, P = beta.length;
     final float[] U = c.u, S = c.s, I = c.i, X = c.x;
-    final float[] J = I != null ? I : X;
+    final float[] J = I != null ? (drive != null ? c.jd : I) : X;
     final boolean sp = spiking(), detach = detachReset;
     final Surrogate sg = surrogate;
     final float cU = cU(), cJ = cJ(), cT = cT();

@@ -9,7 +9,7 @@ import chive.core.sim.NeuronGroup;
  * variables. Per neuron j, with x the input that projections delivered since
  * the last step (variable {@code in}, cleared when used) plus {@code bias}:
  * <pre>
- *   i = alpha·i + x            current-based (param current = 1); J = i, else J = x
+ *   i = alpha·i + x            current-based (param current = 1); J = i + vdrive, else J = x
  *   v = beta·v·(1 - s) + J     reset to 0 after a spike (NIR's v_reset = 0; chive's hard-leak)
  *   v = beta·v + J - thr·s     with param soft_reset = 1
  *   s = v &gt; thr               spiking kinds only
@@ -29,7 +29,7 @@ import chive.core.sim.NeuronGroup;
  * (see chive.nir/import-net).
  */
 public final class NirNeuron extends NeuronGroup {
-  private final float[] v, i, in, s, beta, alpha, thr, bias;
+  private final float[] v, i, in, s, beta, alpha, thr, bias, vdrive;
   private boolean spiking, current, soft;
   private long driveFrom;
 
@@ -55,10 +55,11 @@ public final class NirNeuron extends NeuronGroup {
     alpha = addVar("alpha", 0f);
     thr = addVar("thr", 1f);
     bias = addVar("bias", 0f);
+    vdrive = addVar("vdrive", 0f);
     // the NIR node's own per-neuron parameters, the input gain folded into the
     // incoming weights and the incoming Affine biases (not used by the step)
     for (String x : new String[] {"nir_tau", "nir_tau_syn", "nir_r", "nir_w_in", "nir_v_leak", "nir_v_reset", "gain", "in_bias"}) addVar(x, 0f);
-    for (String x : new String[] {"v", "i", "in", "s", "beta", "alpha", "thr", "bias",
+    for (String x : new String[] {"v", "i", "in", "s", "beta", "alpha", "thr", "bias", "vdrive",
                                   "nir_r", "nir_w_in", "nir_v_leak", "nir_v_reset", "gain", "in_bias"}) unit(x, "1");
     // the time constants as times (the graph's time unit is param nir_time_unit_ms)
     unit("nir_tau", "ms");
@@ -98,7 +99,7 @@ public final class NirNeuron extends NeuronGroup {
       float drive;
       if (current) {
         i[j] = alpha[j] * i[j] + x;
-        drive = i[j];
+        drive = driven ? i[j] + vdrive[j] : i[j];
       } else {
         drive = x;
       }

@@ -159,6 +159,8 @@ class ModuleTest {
           float[] v = rec.recurrentWeights();
           SplittableRandom r = new SplittableRandom(13);
           for (int i = 0; i < v.length; i++) v[i] = (float) (r.nextDouble() - 0.5);
+          // a constant membrane drive on the current-based one (NIR's CubaLIF with v_leak != v_reset)
+          if (current) rec.setDrive(new float[] {0.05f, -0.1f, 0.2f, 0f, 0.1f});
           assertEquals(current ? java.util.List.of("beta", "alpha", "threshold", "v") : java.util.List.of("beta", "threshold", "v"),
                        java.util.List.of(rec.paramNames()));
           assertArrayEquals(new int[] {5, 5}, rec.paramShapes()[rec.paramShapes().length - 1]);
@@ -356,6 +358,11 @@ class ModuleTest {
       Neuron nr = new Neuron(Neuron.Kind.LIF, 0.8, current, 0.6, 0.7, reset, true, SG, Neuron.Per.CHANNEL, true, current, true);
       nr.bind(new int[] {C, 1, HW}, "layer 0");
       for (int q = 0; q < C; q++) { nr.beta()[q] = 0.7f + 0.1f * q; nr.threshold()[q] = 0.5f + 0.2f * q; if (current) nr.alpha()[q] = 0.5f + 0.1f * q; }
+      final float[] dr = new float[n];
+      if (current) {
+        for (int j = 0; j < n; j++) dr[j] = 0.02f * (j % 4) - 0.03f;
+        nr.setDrive(dr);
+      }
       Module.Ctx ctx = nr.newContext();
       Activation a = nr.forward(ctx, Activation.dense(batch * T, n, x), batch, env);
       int spikes = 0;
@@ -365,7 +372,7 @@ class ModuleTest {
           int q = j / HW, r = (b * T + t) * n + j;
           float bq = nr.beta()[q], th = nr.threshold()[q];
           float in = x[r];
-          if (current) { cur[j] = t == 0 ? in : nr.alpha()[q] * cur[j] + in; in = cur[j]; }
+          if (current) { cur[j] = t == 0 ? in : nr.alpha()[q] * cur[j] + in; in = cur[j] + dr[j]; }
           float sp = s[j], up = u[j];
           float next;
           switch (reset) {

@@ -162,7 +162,7 @@ final class ReferenceStages {
         double jt = in[t][j] + rec[j];
         if (m.currentBased) {
           i[j] = Math.max(0, Math.min(1, alpha[q])) * i[j] + jt;
-          jt = i[j];
+          jt = i[j] + (m.drive() != null ? m.drive()[j] : 0);
         }
         double un;
         if (!sp) un = b * u[j] + jt;
