@@ -1463,7 +1463,27 @@
                 (when-not (close? (v :vdrive) (or (:vdrive terms) (repeat n 0.0)))
                   (fail (str where ": its vdrive no longer follows from the stored NIR parameters (changed after the import?)") {:var :vdrive}))
                 node)
-              (fail (str where ": a " model " group has no NIR node to export (export-net writes :nir groups and spike generators, as import-net builds them)") {:model model}))))
+              "LIF"
+              ;; the built-in LIF (Brian2's CUBA cell) as a CubaLIF, when it is one:
+              ;; no refractoriness, no injected current, its input on one synaptic
+              ;; variable (or on both with one time constant). Voltages as NIR's plain
+              ;; numbers in mV, times in seconds; w_in = tau_syn/dt, so a spike of
+              ;; weight w raises the current by w in chive's per-step reading (as
+              ;; ge jumps by w) and r = 1 (ge enters v as tau_m dv/dt = ... + ge).
+              (let [p #(chive.units/in ((requiring-resolve 'chive.net/param) nw k %1) %2)
+                    n (.size grp)
+                    targets (set (for [[_ ps] (:projections spec) :when (= k (:to ps))] (:target ps)))
+                    te (p :tau_e :ms) ti (p :tau_i :ms)
+                    ts (cond (= targets #{:gi}) ti
+                             (or (not (contains? targets :gi)) (== te ti)) te
+                             :else (fail (str where ": a LIF with input on ge and gi of different time constants (" te " and " ti " ms) has no NIR node (CubaLIF has one synaptic current)") {}))
+                    _ (when (pos? (p :t_ref :ms)) (fail (str where ": a LIF with a refractory period (t_ref " (p :t_ref :ms) " ms) has no NIR node") {}))
+                    _ (when (some #(not (zero? %)) (state k :i_ext)) (fail (str where ": a LIF with an injected current i_ext has no NIR node") {}))
+                    arr (fn [x] (array (float-array (repeat n (double x))) {:shape [n]}))
+                    dt-s (/ dt-ms 1000.0)]
+                {:type "CubaLIF" :tau_mem (arr (/ (p :tau_m :ms) 1000.0)) :tau_syn (arr (/ ts 1000.0)) :r (arr 1.0)
+                 :w_in (arr (/ (/ ts 1000.0) dt-s)) :v_leak (arr (p :v_rest :mV)) :v_threshold (arr (p :v_th :mV)) :v_reset (arr (p :v_reset :mV))})
+              (fail (str where ": a " model " group has no NIR node to export (export-net writes :nir groups, spike generators and built-in LIF groups without refractoriness)") {:model model}))))
         gnodes (into (sorted-map) (for [[k grp] groups] [(name k) (node-of k grp)]))
         proj-sorted (sort-by key projections)
         first-into (into {} (for [[k pspec] (reverse (sort-by key (:projections spec)))] [(:to pspec) k]))
@@ -1480,14 +1500,15 @@
                               (aset W (+ (* j na) i) (+ (aget W (+ (* j na) i)) (/ (double (aget ^floats weight s)) g)))))
                         in-bias (when (and gain (= k (first-into to))) (state to :in_bias))
                         delay-ms (when-let [d (:delay ps)] (chive.units/in d :ms))
-                        dt (when gain ((requiring-resolve 'chive.net/param) nw to :nir_dt))
+                        ;; the graph's time unit: the :nir group's own, seconds for the others
+                        dt (if gain ((requiring-resolve 'chive.net/param) nw to :nir_dt) (/ dt-ms 1000.0))
                         lname (str (name from) "->" (name to))]]
               {:from (name from) :to (name to) :name lname
                :node (if (and in-bias (some #(not (zero? %)) in-bias))
                        {:type "Affine" :weight (array (float-array (map double W)) {:shape [nb na]}) :bias (array (float-array (map double in-bias)) {:shape [nb]})}
                        {:type "Linear" :weight (array (float-array (map double W)) {:shape [nb na]})})
                :delay (when (and delay-ms (pos? delay-ms))
-                        [(str lname "_delay") {:type "Delay" :delay (array (repeat nb (* (/ delay-ms dt-ms) (double (or dt (/ dt-ms 1000.0))))) {:shape [nb]})}])})
+                        [(str lname "_delay") {:type "Delay" :delay (array (repeat nb (* (/ delay-ms dt-ms) (double dt))) {:shape [nb]})}])})
         ;; incoming Affine biases of groups with no projection into them stay in their bias: refuse
         _ (doseq [[k grp] groups
                   :when (and (= "NIR" (.model ^chive.core.sim.NeuronGroup grp)) (not (first-into k)) (some #(not (zero? %)) (state k :in_bias)))]

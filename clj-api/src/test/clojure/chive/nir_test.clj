@@ -865,3 +865,38 @@
     (let [h (nir/export-net nw)]
       (is (= [0.3 0.3] (mapv #(/ (Math/round (* 1e6 (double %))) 1e6) (nir/->vec (get-in h [:nodes "c" :v_leak])))))
       (is (= [-0.2 -0.2] (mapv #(/ (Math/round (* 1e6 (double %))) 1e6) (nir/->vec (get-in h [:nodes "c" :v_reset]))))))))
+
+(deftest the-simulators-own-lif-exports-as-cubalif
+  ;; A built-in LIF (Brian2's CUBA cell) without refractoriness, driven on ge
+  ;; by a spike generator: exported as a CubaLIF (mV as numbers, times in s),
+  ;; read back into the simulator it fires the same number of spikes, each
+  ;; within 0.2 ms (its exact two-variable step against the per-variable
+  ;; :exact step). Refractoriness and two synaptic time constants are refused.
+  (let [spec {:dt (chive.units/ms 0.1) :seed 1
+              :groups {:in {:model :spike-generator :n 3 :spikes {:indices (vec (take 60 (cycle [0 1 2]))) :times (mapv #(chive.units/ms (* 1.5 %)) (range 60))}}
+                       :cells {:model :lif :n 4 :params {:t_ref (chive.units/ms 0) :v_rest (chive.units/mV -45)} :init {:v (chive.units/mV -60)}}}
+              :projections {:p {:from :in :to :cells :target :ge :connect :all-to-all :weight (chive.units/mV 3)}}
+              :monitors {:s {:type :spikes :group :cells}}}
+        nw (net/build spec)
+        _ (net/run! nw (chive.units/ms 100) :progress false)
+        native (net/spikes nw :s)
+        f (io/file (temp-dir) "cuba.nir")
+        _ (nir/write! f (nir/export-net nw))
+        g (nir/read f)
+        c (get-in g [:nodes "cells"])
+        v1 #(double (first (nir/->vec (get c %))))
+        raster (let [a (double-array (* 1000 3))] (doseq [k (range 60)] (aset a (+ (* 15 k 3) (mod k 3)) 1.0)) a)
+        nw2 (net/build (nir/import-net g {:dt 1e-4 :method :exact :input {:raster raster :shape [1000 3]}}))
+        _ (net/run! nw2 (chive.units/ms 100) :progress false)
+        back (net/spikes nw2 :cells-spikes)]
+    (is (= "CubaLIF" (:type c)))
+    (is (= [0.02 0.005 -45.0 -50.0 -60.0 1.0 50.0]
+           (mapv #(/ (Math/round (* 1e6 (v1 %))) 1e6) [:tau_mem :tau_syn :v_leak :v_threshold :v_reset :r :w_in])))
+    (is (= 3.0 (/ (Math/round (* 1e6 (double (ffirst (nir/->vec (get-in g [:nodes "in->cells" :weight])))))) 1e6)) "the weight in mV")
+    (is (< 20 (:count native)))
+    (is (= (:count native) (:count back)))
+    (is (every? #(<= (Math/abs (double %)) 0.2001) (map - (sort (:times-ms native)) (sort (:times-ms back)))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"refractory period"
+                          (nir/export-net (net/build (assoc-in spec [:groups :cells :params :t_ref] (chive.units/ms 2))))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"ge and gi of different time constants"
+                          (nir/export-net (net/build (assoc-in spec [:projections :q] {:from :in :to :cells :target :gi :connect :all-to-all :weight (chive.units/mV -1)})))))))
