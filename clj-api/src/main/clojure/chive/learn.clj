@@ -245,10 +245,7 @@
 
 (defn- init! [m {:keys [type scale] :or {type :glorot-uniform}} ^SplittableRandom rng]
   ;; recurrent neuron stages: v uniform in ±1/sqrt(n) (PyTorch's RNN default), whatever the :init type
-  (when (and (instance? Neuron m) (.recurrent ^Neuron m))
-    (let [^floats v (.recurrentWeights ^Neuron m)
-          lim (/ 1.0 (Math/sqrt (.outSize ^Neuron m)))]
-      (dotimes [i (alength v)] (aset v i (float (* lim (- (* 2.0 (.nextDouble rng)) 1.0)))))))
+  (when (instance? Neuron m) (.initRecurrent ^Neuron m rng))
   (when (instance? Weighted m)
     (let [^Weighted w m
           scale (if (= scale :spytorch)

@@ -35,6 +35,8 @@
     Threshold z = H(x - threshold);  Delay  y(t) = x(t - delay)"
   (:refer-clojure :exclude [read])
   (:require [chive.impl.files :as files]
+            [chive.learn :as learn]
+            [chive.net :as net]
             [chive.units]
             [clojure.string :as str])
   (:import (io.jhdf HdfFile WritableHdfFile)
@@ -638,8 +640,6 @@
 
 ;; ---------------------------------------------------------------- chive.learn
 
-(defn- learn-ns [] (require 'chive.learn) (find-ns 'chive.learn))
-(defn- learn-fn [s] @(ns-resolve (learn-ns) s))
 
 (defn- recurrent-loops
   "{neuron loop-node} for each spiking neuron node whose output comes back to
@@ -657,11 +657,10 @@
 
 (defn- chain
   "The node names of `g` from its one Input to its Output, in order, leaving
-  out the loops of recurrent-loops; refuses branches, merges, other cycles
+  out `loops` (recurrent-loops of g); refuses branches, merges, other cycles
   and nodes off that path, naming the node."
-  [g]
-  (let [loops (recurrent-loops g)
-        loop-nodes (set (vals loops))
+  [g loops]
+  (let [loop-nodes (set (vals loops))
         nodes (apply dissoc (:nodes g) loop-nodes)
         edges (remove (fn [[a b]] (or (loop-nodes a) (loop-nodes b))) (:edges g))
         outs (group-by first edges)
@@ -825,8 +824,8 @@
   (when-not (#{:euler :exact} method) (fail (str ":method must be :euler or :exact, got " (pr-str method)) {:method method}))
   (let [g (inline g)
         shapes (:nodes (check g))
-        path (chain g)
         loops (recurrent-loops g)
+        path (chain g loops)
         nodes (:nodes g)
         in-shape (:output (shapes (first path)))
         _ (when-not (#{1 2 3} (count in-shape))
@@ -941,7 +940,7 @@
                         (:spec st)))
                     stages)
         last-neuron (last (filter #(= :neuron (:kind %)) stages))
-        model ((learn-fn 'model)
+        model (learn/model
                {:inputs (if (= 1 (count learn-in)) (first learn-in) learn-in)
                 :layers specs
                 :neuron {:surrogate surrogate}
@@ -1166,7 +1165,7 @@
                                                (into-array (map #(int-array (map first %)) ev))
                                                (into-array (map #(int-array (map second %)) ev))
                                                (int-array b) (int (max 2 (.outSize ^chive.core.learn.Module (peek modules)))) "nir run input")
-        rec ((learn-fn 'record) m d (range b))
+        rec (learn/record m d (range b))
         node-names (::nodes (meta m))
         gi (::graph (meta m))]
     (try
@@ -1419,7 +1418,7 @@
         projections (:projections nw)
         spec (:spec nw)
         dt-ms (chive.units/in (:dt spec (chive.units/ms 0.1)) :ms)
-        state (fn [k v] (let [a ((requiring-resolve 'chive.net/state) nw k v)] (mapv double (seq a))))
+        state (fn [k v] (let [a (net/state nw k v)] (mapv double (seq a))))
         node-of
         (fn [k ^chive.core.sim.NeuronGroup grp]
           (let [where (str "group " k)
@@ -1427,7 +1426,7 @@
             (case model
               "spike generator" {:type "Input" :shape [(.size grp)]}
               "NIR"
-              (let [p #((requiring-resolve 'chive.net/param) nw k %)
+              (let [p #(net/param nw k %)
                     code (long (p :nir_type))
                     t (get (zipmap (vals nir-type-codes) (keys nir-type-codes)) code)
                     _ (when-not t (fail (str where ": a :nir group built without a NIR node (nir_type " code "); export-net writes what import-net made") {}))
@@ -1470,7 +1469,7 @@
               ;; numbers in mV, times in seconds; w_in = tau_syn/dt, so a spike of
               ;; weight w raises the current by w in chive's per-step reading (as
               ;; ge jumps by w) and r = 1 (ge enters v as tau_m dv/dt = ... + ge).
-              (let [p #(chive.units/in ((requiring-resolve 'chive.net/param) nw k %1) %2)
+              (let [p #(chive.units/in (net/param nw k %1) %2)
                     n (.size grp)
                     targets (set (for [[_ ps] (:projections spec) :when (= k (:to ps))] (:target ps)))
                     te (p :tau_e :ms) ti (p :tau_i :ms)
@@ -1491,7 +1490,7 @@
                   :let [ps (get-in spec [:projections k])
                         from (:from ps) to (:to ps)
                         na (.size ^chive.core.sim.NeuronGroup (groups from)) nb (.size ^chive.core.sim.NeuronGroup (groups to))
-                        {:keys [pre post weight]} ((requiring-resolve 'chive.net/connections) nw k)
+                        {:keys [pre post weight]} (net/connections nw k)
                         gain (when (= "NIR" (.model ^chive.core.sim.NeuronGroup (groups to))) (state to :gain))
                         W (double-array (* nb na))
                         _ (dotimes [s (alength ^ints pre)]
@@ -1501,7 +1500,7 @@
                         in-bias (when (and gain (= k (first-into to))) (state to :in_bias))
                         delay-ms (when-let [d (:delay ps)] (chive.units/in d :ms))
                         ;; the graph's time unit: the :nir group's own, seconds for the others
-                        dt (if gain ((requiring-resolve 'chive.net/param) nw to :nir_dt) (/ dt-ms 1000.0))
+                        dt (if gain (net/param nw to :nir_dt) (/ dt-ms 1000.0))
                         lname (str (name from) "->" (name to))]]
               {:from (name from) :to (name to) :name lname
                :node (if (and in-bias (some #(not (zero? %)) in-bias))

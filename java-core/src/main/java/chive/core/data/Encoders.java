@@ -68,10 +68,7 @@ public final class Encoders {
     for (int s = 0; s < n; s++) {
       java.util.ArrayList<int[]> ev = new java.util.ArrayList<>();
       for (int u = 0; u < units; u++) {
-        double x = values[s * units + u];
-        if (!(x >= 0 && x <= 1)) throw new ChiveException("rate code: value " + x + " of sample " + s + " unit " + u + " is outside [0, 1]");
-        double p = x * maxRateHz * dtMs / 1000;
-        if (p > 1) throw new ChiveException("rate code: spike probability " + p + " per step exceeds 1 (max rate " + maxRateHz + " Hz at dt " + dtMs + " ms)");
+        double p = perStep("rate code", "spike probability", values, units, s, u, maxRateHz, dtMs);
         if (p == 0) continue;
         for (int t = 0; t < steps; t++) if (Rng.uniform(seed, s, u, t) < p) ev.add(new int[] {u, t});
       }
@@ -99,10 +96,7 @@ public final class Encoders {
       us.n = 0;
       ts.n = 0;
       for (int u = 0; u < units; u++) {
-        double x = values[s * units + u];
-        if (!(x >= 0 && x <= 1)) throw new ChiveException("regular rate code: value " + x + " of sample " + s + " unit " + u + " is outside [0, 1]");
-        double p = x * maxRateHz * dtMs / 1000;
-        if (p > 1) throw new ChiveException("regular rate code: " + p + " spikes per step exceeds 1 (max rate " + maxRateHz + " Hz at dt " + dtMs + " ms)");
+        double p = perStep("regular rate code", "spikes", values, units, s, u, maxRateHz, dtMs);
         if (p == 0) continue;
         double a = 0;
         for (int t = 0; t < steps; t++) {
@@ -119,6 +113,18 @@ public final class Encoders {
     }
     return Dataset.fromEvents(units, steps, unit, step, labels, classes,
         String.format("regular rate code max=%s Hz dt=%s ms steps=%d", maxRateHz, dtMs, steps));
+  }
+
+  /**
+   * The per-step rate x·maxRateHz·dtMs/1000 of unit u of sample s, refusing a
+   * value outside [0, 1] and a rate above one per step, naming both.
+   */
+  private static double perStep(String code, String what, float[] values, int units, int s, int u, double maxRateHz, double dtMs) {
+    double x = values[s * units + u];
+    if (!(x >= 0 && x <= 1)) throw new ChiveException(code + ": value " + x + " of sample " + s + " unit " + u + " is outside [0, 1]");
+    double p = x * maxRateHz * dtMs / 1000;
+    if (p > 1) throw new ChiveException(code + ": " + what + " " + p + " per step exceeds 1 (max rate " + maxRateHz + " Hz at dt " + dtMs + " ms)");
+    return p;
   }
 
   /** A growing int buffer. */

@@ -121,6 +121,11 @@ public final class Neuron extends Module {
   /** The live recurrent weights (n × n, row i: out of neuron i), or null. */
   public float[] recurrentWeights() { return v; }
 
+  /** Recurrent weights uniform in ±1/sqrt(n) (PyTorch's RNN default); nothing without recurrence. */
+  public void initRecurrent(java.util.SplittableRandom rng) {
+    if (v != null) Init.uniform(v, 1 / Math.sqrt(n), rng);
+  }
+
   /**
    * Sets a constant drive of the membrane per neuron, added to the synaptic
    * current each step (J_t = I_t + drive: a leak towards a potential other
