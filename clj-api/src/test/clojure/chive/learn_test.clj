@@ -132,19 +132,23 @@
                         (learn/train! (small-model 1) (first (small-randman)) {:epochs 0 :optimizer {:type :sgd :lr 1}}))))
 
 (deftest sg-fmnist-conv-bench-takes-its-input-code
-  (doseq [[code norm channels] [["latency" "none" nil] ["rate" "batch" "8,12"]]]
+  (doseq [[code norm channels same?] [["latency" "none" nil false] ["rate" "batch" "8,12" false] ["regular" "none" "4,6" true]]]
     (let [out (with-out-str
                 (binding [*err* (java.io.StringWriter.)]
                   (sgbench/run (sgbench/parse-args (cond-> ["sg-fmnist-conv" "--data" "mnist" "--epochs" "2" "--train" "64" "--test" "32"
                                                             "--threads" "1" "--code" code "--norm" norm]
-                                                     channels (conj "--channels" channels))))))
+                                                     channels (conj "--channels" channels)
+                                                     same? (conj "--kernel" "3" "--padding" "1"))))))
           lines (map #(json/parse-string % true) (remove empty? (clojure.string/split-lines out)))]
       (is (= [1 2] (map :epoch lines)))
       (is (= [code norm] ((juxt :code :norm) (first lines))))
-      (is (= (if channels [8 12] [16 32]) (:channels (first lines))))
-      (is (clojure.string/includes? (:architecture (first lines)) (if channels "conv 5x5 12" "conv 5x5 32")))
+      (is (= (case channels nil [16 32] "8,12" [8 12] "4,6" [4 6]) (:channels (first lines))))
+      (is (= (if same? [3 1] [5 0]) ((juxt :kernel :padding) (first lines))))
+      (is (clojure.string/includes? (:architecture (first lines))
+                                    (case channels nil "conv 5x5 32 - LIF" "8,12" "conv 5x5 12 (no bias)" "4,6" "conv 3x3 pad 1 6 - LIF")))
+      (is (clojure.string/includes? (:architecture (first lines)) (case channels nil "flatten 512 " "8,12" "flatten 192 " "4,6" "flatten 294 ")))
       (is (= (= norm "batch") (clojure.string/includes? (:architecture (first lines)) "batch norm")))
-      (is (clojure.string/includes? (:architecture (first lines)) (str code " code")))
+      (is (clojure.string/includes? (:architecture (first lines)) (str code (when (= code "regular") " rate") " code")))
       (is (= "{:type :cosine, :epochs 2, :min 1.0E-5}" (:lr_schedule (first lines))))
       (is (every? #(<= 0 (:test_acc %) 1) lines))))
   (let [setup (sgbench/fmnist-conv-setup {:data "mnist" :train 16 :test 8 :seed 1 :threads 1 :kernels "java" :code "rate" :epochs 1})
@@ -155,6 +159,10 @@
                         (sgbench/parse-args ["sg-randman" "--code" "rate"])))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--norm is for sg-fmnist-conv"
                         (sgbench/parse-args ["sg-fmnist" "--norm" "batch"])))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--kernel 13 --padding 0: a 8x8 map leaves -4x-4 after the convolution"
+                        (sgbench/fmnist-conv-setup {:data "mnist" :train 16 :test 8 :seed 1 :threads 1 :kernels "java" :epochs 1 :kernel 13})))
+  (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--kernel is for sg-fmnist-conv"
+                        (sgbench/parse-args ["sg-fmnist" "--kernel" "3"])))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--channels 16: needs 2 comma-separated whole numbers"
                         (sgbench/parse-args ["sg-fmnist-conv" "--channels" "16"]))))
 

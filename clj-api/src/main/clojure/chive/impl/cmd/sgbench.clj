@@ -66,6 +66,9 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
     :parse-fn (cli/one-of "none" "batch")]
    [nil "--channels C1,C2" "sg-fmnist-conv: channels of the two convolutions (default 16,32)"
     :parse-fn (cli/integers 2 1 1024)]
+   [nil "--kernel K" "sg-fmnist-conv: kernel size of both convolutions (default 5)" :parse-fn (cli/integer 1 28)]
+   [nil "--padding P" "sg-fmnist-conv: zero padding of both convolutions (default 0; 1 with --kernel 3 keeps the map size)"
+    :parse-fn (cli/integer 0 14)]
    [nil "--surrogate-scale B" "sg-fmnist: SuperSpike steepness (default 25)" :parse-fn (cli/number 0 true)]
    [nil "--variant V" "sg-randman: chive (output layer not recurrent, N(0, 9/fan_in) weights) or jax-seed"
     :default "chive" :parse-fn (cli/one-of "chive" "jax-seed")]
@@ -84,7 +87,7 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
       :else (let [randman? (= bench "sg-randman")]
               (when (and (:export-data options) (not randman?))
                 (throw (ex-info "chive bench: --export-data is for sg-randman" {})))
-              (doseq [o [:code :norm :channels]]
+              (doseq [o [:code :norm :channels :kernel :padding]]
                 (when (and (o options) (not= bench "sg-fmnist-conv"))
                   (throw (ex-info (str "chive bench: --" (name o) " is for sg-fmnist-conv") {}))))
               (merge {:bench bench
@@ -170,15 +173,27 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
    "regular" ["regular rate code (integrate-and-fire encoder, pixel value per step accumulated to 1, 12 steps; no noise)"
               (fn [part _] (learn/rate-code part {:max-rate-hz 1000.0 :dt-ms 1.0 :steps 12 :regular true}))]})
 
+(defn- conv-side
+  "Side of the map after a k x k convolution with padding p and a 2 x 2 max
+  pool (floor), from side s; throws when nothing is left."
+  [s k p]
+  (let [c (- (+ s (* 2 p)) k -1)]
+    (when (< c 2)
+      (throw (ex-info (str "--kernel " k " --padding " p ": a " s "x" s " map leaves " c "x" c " after the convolution, too small to pool") {:kernel k :padding p})))
+    (quot c 2)))
+
 (defn conv-architecture
-  "sg-fmnist-conv's network for input code `code`, normalisation `norm` and
-  channels [c1 c2], as the JSON lines name it."
+  "sg-fmnist-conv's network for input code `code`, normalisation `norm`,
+  channels [c1 c2], kernel size k and padding p, as the JSON lines name it."
   ([code norm] (conv-architecture code norm [16 32]))
-  ([code norm [c1 c2]]
-   (str "1x28x28 " (first (conv-codes code)) " - conv 5x5 " c1 (when (= norm "batch") " (no bias) - batch norm")
-        " - LIF per channel (beta, threshold trained) - maxpool 2 - conv 5x5 " c2 (when (= norm "batch") " (no bias) - batch norm")
-        " - LIF per channel (beta, threshold trained) - maxpool 2 - flatten " (* 16 c2)
-        " - affine 10 - LI readout (beta trained); cross-entropy of the max over time of the readout")))
+  ([code norm channels] (conv-architecture code norm channels 5 0))
+  ([code norm [c1 c2] k p]
+   (let [side (-> 28 (conv-side k p) (conv-side k p))
+         conv (str "conv " k "x" k (when (pos? p) (str " pad " p)) " ")]
+     (str "1x28x28 " (first (conv-codes code)) " - " conv c1 (when (= norm "batch") " (no bias) - batch norm")
+          " - LIF per channel (beta, threshold trained) - maxpool 2 - " conv c2 (when (= norm "batch") " (no bias) - batch norm")
+          " - LIF per channel (beta, threshold trained) - maxpool 2 - flatten " (* side side c2)
+          " - affine 10 - LI readout (beta trained); cross-entropy of the max over time of the readout"))))
 
 (defn fmnist-conv-setup
   "A convolutional SNN on Fashion-MNIST (see conv-architecture): soft reset,
@@ -197,15 +212,16 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
   On --validate 10000 (50,000 images train, 10,000 held out) these 12
   epochs with the cosine decay end at 0.876 (train 0.902); --code rate and
   --norm batch are the variants validated beside it (see README)."
-  [{:keys [seed threads kernels surrogate-scale code norm channels] :or {code "latency" norm "none" channels [16 32]} :as opts}]
+  [{:keys [seed threads kernels surrogate-scale code norm channels kernel padding]
+    :or {code "latency" norm "none" channels [16 32] kernel 5 padding 0} :as opts}]
   (merge
    (let [encode (second (conv-codes code))]
      (assoc (image-parts opts #(encode % 1)) :encode #(encode % 2)))
-   {:architecture (conv-architecture code norm channels)
+   {:architecture (conv-architecture code norm channels kernel padding)
     :lr-schedule {:type :cosine :epochs (:epochs opts) :min 1e-5}
     :model {:inputs [1 28 28]
             :layers (let [bn? (= norm "batch")
-                          conv (fn [c] (cond-> [{:type :conv2d :channels c :kernel 5 :bias (not bn?)}] bn? (conj {:type :batchnorm})))]
+                          conv (fn [c] (cond-> [{:type :conv2d :channels c :kernel kernel :padding padding :bias (not bn?)}] bn? (conj {:type :batchnorm})))]
                       (-> []
                           (into (conv (first channels)))
                           (into [{:type :lif :per :channel :learn #{:mem :threshold}}
@@ -249,7 +265,8 @@ hyper-parameters without looking at the test set (sg-fmnist's defaults were chos
                                            (:architecture setup) (assoc :architecture (:architecture setup))
                                            (:lr-schedule setup) (assoc :lr_schedule (pr-str (:lr-schedule setup)))
                                            (= (:bench opts) "sg-fmnist-conv") (assoc :code (:code opts "latency") :norm (:norm opts "none")
-                                                                                          :channels (:channels opts [16 32]))
+                                                                                          :channels (:channels opts [16 32])
+                                                                                          :kernel (:kernel opts 5) :padding (:padding opts 0))
                                            (:encode-s setup) (assoc :encode_s (:encode-s setup)
                                                                     :epoch_s_with_encoding (+ (:train-s e) (:encode-s setup))))))
                                (flush))})
