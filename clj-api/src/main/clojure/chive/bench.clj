@@ -94,10 +94,16 @@
   tau dv/dt = -v; spike v > theta (20 mV); reset V_r (10 mV); refractory
   tau_rp (2 ms), v held and its input discarded meanwhile; tau 20 ms,
   J 0.1 mV, D 1.5 ms, dt 0.1 ms; v = 0 at the start.
-  One group with two subgroups (:E, :I) and a Poisson input (:ext)."
-  [{:keys [n seed g eta] :or {n 5000 seed 1 g 5.0 eta 2.0}}]
+  One group with two subgroups (:E, :I) and a Poisson input (:ext).
+  :ce sets C_E (then C_I = C_E/4): a network smaller than Brunel's 12,500
+  neurons keeps his C_E = 1000, so each neuron's input (mean and variance
+  at a given rate) stays his, at a higher connection probability."
+  [{:keys [n seed g eta ce] :or {n 5000 seed 1 g 5.0 eta 2.0}}]
   (let [ne (int (* 0.8 n)) ni (- n ne)
-        ce (int (Math/round (* 0.1 ne))) ci (int (Math/round (* 0.1 ni)))
+        _ (when (and ce (not (and (integer? ce) (<= 4 ce ne))))
+            (throw (ex-info (str "brunel :ce must be a whole number from 4 to N_E = " ne ", got " (pr-str ce)) {:ce ce})))
+        ci (int (if ce (Math/round (/ ce 4.0)) (Math/round (* 0.1 ni))))
+        ce (int (or ce (Math/round (* 0.1 ne))))
         j 0.1 theta 20.0 tau 20.0
         nu-thr-hz (* 1000.0 (/ theta (* j ce tau)))]
     {:dt (ms 0.1) :seed seed
