@@ -234,8 +234,15 @@
                   :sweep/seconds (:sweep/seconds rec) :sweep/id (point-id (:params rec))})
     (:sweep/error rec) (assoc :sweep/error (:sweep/error rec))))
 
+(defn row->json
+  "A row as results.jsonl writes it: string keys in order (:sweep/point ->
+  \"sweep_point\", :lif/tau -> \"lif_tau\"), keywords as strings, NaN and
+  infinities as the strings \"NaN\", \"Infinity\", \"-Infinity\"."
+  [row]
+  (into (sorted-map) (map (fn [[k v]] [(json-key k) (json-value v)])) row))
+
 (defn- row->line ^String [row]
-  (str (json/generate-string (into (sorted-map) (map (fn [[k v]] [(json-key k) (json-value v)])) row)) "\n"))
+  (str (json/generate-string (row->json row)) "\n"))
 
 (defn- append-line!
   "Appends `line` to `f` and forces it to disk before returning."

@@ -3,6 +3,7 @@
             [chive.experiments.brunel :as brunel]
             [chive.sweep :as sweep]
             [chive.sweep-experiments]
+            [chive.impl.cmd.sweep :as sweep-cmd]
             [clojure.java.io :as io]
             [clojure.string :as str]
             [clojure.test :refer [deftest is testing]])
@@ -184,3 +185,30 @@
 (deftest progress-lines
   (is (= "sweep: 12/48 points, 1 failed, 30 s elapsed, ETA 1 min 30 s" (sweep/progress-line 12 48 1 30.0 12)))
   (is (= "sweep: 48/48 points, 2 h 01 min elapsed" (sweep/progress-line 48 48 0 7290.0 48))))
+
+(deftest sweep-command-prints-one-json-line-per-point
+  (let [d (tmp-dir)
+        spec (io/file d "spec.edn")
+        out (io/file d "out")]
+    (spit spec (pr-str {:experiment 'chive.sweep-experiments/picky :space {:grid {:x [1 2 3]}} :out (str out)}))
+    (let [err (java.io.StringWriter.)
+          stdout (with-out-str (binding [*err* err] (is (= 0 (sweep-cmd/command [(str spec) "--threads" "1"])))))
+          rows (map #(json/parse-string % true) (str/split-lines stdout))]
+      (is (= [1 2 3] (map :x rows)))
+      (is (= ["ok" "error" "ok"] (map :sweep_status rows)))
+      (is (= [2 nil 4] (map :y rows)))
+      (is (re-find #"sweep: 3/3 points, 1 failed" (str err))))
+    (let [err (java.io.StringWriter.)]
+      (binding [*err* err]
+        (is (= 2 (sweep-cmd/command [(str spec)])) "the folder holds the sweep: refused without --resume")
+        (is (= 0 (sweep-cmd/command [(str spec) "--resume"])))
+        (is (= 2 (sweep-cmd/command [(str (io/file d "nope.edn"))])))
+        (spit (io/file d "bad.edn") (pr-str {:experiment 'a/b :spaec {}}))
+        (is (= 2 (sweep-cmd/command [(str (io/file d "bad.edn"))])))
+        (is (= 2 (sweep-cmd/command [(str spec) "--engine" "yarn"])))
+        (is (= 2 (sweep-cmd/command [(str spec) "--resume" "--master" "local[2]"]))))
+      (is (re-find #"already holds a sweep" (str err)))
+      (is (re-find #"no such spec file" (str err)))
+      (is (re-find #"bad.edn lacks :space" (str err)))
+      (is (re-find #"--engine yarn: must be one of local, spark" (str err)))
+      (is (re-find #"--master is for --engine spark" (str err))))))
