@@ -44,6 +44,8 @@
           "spark.executor.extraJavaOptions" "--add-modules jdk.incubator.vector"}
          (cond
            (seq jars) {"spark.jars" (str/join "," jars)}
+           ;; under spark-submit the application jar reaches the executors already
+           (System/getProperty "spark.submit.deployMode") {}
            (str/starts-with? master "spark://") {"spark.executor.extraClassPath" (System/getProperty "java.class.path")}
            :else {})))
 
@@ -100,8 +102,9 @@
   "chive.sweep's :spark engine: runs `todo` ([index params] ...) of
   experiment `sym` and calls (record! rec) on the driver for each finished
   point; then writes OUT/results.parquet."
-  [sym todo {:keys [master spark-conf jars out] :or {master "local[*]"}} record!]
-  (let [conf (merge (executor-conf master jars) spark-conf)
+  [sym todo {:keys [master spark-conf jars out]} record!]
+  (let [master (or master (System/getProperty "spark.master") "local[*]")
+        conf (merge (executor-conf master jars) spark-conf)
         [spark created?] (session master conf)
         ^SparkSession spark spark
         jsc (JavaSparkContext/fromSparkContext (.sparkContext spark))
