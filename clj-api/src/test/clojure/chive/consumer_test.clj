@@ -105,8 +105,8 @@
         java (str (io/file (System/getProperty "java.home") "bin" "java"))
         version (pom-version)]
     ;; a copy of the sources Maven builds, without build outputs
-    (doseq [f ["pom.xml" "java-core/pom.xml" "clj-api/pom.xml"]] (io/make-parents (io/file src f)) (io/copy (io/file root f) (io/file src f)))
-    (doseq [d ["java-core/src/main" "clj-api/src/main"]] (copy-tree! (io/file root d) (io/file src d)))
+    (doseq [f ["pom.xml" "java-core/pom.xml" "clj-api/pom.xml" "spark/pom.xml"]] (io/make-parents (io/file src f)) (io/copy (io/file root f) (io/file src f)))
+    (doseq [d ["java-core/src/main" "clj-api/src/main" "spark/src/main"]] (copy-tree! (io/file root d) (io/file src d)))
     (let [[rc out] (sh src "mvn" "-o" "-q" "-B" "install" "-DskipTests")]
       (is (zero? rc) (str "mvn install of the copy:\n" out)))
     (io/make-parents (io/file app "src/app/core.clj"))
