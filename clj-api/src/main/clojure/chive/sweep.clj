@@ -32,8 +32,7 @@
            (java.nio.charset StandardCharsets)
            (java.nio ByteBuffer)
            (java.nio.file Files LinkOption OpenOption StandardOpenOption)
-           (java.util.concurrent ExecutorCompletionService ExecutorService Executors Future
-                                 ThreadFactory TimeUnit)
+           (java.util.concurrent ExecutorCompletionService Executors ThreadFactory TimeUnit)
            (java.util.concurrent.atomic AtomicInteger)))
 
 (set! *warn-on-reflection* true)
@@ -271,6 +270,7 @@
       (let [bytes (Files/readAllBytes (.toPath f))
             text (String. bytes StandardCharsets/UTF_8)
             complete (let [i (.lastIndexOf text "\n")] (if (neg? i) "" (subs text 0 (inc i))))
+            complete-bytes (alength (.getBytes ^String complete StandardCharsets/UTF_8))
             lines (str/split-lines complete)
             rows (vec (keep-indexed
                        (fn [i ^String l]
@@ -282,10 +282,10 @@
                                (bad (str f ": line " (inc i) " is not a sweep result (no sweep_id / sweep_point)") {:line (inc i)}))
                              m)))
                        lines))]
-        (when (< (count (.getBytes complete StandardCharsets/UTF_8)) (alength bytes))
+        (when (< complete-bytes (alength bytes))
           ;; a torn last line: cut it off (the point is run again)
           (with-open [c (FileChannel/open (.toPath f) (into-array OpenOption [StandardOpenOption/WRITE LinkOption/NOFOLLOW_LINKS]))]
-            (.truncate c (count (.getBytes complete StandardCharsets/UTF_8)))
+            (.truncate c (long complete-bytes))
             (.force c false)))
         (vals (into {} (map (fn [m] [(get m "sweep_id") m])) rows))))))
 
@@ -424,6 +424,8 @@
          threads (:threads opts (.availableProcessors (Runtime/getRuntime)))
          _ (when-not (and (integer? threads) (pos? threads)) (bad (str "sweep/run! :threads must be a positive whole number, got " (pr-str threads)) {:threads threads}))
          out (io/file (or (:out opts) (str "target/sweeps/" (name sym))))
+         ;; spark-submit passes its --master as the system property spark.master
+         master (or (:master opts) (System/getProperty "spark.master") "local[*]")
          spec {:experiment sym :space space}
          done0 (prepare-out! out spec ps (:resume opts))
          todo (vec (for [[i p] (map-indexed vector ps) :when (not (done0 i))] [i p]))
@@ -449,12 +451,12 @@
      (when progress?
        (binding [*out* *err*]
          (println (str "sweep: " sym ", " total " points" (when (seq done0) (str ", " (count done0) " already in " out))
-                       ", engine " (name engine) (if (= engine :local) (str ", " threads " threads") (str ", master " (:master opts "local[*]")))
+                       ", engine " (name engine) (if (= engine :local) (str ", " threads " threads") (str ", master " master))
                        ", results in " (.getPath rf)))))
      (when (seq todo)
        (case engine
          :local (local-engine sym todo {:threads threads :retries (:retries opts 0)} record!)
-         :spark ((spark-engine-fn) sym todo (assoc opts :out (str out)) record!)))
+         :spark ((spark-engine-fn) sym todo (assoc opts :out (str out) :master master) record!)))
      (let [recs @records]
        (when-let [missing (seq (remove recs (range total)))]
          (bad (str "sweep: " (count missing) " points have no result (first: " (pr-str (nth ps (first missing))) ")") {:missing (vec missing)}))

@@ -40,27 +40,36 @@
   [^ints indices ^doubles times-ms n t0 t1 bin-ms]
   (let [t0 (double t0) bin (double bin-ms) n (long n)
         nb (long (Math/floor (/ (- (double t1) t0) bin)))
+        bin-of (fn ^long [k] (long (Math/floor (/ (- (aget times-ms (int k)) t0) bin))))
+        ;; one (neuron, bin) key per spike in the window, sorted: runs of equal
+        ;; keys are c_ib
+        keys (long-array (for [k (range (alength times-ms))
+                               :let [b (bin-of k)]
+                               :when (and (>= b 0) (< b nb))]
+                           (+ (* (long (aget indices (int k))) nb) b)))
+        _ (java.util.Arrays/sort keys)
+        m (alength keys)
         pop (long-array nb)
-        ;; sum over bins of c_ib and of c_ib^2 per neuron: spikes of one neuron
-        ;; in one bin are counted by a (neuron, bin) key
-        per (java.util.HashMap.)]
-    (dotimes [k (alength times-ms)]
-      (let [b (long (Math/floor (/ (- (aget times-ms k) t0) bin)))]
-        (when (and (>= b 0) (< b nb))
-          (aset pop b (inc (aget pop b)))
-          (.merge per (+ (* (long (aget indices k)) nb) b) 1 (reify java.util.function.BiFunction (apply [_ x y] (+ (long x) (long y))))))))
-    (let [sum1 (double-array n) sum2 (double-array n)]
-      (doseq [[^long key c] per]
-        (let [i (int (quot key nb)) c (double c)]
+        sum1 (double-array n)
+        sum2 (double-array n)]
+    (loop [k 0]
+      (when (< k m)
+        (let [key (aget keys k)
+              end (long (loop [e k] (if (and (< e m) (= key (aget keys e))) (recur (inc e)) e)))
+              c (double (- end k))
+              i (int (quot key nb))
+              b (int (rem key nb))]
+          (aset pop b (+ (aget pop b) (- end k)))
           (aset sum1 i (+ (aget sum1 i) c))
-          (aset sum2 i (+ (aget sum2 i) (* c c)))))
-      (let [var-sum (loop [i 0 s 0.0]
-                      (if (< i n)
-                        (let [m (/ (aget sum1 i) nb)] (recur (inc i) (+ s (- (/ (aget sum2 i) nb) (* m m)))))
-                        s))
-            mean (/ (double (reduce + pop)) nb)
-            var-pop (/ (double (reduce + (map #(let [d (- (double %) mean)] (* d d)) pop))) nb)]
-        (if (pos? var-sum) (Math/sqrt (/ var-pop (* n var-sum))) Double/NaN)))))
+          (aset sum2 i (+ (aget sum2 i) (* c c)))
+          (recur end))))
+    (let [var-sum (loop [i 0 s 0.0]
+                    (if (< i n)
+                      (let [mi (/ (aget sum1 i) nb)] (recur (inc i) (+ s (- (/ (aget sum2 i) nb) (* mi mi)))))
+                      s))
+          mean (/ (double (reduce + pop)) nb)
+          var-pop (/ (double (reduce + (map #(let [d (- (double %) mean)] (* d d)) pop))) nb)]
+      (if (pos? var-sum) (Math/sqrt (/ var-pop (* n var-sum))) Double/NaN))))
 
 (defn point
   "One Brunel network for the parameter map (see the namespace doc); its

@@ -18,7 +18,6 @@
             [clojure.java.io :as io])
   (:import (chive.spark PointTasks PointTasks$Sink)
            (java.nio.file Files FileVisitResult LinkOption Path SimpleFileVisitor StandardCopyOption)
-           (java.nio.file.attribute BasicFileAttributes)
            (org.apache.spark.api.java JavaSparkContext)
            (org.apache.spark.sql Encoders SaveMode SparkSession)))
 
@@ -72,25 +71,6 @@
                             (visitFile [f _] (Files/delete f) FileVisitResult/CONTINUE)
                             (postVisitDirectory [d _] (Files/delete d) FileVisitResult/CONTINUE)))))
 
-(defn write-parquet!
-  "Writes the lines of OUT/results.jsonl as OUT/results.parquet (a Spark
-  Parquet folder, one file), replacing an earlier one only once the new one
-  is complete."
-  [^SparkSession spark out]
-  (let [lines (vec (remove str/blank? (str/split-lines (slurp (io/file out "results.jsonl")))))
-        target (.toPath (io/file out "results.parquet"))
-        tmp (.toPath (io/file out (str ".results.parquet.tmp-" (System/nanoTime))))
-        old (.toPath (io/file out (str ".results.parquet.old-" (System/nanoTime))))]
-    (when (Files/isSymbolicLink target)
-      (throw (ex-info (str target ": is a symbolic link; not replacing it") {:file (str target)})))
-    (-> (.json (.read spark) (.createDataset spark ^java.util.List lines (Encoders/STRING)))
-        (.coalesce 1) (.write) (.mode SaveMode/ErrorIfExists) (.parquet (str tmp)))
-    (when (Files/exists target (into-array LinkOption [LinkOption/NOFOLLOW_LINKS]))
-      (Files/move target old (into-array java.nio.file.CopyOption [StandardCopyOption/ATOMIC_MOVE])))
-    (Files/move tmp target (into-array java.nio.file.CopyOption [StandardCopyOption/ATOMIC_MOVE]))
-    (delete-tree! old)
-    (str target)))
-
 (defn data-frame
   "The results of sweep folder `out` as a Spark DataFrame (from its
   results.jsonl), on `spark`."
@@ -98,13 +78,31 @@
   (let [lines (vec (remove str/blank? (str/split-lines (slurp (io/file out "results.jsonl")))))]
     (.json (.read spark) (.createDataset spark ^java.util.List lines (Encoders/STRING)))))
 
+(defn write-parquet!
+  "Writes the lines of OUT/results.jsonl as OUT/results.parquet (a Spark
+  Parquet folder, one file), replacing an earlier one only once the new one
+  is complete."
+  [^SparkSession spark out]
+  (let [target (.toPath (io/file out "results.parquet"))
+        tmp (.toPath (io/file out (str ".results.parquet.tmp-" (System/nanoTime))))
+        old (.toPath (io/file out (str ".results.parquet.old-" (System/nanoTime))))]
+    (when (Files/isSymbolicLink target)
+      (throw (ex-info (str target ": is a symbolic link; not replacing it") {:file (str target)})))
+    (-> ^org.apache.spark.sql.Dataset (data-frame spark out)
+        (.coalesce 1) (.write) (.mode SaveMode/ErrorIfExists) (.parquet (str tmp)))
+    (when (Files/exists target (into-array LinkOption [LinkOption/NOFOLLOW_LINKS]))
+      (Files/move target old (into-array java.nio.file.CopyOption [StandardCopyOption/ATOMIC_MOVE])))
+    (Files/move tmp target (into-array java.nio.file.CopyOption [StandardCopyOption/ATOMIC_MOVE]))
+    (delete-tree! old)
+    (str target)))
+
 (defn run-points
   "chive.sweep's :spark engine: runs `todo` ([index params] ...) of
-  experiment `sym` and calls (record! rec) on the driver for each finished
-  point; then writes OUT/results.parquet."
+  experiment `sym` on `master` (chive.sweep/run! resolves the default) and
+  calls (record! rec) on the driver for each finished point; then writes
+  OUT/results.parquet."
   [sym todo {:keys [master spark-conf jars out]} record!]
-  (let [master (or master (System/getProperty "spark.master") "local[*]")
-        conf (merge (executor-conf master jars) spark-conf)
+  (let [conf (merge (executor-conf master jars) spark-conf)
         [spark created?] (session master conf)
         ^SparkSession spark spark
         jsc (JavaSparkContext/fromSparkContext (.sparkContext spark))
