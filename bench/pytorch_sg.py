@@ -10,6 +10,7 @@ Run with Debian's PyTorch (apt-get install python3-torch):
   /usr/bin/python3 bench/pytorch_sg.py sg-randman --seed 1 --data-npy /tmp/rm1   (chive's samples)
   /usr/bin/python3 bench/pytorch_sg.py sg-fmnist --epochs 1 --threads 2
   /usr/bin/python3 bench/pytorch_sg.py sg-fmnist-conv --epochs 1 --threads 2 --train 6000 --test 1000
+  /usr/bin/python3 bench/pytorch_sg.py sg-fmnist-conv --epochs 1 --threads 2 --train 3000 --test 1000 --c1 32 --c2 64 --kernel 3 --padding 1 --code regular
 
 Equations (chive.core.learn.Layer), per layer and step t from zero state:
   I_t  = syn I_{t-1}  + in_gain (x_t W)
@@ -238,6 +239,20 @@ def rate_batch(x, steps, gen):
     return (torch.rand(xb.shape[0], steps, xb.shape[1], generator=gen) < xb[:, None, :]).float()
 
 
+def regular_code(x, steps):
+    """chive's regular rate code (Encoders.regular): per pixel an accumulator gains the pixel value each step and
+    fires when it reaches 1 (then loses 1), so floor(x * steps) evenly spaced spikes; no noise. samples x steps x units."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    acc = np.zeros_like(x)
+    out = np.zeros((x.shape[0], steps, x.shape[1]), dtype=np.float32)
+    for t in range(steps):
+        acc += x
+        fire = acc >= 1
+        acc[fire] -= 1
+        out[:, t, :] = fire
+    return out
+
+
 def latency_epochs(a, forward, opt, xtr, ytr, xte, yte, tau, thr, T, bs, eval_bs, lr_of_epoch=None, code="latency"):
     """The Fashion-MNIST protocol of both image benchmarks: per epoch, encode the training images (timed, as
     chive's epoch_s_with_encoding counts it: the latency code for the whole set, the rate code per batch),
@@ -247,18 +262,23 @@ def latency_epochs(a, forward, opt, xtr, ytr, xte, yte, tau, thr, T, bs, eval_bs
     spikes = torch.Generator().manual_seed(a.seed + 1)
     ntr = len(xtr)
     rate = code == "rate"
+    regular = code == "regular"
+    if regular:  # deterministic: encoded once, before the epochs, as chive does (its encode_s)
+        t0 = time.time()
+        rtr, rte = torch.from_numpy(regular_code(xtr, T)), torch.from_numpy(regular_code(xte, T))
+        print("regular code of %d + %d images: %.1f s" % (len(xtr), len(xte), time.time() - t0), file=sys.stderr, flush=True)
     for ep in range(1, a.epochs + 1):
         if lr_of_epoch is not None:
             for group in opt.param_groups:
                 group["lr"] = lr_of_epoch(ep)
         t0 = time.time()
-        ft = None if rate else firing_steps(xtr, tau=tau, thr=thr, steps=T)  # encoding inside the timed epoch
+        ft = None if (rate or regular) else firing_steps(xtr, tau=tau, thr=thr, steps=T)  # encoding inside the timed epoch
         perm = torch.randperm(ntr, generator=g).numpy()
         nb = ntr // bs
         tot = 0.0
         for b in range(nb):
             idx = perm[b * bs:(b + 1) * bs]
-            out = forward(rate_batch(xtr[idx], T, spikes) if rate else batch_tensor(ft[idx], T))
+            out = forward(rtr[idx] if regular else rate_batch(xtr[idx], T, spikes) if rate else batch_tensor(ft[idx], T))
             loss = torch.nn.functional.cross_entropy(out, ytr[idx])
             opt.zero_grad()
             loss.backward()
@@ -267,11 +287,12 @@ def latency_epochs(a, forward, opt, xtr, ytr, xte, yte, tau, thr, T, bs, eval_bs
         train_s = time.time() - t0
         correct = 0
         with torch.no_grad():
-            fte = None if rate else firing_steps(xte, tau=tau, thr=thr, steps=T)
+            fte = None if (rate or regular) else firing_steps(xte, tau=tau, thr=thr, steps=T)
             for b in range(0, len(xte), eval_bs):
-                inp = rate_batch(xte[b:b + eval_bs], T, spikes) if rate else batch_tensor(fte[b:b + eval_bs], T)
+                inp = rte[b:b + eval_bs] if regular else rate_batch(xte[b:b + eval_bs], T, spikes) if rate else batch_tensor(fte[b:b + eval_bs], T)
                 correct += (forward(inp).argmax(1) == yte[b:b + eval_bs]).sum().item()
-        desc = ("fashion rate code p=pixel per step steps=%d" % T) if rate else \
+        desc = ("fashion regular rate code (pixel per step, accumulated to 1) steps=%d" % T) if regular else \
+            ("fashion rate code p=pixel per step steps=%d" % T) if rate else \
             ("fashion latency code tau=%g steps thr=%g steps=%d" % (tau, thr, T))
         emit(a, ep, train_s, correct / len(xte), tot / nb, desc,
              "first %d of the train part, first %d of the test part" % (ntr, len(xte)))
@@ -288,9 +309,13 @@ def run_fmnist_conv(a):
     xtr, ytr, xte, yte = load_fmnist(a)
     T, tau, c1, c2 = a.steps, a.tau, a.c1, a.c2
     beta = a.mem
-    conv1 = torch.nn.Conv2d(1, c1, 5)
-    conv2 = torch.nn.Conv2d(c1, c2, 5)
-    fc = torch.nn.Linear(c2 * 16, 10)
+    k, pad = a.kernel, a.padding
+    m1 = 28 + 2 * pad - k + 1   # map side after conv1, then halved by the 2x2 max pool (floor, as chive's)
+    m2 = m1 // 2 + 2 * pad - k + 1
+    m3 = m2 // 2
+    conv1 = torch.nn.Conv2d(1, c1, k, padding=pad)
+    conv2 = torch.nn.Conv2d(c1, c2, k, padding=pad)
+    fc = torch.nn.Linear(c2 * m3 * m3, 10)
     b1 = torch.full((1, c1, 1, 1), beta, requires_grad=True)
     th1 = torch.full((1, c1, 1, 1), 1.0, requires_grad=True)
     b2 = torch.full((1, c2, 1, 1), beta, requires_grad=True)
@@ -311,12 +336,12 @@ def run_fmnist_conv(a):
         B = inp.shape[0]
         x = inp.reshape(B * T, 1, 28, 28)
         z = conv1(x)
-        s = lif(z.reshape(B, T, c1, 24, 24), b1, th1).reshape(B * T, c1, 24, 24)
+        s = lif(z.reshape(B, T, c1, m1, m1), b1, th1).reshape(B * T, c1, m1, m1)
         s = torch.nn.functional.max_pool2d(s, 2)
         z = conv2(s)
-        s = lif(z.reshape(B, T, c2, 8, 8), b2, th2).reshape(B * T, c2, 8, 8)
+        s = lif(z.reshape(B, T, c2, m2, m2), b2, th2).reshape(B * T, c2, m2, m2)
         s = torch.nn.functional.max_pool2d(s, 2)
-        h = fc(s.reshape(B * T, c2 * 16)).reshape(B, T, 10)
+        h = fc(s.reshape(B * T, c2 * m3 * m3)).reshape(B, T, 10)
         bb = bo.clamp(0, 1)
         U = torch.zeros(B, 10)
         outs = []
@@ -335,7 +360,9 @@ def run_fmnist_conv(a):
 def emit(a, ep, train_s, acc, loss, data, split):
     print(json.dumps({"bench": a.bench, "peer": "pytorch " + torch.__version__, "epoch": ep, "train_s": train_s,
                       "test_acc": acc, "train_loss": loss, "threads": torch.get_num_threads(), "seed": a.seed,
-                      "data": data, "split": split}), flush=True)
+                      "data": data, "split": split,
+                      **({"channels": [a.c1, a.c2], "kernel": a.kernel, "padding": a.padding, "code": a.code}
+                         if a.bench == "sg-fmnist-conv" else {})}), flush=True)
     print("epoch %d: %.1f s, test acc %.4f" % (ep, train_s, acc), file=sys.stderr, flush=True)
 
 
@@ -345,7 +372,10 @@ def main():
     p.add_argument("--batch", type=int, default=32, help="sg-fmnist-conv: mini-batch size")
     p.add_argument("--lr", type=float, default=2e-3, help="sg-fmnist-conv: Adam learning rate (cosine decay over the epochs)")
     p.add_argument("--steps", type=int, default=12, help="sg-fmnist-conv: time steps")
-    p.add_argument("--code", choices=["latency", "rate"], default="latency", help="sg-fmnist-conv: input code (as chive's --code)")
+    p.add_argument("--code", choices=["latency", "rate", "regular"], default="latency",
+                   help="sg-fmnist-conv: input code (as chive's --code; regular: the rate code without noise, evenly spaced spikes)")
+    p.add_argument("--kernel", type=int, default=5, help="sg-fmnist-conv: kernel size of both convolutions (as chive's --kernel)")
+    p.add_argument("--padding", type=int, default=0, help="sg-fmnist-conv: zero padding of both convolutions (as chive's --padding)")
     p.add_argument("--tau", type=float, default=5.0, help="sg-fmnist-conv: latency code tau in steps")
     p.add_argument("--thr", type=float, default=0.05, help="sg-fmnist-conv: latency code threshold")
     p.add_argument("--mem", type=float, default=0.9, help="sg-fmnist-conv: initial membrane decay per step")
