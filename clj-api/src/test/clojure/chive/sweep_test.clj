@@ -1,6 +1,7 @@
 (ns chive.sweep-test
   (:require [cheshire.core :as json]
             [chive.experiments.brunel :as brunel]
+            [chive.experiments.randman :as randman]
             [chive.sweep :as sweep]
             [chive.sweep-experiments]
             [chive.impl.cmd.sweep :as sweep-cmd]
@@ -212,3 +213,16 @@
       (is (re-find #"bad.edn lacks :space" (str err)))
       (is (re-find #"--engine yarn: must be one of local, spark" (str err)))
       (is (re-find #"--master is for --engine spark" (str err))))))
+
+(deftest randman-experiment-trains-on-the-bench-task
+  (testing "a validation point: per-epoch accuracies on the held-out cut, the same for the same seed"
+    (let [p {:epochs 2 :validate 160 :seed 1 :lr 0.02}
+          r (randman/point p)]
+      (is (= "validation" (:acc-on r)))
+      (is (= 2 (count (:acc-per-epoch r))))
+      (is (= (:acc r) (peek (:acc-per-epoch r))))
+      (is (< 0.75 (:acc r) 1.0001) (str "Randman learns within 2 epochs at lr 2e-2: " r))
+      (is (= (:acc-per-epoch r) (:acc-per-epoch (randman/point p))))))
+  (testing "bad parameters are refused by name"
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #":lr must be a positive number, got -1" (randman/point {:lr -1})))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #":epochs must be a positive integer, got 0" (randman/point {:epochs 0})))))
