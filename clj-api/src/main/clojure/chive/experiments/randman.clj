@@ -47,7 +47,7 @@
                             {:epochs epochs :batch 48 :shuffle-seed (long seed) :drop-last true
                              :test (:test setup) :progress false
                              :optimizer (assoc (:optimizer setup) :lr (double lr) :momentum (double momentum))})
-            last-e (peek (vec h))]
+            last-e (last h)]
         {:acc (:test-acc last-e)
          :acc-on (if validate "validation" "test")
          :acc-per-epoch (mapv :test-acc h)
