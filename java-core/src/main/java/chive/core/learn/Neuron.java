@@ -415,6 +415,9 @@ public final class Neuron extends Module {
     java.util.Arrays.fill(accB, 0f);
     java.util.Arrays.fill(accT, 0f);
     final float cU = cU(), cJ = cJ(), cT = cT(), dm = detachReset ? 0f : 1f;
+    final boolean softDetached = reset == Layer.Reset.SOFT && detachReset && gr == null;
+    final float sh = surrogate.rationalScale(), sq = (float) surrogate.p;
+    final boolean rational = !Float.isNaN(sh);
     for (int b = 0; b < samples; b++) {
       java.util.Arrays.fill(luN, 0f);
       if (gr != null) java.util.Arrays.fill(gr, 0f);
@@ -428,6 +431,34 @@ public final class Neuron extends Module {
           final float bq = clamp01(beta[q]), th = threshold[q];
           final float cTth = cT * th, cUb = cU * bq;
           final int j0 = q * grp, j1 = j0 + grp;
+          if (softDetached) {
+            // The same recursion with cU = cJ = 0, cT = 1, the reset detached
+            // and no feedback: dS = G, and the terms that vanish are not
+            // read (U_t's row only for the surrogate, no S_t, X_{t+1}, Gr),
+            // the surrogate inlined where it is the rational kind.
+            if (rational) {
+              for (int j = j0; j < j1; j++) {
+                final float d = sq * Math.abs(U[o + j] - th) + 1f, sgm = sh / (d * d);
+                final float dS = G[o + j], sprev = Sp[pp + j];
+                final float lu = dS * sgm + bq * luN[j];
+                accT[j] += -sgm * dS - sprev * lu;
+                accB[j] += lu * Up[pp + j];
+                luN[j] = lu;
+                Gi[go + j] = lu;
+              }
+            } else {
+              surrogate.gradRow(U, o + j0, th, sig, j0, grp);
+              for (int j = j0; j < j1; j++) {
+                final float sgm = sig[j], dS = G[o + j], sprev = Sp[pp + j];
+                final float lu = dS * sgm + bq * luN[j];
+                accT[j] += -sgm * dS - sprev * lu;
+                accB[j] += lu * Up[pp + j];
+                luN[j] = lu;
+                Gi[go + j] = lu;
+              }
+            }
+            continue;
+          }
           surrogate.gradRow(U, o + j0, th, sig, j0, grp);
           for (int j = j0; j < j1; j++) {
             final float lun = luN[j], ut = U[o + j], st = S[o + j], sprev = Sp[pp + j], sgm = sig[j];

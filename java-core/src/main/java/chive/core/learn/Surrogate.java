@@ -70,6 +70,17 @@ public class Surrogate {
    * element-wise neurons' backward pass); a subclass gets its {@link #grad}
    * per element unless it overrides this too.
    */
+  /**
+   * For the kinds whose gradient is h/(p·|x| + 1)² (SuperSpike: h = 1; fast
+   * sigmoid: h = p/2), h as {@link #gradRow} computes it, so a kernel may
+   * inline the formula with the same bits; NaN for the other kinds.
+   */
+  public float rationalScale() {
+    if (kind == Kind.SUPERSPIKE && getClass() == Surrogate.class) return 1f;
+    if (kind == Kind.FAST_SIGMOID && getClass() == Surrogate.class) return 0.5f * (float) p;
+    return Float.NaN;
+  }
+
   public void gradRow(float[] u, int off, float th, float[] out, int outOff, int len) {
     final float q = (float) p;
     if (kind == null) {

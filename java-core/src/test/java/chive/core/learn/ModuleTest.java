@@ -347,6 +347,63 @@ class ModuleTest {
   }
 
   @Test
+  @DisplayName("spiking neurons' backward with the reset detached (every reset; the soft one has its own kernel, with the rational surrogates inlined) equals a double-precision loop of the detached BPTT equations")
+  void detachedNeuronBackwardMatchesItsEquations() {
+    int T = 9, C = 3, HW = 6, n = C * HW, batch = 3;
+    float[] x = analog(batch * T * n, 17, 1.0);
+    for (int i = 0; i < x.length; i++) x[i] = x[i] * 1.6f - 0.3f;
+    float[] g = analog(batch * T * n, 18, 1.0);
+    for (int i = 0; i < g.length; i++) g[i] -= 0.5f;
+    Module.Env env = new Module.Env(Kernels.java(), false, false, true, 0, 0, T, null);
+    for (Surrogate sg : new Surrogate[] {Surrogate.of("superspike", 10), Surrogate.of("fast-sigmoid", 2), Surrogate.of("atan", 2)}) {
+      for (Layer.Reset reset : Layer.Reset.values()) {
+        String what = reset + " " + sg.name();
+        Neuron nr = new Neuron(Neuron.Kind.LIF, 0.8, false, 0, 0.7, reset, true, sg, Neuron.Per.CHANNEL, true, false, true);
+        nr.bind(new int[] {C, 1, HW}, "layer 0");
+        for (int q = 0; q < C; q++) { nr.beta()[q] = 0.7f + 0.1f * q; nr.threshold()[q] = 0.5f + 0.2f * q; }
+        Module.Ctx ctx = nr.newContext();
+        Activation a = nr.forward(ctx, Activation.dense(batch * T, n, x), batch, env);
+        float[] u = nr.membrane(ctx), s = a.values();
+        float[] gIn = new float[batch * T * n], dB = new float[C], dT = new float[C];
+        nr.backward(ctx, null, g, gIn, new float[][] {dB, dT}, batch, env);
+        double[] rB = new double[C], rT = new double[C];
+        for (int b = 0; b < batch; b++) {
+          double[] lamN = new double[n];
+          for (int t = T - 1; t >= 0; t--) for (int j = 0; j < n; j++) {
+            int q = j / HW, r = (b * T + t) * n + j;
+            double bq = nr.beta()[q], th = nr.threshold()[q];
+            double up = t == 0 ? 0 : u[r - n], sp = t == 0 ? 0 : s[r - n], sig = sg.grad(u[r] - th);
+            double lamNext = lamN[j];
+            // U_{t+1} depends on U_t through beta, scaled by the reset where it multiplies (S itself detached)
+            double sNow = s[r], carry;
+            switch (reset) {
+              case SOFT: carry = bq; break;
+              case HARD: carry = bq * (1 - sNow); break;
+              default: carry = bq * (1 - sNow);
+            }
+            double lam = g[r] * sig + carry * lamNext;
+            double dIn;
+            double dBeta, dTh = -sig * g[r];
+            switch (reset) {
+              case SOFT: dIn = lam; dBeta = lam * up; dTh += -sp * lam; break;
+              case HARD: dIn = lam * (1 - sp); dBeta = lam * up * (1 - sp); break;
+              default: dIn = lam; dBeta = lam * up * (1 - sp);
+            }
+            rB[q] += dBeta;
+            rT[q] += dTh;
+            lamN[j] = lam;
+            assertEquals(dIn, gIn[r], 1e-5 * (1 + Math.abs(dIn)), what + ": input gradient at sample " + b + " step " + t + " unit " + j);
+          }
+        }
+        for (int q = 0; q < C; q++) {
+          assertEquals(rB[q], dB[q], 1e-4 * (1 + Math.abs(rB[q])), what + ": beta gradient of channel " + q);
+          assertEquals(rT[q], dT[q], 1e-4 * (1 + Math.abs(rT[q])), what + ": threshold gradient of channel " + q);
+        }
+      }
+    }
+  }
+
+  @Test
   @DisplayName("spiking neurons' binary forward (every reset, current-based or not, per channel) equals a plain loop of the class's equations, and its event list holds exactly the spikes")
   void neuronForwardMatchesItsEquations() {
     int T = 7, C = 3, HW = 5, n = C * HW, batch = 3;
