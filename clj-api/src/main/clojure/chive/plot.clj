@@ -226,9 +226,49 @@
            :encoding {:x {:field "k" :type "nominal" :title x-title :sort nil}
                       :y {:field "v" :type "quantitative" :title y-title}}})))
 
+(defn column
+  "Several plots (specs these functions make) stacked in one figure, top to bottom."
+  [specs]
+  (let [specs (vec specs)]
+    (when-not (and (seq specs) (every? spec? specs))
+      (throw (ex-info (str "column: needs one or more Vega-Lite specs, got " (count specs) " values") {:count (count specs)})))
+    {:$schema schema :vconcat (mapv #(dissoc % :$schema) specs)}))
+
+(defn heatmap
+  "A quantity over two parameters as coloured cells (a phase diagram):
+  `rows` are maps (e.g. a sweep's results); :x, :y and :value name their
+  keys. Rows at the same (x, y), such as seeds, are averaged and the cell
+  says over how many; :labels true (default) writes each cell's mean.
+  Titles: :x-title, :y-title, :value-title (quantity and unit)."
+  [rows {:keys [x y value title subtitle x-title y-title value-title scheme width height labels fmt]
+         :or {scheme "viridis" width 320 height 260 labels true fmt ".3~g"}}]
+  (when-not (and (keyword? x) (keyword? y) (keyword? value))
+    (throw (ex-info (str "heatmap: :x, :y and :value must be keys of the rows, got " (pr-str [x y value])) {:x x :y y :value value})))
+  (let [ok (filter #(and (number? (get % x)) (number? (get % y)) (number? (get % value)) (Double/isFinite (double (get % value)))) rows)
+        _ (when (empty? ok)
+            (throw (ex-info (str "heatmap: no row has numbers at " (pr-str [x y value])) {:x x :y y :value value})))
+        cells (for [[[xv yv] rs] (sort-by key (group-by (juxt #(double (get % x)) #(double (get % y))) ok))]
+                {:x xv :y yv :v (/ (reduce + (map #(double (get % value)) rs)) (count rs)) :n (count rs)})
+        lo (apply min (map :v cells)) hi (apply max (map :v cells))
+        ;; text in black on the bright half of the scale, white on the dark half
+        cells (map #(assoc % :light (> (:v %) (+ lo (* 0.5 (- hi lo))))) cells)
+        ns (set (map :n cells))
+        vt (or value-title (name value))]
+    (merge (base (or title vt) (or subtitle (str "mean over " (if (= 1 (count ns)) (first ns) (str (apply min ns) "-" (apply max ns))) " run(s) per cell")) width height)
+           {:data {:values (vec cells)}
+            :encoding {:x {:field "x" :type "ordinal" :title (or x-title (name x)) :axis {:labelAngle 0}}
+                       :y {:field "y" :type "ordinal" :title (or y-title (name y)) :sort "descending"}}
+            :layer (cond-> [{:mark "rect"
+                             :encoding {:color {:field "v" :type "quantitative" :title vt :scale {:scheme scheme}}
+                                        :tooltip [{:field "x" :title (or x-title (name x))} {:field "y" :title (or y-title (name y))}
+                                                  {:field "v" :title vt :format fmt} {:field "n" :title "runs"}]}}]
+                     labels (conj {:mark {:type "text" :fontSize 10}
+                                   :encoding {:text {:field "v" :type "quantitative" :format fmt}
+                                              :color {:condition {:test "datum.light" :value "black"} :value "white"}}}))})))
+
 ;; ---------------------------------------------------------------- the plots, registered (chive.registry, kind :plot)
 
-(doseq [v [#'raster #'traces #'rates #'matrix #'receptive-fields #'feature-maps #'curves #'stdp-window #'fi-curves #'bars]]
+(doseq [v [#'raster #'traces #'rates #'matrix #'receptive-fields #'feature-maps #'curves #'stdp-window #'fi-curves #'bars #'heatmap]]
   (registry/register! :plot (keyword (name (symbol v)))
                       {:doc (first (clojure.string/split-lines (str (:doc (meta v))))) :fn @v}))
 

@@ -78,7 +78,22 @@
       (is (= (* 784 4) (count (get-in (plot/receptive-fields w 4) [:data :values])))))
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #"9 weights for 784 inputs"
                           (plot/receptive-fields (float-array 9) 1)))
-    (is (str/starts-with? (plot/to-json (plot/curves [{:epoch 1 :loss 2.0}] [:loss])) "{"))))
+    (is (str/starts-with? (plot/to-json (plot/curves [{:epoch 1 :loss 2.0}] [:loss])) "{"))
+    (testing "heatmap: seeds averaged per cell, axes and colour titled with quantity and unit"
+      (let [rows [{:g 3.0 :eta 1.0 :seed 1 :rate-hz 10.0} {:g 3.0 :eta 1.0 :seed 2 :rate-hz 20.0}
+                  {:g 4.0 :eta 1.0 :seed 1 :rate-hz 5.0} {:g 4.0 :eta 1.0 :seed 2 :rate-hz 7.0}
+                  {:g 4.0 :eta 2.0 :seed 1 :rate-hz ##NaN}]
+            h (plot/heatmap rows {:x :g :y :eta :value :rate-hz :x-title "g" :y-title "η" :value-title "rate (Hz)"})]
+        (is (plot/spec? h))
+        (is (= [{:x 3.0 :y 1.0 :v 15.0 :n 2} {:x 4.0 :y 1.0 :v 6.0 :n 2}] (map #(dissoc % :light) (get-in h [:data :values])))
+            "cells are means over their rows; a NaN value is left out")
+        (is (= ["g" "η"] [(get-in h [:encoding :x :title]) (get-in h [:encoding :y :title])]))
+        (is (= "rate (Hz)" (get-in h [:layer 0 :encoding :color :title])))
+        (is (str/includes? (get-in h [:title :subtitle]) "2 run(s) per cell"))
+        (is (thrown-with-msg? clojure.lang.ExceptionInfo #"no row has numbers at \[:g :eta :cv\]"
+                              (plot/heatmap rows {:x :g :y :eta :value :cv})))
+        (is (= 2 (count (:vconcat (plot/column [h h])))))
+        (is (thrown-with-msg? clojure.lang.ExceptionInfo #"column: needs one or more Vega-Lite specs" (plot/column [{:a 1}])))))))
 
 (defn- chromium-or-skip []
   (or (cdp/chromium-path)

@@ -34,6 +34,14 @@
       1
       (Long/parseLong (str (get conf "spark.task.maxFailures" "4"))))))
 
+(defn absolute-classpath
+  "A classpath string with every entry made absolute (relative to this JVM's working folder)."
+  [^String cp]
+  (->> (str/split cp (re-pattern java.io.File/pathSeparator))
+       (remove str/blank?)
+       (map #(.getAbsolutePath (io/file %)))
+       (str/join java.io.File/pathSeparator)))
+
 (defn executor-conf
   "Spark settings a sweep needs on `master` besides the user's."
   [master jars]
@@ -45,7 +53,8 @@
            (seq jars) {"spark.jars" (str/join "," jars)}
            ;; under spark-submit the application jar reaches the executors already
            (System/getProperty "spark.submit.deployMode") {}
-           (str/starts-with? master "spark://") {"spark.executor.extraClassPath" (System/getProperty "java.class.path")}
+           ;; absolute: executors run in the worker's own folder
+           (str/starts-with? master "spark://") {"spark.executor.extraClassPath" (absolute-classpath (System/getProperty "java.class.path"))}
            :else {})))
 
 (defn session
