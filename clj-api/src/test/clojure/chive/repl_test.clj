@@ -129,7 +129,25 @@
                 (is (= ["0"] (:values (eval-code session (str "(loop [k 0] (let [busy (count (filter #(and (.startsWith (.getName ^Thread %) \"chive-sim-\")"
                                                                   " (= Thread$State/RUNNABLE (.getState ^Thread %))) (keys (Thread/getAllStackTraces))))]"
                                                                   " (if (or (zero? busy) (= k 50)) busy (do (Thread/sleep 20) (recur (inc k))))))"))))
-                    "every simulation thread finished (idle ones wait in chive's pool)")))))))
+                    "every simulation thread finished (idle ones wait in chive's pool)")))
+            (testing "nREPL's interrupt stops a local sweep between points, keeping what finished; :resume completes it"
+              (let [dir (str (java.nio.file.Files/createTempDirectory "chive-repl-sweep" (make-array java.nio.file.attribute.FileAttribute 0)))
+                    space "{:grid {:g [3.0 4.0 5.0 6.0] :eta [1.0 2.0 3.0]} :seeds 2 :fixed {:n 2000 :duration-ms 400}}"
+                    id (str (random-uuid))
+                    responses (future (doall (nrepl/message session {:op "eval" :id id
+                                                                     :code (str "(do (require '[chive.sweep :as sweep]) (count (sweep/run! 'chive.experiments.brunel/point " space " {:out " (pr-str dir) " :threads 1})))")})))
+                    lines #(let [f (io/file dir "results.jsonl")] (if (.exists f) (count (str/split-lines (slurp f))) 0))]
+                (loop [k 0] (when (and (< (lines) 2) (< k 600)) (Thread/sleep 50) (recur (inc k))))
+                (doall (nrepl/message session {:op "interrupt" :interrupt-id id}))
+                (let [resps (deref responses 30000 ::timeout)
+                      done (lines)]
+                  (is (not= ::timeout resps) "the sweep returned after the interrupt")
+                  (is (< 0 done 24) (str done " of 24 points were saved before the interrupt"))
+                  (Thread/sleep 1000)
+                  (is (= done (lines)) "no point starts after the interrupt")
+                  (is (= ["24"] (:values (eval-code session (str "(count (sweep/run! 'chive.experiments.brunel/point " space " {:out " (pr-str dir) " :resume true :threads 2 :progress false}))"))))
+                      "resume runs the rest")
+                  (is (= 24 (lines)) "each point once in the folder"))))))))
       (finally
         (.destroy proc)
         (.waitFor proc 20 TimeUnit/SECONDS)

@@ -225,4 +225,8 @@
       (is (= (:acc-per-epoch r) (:acc-per-epoch (randman/point p))))))
   (testing "bad parameters are refused by name"
     (is (thrown-with-msg? clojure.lang.ExceptionInfo #":lr must be a positive number, got -1" (randman/point {:lr -1})))
-    (is (thrown-with-msg? clojure.lang.ExceptionInfo #":epochs must be a positive integer, got 0" (randman/point {:epochs 0})))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #":epochs must be a positive integer, got 0" (randman/point {:epochs 0})))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #":seed must be a whole number >= 0, got 1.5" (randman/point {:seed 1.5})))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #":batch must be a whole number >= 1, got 0" (randman/point {:batch 0})))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #":momentum must be a number in \[0, 1\], got 2" (randman/point {:momentum 2})))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #":validate must be a whole number .* got 800" (randman/point {:validate 800})))))

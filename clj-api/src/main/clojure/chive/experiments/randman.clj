@@ -15,8 +15,9 @@
   (\"chive\" or \"jax-seed\", as the bench's --variant), :validate (hold out
   the last that many of the 800 training samples and report accuracy on
   them; the 200 test samples are then not read: choose hyper-parameters
-  this way, then run the chosen point without :validate), :threads
-  (default 1: a sweep runs points side by side).
+  this way, then run the chosen point without :validate), :batch
+  (default 48, the benchmark's), :threads (default 1: a sweep runs points
+  side by side).
 
   Results:
     :acc            accuracy after the last epoch, on :acc-on
@@ -33,18 +34,25 @@
 (defn point
   "One sg-randman training run for the parameter map (see the namespace doc);
   its accuracies as plain data."
-  [{:keys [lr momentum epochs seed variant validate threads]
-    :or {lr 2e-2 momentum 0.9 epochs 20 seed 1 variant "chive" threads 1}}]
+  [{:keys [lr momentum epochs seed variant validate threads batch]
+    :or {lr 2e-2 momentum 0.9 epochs 20 seed 1 variant "chive" threads 1 batch 48}}]
   (when-not (and (number? lr) (pos? (double lr)) (Double/isFinite (double lr)))
     (throw (ex-info (str "randman/point: :lr must be a positive number, got " (pr-str lr)) {:lr lr})))
   (when-not (and (integer? epochs) (pos? epochs))
     (throw (ex-info (str "randman/point: :epochs must be a positive integer, got " (pr-str epochs)) {:epochs epochs})))
+  (doseq [[k v lo] [[:seed seed 0] [:threads threads 1] [:batch batch 1]]]
+    (when-not (and (integer? v) (>= v lo))
+      (throw (ex-info (str "randman/point: " k " must be a whole number >= " lo ", got " (pr-str v)) {k v}))))
+  (when-not (and (number? momentum) (<= 0.0 (double momentum) 1.0))
+    (throw (ex-info (str "randman/point: :momentum must be a number in [0, 1], got " (pr-str momentum)) {:momentum momentum})))
+  (when-not (or (nil? validate) (and (integer? validate) (< 0 validate 800)))
+    (throw (ex-info (str "randman/point: :validate must be a whole number of the 800 training samples to hold out (1..799), got " (pr-str validate)) {:validate validate})))
   (let [setup (sgbench/randman-setup {:seed (long seed) :threads (long threads) :kernels "auto"
                                       :variant variant :validate validate})
         m (learn/model (:model setup))]
     (try
       (let [h (learn/train! m (:train setup)
-                            {:epochs epochs :batch 48 :shuffle-seed (long seed) :drop-last true
+                            {:epochs epochs :batch batch :shuffle-seed (long seed) :drop-last true
                              :test (:test setup) :progress false
                              :optimizer (assoc (:optimizer setup) :lr (double lr) :momentum (double momentum))})
             last-e (last h)]
