@@ -105,6 +105,24 @@
     (delete-tree! old)
     (str target)))
 
+(defn parquet!
+  "Writes sweep folder `out`'s results.jsonl as out/results.parquet on a
+  local Spark session (the default one if there is one, else an embedded
+  local[1] stopped afterwards): Parquet for a sweep run on the :local engine
+  (`bin/chive sweep ... --parquet`). Returns the Parquet folder's path."
+  [out]
+  (when-not (.isFile (io/file out "results.jsonl"))
+    (throw (ex-info (str "parquet: " out " holds no results.jsonl (not a sweep folder?)") {:out (str out)})))
+  (let [o (SparkSession/getDefaultSession)
+        [spark created?] (if (.isDefined o)
+                           [(.get o) false]
+                           [(-> (SparkSession/builder) (.master "local[1]") (.appName "chive sweep parquet")
+                                (.config "spark.ui.enabled" "false") (.config "spark.log.level" "WARN") (.getOrCreate))
+                            true])]
+    (try
+      (write-parquet! spark out)
+      (finally (when created? (.stop ^SparkSession spark))))))
+
 (defn run-points
   "chive.sweep's :spark engine: runs `todo` ([index params] ...) of
   experiment `sym` on `master` (chive.sweep/run! resolves the default) and

@@ -86,3 +86,13 @@
   (is (= (str (.getAbsolutePath (io/file "spark/target/classes")) File/pathSeparator "/abs/x.jar")
          (spark/absolute-classpath (str "spark/target/classes" File/pathSeparator File/pathSeparator "/abs/x.jar")))
       "a worker starts executors in its own folder: relative entries (as bin/chive's classpath has) would not resolve"))
+
+(deftest a-local-sweep-folder-becomes-parquet
+  (let [d (tmp-dir)]
+    (quiet #(sweep/run! 'chive.experiments.brunel/point brunel-space {:out d :threads 2}))
+    (is (str/ends-with? (spark/parquet! d) "results.parquet"))
+    (let [s (.getOrCreate (.master (SparkSession/builder) "local[1]"))]
+      (try
+        (is (= 16 (.count (.parquet (.read s) (into-array String [(str (io/file d "results.parquet"))])))) "every point in the Parquet file")
+        (finally (.stop s))))
+    (is (thrown-with-msg? clojure.lang.ExceptionInfo #"holds no results.jsonl" (spark/parquet! (tmp-dir))))))

@@ -11,7 +11,7 @@
 (set! *warn-on-reflection* true)
 
 (def ^:private usage
-  "Usage: bin/chive sweep SPEC.edn [--engine local|spark] [--master URL] [--out DIR] [--resume] [--threads N]
+  "Usage: bin/chive sweep SPEC.edn [--engine local|spark] [--master URL] [--out DIR] [--resume] [--threads N] [--parquet]
 SPEC.edn is a map: {:experiment my.ns/experiment :space {...} :out \"dir\" :threads N :master \"...\"}
 (chive.sweep/points describes spaces: :grid, :list or :random, with :seeds and :fixed).
 The experiment's namespace must be on the classpath: chive's own
@@ -28,6 +28,7 @@ runs each point as a Spark task (bin/chive puts Spark on the classpath);
    [nil "--master URL" "spark: the master (local[N], local[N,F], spark://host:port, ...)"]
    [nil "--out DIR" "output folder (default: the spec's :out, else target/sweeps/<experiment>)"]
    [nil "--resume" "continue the sweep in the output folder: run only its missing points"]
+   [nil "--parquet" "local: also write OUT/results.parquet at the end (needs Spark: bin/chive puts it on the classpath)"]
    [nil "--threads N" "local: points run side by side (default: the spec's, else all cores)" :parse-fn (cli/integer 1 4096)]])
 
 (def ^:private spec-keys #{:experiment :space :out :threads :master :engine :retries :spark-conf :jars})
@@ -65,7 +66,15 @@ runs each point as a Spark task (bin/chive puts Spark on the classpath);
                    (:jars spec) (assoc :jars (:jars spec)))]
     (when (and (:master run-opts) (not= engine :spark))
       (throw (ex-info "sweep: --master is for --engine spark" {})))
+    (when (and (:parquet opts) (= engine :spark))
+      (throw (ex-info "sweep: --parquet is for --engine local (the spark engine always writes Parquet)" {})))
     (sweep/run! (:experiment spec) (:space spec) run-opts)
+    (when (:parquet opts)
+      (let [out (or (:out run-opts) (str "target/sweeps/" (name (symbol (:experiment spec)))))
+            parquet! (try (requiring-resolve 'chive.sweep.spark/parquet!)
+                          (catch java.io.FileNotFoundException _
+                            (throw (ex-info "sweep: --parquet needs chive-spark on the classpath (bin/chive sweep does this; deps.edn alias :spark)" {}))))]
+        (binding [*out* *err*] (println "sweep: wrote" (parquet! out)))))
     0))
 
 (defn command
