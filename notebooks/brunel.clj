@@ -85,7 +85,7 @@ space
 ;; A, SR: g = 3, η = 2; B, AI: g = 6, η = 4; C, SI fast: g = 5, η = 2;
 ;; D, SI slow: g = 4.5, η = 0.9.
 
-(def states
+(def ^:show states
   "Brunel's four example points."
   [{:state "A: synchronous regular" :g 3.0 :eta 2.0}
    {:state "B: asynchronous irregular" :g 6.0 :eta 4.0}

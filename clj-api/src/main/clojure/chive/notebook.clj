@@ -4,7 +4,11 @@
   top-level form is evaluated in order and its value shown below it:
   numbers, strings and data (printed), sequences of maps (tables), Vega-Lite
   specs (chive.plot: rendered with Vega-Embed), images (BufferedImage, as
-  PNG). A form that throws shows its error in place; the rest still renders.
+  PNG). A def shows nothing unless its name has ^:show. A form that throws
+  shows its error in place; every later form that uses a name it defines
+  (directly or through names defined from it) shows \"not run: depends on
+  failed form N\" instead of a stale value; the others still render. A
+  syntax error shows its line and column. Cached results say so.
 
   `render!` writes a self-contained folder (index.html plus Vega, Vega-Lite
   and Vega-Embed copied from the webjars on the classpath: no CDN, works
@@ -66,10 +70,23 @@
           :else
           (let [_ (.unread r c)
                 line (.getLineNumber r)
+                col (.getColumnNumber r)
                 start (pos)
-                form (read {:read-cond :allow :eof ::eof} r)
-                text (subs src start (min (count src) (pos)))]
-            (recur (conj (flush-prose blocks prose) {:type :code :text text :form form :line line}) [])))))))
+                [form err] (try [(read {:read-cond :allow :eof ::eof} r) nil]
+                                (catch Exception e [nil e]))]
+            (if err
+              ;; The rest of the file cannot be read reliably: one block
+              ;; holding it, with the reader's message and position.
+              (let [root (loop [t err] (if-let [c (.getCause ^Throwable t)] (recur c) t))
+                    d (merge (ex-data err) (ex-data root))
+                    eline (or (:clojure.error/line d) (.getLineNumber r))
+                    ecol (or (:clojure.error/column d) (.getColumnNumber r))]
+                (conj (flush-prose blocks prose)
+                      {:type :code :text (subs src start) :form nil :line line
+                       :syntax-error {:message (.getMessage ^Throwable root) :line eline :column ecol
+                                      :form-line line :form-column col}}))
+              (let [text (subs src start (min (count src) (pos)))]
+                (recur (conj (flush-prose blocks prose) {:type :code :text text :form form :line line}) [])))))))))
 
 ;; ---------------------------------------------------------------- dependencies and cache keys
 
@@ -78,6 +95,13 @@
 (defn- defined-name [form]
   (when (and (seq? form) (contains? def-ops (first form)) (symbol? (second form)))
     (second form)))
+
+(defn- shown-def?
+  "A def form whose value the page shows: its name carries ^:show (or
+  ^{:chive.notebook/show true}). Other defs show nothing."
+  [form]
+  (let [m (meta (defined-name form))]
+    (boolean (or (:show m) (::show m)))))
 
 (defn- symbols-in [form]
   (set (filter symbol? (tree-seq coll? seq form))))
@@ -162,34 +186,63 @@
           v (binding [*out* out] (eval form))]
       [v (str out) (ns-name *ns*)])))
 
+(defn- not-run-html [n line]
+  (str "<div class=\"not-run\">not run: depends on failed form " n " (line " line ")</div>"))
+
+(defn- syntax-error-html [{:keys [message line column form-line]}]
+  (str "<div class=\"error syntax\"><b>Syntax error</b> at line " line ", column " column
+       (when (not= line form-line) (str " (in the form starting at line " form-line ")"))
+       ": " (esc message) "<p class=\"note\">nothing below this point was read</p></div>"))
+
 (defn evaluate
   "Evaluates a parsed notebook. Returns blocks with :html added; code blocks
-  whose cache key is unchanged reuse their earlier result. :ran counts the
-  forms actually evaluated."
+  whose cache key is unchanged reuse their earlier result (marked :cached,
+  and so in the page). A form that throws shows its error (errors are not
+  cached: the form runs again next time); every later form that uses a name
+  defined by a failed form, directly or through names defined from it, is
+  not run and says so (its cached result is not shown: it may be stale). A
+  def form shows nothing unless its name has ^:show. A syntax error shows
+  its line and column. :ran counts the forms actually evaluated; :failed
+  the forms that threw or could not be read."
   [blocks {:keys [full use-cache] :or {use-cache true}}]
   (let [ks (cache-keys blocks full)]
     (binding [*full* (boolean full)]
-      (loop [[[b k] & more] (map vector blocks ks) ns-sym 'user out [] ran 0]
-        (if-not b
-          {:blocks out :ran ran}
-          (if (= :prose (:type b))
-            (recur more ns-sym (conj out (assoc b :html (markdown->html (:text b)))) ran)
-            (let [hit (and use-cache (.get ^ConcurrentHashMap cache k))]
-              (if hit
-                (recur more (:ns hit) (conj out (assoc b :html (:html hit) :cached true)) ran)
-                (let [t0 (System/nanoTime)
-                      [html ns2] (try
-                                   (let [[v printed ns2] (eval-block (:form b) ns-sym)]
-                                     [(str (when (seq printed) (str "<pre class=\"out\">" (esc (truncate printed 4000)) "</pre>"))
-                                           (show (if (var? v) (let [x @v] (if (or (plot/spec? x) (table? x)) x v)) v)))
-                                      ns2])
-                                   (catch Throwable t
-                                     (when (instance? InterruptedException t) (throw t))
-                                     [(show-error t) ns-sym]))
-                      secs (/ (- (System/nanoTime) t0) 1e9)
-                      html (str html (when (> secs 1.0) (format "<p class=\"note\">%.1f s</p>" secs)))]
-                  (.put ^ConcurrentHashMap cache k {:html html :ns ns2})
-                  (recur more ns2 (conj out (assoc b :html html)) (inc ran)))))))))))
+      (loop [[[b k] & more] (map vector blocks ks) ns-sym 'user out [] ran 0 n 0 bad {} failed 0]
+        (cond
+          (not b) {:blocks out :ran ran :failed failed}
+          (= :prose (:type b)) (recur more ns-sym (conj out (assoc b :html (markdown->html (:text b)))) ran n bad failed)
+          (:syntax-error b) (recur more ns-sym (conj out (assoc b :html (syntax-error-html (:syntax-error b)) :failed true)) ran (inc n) bad (inc failed))
+          :else
+          (let [n (inc n)
+                f (:form b)
+                nm (defined-name f)
+                cause (some bad (symbols-in f))
+                forget (fn [bad] (if nm (dissoc bad nm) bad))]
+            (if cause
+              (recur more ns-sym (conj out (assoc b :html (not-run-html (:n cause) (:line cause)) :not-run true))
+                     ran n (if nm (assoc bad nm cause) bad) failed)
+              (let [hit (and use-cache (.get ^ConcurrentHashMap cache k))]
+                (if hit
+                  (recur more (:ns hit) (conj out (assoc b :html (str (:html hit) "<p class=\"note cached\">cached result</p>") :cached true))
+                         ran n (forget bad) failed)
+                  (let [t0 (System/nanoTime)
+                        [html ns2 err] (try
+                                         (let [[v printed ns2] (eval-block f ns-sym)]
+                                           [(str (when (seq printed) (str "<pre class=\"out\">" (esc (truncate printed 4000)) "</pre>"))
+                                                 (cond (not (var? v)) (show v)
+                                                       (shown-def? f) (show @v)
+                                                       :else ""))
+                                            ns2 false])
+                                         (catch Throwable t
+                                           (when (instance? InterruptedException t) (throw t))
+                                           [(show-error t) ns-sym true]))
+                        secs (/ (- (System/nanoTime) t0) 1e9)
+                        html (str html (when (> secs 1.0) (format "<p class=\"note\">%.1f s</p>" secs)))]
+                    (if err
+                      (recur more ns2 (conj out (assoc b :html html :failed true)) (inc ran) n
+                             (if nm (assoc bad nm {:n n :line (:line b)}) bad) (inc failed))
+                      (do (.put ^ConcurrentHashMap cache k {:html html :ns ns2})
+                          (recur more ns2 (conj out (assoc b :html html)) (inc ran) n (forget bad) failed)))))))))))))
 
 ;; ---------------------------------------------------------------- HTML
 
@@ -209,7 +262,7 @@ pre.code{border-left:3px solid #c8d8c0}pre.result{background:#fff;border:1px sol
 table.result{border-collapse:collapse;font-size:13px;margin:.5em 0}table.result td,table.result th{border:1px solid #ddd;padding:2px 6px}
 .prose table{border-collapse:collapse;margin:.5em 0}.prose td,.prose th{border:1px solid #ddd;padding:2px 8px}
 .prose code{background:#f3f3f0;padding:0 .2em;border-radius:3px;font-size:90%}
-.note{color:#888;font-size:12px;margin:0}.row{display:flex;flex-wrap:wrap;gap:1em}.vega{margin:.5em 0}
+.note{color:#888;font-size:12px;margin:0}.not-run{color:#8a6d00;background:#fffbe6;border:1px solid #e6d9a0;padding:.4em .8em;border-radius:4px;font-size:14px}.row{display:flex;flex-wrap:wrap;gap:1em}.vega{margin:.5em 0}
 h1,h2,h3{font-weight:600}")
 
 (def ^:private embed-js
@@ -254,7 +307,7 @@ nb.innerHTML=h;window.__chiveDone=false;chiveEmbed(nb).then(function(){window.__
         t0 (System/nanoTime)
         {:keys [blocks ran]} (evaluate (parse (slurp f)) opts)]
     {:name (title-of f) :file (str f) :blocks blocks :ran ran :seconds (/ (- (System/nanoTime) t0) 1e9)
-     :errors (count (filter #(some-> (:html %) (str/includes? "class=\"error\"")) blocks))}))
+     :errors (count (filter :failed blocks))}))
 
 (defn- copy-libs! [^File dir]
   (doseq [[f path] js-libs]

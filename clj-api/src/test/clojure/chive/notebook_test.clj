@@ -65,6 +65,49 @@
     (is (str/includes? (nth htmls 2) ":value 7"))
     (is (str/includes? (nth htmls 3) "42") "forms after the errors still run")))
 
+(def ^:private trust-src
+  (str "(ns nbtest.trust)\n"
+       "(def base (do (swap! @(requiring-resolve 'chive.notebook-test/runs) conj :base) 20))\n"
+       "(def twice (* 2 base))\n"
+       "(def ^:show shown (+ twice 1))\n"
+       "(str \"value \" shown \" and \" base)\n"
+       "(+ 1000 1)\n"))
+
+(deftest a-failed-form-stops-its-dependents-and-a-syntax-error-shows-its-position
+  (reset! runs [])
+  (let [htmls #(mapv :html (:blocks %))
+        good (nb/evaluate (nb/parse trust-src) {})]
+    (is (= 0 (:failed good)))
+    (is (= "" (nth (htmls good) 1)) "a def shows nothing")
+    (is (= "" (nth (htmls good) 2)))
+    (is (str/includes? (nth (htmls good) 3) "41") "a def with ^:show shows its value")
+    (is (str/includes? (nth (htmls good) 4) "value 41 and 20"))
+    (is (str/includes? (nth (htmls good) 5) "1001"))
+    (testing "form 2 throws: forms 3-5 that depend on it say so instead of showing their old (cached) values; form 6 runs"
+      (let [r (nb/evaluate (nb/parse (str/replace trust-src ":base) 20)" ":base) (throw (ex-info \"no data\" {:file \"x.npy\"})))")) {})
+            h (htmls r)]
+        (is (= 1 (:failed r)))
+        (is (str/includes? (nth h 1) "no data"))
+        (doseq [i [2 3 4]]
+          (is (str/includes? (nth h i) "not run: depends on failed form 2 (line 2)") (str "form " (inc i) ": " (nth h i)))
+          (is (not (str/includes? (nth h i) "41")) (str "form " (inc i) " shows no stale value")))
+        (is (str/includes? (nth h 5) "1001") "an independent form still shows its value")
+        (is (str/includes? (nth h 5) "cached result") "and is marked as cached")))
+    (testing "a syntax error renders with its line and column; the forms above it still render"
+      (let [r (nb/evaluate (nb/parse (str/replace trust-src "(+ 1000 1)" "(+ 1000 1]")) {})
+            h (htmls r)]
+        (is (= 1 (:failed r)))
+        (is (re-find #"Syntax error</b> at line 6, column \d+" (last h)) (last h))
+        (is (str/includes? (nth h 4) "value 41 and 20"))))
+    (testing "fixed: everything renders again"
+      (reset! runs [])
+      (let [r (nb/evaluate (nb/parse (str/replace trust-src "20))" "20 ))")) {})
+            h (htmls r)]
+        (is (= 0 (:failed r)))
+        (is (= [:base] @runs) "the changed form ran again")
+        (is (str/includes? (nth h 3) "41"))
+        (is (str/includes? (nth h 4) "value 41 and 20"))))))
+
 (deftest plots-are-vega-lite-data
   (let [small {:indices (int-array [0 1 2]) :times-ms (double-array [1 2 3])}
         n 50000
