@@ -13,10 +13,12 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * NumPy's .npy format (version 1.0), little-endian, C order: float32, float64,
- * int32 and int16 arrays of one or two dimensions, as numpy.load reads them.
- * Reads check the magic string, the header, the dtype and the length, and
- * name the file in every error.
+ * NumPy's .npy format (versions 1 to 3). Reads float32/64, int8/16/32/64,
+ * uint8/16/32 and bool arrays of any rank, little- or big-endian, C or
+ * Fortran order (held little-endian, C order after reading: {@link Array#dtype}
+ * names the data as held); writes little-endian C order. Reads check the
+ * magic string, the header, the dtype and the length, and name the file in
+ * every error.
  */
 public final class Npy {
   private Npy() {}
@@ -85,7 +87,7 @@ public final class Npy {
 
     /**
      * Every element as a double, whatever the dtype (float32/64, int8/16/32/64,
-     * uint8, bool): for inputs such as spike rasters, which numpy writes as
+     * uint8/16/32, bool; int64 beyond 2^53 rounds): for inputs such as spike rasters, which numpy writes as
      * bool, uint8 or int64 as often as float.
      */
     public double[] numbers(Path file) {
@@ -100,6 +102,8 @@ public final class Npy {
           case "<i8": a[i] = b.getLong(8 * i); break;
           case "|i1": a[i] = b.get(i); break;
           case "|u1": case "|b1": a[i] = b.get(i) & 0xFF; break;
+          case "<u2": a[i] = b.getShort(2 * i) & 0xFFFF; break;
+          case "<u4": a[i] = b.getInt(4 * i) & 0xFFFFFFFFL; break;
           default: throw new ChiveException(file + ": cannot read dtype " + dtype + " as numbers");
         }
       }
@@ -143,16 +147,27 @@ public final class Npy {
     write(file, "<i8", new int[] {a.length}, b.array());
   }
 
-  /** Writes a float[], double[], int[] or long[] (a {@link chive.core.sim.Stateful} array). */
+  /** Writes a float[], double[], int[], long[], short[], byte[] or boolean[] as a one-dimensional array. */
   public static void writeAny(Path file, Object a) throws IOException {
     if (a instanceof float[]) write(file, (float[]) a);
     else if (a instanceof double[]) write(file, (double[]) a);
     else if (a instanceof int[]) write(file, (int[]) a);
     else if (a instanceof long[]) write(file, (long[]) a);
+    else if (a instanceof short[]) write(file, (short[]) a);
+    else if (a instanceof byte[]) write(file, (byte[]) a);
+    else if (a instanceof boolean[]) write(file, (boolean[]) a);
     else throw new ChiveException(file + ": cannot write " + (a == null ? "null" : a.getClass().getSimpleName()) + " as NPY");
   }
 
   public static void write(Path file, short[] a) throws IOException { write(file, "<i2", new int[] {a.length}, bytes(a)); }
+  /** int8 (numpy's |i1). */
+  public static void write(Path file, byte[] a) throws IOException { write(file, "|i1", new int[] {a.length}, a.clone()); }
+  /** bool (numpy's |b1: one byte, 0 or 1). */
+  public static void write(Path file, boolean[] a) throws IOException {
+    byte[] b = new byte[a.length];
+    for (int i = 0; i < a.length; i++) b[i] = (byte) (a[i] ? 1 : 0);
+    write(file, "|b1", new int[] {a.length}, b);
+  }
 
   /** A float32 array of any shape from row-major (C-order) data. */
   public static void writeTensor(Path file, float[] rowMajor, int... shape) throws IOException {
@@ -239,16 +254,27 @@ public final class Npy {
       String header = new String(hb.array(), 0, (int) headerLen, StandardCharsets.ISO_8859_1);
       Matcher d = DESCR.matcher(header), f = FORTRAN.matcher(header), s = SHAPE.matcher(header);
       if (!d.find() || !f.find() || !s.find()) throw new ChiveException(file + ": malformed .npy header: " + header.trim());
-      String dtype = d.group(1);
+      final String given = d.group(1);
+      // Either byte order for multi-byte kinds ('<' or '>'), '|' for one byte;
+      // big-endian data is swapped to little-endian below, so dtype names
+      // the data as held.
+      if (given.length() != 3) throw new ChiveException(file + ": unsupported dtype " + given + " (" + SUPPORTED + ")");
+      final char order = given.charAt(0);
+      final String kind = given.substring(1);
       int item;
-      switch (dtype) {
-        case "<f4": case "<i4": item = 4; break;
-        case "<f8": case "<i8": item = 8; break;
-        case "<i2": item = 2; break;
-        case "|u1": case "|i1": case "|b1": item = 1; break;
-        default: throw new ChiveException(file + ": unsupported dtype " + dtype + " (chive reads <f4, <f8, <i4, <i8, <i2, |u1, |i1, |b1)");
+      switch (kind) {
+        case "f4": case "i4": case "u4": item = 4; break;
+        case "f8": case "i8": item = 8; break;
+        case "i2": case "u2": item = 2; break;
+        case "u1": case "i1": case "b1": item = 1; break;
+        default: throw new ChiveException(file + ": unsupported dtype " + given + " (" + SUPPORTED + ")");
       }
-      if (f.group(1).equals("True")) throw new ChiveException(file + ": Fortran-ordered arrays are not supported");
+      if (item == 1 ? order != '|' && order != '<' && order != '>' : order != '<' && order != '>') {
+        throw new ChiveException(file + ": unsupported byte order '" + order + "' in dtype " + given + " (" + SUPPORTED + ")");
+      }
+      final String dtype = (item == 1 ? "|" : "<") + kind;
+      final boolean bigEndian = item > 1 && order == '>';
+      final boolean fortran = f.group(1).equals("True");
       String dimText = s.group(1);
       if (!DIMS.matcher(dimText).matches()) {
         throw new ChiveException(file + ": malformed shape (" + dimText.trim() + ") in the .npy header: expected whole numbers");
@@ -285,10 +311,51 @@ public final class Npy {
       if (n > Integer.MAX_VALUE - 8 || need > Integer.MAX_VALUE - 8) {
         throw new ChiveException(file + ": " + n + " elements (" + need + " bytes) exceed what one Java array holds (2^31 - 9)");
       }
-      checkHeap(file, 2 * need);
+      checkHeap(file, (fortran ? 3 : 2) * need);
       ByteBuffer data = readFully(ch, file, dataStart, (int) need);
-      return new Array(dtype, shape, data.order(ByteOrder.LITTLE_ENDIAN));
+      if (bigEndian) swapBytes(data.array(), item);
+      byte[] c = fortran && shape.length > 1 ? fortranToC(data.array(), shape, item) : data.array();
+      return new Array(dtype, shape, ByteBuffer.wrap(c).order(ByteOrder.LITTLE_ENDIAN));
     }
+  }
+
+  private static final String SUPPORTED =
+      "chive reads float32/64, int8/16/32/64, uint8/16/32 and bool, either byte order, C or Fortran order: <f4 <f8 <i1 <i2 <i4 <i8 <u1 <u2 <u4 |b1 and their > forms";
+
+  /** Reverses the bytes of every item of {@code size} bytes in place (big- to little-endian). */
+  static void swapBytes(byte[] a, int size) {
+    for (int o = 0; o + size <= a.length; o += size) {
+      for (int i = 0, j = size - 1; i < j; i++, j--) {
+        byte t = a[o + i];
+        a[o + i] = a[o + j];
+        a[o + j] = t;
+      }
+    }
+  }
+
+  /**
+   * The items of a Fortran-ordered (first index fastest) array of
+   * {@code shape} rearranged into C order (last index fastest).
+   */
+  static byte[] fortranToC(byte[] f, int[] shape, int size) {
+    final int k = shape.length;
+    byte[] c = new byte[f.length];
+    long[] stride = new long[k]; // Fortran strides in items
+    long st = 1;
+    for (int i = 0; i < k; i++) { stride[i] = st; st *= shape[i]; }
+    int[] idx = new int[k];
+    long n = st;
+    long fo = 0;
+    for (long ci = 0; ci < n; ci++) {
+      System.arraycopy(f, (int) (fo * size), c, (int) (ci * size), size);
+      // advance the C-order multi-index (last fastest), keeping the Fortran offset
+      for (int i = k - 1; i >= 0; i--) {
+        if (++idx[i] < shape[i]) { fo += stride[i]; break; }
+        fo -= stride[i] * (shape[i] - 1);
+        idx[i] = 0;
+      }
+    }
+    return c;
   }
 
   /** Throws, naming the file, when {@code bytes} more would not fit the heap. */

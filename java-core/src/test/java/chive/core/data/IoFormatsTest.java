@@ -118,6 +118,60 @@ class IoFormatsTest {
     assertTrue(e.getMessage().contains("|u1"), e.getMessage());
   }
 
+  @Test
+  void npyReadsBigEndianFortranOrderAndUnsignedAsNumpyWritesThem() throws IOException {
+    // int32, shape (2, 3, 4), Fortran order (first index fastest), v(i, j, k) = 100 i + 10 j + k
+    int[] shape = {2, 3, 4};
+    java.nio.ByteBuffer fb = java.nio.ByteBuffer.allocate(4 * 24).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    for (int k = 0; k < 4; k++) for (int j = 0; j < 3; j++) for (int i = 0; i < 2; i++) fb.putInt(100 * i + 10 * j + k);
+    Path f = dir.resolve("fortran.npy");
+    rawNpy(f, "{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3, 4), }", 0);
+    Files.write(f, concat(Files.readAllBytes(f), fb.array()));
+    Npy.Array a = Npy.read(f);
+    assertArrayEquals(shape, a.shape);
+    int[] got = a.ints(f);
+    for (int i = 0, c = 0; i < 2; i++) for (int j = 0; j < 3; j++) for (int k = 0; k < 4; k++, c++) {
+      assertEquals(100 * i + 10 * j + k, got[c], "C-order element (" + i + ", " + j + ", " + k + ")");
+    }
+    // float64 big-endian, shape (2, 2), Fortran order: [[1.5, -2], [3, 1e300]] held as 1.5, 3, -2, 1e300
+    java.nio.ByteBuffer bb = java.nio.ByteBuffer.allocate(32).order(java.nio.ByteOrder.BIG_ENDIAN);
+    for (double v : new double[] {1.5, 3, -2, 1e300}) bb.putDouble(v);
+    Path g = dir.resolve("big.npy");
+    rawNpy(g, "{'descr': '>f8', 'fortran_order': True, 'shape': (2, 2), }", 0);
+    Files.write(g, concat(Files.readAllBytes(g), bb.array()));
+    Npy.Array b = Npy.read(g);
+    assertEquals("<f8", b.dtype, "held little-endian after reading");
+    assertArrayEquals(new double[] {1.5, -2, 3, 1e300}, b.doubles(g));
+    // uint16 and uint32, big- and little-endian: values above the signed range
+    java.nio.ByteBuffer ub = java.nio.ByteBuffer.allocate(6).order(java.nio.ByteOrder.BIG_ENDIAN);
+    ub.putShort((short) 65535).putShort((short) 1).putShort((short) 40000);
+    Path u = dir.resolve("u2.npy");
+    rawNpy(u, "{'descr': '>u2', 'fortran_order': False, 'shape': (3,), }", 0);
+    Files.write(u, concat(Files.readAllBytes(u), ub.array()));
+    assertArrayEquals(new double[] {65535, 1, 40000}, Npy.read(u).numbers(u));
+    java.nio.ByteBuffer wb = java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(-1);
+    Path w = dir.resolve("u4.npy");
+    rawNpy(w, "{'descr': '<u4', 'fortran_order': False, 'shape': (1,), }", 0);
+    Files.write(w, concat(Files.readAllBytes(w), wb.array()));
+    assertArrayEquals(new double[] {4294967295.0}, Npy.read(w).numbers(w));
+    // bool and int8 written, read back
+    Path z = dir.resolve("bool.npy");
+    Npy.write(z, new boolean[] {true, false, true});
+    assertEquals("|b1", Npy.read(z).dtype);
+    assertArrayEquals(new double[] {1, 0, 1}, Npy.read(z).numbers(z));
+    Path y = dir.resolve("i1.npy");
+    Npy.writeAny(y, new byte[] {-128, 5});
+    assertArrayEquals(new double[] {-128, 5}, Npy.read(y).numbers(y));
+    // what chive cannot read is refused by name
+    Path c = dir.resolve("complex.npy");
+    rawNpy(c, "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", 8);
+    ChiveException e = assertThrows(ChiveException.class, () -> Npy.read(c));
+    assertTrue(e.getMessage().contains(c.toString()) && e.getMessage().contains("<c8") && e.getMessage().contains("uint8/16/32"), e.getMessage());
+    rawNpy(c, "{'descr': '|f4', 'fortran_order': False, 'shape': (1,), }", 4);
+    e = assertThrows(ChiveException.class, () -> Npy.read(c));
+    assertTrue(e.getMessage().contains("byte order '|'"), e.getMessage());
+  }
+
   private static byte[] concat(byte[] a, byte[] b) {
     byte[] c = java.util.Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, c, a.length, b.length);
