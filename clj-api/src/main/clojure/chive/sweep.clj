@@ -395,6 +395,11 @@
 
 (def ^:private opt-keys #{:out :resume :engine :threads :master :retries :on-point :progress :spark-conf :jars})
 
+(defn default-out
+  "The output folder of a sweep of `experiment` (a symbol) given no :out."
+  [experiment]
+  (str "target/sweeps/" (name (symbol experiment))))
+
 (defn run!
   "Runs experiment `experiment` (a fully qualified symbol) over `space` (see
   `points`). Returns one map per point, in point order: the parameters
@@ -423,7 +428,7 @@
          _ (when-not (#{:local :spark} engine) (bad (str "sweep/run!: unknown :engine " (pr-str engine) "; valid: :local :spark") {:engine engine}))
          threads (:threads opts (.availableProcessors (Runtime/getRuntime)))
          _ (when-not (and (integer? threads) (pos? threads)) (bad (str "sweep/run! :threads must be a positive whole number, got " (pr-str threads)) {:threads threads}))
-         out (io/file (or (:out opts) (str "target/sweeps/" (name sym))))
+         out (io/file (or (:out opts) (default-out sym)))
          ;; spark-submit passes its --master as the system property spark.master
          master (or (:master opts) (System/getProperty "spark.master") "local[*]")
          spec {:experiment sym :space space}

@@ -73,12 +73,24 @@
     (concat (map #(.toHandle ^Process %) ps)
             (mapcat (fn [^Process p] (iterator-seq (.iterator (.descendants p)))) ps))))
 
+(defn- remove-home!
+  "Deletes a SPARK_HOME made by spark-home: the links themselves (never what
+  they point to), then its folders."
+  [^File home]
+  (when home
+    (let [jars (io/file home "jars")]
+      (doseq [^File f (.listFiles jars)] (Files/deleteIfExists (.toPath f)))
+      (Files/deleteIfExists (.toPath jars))
+      (Files/deleteIfExists (.toPath home)))))
+
 (defn stop!
-  "Kills the cluster's processes (executors included) and waits until they are gone; true when none is alive."
+  "Kills the cluster's processes (executors included), waits until they are
+  gone and removes its SPARK_HOME (the logs stay); true when none is alive."
   [cluster]
   (let [all (vec (processes cluster))]
     (doseq [^ProcessHandle p all] (.destroyForcibly p))
     (doseq [^ProcessHandle p all] (try (.get (.onExit p)) (catch Exception _ nil)))
+    (remove-home! (:home cluster))
     (not-any? #(.isAlive ^ProcessHandle %) all)))
 
 (defn start!
@@ -98,7 +110,7 @@
         port (or port (free-port)) ui (or web-ui-port (free-port)) wui (free-port)
         master (start-jvm home (io/file logs "master.log") "org.apache.spark.deploy.master.Master"
                           "--host" "127.0.0.1" "--port" (str port) "--webui-port" (str ui))
-        cluster (atom {:master master :logs logs})]
+        cluster (atom {:master master :logs logs :home home})]
     (try
       (swap! cluster assoc :worker
              (start-jvm home (io/file logs "worker.log") "org.apache.spark.deploy.worker.Worker"

@@ -70,7 +70,7 @@ runs each point as a Spark task (bin/chive puts Spark on the classpath);
       (throw (ex-info "sweep: --parquet is for --engine local (the spark engine always writes Parquet)" {})))
     (sweep/run! (:experiment spec) (:space spec) run-opts)
     (when (:parquet opts)
-      (let [out (or (:out run-opts) (str "target/sweeps/" (name (symbol (:experiment spec)))))
+      (let [out (or (:out run-opts) (sweep/default-out (:experiment spec)))
             parquet! (try (requiring-resolve 'chive.sweep.spark/parquet!)
                           (catch java.io.FileNotFoundException _
                             (throw (ex-info "sweep: --parquet needs chive-spark on the classpath (bin/chive sweep does this; deps.edn alias :spark)" {}))))]

@@ -65,12 +65,6 @@ public class Surrogate {
   }
 
   /**
-   * out[outOff + k] = grad(u[off + k] - th) for k in [0, len), in float for the
-   * built-in kinds (one loop per kind, no call per element: the hot loop of
-   * element-wise neurons' backward pass); a subclass gets its {@link #grad}
-   * per element unless it overrides this too.
-   */
-  /**
    * For the kinds whose gradient is h/(p·|x| + 1)² (SuperSpike: h = 1; fast
    * sigmoid: h = p/2), h as {@link #gradRow} computes it, so a kernel may
    * inline the formula with the same bits; NaN for the other kinds.
@@ -81,6 +75,12 @@ public class Surrogate {
     return Float.NaN;
   }
 
+  /**
+   * out[outOff + k] = grad(u[off + k] - th) for k in [0, len), in float for the
+   * built-in kinds (one loop per kind, no call per element: the hot loop of
+   * element-wise neurons' backward pass); a subclass gets its {@link #grad}
+   * per element unless it overrides this too.
+   */
   public void gradRow(float[] u, int off, float th, float[] out, int outOff, int len) {
     final float q = (float) p;
     if (kind == null) {
