@@ -2,9 +2,10 @@
   "Clerk-style notebooks. A notebook is a plain Clojure namespace (in
   notebooks/): runs of `;;` comment lines are Markdown prose, every other
   top-level form is evaluated in order and its value shown below it:
-  numbers, strings and data (printed), sequences of maps (tables), Vega-Lite
-  specs (chive.plot: rendered with Vega-Embed), images (BufferedImage, as
-  PNG). A def shows nothing unless its name has ^:show. A form that throws
+  by the viewers of chive.viewer (shared with the live view, chive.view,
+  and open to your own: chive.viewer/add-viewer!): Vega-Lite specs
+  (chive.plot: drawn by Vega-Embed), tables of maps, maps, arrays
+  summarised, networks, images, errors, Markdown, printed data. A def shows nothing unless its name has ^:show. A form that throws
   shows its error in place; every later form that uses a name it defines
   (directly or through names defined from it) shows \"not run: depends on
   failed form N\" instead of a stale value; the others still render. A
@@ -22,18 +23,15 @@
   Size: notebooks call (chive.notebook/full?) to pick small defaults (CI, the
   default) or the sizes the prose describes (`bin/chive notebook build --full`)."
   (:require [chive.impl.cli :as cli]
-            [cheshire.core :as json]
-            [chive.plot :as plot]
+            [chive.viewer :as viewer]
+            [chive.impl.http :as http]
             [clojure.java.io :as io]
             [clojure.string :as str])
   (:import [java.io File PushbackReader StringReader Reader StringWriter PrintWriter]
            [java.net InetSocketAddress]
            [java.nio.charset StandardCharsets]
            [java.util.concurrent ConcurrentHashMap Executors]
-           [com.sun.net.httpserver HttpServer HttpHandler HttpExchange]
-           [org.commonmark.parser Parser]
-           [org.commonmark.renderer.html HtmlRenderer]
-           [org.commonmark.ext.gfm.tables TablesExtension]))
+           [com.sun.net.httpserver HttpServer HttpHandler HttpExchange]))
 
 (set! *warn-on-reflection* true)
 
@@ -129,52 +127,11 @@
 
 ;; ---------------------------------------------------------------- showing values
 
-(defn- esc [s] (-> (str s) (str/replace "&" "&amp;") (str/replace "<" "&lt;") (str/replace ">" "&gt;") (str/replace "\"" "&quot;")))
-
-(def ^:private md-ext [(TablesExtension/create)])
-(def ^:private md-parser (-> (Parser/builder) (.extensions md-ext) (.build)))
-(def ^:private md-renderer (-> (HtmlRenderer/builder) (.extensions md-ext) (.build)))
-(defn markdown->html [^String s] (.render ^HtmlRenderer md-renderer (.parse ^Parser md-parser s)))
-
-(defn- truncate [^String s n] (if (> (count s) n) (str (subs s 0 n) " …") s))
-
-(defn- table? [v] (and (sequential? v) (seq v) (every? map? (take 50 v))))
-
-(defn- show-table [rows]
-  (let [cols (vec (distinct (mapcat keys (take 200 rows))))
-        shown (take 200 rows)]
-    (str "<table class=\"result\"><thead><tr>" (str/join (map #(str "<th>" (esc (if (keyword? %) (name %) %)) "</th>") cols)) "</tr></thead><tbody>"
-         (str/join (for [r shown] (str "<tr>" (str/join (map #(str "<td>" (esc (truncate (let [v (get r %)] (if (float? v) (format "%.4g" (double v)) (pr-str v))) 80)) "</td>") cols)) "</tr>")))
-         "</tbody></table>"
-         (when (> (count rows) 200) (str "<p class=\"note\">first 200 of " (count rows) " rows</p>")))))
-
-(defn- show-image [^java.awt.image.BufferedImage img]
-  (let [out (java.io.ByteArrayOutputStream.)]
-    (javax.imageio.ImageIO/write img "png" out)
-    (str "<img class=\"result\" src=\"data:image/png;base64," (.encodeToString (java.util.Base64/getEncoder) (.toByteArray out)) "\">")))
-
-(defn- show
-  "HTML for a value. A plot is an empty div followed by its spec, which the
-  page's script embeds into that div (no ids: cached results keep their HTML
-  wherever the form moves)."
-  [v]
-  (cond
-    (plot/spec? v) (str "<div class=\"vega\"></div><script type=\"application/json\" class=\"vega-spec\">"
-                        (str/replace (json/generate-string v) "</" "<\\/") "</script>")
-    (instance? java.awt.image.BufferedImage v) (show-image v)
-    (and (vector? v) (seq v) (every? plot/spec? v))
-    (str "<div class=\"row\">" (str/join (map show v)) "</div>")
-    (table? v) (show-table v)
-    (var? v) (str "<pre class=\"result var\">" (esc (str v)) "</pre>")
-    (string? v) (str "<pre class=\"result\">" (esc (truncate v 4000)) "</pre>")
-    (nil? v) ""
-    :else (str "<pre class=\"result\">" (esc (truncate (binding [*print-length* 20 *print-level* 4] (pr-str v)) 2000)) "</pre>")))
-
-(defn- show-error [^Throwable t]
-  (let [root (loop [t t] (if-let [c (.getCause t)] (if (instance? clojure.lang.Compiler$CompilerException t) (recur c) t) t))]
-    (str "<div class=\"error\"><b>" (esc (.getSimpleName (class root))) "</b>: " (esc (.getMessage ^Throwable root))
-         (when-let [d (ex-data root)] (str "<pre>" (esc (truncate (pr-str d) 1000)) "</pre>"))
-         "</div>")))
+(def ^:private esc viewer/esc)
+(def markdown->html "CommonMark to HTML (chive.viewer/markdown->html)." viewer/markdown->html)
+(def ^:private truncate viewer/truncate)
+(defn- show "HTML for a value: chive.viewer's registry, shared with the live view." [v] (viewer/html v))
+(defn- show-error [t] (viewer/error-html t))
 
 ;; ---------------------------------------------------------------- evaluation
 
@@ -246,33 +203,10 @@
 
 ;; ---------------------------------------------------------------- HTML
 
-(def ^:private js-libs
-  [["vega.min.js" "META-INF/resources/webjars/vega/5.32.0/vega.min.js"]
-   ["vega-lite.min.js" "META-INF/resources/webjars/vega-lite/5.23.0/vega-lite.min.js"]
-   ["vega-embed.min.js" "META-INF/resources/webjars/vega-embed/6.29.0/vega-embed.min.js"]])
-
-(defn- lib-resource [path]
-  (or (io/resource path) (throw (ex-info (str path " is not on the classpath (org.webjars vega, vega-lite, vega-embed)") {:path path}))))
-
-(def ^:private css
-  "body{font:16px/1.55 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:900px;margin:2em auto;padding:0 1em;color:#222}
-pre{background:#f6f6f4;padding:.6em .8em;overflow-x:auto;font-size:13px;border-radius:4px}
-pre.code{border-left:3px solid #c8d8c0}pre.result{background:#fff;border:1px solid #eee}pre.out{background:#fafaf0;color:#555}
-.error{background:#fff0f0;border:1px solid #e0a0a0;padding:.6em .8em;border-radius:4px;font-size:14px}
-table.result{border-collapse:collapse;font-size:13px;margin:.5em 0}table.result td,table.result th{border:1px solid #ddd;padding:2px 6px}
-.prose table{border-collapse:collapse;margin:.5em 0}.prose td,.prose th{border:1px solid #ddd;padding:2px 8px}
-.prose code{background:#f3f3f0;padding:0 .2em;border-radius:3px;font-size:90%}
-.note{color:#888;font-size:12px;margin:0}.not-run{color:#8a6d00;background:#fffbe6;border:1px solid #e6d9a0;padding:.4em .8em;border-radius:4px;font-size:14px}.row{display:flex;flex-wrap:wrap;gap:1em}.vega{margin:.5em 0}
-h1,h2,h3{font-weight:600}")
-
-(def ^:private embed-js
-  "window.__chiveViews=[];window.__chiveErrors=[];
-function chiveEmbed(root){var specs=root.querySelectorAll('script.vega-spec');var ps=[];
-specs.forEach(function(s){var el=s.previousElementSibling;
-ps.push(vegaEmbed(el,JSON.parse(s.textContent),{actions:false,renderer:'svg'}).then(function(r){window.__chiveViews.push(r.view);})
-.catch(function(e){window.__chiveErrors.push(String(e));console.error('vega-embed: '+e);}));});
-return Promise.all(ps);}
-window.__chiveDone=false;chiveEmbed(document).then(function(){window.__chiveDone=true;});")
+(def ^:private js-libs viewer/js-libs)
+(def ^:private lib-resource viewer/lib-resource)
+(def ^:private css viewer/css)
+(def ^:private embed-js viewer/embed-js)
 
 (def ^:private live-js
   "(function(){var es=new EventSource('events');es.addEventListener('update',function(){
@@ -344,63 +278,11 @@ nb.innerHTML=h;window.__chiveDone=false;chiveEmbed(nb).then(function(){window.__
 
 ;; ---------------------------------------------------------------- serving
 
-(defn- respond [^HttpExchange ex code ^String ctype ^bytes body]
-  (.add (.getResponseHeaders ex) "Content-Type" ctype)
-  (.add (.getResponseHeaders ex) "Cache-Control" "no-store")
-  (.sendResponseHeaders ex code (alength body))
-  (with-open [o (.getResponseBody ex)] (.write o body)))
-
-(defn- utf8 ^bytes [^String s] (.getBytes s StandardCharsets/UTF_8))
-
-(defn- random-token []
-  (let [b (byte-array 24)]
-    (.nextBytes (java.security.SecureRandom.) b)
-    (apply str (map #(format "%02x" (bit-and 0xFF %)) b))))
-
-(defn- split-host
-  "[host port-or-nil] of a Host header value (\"127.0.0.1:7777\", \"[::1]:7777\", \"localhost\")."
-  [^String h]
-  (when h
-    (let [h (str/lower-case (str/trim h))]
-      (if-let [[_ host port] (re-matches #"(\[[0-9a-f:.]+\]|[^:\[\]]+)(?::(\d+))?" h)]
-        [host (some-> port parse-long)]
-        [h nil]))))
-
-(defn- cookie-token [^HttpExchange ex cookie-name]
-  (some (fn [^String line]
-          (some (fn [part] (let [[k v] (map str/trim (str/split part #"=" 2))] (when (= k cookie-name) v)))
-                (str/split line #";")))
-        (.get (.getRequestHeaders ex) "Cookie")))
-
-(defn- query-param [^HttpExchange ex k]
-  (some (fn [part] (let [[a b] (str/split part #"=" 2)] (when (= a k) (or b ""))))
-        (some-> (.getRawQuery (.getRequestURI ex)) (str/split #"&"))))
-
-(defn- const-eq? [^String a ^String b]
-  (and a b (java.security.MessageDigest/isEqual (.getBytes a StandardCharsets/UTF_8) (.getBytes b StandardCharsets/UTF_8))))
-
-(defn- guard
-  "nil when request `ex` may be served, else [status message]. Rules:
-  the Host header names this server (127.0.0.1, localhost or [::1], or the
-  bound address, with our port): a page on another name that resolves here
-  (DNS rebinding) is refused; an Origin header, when sent, is this server's
-  own; and the request carries the server's token, in the URL (which then
-  sets a SameSite=Strict cookie) or in that cookie, so that another site
-  cannot make your browser evaluate a notebook."
-  [^HttpExchange ex {:keys [hosts port token cookie]}]
-  (let [hdrs (.getRequestHeaders ex)
-        [host hport] (split-host (.getFirst hdrs "Host"))
-        origin (.getFirst hdrs "Origin")]
-    (cond
-      (not (and host (or (nil? hosts) (contains? hosts host)) (or (nil? hport) (= hport port))))
-      [421 (str "this server answers to " (if hosts (str/join ", " (sort hosts)) "its address") " on port " port
-                ", not to Host " (pr-str (.getFirst hdrs "Host")))]
-      (and origin (not (let [[scheme rest] (str/split (str/lower-case origin) #"://" 2)
-                             [oh op] (split-host rest)]
-                         (and (= scheme "http") (or (nil? hosts) (contains? hosts oh)) (= op port)))))
-      [403 (str "requests from other origins are refused (Origin " origin ")")]
-      (not (or (const-eq? token (query-param ex "token")) (const-eq? token (cookie-token ex cookie))))
-      [403 "this notebook server needs its token: open the URL it printed when it started (http://.../?token=...)"])))
+(def ^:private respond http/respond)
+(defn- utf8 ^bytes [s] (http/utf8 s))
+(def ^:private random-token http/random-token)
+(def ^:private query-param http/query-param)
+(def ^:private guard http/guard)
 
 (defn serve!
   "Serves the notebooks of `dir` on 127.0.0.1:`port` (0: any free port;
@@ -417,10 +299,8 @@ nb.innerHTML=h;window.__chiveDone=false;chiveEmbed(nb).then(function(){window.__
   [{:keys [dir port bind full token] :or {dir "notebooks" port 7777 bind "127.0.0.1"}}]
   (let [dir (.getCanonicalFile (io/file dir))
         token (or token (random-token))
-        _ (when-not (and (string? token) (>= (count token) 16) (re-matches #"[A-Za-z0-9_-]+" token))
-            (throw (ex-info "notebook serve: :token must be at least 16 letters, digits, - or _" {})))
+        _ (http/check-token! "notebook serve" token)
         loopback? (.isLoopbackAddress (java.net.InetAddress/getByName bind))
-        wildcard? (.isAnyLocalAddress (java.net.InetAddress/getByName bind))
         auth (atom nil)
         pages (atom {})                       ; name -> {:blocks :mtime}
         clients (atom {})                     ; name -> #{OutputStream}
@@ -506,12 +386,8 @@ nb.innerHTML=h;window.__chiveDone=false;chiveEmbed(nb).then(function(){window.__
     (.setDaemon watcher true)
     (.start watcher)
     (let [p (.getPort (.getAddress server))
-          url-host (cond wildcard? "127.0.0.1" (str/includes? bind ":") (str "[" bind "]") :else bind)
-          url (str "http://" url-host ":" p "/?token=" token)]
-      (reset! auth {:port p :token token :cookie (str "chive-notebook-" p)
-                    :hosts (when-not wildcard?
-                             (cond-> #{"127.0.0.1" "localhost" "[::1]"}
-                               (not loopback?) (conj (str/lower-case (if (str/includes? bind ":") (str "[" bind "]") bind)))))})
+          url (str "http://" (http/url-host bind) ":" p "/?token=" token)]
+      (reset! auth (http/auth bind p token (str "chive-notebook-" p)))
       (binding [*out* *err*]
         (println (str "notebooks from " dir " at " url))
         (when-not loopback?

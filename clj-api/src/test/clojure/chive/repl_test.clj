@@ -7,6 +7,7 @@
             [nrepl.core :as nrepl]
             [chive.repl :as repl]
             [chive.impl.cmd.repl :as repl-cli]
+            [chive.cdp :as cdp]
             [chive.versions-test :refer [project-root]])
   (:import (java.io File)
            (java.net ServerSocket)
@@ -130,6 +131,32 @@
                                                                   " (= Thread$State/RUNNABLE (.getState ^Thread %))) (keys (Thread/getAllStackTraces))))]"
                                                                   " (if (or (zero? busy) (= k 50)) busy (do (Thread/sleep 20) (recur (inc k))))))"))))
                     "every simulation thread finished (idle ones wait in chive's pool)")))
+            (testing "the live view: bin/chive repl prints its URL; show! and tap> from the client reach an open page"
+              (let [url (second (re-find #"Live view \(chive.view/show!, tap>\): (http://127\.0\.0\.1:\d+/\?token=[0-9a-f]+)" (slurp stdout)))]
+                (is url "the URL is printed beside the nREPL port")
+                (is (= ["true"] (:values (eval-code session "(chive.view/running?)"))))
+                (when (and url (or (cdp/chromium-path)
+                                   (do (is (not (System/getenv "CHIVE_REQUIRE_CHROMIUM")) "CHIVE_REQUIRE_CHROMIUM is set but Chromium is not installed") nil)))
+                  (let [browser (cdp/start)]
+                    (try
+                      (let [p (cdp/enable! (cdp/open-page browser))]
+                        (cdp/navigate! p url)
+                        (is (cdp/wait-for p "document.getElementById('status').textContent === 'live'" 20000))
+                        (cdp/eval-js p "window.__marker = 1")
+                        (is (= ["true"] (:values (eval-code session (str "(do (require '[chive.plot :as plot])"
+                                                                        " (map? (chive.view/show! (plot/raster (net/spikes n :exc-spikes)))))")))))
+                        (is (cdp/wait-for p "window.__chiveItems >= 1" 20000) "the plot arrived")
+                        (is (pos? (cdp/eval-js p "document.querySelectorAll('section.item svg g[class*=\"mark-\"] line, section.item svg g[class*=\"mark-\"] rect').length"))
+                            "and is drawn")
+                        (is (= ["true"] (:values (eval-code session "(tap> {:a 1})"))))
+                        (is (cdp/wait-for p "window.__chiveItems >= 2" 20000) "the tapped map arrived")
+                        (is (= ":a" (cdp/eval-js p "document.querySelector('section.item table.map th').textContent")))
+                        (is (= "1" (cdp/eval-js p "document.querySelector('section.item table.map td').textContent")))
+                        (is (= 1 (cdp/eval-js p "window.__marker")) "without a reload")
+                        (is (empty? (cdp/console-errors p)) (str (cdp/console-errors p))))
+                      (finally (cdp/stop browser)))))))
+            (testing "the guided tour (dev/user.clj) is loaded: its namespaces are aliased in user"
+              (is (= ["true"] (:values (eval-code session "(some? (get (ns-aliases 'user) 'view))")))))
             (testing "nREPL's interrupt stops a local sweep between points, keeping what finished; :resume completes it"
               (let [dir (str (java.nio.file.Files/createTempDirectory "chive-repl-sweep" (make-array java.nio.file.attribute.FileAttribute 0)))
                     space "{:grid {:g [3.0 4.0 5.0 6.0] :eta [1.0 2.0 3.0]} :seeds 2 :fixed {:n 2000 :duration-ms 400}}"
@@ -178,7 +205,8 @@
   (is (str/includes? (repl/bind-warning "0.0.0.0") "0.0.0.0")))
 
 (deftest argument-errors-name-the-value
-  (is (= {:port 7888 :bind "::1" :port-file ".nrepl-port"} (repl-cli/parse-args ["--port" "7888" "--bind" "::1"])))
+  (is (= {:port 7888 :bind "::1" :port-file ".nrepl-port" :view-port 0} (repl-cli/parse-args ["--port" "7888" "--bind" "::1"])))
+  (is (= {:port 0 :bind "127.0.0.1" :port-file ".nrepl-port" :view-port 7999 :no-view true} (repl-cli/parse-args ["--view-port" "7999" "--no-view"])))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"--port abc: needs a whole number, got \"abc\""
                         (repl-cli/parse-args ["--port" "abc"])))
   (is (thrown-with-msg? clojure.lang.ExceptionInfo #"Unknown option: \"--frob\""
