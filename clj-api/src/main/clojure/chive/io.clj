@@ -32,7 +32,7 @@
             [clojure.java.io :as io]
             [clojure.string :as str]
             [clojure.walk :as walk])
-  (:import (chive.core.data Npy)
+  (:import (chive.core.data Npy Npy$Array Npy$Mapped Npz)
            (chive.core.store AtomicDir AtomicDir$Writer Manifest)
            (chive.core.sim ChiveException Connectivity Input Monitor Network NeuronGroup Plasticity Projection Stateful)
            (java.io File)
@@ -451,6 +451,115 @@
   [target write!]
   (files/write-file! target write!))
 
+;; ---------------------------------------------------------------- NPY, NPZ, SciPy CSR
+
+(defn- array-map-of
+  "{:dtype :shape :data} of a parsed array."
+  [^Npy$Array a ^Path p]
+  {:dtype (.dtype a) :shape (vec (.shape a)) :data (.data a p)})
+
+(defn read-npy
+  "Reads a .npy file: {:dtype \"<f4\" :shape [rows cols] :data array}. The
+  data are a Java array holding every value exactly, in C order: float[]
+  (float32), double[] (float64), byte[] (int8), short[] (int16; uint8
+  widened), int[] (int32; uint16 widened), long[] (int64; uint32 widened),
+  boolean[] (bool). Either byte order and Fortran order are read (and held
+  little-endian, C order). Arrays over 2 GB: `npy-map`."
+  [file]
+  (let [p (.toPath (io/file file))]
+    (array-map-of (Npy/read p) p)))
+
+(defn npy-map
+  "Memory-maps a .npy file of any size (over 2 GB too: nothing is read until
+  asked). Returns a chive.core.data.Npy$Mapped: .shape, .length, (.get m i)
+  for element i in C order as a double, (.rows m from count) for rows of the
+  first dimension as a float[]."
+  ^Npy$Mapped [file]
+  (Npy/map (.toPath (io/file file))))
+
+(defn- npy-bytes ^bytes [what v]
+  (cond
+    (and (map? v) (contains? v :data))
+    (Npy/encode (:data v) (some-> (:shape v) int-array) what)
+    :else (Npy/encode v nil what)))
+
+(defn write-npy!
+  "Writes `a` as a .npy file, atomically: a float[], double[], int[], long[],
+  short[], byte[] (int8) or boolean[] (one dimension), or {:data array
+  :shape [d0 d1 ...]} (C order). Returns the path."
+  [file a]
+  (files/write-file! file (fn [^File tmp] (java.nio.file.Files/write (.toPath tmp) (npy-bytes (str file) a)
+                                                                     ^"[Ljava.nio.file.OpenOption;" (make-array java.nio.file.OpenOption 0)))))
+
+(defn read-npz
+  "Reads a .npz archive (numpy's savez or savez_compressed; SciPy's
+  save_npz): {name {:dtype :shape :data}} as `read-npy` gives; a 0-d bytes
+  string reads as a String."
+  [file]
+  (let [p (.toPath (io/file file))]
+    (into (array-map) (for [[k a] (Npz/read p)] [k (array-map-of a p)]))))
+
+(defn write-npz!
+  "Writes {name array-or-{:data :shape}} as a .npz archive that
+  numpy.load reads, atomically; names are letters, digits, _, - and . (not
+  first). :compress true deflates (as savez_compressed). A String value is
+  stored as a 0-d bytes string. Returns the path."
+  [file arrays & {:keys [compress]}]
+  (when-not (map? arrays) (throw (ex-info (str "write-npz!: arrays must be a map of name to array, got " (pr-str (type arrays))) {})))
+  (let [encoded (java.util.LinkedHashMap.)]
+    (doseq [[k v] arrays]
+      (.put encoded (if (keyword? k) (name k) (str k)) (npy-bytes (str file "[" (if (keyword? k) (name k) k) "]") v)))
+    (files/write-file! file (fn [^File tmp] (with-open [o (io/output-stream tmp)] (Npz/write o encoded (boolean compress) (str file)))))))
+
+(defn csr
+  "Synapses (pre, post, weight per synapse) as a CSR matrix of `rows` x
+  `cols` (pre x post): {:shape [rows cols] :indptr int[] :indices int[]
+  :data weights}, rows in order, columns in order within a row. Repeated
+  (pre, post) pairs stay separate entries (SciPy adds them up in toarray)."
+  [^ints pre ^ints post weight rows cols]
+  (let [n (alength pre)
+        order (sort-by (fn [^long s] [(aget pre s) (aget post s)]) (range n))
+        indptr (int-array (inc rows))
+        indices (int-array n)
+        dbl? (instance? (Class/forName "[D") weight)
+        data (if dbl? (double-array n) (float-array n))]
+    (doseq [s (range n)] (let [r (aget pre s)] (aset indptr (inc r) (inc (aget indptr (inc r))))))
+    (dotimes [r rows] (aset indptr (inc r) (+ (aget indptr (inc r)) (aget indptr r))))
+    (doseq [[k s] (map-indexed vector order)]
+      (aset indices (int k) (aget post (int s)))
+      (if dbl?
+        (aset ^doubles data (int k) (aget ^doubles weight (int s)))
+        (aset ^floats data (int k) (float (java.lang.reflect.Array/getDouble weight (int s))))))
+    {:shape [rows cols] :indptr indptr :indices indices :data data}))
+
+(defn write-csr!
+  "Writes a CSR matrix ({:shape :indptr :indices :data}, see `csr`) as
+  SciPy's save_npz does: scipy.sparse.load_npz reads it back."
+  [file {:keys [shape indptr indices data]}]
+  (write-npz! file {"indices" indices "indptr" indptr "format" "csr" "shape" (long-array shape) "data" data}))
+
+(defn read-csr
+  "Reads a CSR matrix saved by scipy.sparse.save_npz (or `write-csr!`):
+  {:shape [rows cols] :indptr :indices :data}; other formats are refused by name."
+  [file]
+  (let [m (read-npz file)
+        fmt (get-in m ["format" :data])]
+    (when-not (= "csr" fmt)
+      (throw (ex-info (str file ": a sparse matrix of format " (pr-str fmt) "; chive reads csr (convert with .tocsr() before save_npz)") {:file (str file) :format fmt})))
+    (doseq [k ["indices" "indptr" "shape" "data"]]
+      (when-not (contains? m k) (throw (ex-info (str file ": no " k " array: not a scipy.sparse.save_npz file") {:file (str file)}))))
+    {:shape (mapv long (get-in m ["shape" :data])) :indptr (get-in m ["indptr" :data]) :indices (get-in m ["indices" :data])
+     :data (get-in m ["data" :data])}))
+
+(defn file-stem
+  "A part name as a file name without shell-hostile characters: \"->\"
+  becomes \"_to_\", anything but letters, digits, _, - and . becomes _."
+  [k]
+  (-> (if (keyword? k) (name k) (str k))
+      (str/replace "->" "_to_")
+      (str/replace #"[^A-Za-z0-9_.-]" "_")
+      (str/replace #"^[.-]" "_")))
+
 (defn- num-at
   "Element i of a float[] or double[] (or int[]) as a double."
   ^double [a i]
@@ -462,45 +571,86 @@
                                         (dotimes [i n] (.write w (str (row i) "\n")))))))
 
 (defn export!
-  "Writes arrays for other tools into folder `dir`, as NPY and CSV. `what`:
+  "Writes arrays for other tools into folder `dir`, as NPY, NPZ and CSV.
+  File names use `file-stem` of each part's name (\"in->exc\" is
+  \"in_to_exc\"): no shell-hostile characters. `what`:
   - :weights [proj ...]       <proj>.weights.npy (float32 matrix pre x post, 0 where no synapse)
                               and <proj>.weights.csv (pre,post,weight per synapse)
+  - :sparse [proj ...]        <proj>.weights.csr.npz: the weights as a SciPy CSR matrix (pre x post),
+                              scipy.sparse.load_npz reads it; every synapse one entry
   - :state [[group var] ...]  <group>.<var>.npy (float32, or float64 for a double-precision group) and .csv
   - :spikes [monitor ...]     <monitor>.spike_indices.npy (int32), <monitor>.spike_times_ms.npy (float64)
                               and <monitor>.spikes.csv (neuron,time_ms)
+  - :traces [monitor ...]     a state monitor's recording: <monitor>.times_ms.npy, <monitor>.<var>.npy
+                              (float32 or float64, [records, neurons]), <monitor>.neurons.npy (int32)
+                              and <monitor>.<var>.csv (time_ms, then one column per neuron)
+  - :rates [monitor ...]      a rate monitor's population rate: <monitor>.times_ms.npy,
+                              <monitor>.rates_hz.npy (float64) and <monitor>.rates.csv (time_ms,rate_hz)
   - :parts [k ...]            every array of part k (a monitor of any kind, a projection with its
                               rule's traces, a group, an input; what `chive.net/recorded` shows and
                               a save holds) as <k>.<array>.npy, through chive.core.sim.Stateful
-  Each file is written whole (a crash leaves the previous file or the new
-  one). Returns the files written."
-  [n dir {:keys [weights state spikes parts] :as what}]
-  (v/kwargs! "export!" what [:weights :state :spikes :parts])
+  Two parts whose names give the same file are refused before anything is
+  written. Each file is written whole (a crash leaves the previous file or
+  the new one). Returns the files written."
+  [n dir {:keys [weights sparse state spikes traces rates parts] :as what}]
+  (v/kwargs! "export!" what [:weights :sparse :state :spikes :traces :rates :parts])
+  (let [planned (concat (map #(vector % "weights") weights) (map #(vector % "sparse") sparse)
+                        (map (fn [[g v]] [(str (file-stem g) "." (file-stem v)) "state"]) state)
+                        (map #(vector % "spikes") spikes) (map #(vector % "traces") traces) (map #(vector % "rates") rates))
+        clashes (->> planned (group-by (fn [[k kind]] [(file-stem k) kind])) vals (filter #(> (count (distinct (map first %))) 1)))]
+    (when (seq clashes)
+      (let [ks (map first (first clashes))]
+        (throw (ex-info (str "export!: " (str/join " and " (map pr-str ks)) " would write the same file names ("
+                             (file-stem (first ks)) ".*); rename one") {:names (vec ks)})))))
   (let [dir (doto (io/file dir) .mkdirs)
         files (atom [])
-        out (fn [nm] (let [f (io/file dir nm)] (swap! files conj (str f)) f))]
+        out (fn [nm] (let [f (io/file dir nm)] (swap! files conj (str f)) f))
+        stem file-stem]
     (doseq [k weights]
       (let [{:keys [^ints pre ^ints post weight]} (net/connections n k)
             p ^Projection (get-in n [:projections k])
             rows (.size (.pre p)) cols (.size (.post p))
             dense (float-array (* rows cols))]
         (dotimes [s (alength pre)] (aset dense (+ (* (aget pre s) cols) (aget post s)) (float (num-at weight s))))
-        (files/write-file! (out (str (name k) ".weights.npy")) #(Npy/writeMatrix (.toPath ^File %) dense rows cols))
-        (write-csv! out (str (name k) ".weights.csv") "pre,post,weight" (alength pre)
+        (files/write-file! (out (str (stem k) ".weights.npy")) #(Npy/writeMatrix (.toPath ^File %) dense rows cols))
+        (write-csv! out (str (stem k) ".weights.csv") "pre,post,weight" (alength pre)
                     (fn [s] (str (aget pre (int s)) "," (aget post (int s)) "," (if (instance? (Class/forName "[F") weight)
                                                                                   (aget ^floats weight (int s))
                                                                                   (num-at weight s)))))))
+    (doseq [k sparse]
+      (let [{:keys [pre post weight]} (net/connections n k)
+            p ^Projection (get-in n [:projections k])]
+        (write-csr! (out (str (stem k) ".weights.csr.npz")) (csr pre post weight (.size (.pre p)) (.size (.post p))))))
     (doseq [[g v] state]
-      (let [a (net/state n g v)]
-        (files/write-file! (out (str (name g) "." (name v) ".npy")) #(Npy/writeAny (.toPath ^File %) a))
-        (write-csv! out (str (name g) "." (name v) ".csv") (str "neuron," (name v)) (java.lang.reflect.Array/getLength a)
+      (let [a (net/state n g v)
+            base (str (stem g) "." (stem v))]
+        (files/write-file! (out (str base ".npy")) #(Npy/writeAny (.toPath ^File %) a))
+        (write-csv! out (str base ".csv") (str "neuron," (name v)) (java.lang.reflect.Array/getLength a)
                     (fn [i] (str i "," (java.lang.reflect.Array/get a (int i)))))))
     (doseq [k spikes]
       (let [{:keys [^ints indices ^doubles times-ms]} (net/spikes n k)]
-        (files/write-file! (out (str (name k) ".spike_indices.npy")) #(Npy/write (.toPath ^File %) indices))
-        (files/write-file! (out (str (name k) ".spike_times_ms.npy")) #(Npy/write (.toPath ^File %) times-ms))
-        (write-csv! out (str (name k) ".spikes.csv") "neuron,time_ms" (alength indices)
+        (files/write-file! (out (str (stem k) ".spike_indices.npy")) #(Npy/write (.toPath ^File %) indices))
+        (files/write-file! (out (str (stem k) ".spike_times_ms.npy")) #(Npy/write (.toPath ^File %) times-ms))
+        (write-csv! out (str (stem k) ".spikes.csv") "neuron,time_ms" (alength indices)
                     (fn [s] (str (aget indices (int s)) "," (aget times-ms (int s)))))))
+    (doseq [k traces]
+      (let [{:keys [var neurons ^doubles times-ms values]} (net/trace n k)
+            records (count values) width (count neurons)
+            dbl? (and (pos? records) (instance? (Class/forName "[D") (first values)))
+            flat (if dbl? (double-array (* records width)) (float-array (* records width)))]
+        (doseq [[r row] (map-indexed vector values)] (System/arraycopy row 0 flat (* r width) width))
+        (files/write-file! (out (str (stem k) ".times_ms.npy")) #(Npy/write (.toPath ^File %) times-ms))
+        (write-npy! (out (str (stem k) "." (stem var) ".npy")) {:data flat :shape [records width]})
+        (files/write-file! (out (str (stem k) ".neurons.npy")) #(Npy/write (.toPath ^File %) (int-array neurons)))
+        (write-csv! out (str (stem k) "." (stem var) ".csv") (str "time_ms," (str/join "," (map #(str (name var) "_" %) neurons))) records
+                    (fn [r] (str (aget times-ms (int r)) "," (str/join "," (map #(java.lang.reflect.Array/get (nth values r) (int %)) (range width))))))))
+    (doseq [k rates]
+      (let [{:keys [^doubles times-ms ^doubles rates-hz]} (net/rates n k)]
+        (files/write-file! (out (str (stem k) ".times_ms.npy")) #(Npy/write (.toPath ^File %) times-ms))
+        (files/write-file! (out (str (stem k) ".rates_hz.npy")) #(Npy/write (.toPath ^File %) rates-hz))
+        (write-csv! out (str (stem k) ".rates.csv") "time_ms,rate_hz" (alength rates-hz)
+                    (fn [i] (str (aget times-ms (int i)) "," (aget rates-hz (int i)))))))
     (doseq [k parts
             [arr a] (net/recorded n k)]
-      (files/write-file! (out (str (name k) "." arr ".npy")) #(Npy/writeAny (.toPath ^File %) a)))
+      (files/write-file! (out (str (stem k) "." (stem arr) ".npy")) #(Npy/writeAny (.toPath ^File %) a)))
     @files))

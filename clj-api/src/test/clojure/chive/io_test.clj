@@ -104,7 +104,7 @@
     (cio/save! n (io/file dir "saved"))
     (let [script (str "import numpy as np, sys\n"
                       "d = sys.argv[1]\n"
-                      "w = np.load(d + '/in->exc.weights.npy'); print(w.shape, repr(float(w.sum())))\n"
+                      "w = np.load(d + '/in_to_exc.weights.npy'); print(w.shape, repr(float(w.sum())))\n"
                       "t = np.load(d + '/exc.theta.npy'); print(t.shape, repr(float(t.sum())))\n"
                       "i = np.load(d + '/exc.spike_indices.npy'); s = np.load(d + '/exc.spike_times_ms.npy'); print(i.shape, s.shape, i.dtype, s.dtype)\n"
                       "import json; m = json.load(open(d + '/saved/network.json'))\n"
@@ -121,7 +121,7 @@
           (is (str/starts-with? (nth lines 1) "(40,)"))
           (is (= (str "(" (:count (net/spikes n :exc)) ",) (" (:count (net/spikes n :exc)) ",) int32 float64") (nth lines 2)))
           (is (= "(40,) float32" (nth lines 3))))))
-    (is (.exists (io/file dir "in->exc.weights.csv")))
+    (is (.exists (io/file dir "in_to_exc.weights.csv")))
     (is (str/starts-with? (slurp (io/file dir "exc.spikes.csv")) "neuron,time_ms\n"))))
 
 (deftest a-format-2-save-still-loads-and-continues

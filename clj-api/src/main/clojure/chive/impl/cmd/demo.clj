@@ -37,7 +37,7 @@ and classifies 600 it never saw (about a minute); results in out/diehl-cook-demo
       (println (format "training: %.0f samples/s (%.1f s for %d digits, %d retries)"
                        (:samples_per_s r) (:train_s r) (:train r) (:retries r)))
       (println (str "learned weights and theta: " out "/weights.txt, " out "/theta.txt, "
-                    out "/input->excitatory-0.weights.npy; the whole network: " out "/final"))
+                    out "/input_to_excitatory-0.weights.npy; the whole network: " out "/final"))
       (println "Scale up (81.2 % measured): bin/chive train diehl-cook --neurons 100 --train 8004 --epochs 3 --test 1996"))))
 
 (defn command
