@@ -34,7 +34,7 @@
             [chive.units :as u]
             [clojure.java.io :as io]
             [clojure.string :as str])
-  (:import [chive.core.learn Layer Layer$Reset SpikingNet SpikingNet$LossKind SpikingNet$Mode SpikingNet$Stats
+  (:import [chive.core.learn Dataset Layer Layer$Reset SpikingNet SpikingNet$LossKind SpikingNet$Mode SpikingNet$Stats
             Surrogate Optimizer Optimizer$Sgd Optimizer$Adam Dataset StdpGradient
             Module Weighted Conv2d Pool2d Pool2d$Kind Flatten Affine Neuron Neuron$Kind Neuron$Per Delay Dropout BatchNorm]
            [chive.core.data Randman Encoders Npy Idx$Images NEvents Shd]
@@ -488,6 +488,11 @@
       (dotimes [i px] (aset out (+ (* k px) i) (float (aget buf i)))))
     [out (int-array (map #(bit-and 0xFF %) labels)) px]))
 
+(defn- classes-of
+  "The class count of labels `y` (int[]): the largest label + 1."
+  ^long [^ints y]
+  (inc (long (reduce max -1 y))))
+
 (defn latency-code
   "Latency code of a chive.data part (SpyTorch): first-spike step
   floor(tau·ln(x/(x - thr))) for pixel x > thr, tau 20 steps (20 ms at 1 ms), thr 0.2, 100 steps.
@@ -501,8 +506,8 @@
    (let [[x y px] (images->floats part)]
      (if linear
        (do (when (contains? opts :tau) (fail ":tau does not apply to the linear latency code (:linear true)" {:tau tau}))
-           (Encoders/linearLatency x (int px) y 10 (double (or thr 0.0)) (int (or steps 100))))
-       (Encoders/latency x (int px) y 10 (double (or tau 20.0)) (double (or thr 0.2)) (int (or steps 100)))))))
+           (Encoders/linearLatency x (int px) y (classes-of y) (double (or thr 0.0)) (int (or steps 100))))
+       (Encoders/latency x (int px) y (classes-of y) (double (or tau 20.0)) (double (or thr 0.2)) (int (or steps 100)))))))
 
 (defn sample-events
   "Sample `k` of dataset `d` as [step unit] pairs (its input spikes)."
@@ -525,8 +530,188 @@
    (let [[x y px] (images->floats part)]
      (if regular
        (do (when (contains? opts :seed) (fail ":seed does not apply to the regular rate code (:regular true)" {:seed seed}))
-           (Encoders/regular x (int px) y 10 (double max-rate-hz) (double dt-ms) (int steps)))
-       (Encoders/rate x (int px) y 10 (double max-rate-hz) (double dt-ms) (int steps) (long seed))))))
+           (Encoders/regular x (int px) y (classes-of y) (double max-rate-hz) (double dt-ms) (int steps)))
+       (Encoders/rate x (int px) y (classes-of y) (double max-rate-hz) (double dt-ms) (int steps) (long seed))))))
+
+;; ---------------------------------------------------------------- your own data
+
+(defn- array-of
+  "The data array of `x`: a primitive array, or {:data :shape} as chive.io/read-npy gives."
+  [x]
+  (if (map? x) (:data x) x))
+
+(defn- shape-of [x]
+  (if (map? x) (vec (:shape x)) [(java.lang.reflect.Array/getLength x)]))
+
+(defn- dataset-labels ^ints [what y classes]
+  (let [y (array-of y)]
+    (when-not (and y (.isArray (class y)))
+      (fail (str what ": labels must be an array of whole numbers (or {:data ...} from chive.io/read-npy), got " (pr-str (type y))) {}))
+    (when (and classes (not (pos-int? classes))) (fail (str what ": :classes must be a positive whole number, got " (pr-str classes)) {:classes classes}))
+    (Dataset/labels y (int (or classes 0)) what)))
+
+(defn- encode-dense
+  "Dataset from values in [0,1], samples x features, by `code`."
+  [what ^floats x features ^ints y classes {:keys [type max-rate-hz dt-ms steps seed tau thr] :or {type :rate} :as code}]
+  (v/closed! [:code] "a :code" code [:type :max-rate-hz :dt-ms :steps :seed :tau :thr])
+  (let [steps (int (or steps 100)) c (int classes)]
+    (case type
+      :rate (Encoders/rate x (int features) y c (double (or max-rate-hz 100.0)) (double (or dt-ms 1.0)) steps (long (or seed 1)))
+      :regular (Encoders/regular x (int features) y c (double (or max-rate-hz 100.0)) (double (or dt-ms 1.0)) steps)
+      :latency (Encoders/latency x (int features) y c (double (or tau 20.0)) (double (or thr 0.2)) steps)
+      :linear-latency (Encoders/linearLatency x (int features) y c (double (or thr 0.0)) steps)
+      (fail (str what ": unknown :code :type " (pr-str type) "; one of :rate :regular :latency :linear-latency") {:type type}))))
+
+(defn array-dataset
+  "A dataset from arrays, as numpy holds them (chive.io/read-npy's
+  {:shape :data}, or a plain primitive array with :shape in opts):
+  - shape [samples steps units]: a spike raster (bool, or any numeric dtype:
+    nonzero is a spike), used as is;
+  - shape [samples features]: values in [0, 1] (rates, intensities), turned
+    into spikes by :code {:type :rate|:regular|:latency|:linear-latency
+    :steps :max-rate-hz :dt-ms :seed :tau :thr} (default :rate, 100 steps,
+    100 Hz at 1 ms, as `rate-code`).
+  `y`: one whole-number label per sample, any integer or float dtype.
+  :classes (default the largest label + 1) when a split lacks the last
+  class. Any number of classes."
+  ([x y] (array-dataset x y {}))
+  ([x y {:keys [classes code shape description] :as opts}]
+   (v/closed! [] "array-dataset" opts [:classes :code :shape :description])
+   (let [what (or description "array-dataset")
+         data (array-of x)
+         shape (or shape (shape-of x))
+         labels (dataset-labels what y classes)
+         classes (or classes (classes-of labels))
+         n (first shape)]
+     (when-not (and data (.isArray (class data)) (.isPrimitive (.getComponentType (class data))))
+       (fail (str what ": x must be a primitive array or {:data :shape}, got " (pr-str (type data))) {}))
+     (when-not (= (count labels) n)
+       (fail (str what ": " (count labels) " labels for " n " samples (x has shape " shape ")") {:shape shape :labels (count labels)}))
+     (case (count shape)
+       3 (do (when code (fail (str what ": x is a spike raster [samples steps units] " shape "; :code applies to [samples features] values") {:shape shape}))
+             (Dataset/fromRaster data (int n) (int (shape 1)) (int (shape 2)) labels (int classes)
+                                 (format "%s: %d samples, %d steps, %d units, %d classes (spike raster)" what n (shape 1) (shape 2) classes)))
+       2 (let [m (java.lang.reflect.Array/getLength data)
+               xf (float-array m)]
+           (dotimes [i m]
+             (let [v (java.lang.reflect.Array/getDouble data i)]
+               (when-not (<= 0.0 v 1.0)
+                 (fail (str what ": value " v " at sample " (quot i (shape 1)) ", feature " (rem i (shape 1))
+                            " is outside [0, 1]; scale the features first (rates and intensities are fractions of the maximum)")
+                       {:value v :index i}))
+               (aset xf i (float v))))
+           (encode-dense what xf (shape 1) labels classes (or code {})))
+       (fail (str what ": x has shape " shape "; expected [samples features] or [samples steps units]") {:shape shape})))))
+
+(defn- ints-of ^ints [what k a]
+  (let [a (array-of a)
+        n (java.lang.reflect.Array/getLength a)
+        out (int-array n)]
+    (dotimes [i n]
+      (let [v (java.lang.reflect.Array/getDouble a i)]
+        (when-not (and (== v (Math/rint v)) (<= 0 v Integer/MAX_VALUE))
+          (fail (str what ": " (name k) " " v " of event " i " is not a whole number >= 0") {:event i :value v}))
+        (aset out i (int v))))
+    out))
+
+(defn event-dataset
+  "A dataset from an event list: arrays :sample, :t and :unit, one entry per
+  spike (any order), and `y`, one label per sample. :t counts steps, or,
+  with :dt (a time), is a time in ms binned into steps of :dt. Options:
+  :units (default the largest unit + 1), :steps (default the last step +
+  1; later spikes are dropped), :classes (default the largest label + 1).
+  Several spikes of one unit in one step make one."
+  ([events y] (event-dataset events y {}))
+  ([{:keys [sample t unit] :as events} y {:keys [units steps dt classes description] :as opts}]
+   (v/closed! [] "event-dataset" opts [:units :steps :dt :classes :description])
+   (let [what (or description "event-dataset")
+         _ (doseq [k [:sample :t :unit]] (when-not (get events k) (fail (str what ": the events need " k " (arrays :sample :t :unit)") {:keys (keys events)})))
+         labels (dataset-labels what y classes)
+         classes (or classes (classes-of labels))
+         dt-ms (when dt (ms-of :dt dt))
+         s (ints-of what :sample sample)
+         u (ints-of what :unit unit)
+         tt (if dt-ms
+              (let [a (array-of t) n (java.lang.reflect.Array/getLength a) out (int-array n)]
+                (dotimes [i n]
+                  (let [v (java.lang.reflect.Array/getDouble a i)]
+                    (when-not (and (Double/isFinite v) (>= v 0)) (fail (str what ": time " v " ms of event " i " is not a time >= 0") {:event i :value v}))
+                    (aset out i (int (Math/floor (/ v dt-ms))))))
+                out)
+              (ints-of what :t t))
+         units (or units (inc (reduce max -1 u)))
+         steps (or steps (inc (reduce max -1 tt)))]
+     (when-not (pos-int? steps) (fail (str what ": no events and no :steps") {}))
+     (Dataset/fromEventList s tt u (int units) (int steps) labels (int classes)
+                            (format "%s: %d samples, %d events, %d steps, %d units, %d classes" what (count labels) (alength s) steps units classes)))))
+
+(defn- read-csv-table
+  "[header rows] of a CSV file with a header line; values parsed as numbers (errors name the line and column)."
+  [file]
+  (with-open [r (io/reader file)]
+    (let [[head & lines] (line-seq r)
+          header (mapv str/trim (str/split (or head "") #","))]
+      (when (or (nil? head) (some #(re-matches #"-?[0-9.eE+-]+" %) header))
+        (fail (str file ": the first line must be a header naming the columns, got " (pr-str head)) {:file (str file)}))
+      [header
+       (vec (keep-indexed
+             (fn [i ^String line]
+               (when-not (str/blank? line)
+                 (let [cells (str/split line #",")]
+                   (when-not (= (count cells) (count header))
+                     (fail (str file ": line " (+ i 2) " has " (count cells) " values, the header " (count header)) {:file (str file) :line (+ i 2)}))
+                   (mapv (fn [c col] (or (parse-double (str/trim c))
+                                         (fail (str file ": line " (+ i 2) ", column " col ": " (pr-str c) " is not a number") {:file (str file) :line (+ i 2)})))
+                         cells header))))
+             lines))])))
+
+(defn read-dataset
+  "A dataset from files of your own, any number of classes:
+  - {:x \"x.npy\" :y \"y.npy\"}: NPY arrays, as `array-dataset` takes them
+    ([samples steps units] spike rasters, or [samples features] values in
+    [0,1] encoded by :code);
+  - {:npz \"d.npz\"}: arrays x and y (or X/data/spikes and labels/label/
+    targets), or an event list sample, t, unit with y (or labels);
+  - {:csv \"d.csv\"}: with a header line. Columns sample, t (or step, or
+    time_ms with :dt) and unit make an event list, with a label column (the
+    same on every row of a sample); otherwise a label column (:label-column,
+    default \"label\") and feature columns in [0,1].
+  Other options go to `array-dataset` / `event-dataset`."
+  [{:keys [x y npz csv label-column] :as source} & [opts]]
+  (let [opts (or opts {})
+        pick (fn [m names what]
+               (or (some #(get m %) names)
+                   (fail (str what ": no array named " (str/join " or " names) "; the file has " (vec (keys m))) {:keys (vec (keys m))})))]
+    (cond
+      (and x y) (array-dataset (cio/read-npy x) (cio/read-npy y) (merge {:description (str x)} opts))
+      npz (let [m (cio/read-npz npz)]
+            (if (and (contains? m "sample") (contains? m "unit"))
+              (event-dataset {:sample (get m "sample") :t (pick m ["t" "step" "time_ms"] (str npz)) :unit (get m "unit")}
+                             (pick m ["y" "labels" "label"] (str npz)) (merge {:description (str npz)} opts))
+              (array-dataset (pick m ["x" "X" "data" "spikes"] (str npz)) (pick m ["y" "labels" "label" "targets"] (str npz))
+                             (merge {:description (str npz)} opts))))
+      csv (let [[header rows] (read-csv-table csv)
+                col (fn [nm] (let [i (.indexOf ^java.util.List header nm)] (when (>= i 0) i)))
+                lc (or (col (or label-column "label"))
+                       (fail (str csv ": no label column " (pr-str (or label-column "label")) "; the columns are " header) {:header header}))]
+            (if (and (col "sample") (col "unit") (or (col "t") (col "step") (col "time_ms")))
+              (let [si (col "sample") ui (col "unit") ti (or (col "t") (col "step") (col "time_ms"))
+                    labels (reduce (fn [m r] (let [s (long (r si)) l (r lc)]
+                                               (when (and (contains? m s) (not= (m s) l))
+                                                 (fail (str csv ": sample " s " has labels " (m s) " and " l) {:sample s}))
+                                               (assoc m s l)))
+                                   {} rows)
+                    n (inc (reduce max -1 (keys labels)))]
+                (when-let [missing (first (remove labels (range n)))]
+                  (fail (str csv ": sample " missing " has no events, so no label") {:sample missing}))
+                (event-dataset {:sample (double-array (map #(% si) rows)) :t (double-array (map #(% ti) rows)) :unit (double-array (map #(% ui) rows))}
+                               (double-array (map labels (range n)))
+                               (merge {:description (str csv)} (dissoc opts :label-column))))
+              (let [fcols (vec (remove #{lc} (range (count header))))]
+                (array-dataset {:shape [(count rows) (count fcols)] :data (double-array (for [r rows c fcols] (r c)))}
+                               (double-array (map #(% lc) rows))
+                               (merge {:description (str csv)} (dissoc opts :label-column))))))
+      :else (fail (str "read-dataset: give {:x npy :y npy}, {:npz file} or {:csv file}, got " (pr-str source)) {:source source}))))
 
 ;; ---------------------------------------------------------------- training
 

@@ -11,6 +11,7 @@
             [clojure.java.shell :as sh]
             [clojure.string :as str]
             [chive.io :as cio]
+            [chive.learn :as learn]
             [chive.net :as net]
             [chive.units :refer [ms mV Hz]])
   (:import (java.io File)))
@@ -209,3 +210,58 @@ sp.save_npz(sys.argv[1] + '/coo.npz', sp.coo_matrix(np.eye(3)))" dir)
         (is (thrown-with-msg? Exception #"would write the same file names"
                               (cio/export! (assoc-in n [:projections :in_to_exc] (get-in n [:projections :in->exc])) (tmp-dir)
                                            {:weights [:in->exc :in_to_exc]})))))))
+
+(deftest a-users-npy-spike-dataset-with-3-classes-trains-and-evaluates
+  (when (have-python? ["numpy"])
+    (let [dir (tmp-dir)]
+      ;; numpy makes the data as a user would: bool rasters [samples, steps, units], int64 labels;
+      ;; class c drives units 4c..4c+3 (30 % per step), all units fire at 2 % as noise.
+      (python "import numpy as np, sys
+d = sys.argv[1]
+rng = np.random.default_rng(7)
+n, T, U = 300, 40, 12
+y = rng.permutation(np.repeat(np.arange(3), n // 3)).astype(np.int64)
+x = rng.random((n, T, U)) < 0.02
+for i, c in enumerate(y):
+    x[i, :, 4*c:4*c+4] |= rng.random((T, 4)) < 0.3
+np.save(d + '/x.npy', x); np.save(d + '/y.npy', y)
+np.savez(d + '/d.npz', x=x, y=y)
+k = np.nonzero(x)
+np.savez(d + '/events.npz', sample=k[0].astype(np.int32), t=k[1].astype(np.int16), unit=k[2].astype(np.uint8), y=y)
+with open(d + '/dense.csv', 'w') as f:
+    f.write('label,' + ','.join(f'u{j}' for j in range(U)) + '\\n')
+    for i in range(n):
+        f.write(str(y[i]) + ',' + ','.join(f'{v:.4f}' for v in x[i].mean(axis=0)) + '\\n')
+with open(d + '/events.csv', 'w') as f:
+    f.write('sample,t,unit,label\\n')
+    for s, t, u in zip(*k):
+        f.write(f'{s},{t},{u},{y[s]}\\n')" dir)
+      (let [ds (learn/read-dataset {:x (io/file dir "x.npy") :y (io/file dir "y.npy")})
+            [train test] (learn/split-at-fraction ds 0.8)
+            m (learn/model {:inputs 12 :layers [{:n 20} {:n 3 :readout true}] :neuron learn/spytorch-neuron
+                            :loss {:type :max-membrane :reduction :mean} :seed 3 :threads 1})
+            h (learn/train! m train {:epochs 8 :batch 20 :optimizer {:type :adam :lr 5e-3} :shuffle-seed 1 :test test :progress false})]
+        (is (= [300 40 12 3] [(.samples ds) (.steps ds) (.units ds) (.classes ds)]))
+        (is (> (:accuracy (learn/evaluate m test)) 0.9) (str "3 classes, chance 0.33: " (mapv :test-acc h)))
+        (testing "the same data as NPZ, as an event list (NPZ and CSV) are the same dataset"
+          (doseq [other [(learn/read-dataset {:npz (io/file dir "d.npz")})
+                         (learn/read-dataset {:npz (io/file dir "events.npz")} {:steps 40 :units 12})
+                         (learn/read-dataset {:csv (io/file dir "events.csv")} {:steps 40 :units 12})]]
+            (is (= (vec (.labels ds)) (vec (.labels other))) (.description other))
+            (is (= (vec (.rowPtr (.events ds))) (vec (.rowPtr (.events other)))) (.description other))
+            (is (= (vec (.idx (.events ds))) (vec (.idx (.events other)))) (.description other))))
+        (testing "dense features from CSV are rate-coded, any class count"
+          (let [d (learn/read-dataset {:csv (io/file dir "dense.csv")} {:code {:type :regular :steps 40 :max-rate-hz 1000}})]
+            (is (= [300 40 12 3] [(.samples d) (.steps d) (.units d) (.classes d)])))))
+      (testing "bad data is named"
+        (is (thrown-with-msg? Exception #"3 labels for 2 samples"
+                              (learn/array-dataset {:shape [2 3 4] :data (boolean-array 24)} (int-array [0 1 2]))))
+        (is (thrown-with-msg? Exception #"label -1.0 of sample 1 is not a whole number"
+                              (learn/array-dataset {:shape [2 3 4] :data (boolean-array 24)} (long-array [0 -1]))))
+        (is (thrown-with-msg? Exception #"value 1.5 at sample 0, feature 1 is outside \[0, 1\]"
+                              (learn/array-dataset {:shape [2 2] :data (double-array [0 1.5 0 0])} (int-array [0 1]))))
+        (is (thrown-with-msg? Exception #"event 0 belongs to sample 5"
+                              (learn/event-dataset {:sample (int-array [5]) :t (int-array [0]) :unit (int-array [0])} (int-array [0 1]))))
+        (is (thrown-with-msg? Exception #"no array named x or X or data or spikes"
+                              (do (cio/write-npz! (io/file dir "bad.npz") {"foo" (float-array 1)})
+                                  (learn/read-dataset {:npz (io/file dir "bad.npz")}))))))))

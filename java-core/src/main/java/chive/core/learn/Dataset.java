@@ -114,4 +114,100 @@ public final class Dataset {
     for (long[] key : keys) for (long kk : key) idx[e++] = (int) kk;
     return new Dataset(new SpikeRows(n * steps, units, count, idx), steps, labels, classes, description);
   }
+
+  /** Element {@code i} of a primitive array of any type, as a double (boolean: 1 or 0). */
+  private static double at(Object a, int i) {
+    if (a instanceof float[]) return ((float[]) a)[i];
+    if (a instanceof double[]) return ((double[]) a)[i];
+    if (a instanceof boolean[]) return ((boolean[]) a)[i] ? 1 : 0;
+    if (a instanceof byte[]) return ((byte[]) a)[i];
+    if (a instanceof short[]) return ((short[]) a)[i];
+    if (a instanceof int[]) return ((int[]) a)[i];
+    if (a instanceof long[]) return ((long[]) a)[i];
+    throw new ChiveException("expected a primitive array, got " + (a == null ? "null" : a.getClass().getSimpleName()));
+  }
+
+  private static int length(Object a) {
+    if (a == null || !a.getClass().isArray() || !a.getClass().getComponentType().isPrimitive()) {
+      throw new ChiveException("expected a primitive array, got " + (a == null ? "null" : a.getClass().getSimpleName()));
+    }
+    return java.lang.reflect.Array.getLength(a);
+  }
+
+  /**
+   * Whole-number labels from an array of any numeric type; each must lie in
+   * 0..classes-1 (classes &lt;= 0: the largest label + 1). Errors name the
+   * sample and the value.
+   */
+  public static int[] labels(Object y, int classes, String what) {
+    int n = length(y);
+    int[] out = new int[n];
+    for (int i = 0; i < n; i++) {
+      double v = at(y, i);
+      if (v != Math.rint(v) || v < 0 || v > Integer.MAX_VALUE) {
+        throw new ChiveException(what + ": label " + v + " of sample " + i + " is not a whole number >= 0");
+      }
+      out[i] = (int) v;
+      if (classes > 0 && out[i] >= classes) throw new ChiveException(what + ": label " + out[i] + " of sample " + i + " is outside 0.." + (classes - 1));
+    }
+    return out;
+  }
+
+  /**
+   * A dataset from a spike raster {@code [samples, steps, units]} in C order
+   * (bool, or any numeric type: a nonzero element is one spike), as numpy
+   * holds one.
+   */
+  public static Dataset fromRaster(Object raster, int samples, int steps, int units, int[] labels, int classes, String description) {
+    if ((long) samples * steps * units != length(raster)) {
+      throw new ChiveException(description + ": " + length(raster) + " elements do not make a raster of " + samples + " x " + steps + " x " + units);
+    }
+    if (labels.length != samples) throw new ChiveException(description + ": " + labels.length + " labels for " + samples + " samples");
+    int[] ptr = new int[samples * steps + 1];
+    int nnz = 0;
+    for (long i = 0, n = (long) samples * steps * units; i < n; i++) if (at(raster, (int) i) != 0) nnz++;
+    int[] idx = new int[nnz];
+    int e = 0;
+    for (int r = 0; r < samples * steps; r++) {
+      int base = r * units;
+      for (int u = 0; u < units; u++) {
+        double v = at(raster, base + u);
+        if (Double.isNaN(v)) throw new ChiveException(description + ": NaN at sample " + r / steps + ", step " + r % steps + ", unit " + u);
+        if (v != 0) idx[e++] = u;
+      }
+      ptr[r + 1] = e;
+    }
+    return new Dataset(new SpikeRows(samples * steps, units, ptr, idx), steps, labels, classes, description);
+  }
+
+  /**
+   * A dataset from an event list: event k is unit {@code unit[k]} spiking in
+   * step {@code step[k]} of sample {@code sample[k]} (any order; several
+   * spikes of one unit in one step make one; steps &gt;= {@code steps} are
+   * dropped). Errors name the event and the value.
+   */
+  public static Dataset fromEventList(int[] sample, int[] step, int[] unit, int units, int steps, int[] labels, int classes,
+                                      String description) {
+    int n = labels.length;
+    if (sample.length != step.length || sample.length != unit.length) {
+      throw new ChiveException(description + ": " + sample.length + " samples, " + step.length + " steps and " + unit.length
+          + " units: an event list needs one of each per event");
+    }
+    int[] count = new int[n];
+    for (int k = 0; k < sample.length; k++) {
+      if (sample[k] < 0 || sample[k] >= n) {
+        throw new ChiveException(description + ": event " + k + " belongs to sample " + sample[k] + ", outside 0.." + (n - 1) + " (" + n + " labels)");
+      }
+      count[sample[k]]++;
+    }
+    int[][] us = new int[n][], ts = new int[n][];
+    for (int s = 0; s < n; s++) { us[s] = new int[count[s]]; ts[s] = new int[count[s]]; }
+    int[] fill = new int[n];
+    for (int k = 0; k < sample.length; k++) {
+      int s = sample[k];
+      us[s][fill[s]] = unit[k];
+      ts[s][fill[s]++] = step[k];
+    }
+    return fromEvents(units, steps, us, ts, labels, classes, description, true);
+  }
 }
