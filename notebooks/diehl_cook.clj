@@ -83,6 +83,11 @@
 
 {:test-digits (data/size test-part) :accuracy accuracy}
 
+;; Where the mistakes are: rows are the true digits, columns the classes the
+;; network answered; the diagonal holds the digits it got right.
+
+(plot/confusion (map #(data/label test-part %) (range (data/size test-part))) predictions {:classes 10 :title "Test digits"})
+
 (->> (map (fn [p k] [(data/label test-part k) p]) predictions (range))
      (remove (fn [[a b]] (= a b)))
      frequencies

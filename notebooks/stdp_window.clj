@@ -43,7 +43,7 @@
 
 (def dw (mapv #(- % 0.5) (net/weights n :pre->post)))
 
-(plot/stdp-window lags dw)
+(plot/stdp-window lags dw {:w-unit "mV" :theory {:a-plus 0.01 :a-minus 0.0105 :tau-plus-ms 16.8 :tau-minus-ms 33.7}})
 
 ;; Against the exponential window the rule implies
 ;; (Δw = a_plus·exp(lag/tau_pre) for lag < 0, -a_minus·exp(-lag/tau_post) for lag > 0):

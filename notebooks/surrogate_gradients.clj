@@ -58,7 +58,7 @@ learn/jax-seed-neuron
 
 (plot/curves history [:train-acc :test-acc] {:title "Accuracy"})
 
-(plot/curves history [:train-loss] {:title "Training loss (per batch)"})
+(plot/curves history [:train-loss] {:title "Training loss per epoch"})
 
 (map #(select-keys % [:epoch :train-loss :train-acc :test-acc :train-s]) history)
 
@@ -149,7 +149,7 @@ learn/jax-seed-neuron
       stages (learn/shapes conv)]
   (plot/bars (into (array-map) (for [[i s] (map-indexed vector spikes) :when (#{"LIF"} (:type (nth stages i)))]
                                  [(str "layer " i " (LIF, " (reduce * (:out (nth stages i))) " neurons)") s]))
-             {:title "Spikes per neuron and sample" :y-title "spikes per neuron per sample"}))
+             {:title "Spikes per neuron and sample" :x-title "spiking stage" :y-title "spikes per neuron per sample"}))
 
 ;; One test image as the network sees it (its input spikes per pixel; a
 ;; latency code gives each pixel at most one), and the spike counts of the

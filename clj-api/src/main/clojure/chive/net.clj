@@ -683,13 +683,18 @@
              (transient {}) (range (alength indices))))))
 
 (defn trace
-  "State recorded by state monitor `k`: {:var v :neurons [...] :times-ms double[]
-  :values float[record][neuron]} (double[][] for a double-precision group)."
+  "State recorded by state monitor `k`: {:var v :unit :mV :neurons [...] :times-ms double[]
+  :values float[record][neuron]} (double[][] for a double-precision group); :unit is
+  the variable's internal unit (the values are in it), nil where unknown."
   [^Net net k]
   (idle! net "read a state monitor")
   (let [^StateMonitor m (monitor-of net k StateMonitor "state")
         dt (.dt ^Network (:java net))]
     {:var (keyword (.var m)) :neurons (vec (.indices m))
+     :unit (try (let [[gk] (ref-of net (get-in net [:spec :monitors k :group]))
+                      mdl (model-of gk (get-in net [:spec :groups gk]))]
+                  (get (:vars mdl) (canonical mdl (.var m))))
+                (catch Exception _ nil))
      :times-ms (double-array (map #(* dt %) (.steps m)))
      :values (if (.doublePrecision m) (.valuesD m) (.values m))}))
 

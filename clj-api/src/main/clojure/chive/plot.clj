@@ -7,7 +7,8 @@
   Vega-Lite tool opens. Large inputs are reduced before they reach the
   browser, and the plot's subtitle says how (binned or sampled)."
   (:require [cheshire.core :as json]
-            [chive.registry :as registry]))
+            [chive.registry :as registry]
+            [clojure.string :as str]))
 
 (set! *warn-on-reflection* true)
 
@@ -22,14 +23,19 @@
 
 (defn to-json "The spec as a JSON string." [spec] (json/generate-string spec))
 
+(def ^:private int-axis
+  "Axis settings for indices and counts: whole-number ticks only."
+  {:tickMinStep 1 :format "d"})
+
 (defn raster
   "Spike raster from {:indices int[] :times-ms double[]} (chive.net/spikes).
   Up to :max-points spikes are drawn one tick each; beyond that the raster is
   binned into :bins-t × :bins-n cells coloured by spike count, and the
   subtitle says so."
   ([spikes] (raster spikes {}))
-  ([{:keys [indices times-ms]} {:keys [title max-points bins-t bins-n width height t-max-ms n-max]
-                                :or {title "Spike raster" max-points 20000 bins-t 200 bins-n 100 width 600 height 260}}]
+  ([{:keys [indices times-ms]} {:keys [title max-points bins-t bins-n width height t-max-ms n-max y-title]
+                                :or {title "Spike raster" max-points 20000 bins-t 200 bins-n 100 width 600 height 260
+                                     y-title "neuron index"}}]
    (let [^ints idx indices ^doubles ts times-ms
          n (alength idx)
          t-max (double (or t-max-ms (if (pos? n) (aget ts (dec n)) 1.0)))
@@ -40,7 +46,7 @@
                :mark {:type "tick" :thickness (if (< n 2000) 2 1) :size (max 2 (min 12 (quot height (max 1 n-max))))
                       :orient "vertical"}
                :encoding {:x {:field "t" :type "quantitative" :title "time (ms)" :scale {:domain [0 t-max]}}
-                          :y {:field "i" :type "quantitative" :title "neuron" :scale {:domain [0 n-max]}}}})
+                          :y {:field "i" :type "quantitative" :title y-title :scale {:domain [0 n-max]} :axis int-axis}}})
        (let [bt (max 1 (int bins-t)) bn (max 1 (int (min bins-n n-max)))
              dt (/ (max t-max 1e-9) bt) dn (/ (double n-max) bn)
              counts (long-array (* bt bn))]
@@ -52,8 +58,8 @@
                                        {:t0 (* a dt) :t1 (* (inc a) dt) :n0 (* b dn) :n1 (* (inc b) dn) :count c}))}
                  :mark "rect"
                  :encoding {:x {:field "t0" :type "quantitative" :title "time (ms)"} :x2 {:field "t1"}
-                            :y {:field "n0" :type "quantitative" :title "neuron"} :y2 {:field "n1"}
-                            :color {:field "count" :type "quantitative" :scale {:scheme "greys"}}}}))))))
+                            :y {:field "n0" :type "quantitative" :title y-title :axis int-axis} :y2 {:field "n1"}
+                            :color {:field "count" :type "quantitative" :scale {:scheme "greys"} :title "spikes per cell"}}}))))))
 
 (defn- sampled [xs max-n]
   (let [n (count xs)]
@@ -70,7 +76,7 @@
                           (let [vals (:values tr)]
                             [(vec (:times-ms tr))
                              (into (sorted-map)
-                                   (map-indexed (fn [j nrn] [(str (name (:var tr)) " " nrn) (mapv #(aget ^floats % (int j)) vals)])
+                                   (map-indexed (fn [j nrn] [(str "neuron " nrn) (mapv #(java.lang.reflect.Array/getDouble % (int j)) vals)])
                                                 (:neurons tr)))])
                           [(vec (:times-ms tr)) (:series tr)])
          [ts step] (sampled times max-points)
@@ -79,9 +85,11 @@
                      {:t t :y (double y) :series (str label)}))]
      (let [layer {:mark {:type "line" :strokeWidth 1}
                   :encoding {:x {:field "t" :type "quantitative" :title "time (ms)"}
-                             :y {:field "y" :type "quantitative" :title (or y-title (some-> (:var tr) name) "value")
+                             :y {:field "y" :type "quantitative"
+                                 :title (or y-title (when-let [v (:var tr)] (str (name v) (when-let [u (:unit tr)] (when (not= u :1) (str " (" (name u) ")")))))
+                                            "value")
                                  :scale {:zero false}}
-                             :color {:field "series" :type "nominal" :title nil}}}
+                             :color {:field "series" :type "nominal" :title (if (:values tr) "recorded" nil) :sort nil}}}
            sub (when (> step 1) (format "every %d-th sample shown" step))]
        (if facet
          ;; one small panel per trace, stacked
@@ -112,15 +120,17 @@
 (defn matrix
   "A matrix (row-major float[]/double[] or vector of rows) as an image."
   ([m rows cols] (matrix m rows cols {}))
-  ([m rows cols {:keys [title scheme width height] :or {scheme "viridis" width 300 height 300}}]
+  ([m rows cols {:keys [title scheme width height x-title y-title value-title]
+                 :or {scheme "viridis" width 300 height 300 x-title "column" y-title "row" value-title "value"}}]
    (let [v (vec (if (sequential? (first m)) (apply concat m) (seq m)))]
      (when-not (= (count v) (* rows cols))
        (throw (ex-info (str "matrix: " (count v) " values for " rows " x " cols) {:rows rows :cols cols})))
      (merge (base (or title "Matrix") nil width height)
             {:data {:values (vec (for [r (range rows) c (range cols)] {:r r :c c :v (double (v (+ (* r cols) c)))}))}
              :mark "rect"
-             :encoding {:x {:field "c" :type "ordinal" :axis nil} :y {:field "r" :type "ordinal" :axis nil}
-                        :color {:field "v" :type "quantitative" :scale {:scheme scheme} :title nil}}}))))
+             :encoding {:x {:field "c" :type "ordinal" :title x-title :axis {:labelOverlap true :labelAngle 0}}
+                        :y {:field "r" :type "ordinal" :title y-title :axis {:labelOverlap true}}
+                        :color {:field "v" :type "quantitative" :scale {:scheme scheme} :title value-title}}}))))
 
 (defn receptive-fields
   "Diehl & Cook's learned weights as a grid of tiles: `w` is the input ->
@@ -148,7 +158,7 @@
              :mark {:type "rect" :width px :height px}
              :encoding {:x {:field "x" :type "quantitative" :axis nil :scale {:domain [0 (* gc (inc tile))]}}
                         :y {:field "y" :type "quantitative" :axis nil :scale {:domain [0 (* gr (inc tile))] :reverse true}}
-                        :color {:field "w" :type "quantitative" :scale {:scheme "greys"} :title "w x 1000"}}}))))
+                        :color {:field "w" :type "quantitative" :scale {:scheme "greys"} :title "weight × 1000"}}}))))
 
 (defn feature-maps
   "Feature maps of a convolutional layer, one small heat map per channel:
@@ -182,49 +192,119 @@
          true (assoc :title {:text (or title "Feature maps")
                              :subtitle (format "%d of %d channels, %d x %d units each" shown c h w)}))))))
 
+(def ^:private curve-names
+  {:train-acc "training accuracy" :test-acc "test accuracy" :val-acc "validation accuracy"
+   :train-loss "training loss (mean over the epoch's batches)" :test-loss "test loss" :val-loss "validation loss"
+   :loss "loss" :accuracy "accuracy" :lr "learning rate"})
+
 (defn curves
   "Training curves from a history (maps per epoch, chive.learn/history): one
-  line per key in `ks`, against :x (default :epoch)."
+  line per key in `ks`, against :x (default :epoch, whole-number ticks).
+  The y axis is titled from the keys (accuracy as a fraction, loss) unless
+  :y-title is given; the legend names each curve."
   ([history ks] (curves history ks {}))
-  ([history ks {:keys [x title width height] :or {x :epoch width 420 height 220}}]
-   (merge (base (or title "Training") nil width height)
-          {:data {:values (vec (for [h history k ks :when (number? (get h k))] {:x (get h x) :y (get h k) :series (name k)}))}
-           :mark {:type "line" :point true}
-           :encoding {:x {:field "x" :type "quantitative" :title (name x)}
-                      :y {:field "y" :type "quantitative" :title nil}
-                      :color {:field "series" :type "nominal" :title nil}}})))
+  ([history ks {:keys [x title width height y-title] :or {x :epoch width 420 height 220}}]
+   (let [acc? (every? #(re-find #"acc" (name %)) ks)
+         loss? (every? #(re-find #"loss" (name %)) ks)
+         label #(get curve-names % (name %))]
+     (merge (base (or title (cond acc? "Accuracy per epoch" loss? "Loss per epoch" :else "Training")) nil width height)
+            {:data {:values (vec (for [h history k ks :when (number? (get h k))] {:x (get h x) :y (get h k) :series (label k)}))}
+             :mark {:type "line" :point true}
+             :encoding {:x (cond-> {:field "x" :type "quantitative" :title (get {:epoch "epoch" :batch "batch" :step "step"} x (name x))}
+                             (#{:epoch :batch :step} x) (assoc :axis int-axis))
+                        :y (cond-> {:field "y" :type "quantitative"
+                                    :title (or y-title (cond acc? "accuracy (fraction correct)" loss? "loss" :else (str/join ", " (map label ks))))}
+                             acc? (assoc :scale {:domain [0 1]}))
+                        :color {:field "series" :type "nominal" :title "curve" :sort (mapv label ks)}}}))))
 
 (defn stdp-window
-  "The STDP window: weight change against pre - post spike time (ms)."
+  "The STDP window: weight change against pre - post spike time (ms).
+  :w-unit names the weights' unit (the y axis: \"Δw (mV)\"); :theory
+  {:a-plus :a-minus :tau-plus-ms :tau-minus-ms} adds the exponential window
+  Δw = a+·exp(lag/τ+) for lag < 0, -a-·exp(-lag/τ-) for lag > 0 as a line
+  under the measured points."
   ([lags-ms dws] (stdp-window lags-ms dws {}))
-  ([lags-ms dws {:keys [title width height] :or {width 420 height 240}}]
-   (merge (base (or title "STDP window") "weight change after one pre/post pair" width height)
-          {:data {:values (mapv (fn [l d] {:lag (double l) :dw (double d)}) lags-ms dws)}
-           :layer [{:mark {:type "rule" :color "#bbb"} :encoding {:y {:datum 0}}}
-                   {:mark {:type "line" :point true}
-                    :encoding {:x {:field "lag" :type "quantitative" :title "t_pre - t_post (ms)"}
-                               :y {:field "dw" :type "quantitative" :title "Δw"}}}]})))
+  ([lags-ms dws {:keys [title width height w-unit theory] :or {width 420 height 240}}]
+   (let [y-title (str "Δw" (if w-unit (str " (" (name w-unit) ")") " (units of w)"))
+         measured (mapv (fn [l d] {:lag (double l) :dw (double d) :what "measured"}) lags-ms dws)
+         curve (when-let [{:keys [a-plus a-minus tau-plus-ms tau-minus-ms]} theory]
+                 (let [lo (reduce min lags-ms) hi (reduce max lags-ms)]
+                   (vec (for [k (range 401) :let [l (+ lo (* k (/ (- hi lo) 400.0)))] :when (not (zero? l))]
+                          {:lag l :dw (if (neg? l) (* a-plus (Math/exp (/ l tau-plus-ms))) (- (* a-minus (Math/exp (- (/ l tau-minus-ms))))))
+                           :what "theory (exponential window)" :side (if (neg? l) "pre first" "post first")}))))
+         x {:field "lag" :type "quantitative" :title "t_pre - t_post (ms)"}
+         y {:field "dw" :type "quantitative" :title y-title}
+         color {:field "what" :type "nominal" :title nil}]
+     (merge (base (or title "STDP window") "weight change after one pre/post pair" width height)
+            {:data {:values (into measured curve)}
+             :layer (cond-> [{:mark {:type "rule" :color "#bbb"} :encoding {:y {:datum 0}}}]
+                      curve (conj {:transform [{:filter "datum.what != 'measured'"}]
+                                   :mark {:type "line" :strokeDash [4 3] :color "#d62728"}
+                                   :encoding {:x x :y y :detail {:field "side"} :color color}})
+                      true (conj {:transform [{:filter "datum.what == 'measured'"}]
+                                  :mark {:type "point" :filled true}
+                                  :encoding {:x x :y y :color color}}))}))))
 
 (defn fi-curves
-  "f-I curves: `series` is {label [[current rate] ...]}."
+  "f-I curves: `series` is {label [[current rate] ...]}, currents in nA
+  unless :x-title says otherwise."
   ([series] (fi-curves series {}))
-  ([series {:keys [title x-title width height] :or {x-title "input current" width 420 height 240}}]
+  ([series {:keys [title x-title width height] :or {x-title "input current (nA)" width 420 height 240}}]
    (merge (base (or title "f-I curves") nil width height)
           {:data {:values (vec (for [[label pts] series [i r] pts] {:i (double i) :rate (double r) :model (str label)}))}
            :mark {:type "line" :point true}
            :encoding {:x {:field "i" :type "quantitative" :title x-title}
                       :y {:field "rate" :type "quantitative" :title "rate (Hz)"}
-                      :color {:field "model" :type "nominal" :title nil}}})))
+                      :color {:field "model" :type "nominal" :title "model"}}})))
+
+(defn- natural-key
+  "Sorts numbers and whole-number strings (class labels) numerically, before other labels in their given order."
+  [[i k]]
+  (let [s (if (keyword? k) (name k) (str k))
+        n (cond (number? k) (double k) (re-matches #"-?\d+(\.\d+)?" s) (parse-double s))]
+    (if n [0 n i] [1 0 i])))
 
 (defn bars
-  "A bar chart of {label value}."
+  "A bar chart of {label value}. Labels that are numbers or whole-number
+  strings (classes) come in numeric order, others after them in the
+  map's order. :x-title and :y-title name the axes (default \"label\" and
+  \"value\": give the quantity and its unit)."
   ([m] (bars m {}))
-  ([m {:keys [title x-title y-title width height] :or {width 360 height 200}}]
-   (merge (base title nil width height)
-          {:data {:values (vec (for [[k v] m] {:k (str (if (keyword? k) (name k) k)) :v (double v)}))}
-           :mark "bar"
-           :encoding {:x {:field "k" :type "nominal" :title x-title :sort nil}
-                      :y {:field "v" :type "quantitative" :title y-title}}})))
+  ([m {:keys [title x-title y-title width height] :or {width 360 height 200 x-title "label" y-title "value"}}]
+   (let [ordered (map second (sort-by natural-key (map-indexed vector (keys m))))]
+     (merge (base title nil width height)
+            {:data {:values (vec (for [k ordered] {:k (str (if (keyword? k) (name k) k)) :v (double (get m k))}))}
+             :mark "bar"
+             :encoding {:x {:field "k" :type "nominal" :title x-title :sort nil :axis {:labelAngle 0}}
+                        :y {:field "v" :type "quantitative" :title y-title}}}))))
+
+(defn confusion
+  "A confusion matrix as a heat map with counts: `truth` and `predicted`
+  are sequences of class indices (a prediction of -1 or nil: no answer,
+  shown as the column \"none\"). Classes in order 0..:classes-1 on both
+  axes; :labels names them. Rows are true classes, columns predictions;
+  each cell says how many samples."
+  ([truth predicted] (confusion truth predicted {}))
+  ([truth predicted {:keys [classes labels title width height scheme] :or {width 360 height 320 scheme "blues"}}]
+   (when-not (= (count truth) (count predicted))
+     (throw (ex-info (str "confusion: " (count truth) " true labels but " (count predicted) " predictions") {})))
+   (let [k (long (or classes (inc (reduce max 0 (concat truth (remove nil? predicted))))))
+         name-of (fn [c] (cond (or (nil? c) (neg? c)) "none" labels (str (nth labels c)) :else (str c)))
+         counts (frequencies (map (fn [a b] [a (if (or (nil? b) (neg? b)) -1 b)]) truth predicted))
+         none? (some (fn [[[_ b]]] (= -1 b)) counts)
+         cols (cond-> (vec (range k)) none? (conj -1))
+         hi (reduce max 1 (vals counts))
+         cells (vec (for [a (range k) b cols :let [n (get counts [a b] 0)]]
+                      {:truth (name-of a) :predicted (name-of b) :count n :light (< n (* 0.5 hi))}))
+         correct (reduce + (map #(get counts [% %] 0) (range k)))]
+     (merge (base (or title "Confusion matrix") (format "%d samples, %.1f %% correct" (count truth) (* 100.0 (/ correct (max 1.0 (count truth))))) width height)
+            {:data {:values cells}
+             :encoding {:x {:field "predicted" :type "ordinal" :title "predicted class" :sort (mapv name-of cols) :axis {:labelAngle 0}}
+                        :y {:field "truth" :type "ordinal" :title "true class" :sort (mapv name-of (range k))}}
+             :layer [{:mark "rect" :encoding {:color {:field "count" :type "quantitative" :title "samples" :scale {:scheme scheme}}}}
+                     {:mark {:type "text" :fontSize 10}
+                      :encoding {:text {:field "count" :type "quantitative"}
+                                 :color {:condition {:test "datum.light" :value "black"} :value "white"}}}]}))))
 
 (defn column
   "Several plots (specs these functions make) stacked in one figure, top to bottom."
@@ -268,7 +348,7 @@
 
 ;; ---------------------------------------------------------------- the plots, registered (chive.registry, kind :plot)
 
-(doseq [v [#'raster #'traces #'rates #'matrix #'receptive-fields #'feature-maps #'curves #'stdp-window #'fi-curves #'bars #'heatmap]]
+(doseq [v [#'raster #'traces #'rates #'matrix #'receptive-fields #'feature-maps #'curves #'stdp-window #'fi-curves #'bars #'confusion #'heatmap]]
   (registry/register! :plot (keyword (name (symbol v)))
                       {:doc (first (clojure.string/split-lines (str (:doc (meta v))))) :fn @v}))
 

@@ -168,12 +168,86 @@
     (.start server)
     server))
 
+(defn- untitled-axes
+  "Paths to x/y encodings in `spec` (layers, facets, concatenations
+  included) that plot a field but have no axis title and are not hidden."
+  ([spec] (untitled-axes spec []))
+  ([spec path]
+   (concat
+    (for [ch [:x :y]
+          :let [e (get-in spec [:encoding ch])]
+          :when (and (:field e) (not (contains? e :axis)) (not (string? (:title e))))]
+      (conj path :encoding ch))
+    (for [ch [:x :y]
+          :let [e (get-in spec [:encoding ch])]
+          :when (and (:field e) (map? (:axis e)) (not (string? (:title e))) (not (string? (get-in e [:axis :title]))))]
+      (conj path :encoding ch))
+    (mapcat (fn [k] (when (sequential? (get spec k)) (mapcat #(untitled-axes %1 (conj path k %2)) (get spec k) (range))))
+            [:layer :vconcat :hconcat])
+    (when (map? (:spec spec)) (untitled-axes (:spec spec) (conj path :spec))))))
+
+(defn- titles [spec]
+  (set (filter string? (map :title (filter map? (tree-seq coll? seq spec))))))
+
+(deftest every-plot-type-titles-its-axes-with-quantities-and-units
+  (let [spikes {:indices (int-array [0 3 1 2]) :times-ms (double-array [1.0 2.0 3.0 4.0])}
+        big {:indices (int-array (map #(mod % 1000) (range 30000))) :times-ms (double-array (map #(* 0.01 %) (range 30000)))}
+        tr {:var :v :unit :mV :neurons [0 4] :times-ms (double-array [0 1 2]) :values [(float-array [1 2]) (float-array [2 3]) (float-array [3 4])]}
+        history [{:epoch 1 :train-acc 0.5 :test-acc 0.6 :train-loss 1.2} {:epoch 2 :train-acc 0.7 :test-acc 0.75 :train-loss 0.8}]
+        specs {:raster (plot/raster spikes) :raster-binned (plot/raster big)
+               :traces (plot/traces tr) :rates (plot/rates {:times-ms (double-array [0 1 2 3]) :rates-hz (double-array [1 2 3 4])})
+               :matrix (plot/matrix (float-array 6) 2 3) :feature-maps (plot/feature-maps (float-array 8) [2 2 2])
+               :curves-acc (plot/curves history [:train-acc :test-acc]) :curves-loss (plot/curves history [:train-loss])
+               :stdp (plot/stdp-window [-10 10] [0.01 -0.01] {:w-unit "mV" :theory {:a-plus 0.01 :a-minus 0.0105 :tau-plus-ms 16.8 :tau-minus-ms 33.7}})
+               :fi (plot/fi-curves {"LIF" [[0.5 0] [1.0 20]]}) :bars (plot/bars {"2" 1 "10" 3 "1" 2 "none" 4})
+               :confusion (plot/confusion [0 1 2 2] [0 2 2 -1]) :heatmap (plot/heatmap [{:g 1 :eta 2 :r 3}] {:x :g :y :eta :value :r})}]
+    (doseq [[k sp] specs]
+      (is (plot/spec? sp) (name k))
+      (is (empty? (untitled-axes sp)) (str (name k) ": axes without a title at " (vec (untitled-axes sp))))
+      (is (= k (keyword (name k))) "names"))
+    (testing "units on physical quantities"
+      (is (contains? (titles (:raster specs)) "time (ms)"))
+      (is (contains? (titles (:rates specs)) "rate (Hz)"))
+      (is (contains? (titles (:traces specs)) "v (mV)") "the trace's unit from the model")
+      (is (contains? (titles (:stdp specs)) "Δw (mV)"))
+      (is (contains? (titles (:stdp specs)) "t_pre - t_post (ms)"))
+      (is (contains? (titles (:fi specs)) "input current (nA)"))
+      (is (contains? (titles (:curves-acc specs)) "accuracy (fraction correct)")))
+    (testing "legends name what is plotted"
+      (is (= #{"neuron 0" "neuron 4"} (set (map :series (get-in (:traces specs) [:data :values])))) "not \"v 0/v 1\"")
+      (is (= "recorded" (get-in (:traces specs) [:encoding :color :title])))
+      (is (= #{"training accuracy" "test accuracy"} (set (map :series (get-in (:curves-acc specs) [:data :values])))))
+      (is (= "Loss per epoch" (get-in (:curves-loss specs) [:title :text])) "per-epoch curves are titled per epoch"))
+    (testing "indices get whole-number ticks"
+      (is (= "d" (get-in (:raster specs) [:encoding :y :axis :format])))
+      (is (= "d" (get-in (:raster-binned specs) [:encoding :y :axis :format])))
+      (is (= "d" (get-in (:curves-acc specs) [:encoding :x :axis :format]))))
+    (testing "classes in class order; the confusion matrix counts"
+      (is (= ["1" "2" "10" "none"] (map :k (get-in (:bars specs) [:data :values]))))
+      (let [c (:confusion specs)]
+        (is (= ["0" "1" "2"] (get-in c [:encoding :y :sort])))
+        (is (= ["0" "1" "2" "none"] (get-in c [:encoding :x :sort])) "no answer is its own column")
+        (is (= 1 (:count (first (filter #(and (= "2" (:truth %)) (= "none" (:predicted %))) (get-in c [:data :values]))))))
+        (is (= "text" (get-in c [:layer 1 :mark :type])) "each cell shows its count")
+        (is (str/includes? (get-in c [:title :subtitle]) "50.0 % correct"))))
+    (testing "the STDP window draws its theoretical curve"
+      (is (some #(= "theory (exponential window)" (:what %)) (get-in (:stdp specs) [:data :values])))
+      (let [th (filter #(= "theory (exponential window)" (:what %)) (get-in (:stdp specs) [:data :values]))
+            at (fn [l] (:dw (apply min-key #(Math/abs (- (:lag %) l)) th)))]
+        (is (< (Math/abs (- (at -10.0) (* 0.01 (Math/exp (/ -10.0 16.8))))) 2e-4))
+        (is (< (Math/abs (- (at 10.0) (- (* 0.0105 (Math/exp (/ -10.0 33.7)))))) 2e-4))))))
+
 (deftest every-notebook-renders-and-draws-in-chromium
   (let [files (nb/notebook-files (io/file (System/getProperty "chive.project.root" ".") "notebooks"))
         out (io/file (System/getProperty "chive.project.root" ".") "target" "notebooks")
         results (nb/render! files out {})]
     (is (>= (count files) 5) "the notebooks of the issue exist")
     (doseq [r results] (is (zero? (:errors r)) (str (:name r) ": a form threw")))
+    (testing "every plot in every notebook titles its axes"
+      (doseq [r results
+              [_ js] (re-seq #"<script type=\"application/json\" class=\"vega-spec\">(.*?)</script>" (slurp (io/file out (:name r) "index.html")))
+              :let [sp (cheshire.core/parse-string (str/replace js "<\\/" "</") true)]]
+        (is (empty? (untitled-axes sp)) (str (:name r) ": " (get-in sp [:title :text] (:title sp)) ": axes without a title " (vec (untitled-axes sp))))))
     (when (chromium-or-skip)
       (let [server (serve-static out)
             port (.getPort (.getAddress server))
