@@ -25,7 +25,7 @@
   :detach-reset; :surrogate [kind param] with kind :superspike :fast-sigmoid
   :sigmoid :atan :triangle. A layer with :readout true is a leaky integrator
   (output = membrane), for the :max-membrane loss."
-  (:require [chive.impl.log :refer [log]]
+  (:require [chive.impl.log :refer [log] :as clog]
             [cheshire.core :as json]
             [chive.impl.json :as cjson]
             [chive.impl.validate :as v]
@@ -936,7 +936,7 @@
 
 (defn- run-epoch
   "Trains one epoch over `bs`; returns {:loss :correct :seen} or :interrupted."
-  [^Model m ^Dataset train ^Optimizer opt bs epoch on-batch progress]
+  [^Model m ^Dataset train ^Optimizer opt bs epoch on-batch progress left]
   (let [^SpikingNet net (:net m)
         t0 (System/nanoTime)]
     (loop [[b & more] bs k 0 loss 0.0 correct 0 seen 0]
@@ -951,8 +951,15 @@
             (on-batch {:epoch epoch :batch k :batches (count bs) :loss (.loss s)
                        :accuracy (/ (double (.correct s)) (alength ^ints b))}))
           (when (and progress (or (= k (count bs)) (zero? (mod k (max 1 (quot (count bs) 10))))))
-            (log (format "epoch %d  batch %d/%d  loss %.4f  acc %.3f  %.0f samples/s" epoch k (count bs)
-                         (/ loss k) (/ (double correct) seen) (/ seen (/ (- (System/nanoTime) t0) 1e9)))))
+            (let [secs (/ (- (System/nanoTime) t0) 1e9)
+                  nb (count bs)
+                  epochs-left (max 0 (dec (long (or left 1))))]
+              (log (format "epoch %d  batch %d/%d  loss %.4f  acc %.3f  %.0f samples/s  %s this epoch%s" epoch k nb
+                           (/ loss k) (/ (double correct) seen) (/ seen secs)
+                           (clog/eta k (- nb k) secs)
+                           (if (pos? epochs-left)
+                             (str ", " (clog/eta k (+ (- nb k) (* epochs-left nb)) secs) " for all " (inc epochs-left) " remaining epochs (training only)")
+                             "")))))
           (recur more k loss correct seen))))))
 
 (defn- epoch-entry [^Model m result nbatches train-s test batch]
@@ -997,7 +1004,7 @@
                                           (str "interrupted in epoch " epoch "; weights of epoch " (dec epoch)
                                                " kept; train! with the same options continues")))]
     (try
-      (let [r (run-epoch m train opt bs epoch on-batch progress)]
+      (let [r (run-epoch m train opt bs epoch on-batch progress left)]
         (when (= r :interrupted) (interrupted!))
         r)
       (catch chive.core.sim.ChiveException e

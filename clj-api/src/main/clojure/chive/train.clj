@@ -20,7 +20,7 @@
   --checkpoint-every digits and when interrupted, always at a digit boundary)
   are chive.io saves plus train-state.json; --resume continues from one and
   loses no completed digit."
-  (:require [chive.impl.log :refer [log]]
+  (:require [chive.impl.log :refer [log] :as clog]
             [cheshire.core :as json]
             [chive.data :as data]
             [chive.impl.cli :as cli]
@@ -188,9 +188,10 @@
                    (vreset! last-log now)
                    (let [p @progress
                          secs (+ (:train-s p) (/ (- now t0) 1e9))]
-                     (log (format "epoch %d/%d  digit %d/%d  %.1f samples/s  retries %d  running accuracy %s"
+                     (log (format "epoch %d/%d  digit %d/%d  %.1f samples/s  retries %d  running accuracy %s  %s for training"
                                   (inc epoch) epochs (:next p) k (/ (:samples p) secs) (:retries p)
-                                  (if-let [a (recent-accuracy acc)] (format "%.3f" a) "-"))))))
+                                  (if-let [a (recent-accuracy acc)] (format "%.3f" a) "-")
+                                  (clog/eta (:samples p) (+ (- k (:next p)) (* k (- epochs (inc epoch)))) secs))))))
                (when (and out (pos? checkpoint-every) (zero? (mod (:samples @progress) checkpoint-every)))
                  (swap! progress update :train-s + (elapsed))
                  (checkpoint!)
@@ -214,13 +215,13 @@
         samples-per-s (/ (:samples p) (max 1e-9 (:train-s p)))
         _ (log (format "trained: %d digits in %.1f s (%.1f samples/s); assigning labels" (:samples p) (:train-s p) samples-per-s))
         t1 (System/nanoTime)
-        train-counts (dc/responses nw stdp part)
+        train-counts (dc/responses nw stdp part (clog/reporter "assigning labels (learning off)" k "digits"))
         assignments (dc/assign-labels train-counts (map #(data/label part %) (range k)))
         label-s (/ (- (System/nanoTime) t1) 1e9)
         ;; Only now is test data read (and not at all when validating).
         test-part (if held held (data/take-first (:test ds) test))
         t2 (System/nanoTime)
-        test-counts (dc/responses nw stdp test-part)
+        test-counts (dc/responses nw stdp test-part (clog/reporter (if held "validation digits" "test digits") (data/size test-part) "digits"))
         correct (count (filter true? (map-indexed (fn [j c] (= (data/label test-part j) (dc/classify assignments c))) test-counts)))
         test-s (/ (- (System/nanoTime) t2) 1e9)
         m (data/size test-part)]

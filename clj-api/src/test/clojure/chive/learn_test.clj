@@ -536,3 +536,17 @@
     (is (thrown-with-msg? chive.core.sim.ChiveException #"recurrent neurons take a vector of units, got shape \[2, 4, 4\]"
                           (learn/model {:inputs [1 4 4] :layers [{:type :conv2d :channels 2 :kernel 1} {:type :lif :mem 0.9 :recurrent true}]
                                         :loss {:type :spike-count}})))))
+
+(deftest progress-says-how-long-is-left
+  (is (= "42 s" (chive.impl.log/duration 42.2)))
+  (is (= "3 min 05 s" (chive.impl.log/duration 185)))
+  (is (= "2 h 14 min" (chive.impl.log/duration (+ 7200 840 10))))
+  (is (= "ETA 30 s" (chive.impl.log/eta 10 30 10.0)) "30 more at 1 per second")
+  (is (= "ETA ?" (chive.impl.log/eta 0 30 0.0)))
+  (let [[train] (learn/split-at-fraction (learn/randman {:classes 2 :units 8 :steps 20 :samples 40 :seed 1}) 0.8)
+        m (learn/model {:inputs 8 :layers [{:n 8} {:n 2 :readout true}] :neuron learn/spytorch-neuron
+                        :loss {:type :max-membrane :reduction :mean} :seed 1 :threads 1})
+        err (java.io.StringWriter.)]
+    (binding [*err* err] (learn/train! m train {:epochs 2 :batch 8 :optimizer {:type :adam :lr 1e-3} :progress true}))
+    (is (re-find #"epoch 1  batch 8/8 .* ETA \d+ s this epoch, ETA \d+ s for all 2 remaining epochs" (str err)) (str err))
+    (is (re-find #"epoch 2  batch 8/8 .* ETA \d+ s this epoch" (str err)))))

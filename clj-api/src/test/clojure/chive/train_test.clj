@@ -19,7 +19,11 @@
     (is (>= (:assigned_classes r) 8) "neurons specialise to most classes")))
 
 (deftest validation-mode-holds-out-training-digits
-  (let [r (train/diehl-cook! {:neurons 20 :train 120 :validate 40 :epochs 1 :data "mnist" :seed 2 :threads 1})]
+  (let [err (java.io.StringWriter.)
+        r (binding [*err* err] (train/diehl-cook! {:neurons 20 :train 120 :validate 40 :epochs 1 :data "mnist" :seed 2 :threads 1}))]
+    (testing "progress with a rate and an ETA or a duration in every long phase"
+      (is (re-find #"assigning labels \(learning off\): 80/80 digits, [0-9.]+ digits/s, done in \d+ s" (str err)) (str err))
+      (is (re-find #"validation digits: 40/40 digits, [0-9.]+ digits/s, done in \d+ s" (str err)) (str err)))
     (is (= [80 0 40] [(:train r) (:test r) (:validate r)]))
     (is (nil? (:accuracy r)) "no test accuracy: the test digits were not read")
     (is (number? (:validation_accuracy r))))

@@ -98,10 +98,15 @@
        (when on-sample (on-sample k (data/label part k) r))))))
 
 (defn responses
-  "Spike counts of every excitatory neuron for every image of `part` (learning off), as a vector of int[]."
-  [nw stdp part]
-  (learning! nw stdp false)
-  (mapv #(:counts (present! nw stdp part % false)) (range (data/size part))))
+  "Spike counts of every excitatory neuron for every image of `part` (learning off), as a vector of int[].
+  `on-progress`, when given, is called with the number of images done after each one."
+  ([nw stdp part] (responses nw stdp part nil))
+  ([nw stdp part on-progress]
+   (learning! nw stdp false)
+   (mapv (fn [i] (let [c (:counts (present! nw stdp part i false))]
+                   (when on-progress (on-progress (inc i)))
+                   c))
+         (range (data/size part)))))
 
 (defn assign-labels
   "Each neuron's label: the class for which its average response is highest
