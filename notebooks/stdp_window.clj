@@ -48,7 +48,7 @@
 ;; Against the exponential window the rule implies
 ;; (Δw = a_plus·exp(lag/tau_pre) for lag < 0, -a_minus·exp(-lag/tau_post) for lag > 0):
 
-(def ^:show check
+(def check
   (for [[lag d] (map vector lags dw) :when (not (zero? lag))]
     (let [expected (if (neg? lag) (* 0.01 (Math/exp (/ lag 16.8))) (- (* 0.0105 (Math/exp (- (/ lag 33.7))))))]
       {:lag_ms lag :dw d :expected expected :error (Math/abs (- d expected))})))

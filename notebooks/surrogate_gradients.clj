@@ -52,7 +52,7 @@ learn/jax-seed-neuron
                      :loss {:type :spike-count :reduction :sum :scale 0.5}
                      :seed 42 :threads 2}))
 
-(def ^:show history
+(def history
   (learn/train! m (first parts) {:epochs (:epochs sizes) :batch 48 :optimizer {:type :sgd :lr 2e-2 :momentum 0.9}
                                  :shuffle-seed 42 :test (second parts) :progress false}))
 
@@ -134,7 +134,7 @@ learn/jax-seed-neuron
 
 (learn/shapes conv)
 
-(def ^:show conv-history
+(def conv-history
   (learn/train! conv conv-train {:epochs (:epochs conv-sizes) :batch 32 :optimizer {:type :adam :lr 2e-3}
                                  :shuffle-seed 42 :test conv-test :progress false
                                  :lr-schedule {:type :cosine :epochs (:epochs conv-sizes) :min 1e-5}}))
@@ -181,7 +181,7 @@ learn/jax-seed-neuron
                       :loss {:type :spike-count :reduction :sum :scale 0.5}
                       :init {:type :normal :scale 3.0} :seed 42 :threads 2}))
 
-(def ^:show ff-history
+(def ff-history
   (learn/train! ff (first parts) {:epochs 10 :batch 48 :optimizer {:type :sgd :lr 2e-2 :momentum 0.9}
                                   :shuffle-seed 42 :test (second parts) :progress false}))
 

@@ -194,7 +194,7 @@
 
 (def ^:private curve-names
   {:train-acc "training accuracy" :test-acc "test accuracy" :val-acc "validation accuracy"
-   :train-loss "training loss (mean over the epoch's batches)" :test-loss "test loss" :val-loss "validation loss"
+   :train-loss "training loss (epoch mean)" :test-loss "test loss" :val-loss "validation loss"
    :loss "loss" :accuracy "accuracy" :lr "learning rate"})
 
 (defn curves
