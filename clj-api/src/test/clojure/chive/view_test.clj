@@ -103,23 +103,46 @@
                 (is (cdp/wait-for p "window.__chiveItems >= 1" 20000))
                 (is (pos? (cdp/eval-js p "document.querySelectorAll('section.item svg g[class*=\"mark-\"] line, section.item svg g[class*=\"mark-\"] path').length"))
                     "the raster's ticks are in the page"))
+              (testing "several watchers: a second client on the event stream gets the same values"
+                (let [lines (java.util.concurrent.LinkedBlockingQueue.)
+                      req (.build (doto (java.net.http.HttpRequest/newBuilder (java.net.URI. (str "http://127.0.0.1:" port "/events")))
+                                    (.header "Cookie" (str "chive-view-" port "=" token))
+                                    (.header "Last-Event-ID" "1")))
+                      resp (.sendAsync (java.net.http.HttpClient/newHttpClient) req
+                                       (java.net.http.HttpResponse$BodyHandlers/fromLineSubscriber
+                                        (reify java.util.concurrent.Flow$Subscriber
+                                          (onSubscribe [_ s] (.request s Long/MAX_VALUE))
+                                          (onNext [_ l] (.add lines l))
+                                          (onError [_ _])
+                                          (onComplete [_]))))]
+                  (Thread/sleep 300)
+                  (view/show! {:second-watcher 42})
+                  (let [deadline (+ (System/currentTimeMillis) 10000)
+                        got (loop [acc []]
+                              (let [l (.poll lines 200 java.util.concurrent.TimeUnit/MILLISECONDS)
+                                    acc (if l (conj acc l) acc)]
+                                (if (or (some #(str/includes? % "second-watcher") acc) (> (System/currentTimeMillis) deadline)) acc (recur acc))))]
+                    (is (some #(str/includes? % "second-watcher") got) "the second client received the value")
+                    (is (not-any? #(re-find #"^id: 1$" %) got) "a client that saw item 1 is not sent it again"))
+                  (.cancel resp true))
+                (is (cdp/wait-for p "window.__chiveItems >= 2" 20000) "the page got it too"))
               (testing "tap> arrives as a second item, a map rendered as a table"
                 (tap> {:a 1 :rate-hz 2.5})
-                (is (cdp/wait-for p "window.__chiveItems >= 2" 20000))
-                (is (= 2 (cdp/eval-js p "document.querySelectorAll('section.item').length")))
+                (is (cdp/wait-for p "window.__chiveItems >= 3" 20000))
+                (is (= 3 (cdp/eval-js p "document.querySelectorAll('section.item').length")))
                 (is (= ":a" (cdp/eval-js p "document.querySelector('section.item table.map th').textContent")) "newest first")
                 (is (str/includes? (cdp/eval-js p "document.querySelector('section.item .meta').textContent") "tap>")))
               (is (= "same page" (cdp/eval-js p "window.__marker")) "no reload happened")
               (testing "a page that loses its stream reconnects and gets what it missed"
                 ((var-get #'view/drop-clients!))
                 (view/show! (viewer/md "sent while **disconnected**"))
-                (is (cdp/wait-for p "window.__chiveItems >= 3" 20000))
+                (is (cdp/wait-for p "window.__chiveItems >= 4" 20000))
                 (is (= 1 (cdp/eval-js p "document.querySelectorAll('section.item strong').length")))
-                (is (= 3 (cdp/eval-js p "document.querySelectorAll('section.item').length")) "nothing doubled")
+                (is (= 4 (cdp/eval-js p "document.querySelectorAll('section.item').length")) "nothing doubled")
                 (is (= "same page" (cdp/eval-js p "window.__marker"))))
               (testing "errors show their data"
                 (view/show! (ex-info "no such group :exc2" {:valid [:exc :inh]}))
-                (is (cdp/wait-for p "window.__chiveItems >= 4" 20000))
+                (is (cdp/wait-for p "window.__chiveItems >= 5" 20000))
                 (is (str/includes? (cdp/eval-js p "document.querySelector('section.item .error').textContent") ":valid [:exc :inh]")))
               (testing "a page opened later gets the history, at most :history items"
                 (dotimes [k 3] (view/show! k))
