@@ -488,8 +488,8 @@
   short[], byte[] (int8) or boolean[] (one dimension), or {:data array
   :shape [d0 d1 ...]} (C order). Returns the path."
   [file a]
-  (files/write-file! file (fn [^File tmp] (java.nio.file.Files/write (.toPath tmp) (npy-bytes (str file) a)
-                                                                     ^"[Ljava.nio.file.OpenOption;" (make-array java.nio.file.OpenOption 0)))))
+  (let [bytes (npy-bytes (str file) a)]
+    (files/write-file! file (fn [^File tmp] (with-open [o (io/output-stream tmp)] (.write o bytes))))))
 
 (defn read-npz
   "Reads a .npz archive (numpy's savez or savez_compressed; SciPy's
@@ -518,18 +518,28 @@
   (pre, post) pairs stay separate entries (SciPy adds them up in toarray)."
   [^ints pre ^ints post weight rows cols]
   (let [n (alength pre)
-        order (sort-by (fn [^long s] [(aget pre s) (aget post s)]) (range n))
+        rows (int rows)
         indptr (int-array (inc rows))
         indices (int-array n)
         dbl? (instance? (Class/forName "[D") weight)
-        data (if dbl? (double-array n) (float-array n))]
-    (doseq [s (range n)] (let [r (aget pre s)] (aset indptr (inc r) (inc (aget indptr (inc r))))))
+        data (if dbl? (double-array n) (float-array n))
+        ;; Synapses by row (counting sort), then by column within a row:
+        ;; (post << 32 | synapse) sorted per row segment, so ties keep synapse order.
+        keys (long-array n)
+        fill (int-array rows)]
+    (dotimes [s n] (let [r (aget pre s)] (aset indptr (inc r) (inc (aget indptr (inc r))))))
     (dotimes [r rows] (aset indptr (inc r) (+ (aget indptr (inc r)) (aget indptr r))))
-    (doseq [[k s] (map-indexed vector order)]
-      (aset indices (int k) (aget post (int s)))
-      (if dbl?
-        (aset ^doubles data (int k) (aget ^doubles weight (int s)))
-        (aset ^floats data (int k) (float (java.lang.reflect.Array/getDouble weight (int s))))))
+    (dotimes [s n]
+      (let [r (aget pre s) k (+ (aget indptr r) (aget fill r))]
+        (aset fill r (inc (aget fill r)))
+        (aset keys k (bit-or (bit-shift-left (long (aget post s)) 32) s))))
+    (dotimes [r rows] (java.util.Arrays/sort keys (aget indptr r) (aget indptr (inc r))))
+    (dotimes [k n]
+      (let [key (aget keys k) s (int (bit-and key 0xFFFFFFFF))]
+        (aset indices k (int (bit-shift-right key 32)))
+        (if dbl?
+          (aset ^doubles data k (aget ^doubles weight s))
+          (aset ^floats data k (float (java.lang.reflect.Array/getDouble weight s))))))
     {:shape [rows cols] :indptr indptr :indices indices :data data}))
 
 (defn write-csr!

@@ -591,28 +591,8 @@
        3 (do (when code (fail (str what ": x is a spike raster [samples steps units] " shape "; :code applies to [samples features] values") {:shape shape}))
              (Dataset/fromRaster data (int n) (int (shape 1)) (int (shape 2)) labels (int classes)
                                  (format "%s: %d samples, %d steps, %d units, %d classes (spike raster)" what n (shape 1) (shape 2) classes)))
-       2 (let [m (java.lang.reflect.Array/getLength data)
-               xf (float-array m)]
-           (dotimes [i m]
-             (let [v (java.lang.reflect.Array/getDouble data i)]
-               (when-not (<= 0.0 v 1.0)
-                 (fail (str what ": value " v " at sample " (quot i (shape 1)) ", feature " (rem i (shape 1))
-                            " is outside [0, 1]; scale the features first (rates and intensities are fractions of the maximum)")
-                       {:value v :index i}))
-               (aset xf i (float v))))
-           (encode-dense what xf (shape 1) labels classes (or code {})))
+       2 (encode-dense what (Dataset/fractions data (int (shape 1)) what) (shape 1) labels classes (or code {}))
        (fail (str what ": x has shape " shape "; expected [samples features] or [samples steps units]") {:shape shape})))))
-
-(defn- ints-of ^ints [what k a]
-  (let [a (array-of a)
-        n (java.lang.reflect.Array/getLength a)
-        out (int-array n)]
-    (dotimes [i n]
-      (let [v (java.lang.reflect.Array/getDouble a i)]
-        (when-not (and (== v (Math/rint v)) (<= 0 v Integer/MAX_VALUE))
-          (fail (str what ": " (name k) " " v " of event " i " is not a whole number >= 0") {:event i :value v}))
-        (aset out i (int v))))
-    out))
 
 (defn event-dataset
   "A dataset from an event list: arrays :sample, :t and :unit, one entry per
@@ -629,16 +609,11 @@
          labels (dataset-labels what y classes)
          classes (or classes (classes-of labels))
          dt-ms (when dt (ms-of :dt dt))
-         s (ints-of what :sample sample)
-         u (ints-of what :unit unit)
+         s (Dataset/wholeNumbers (array-of sample) what "sample" "event")
+         u (Dataset/wholeNumbers (array-of unit) what "unit" "event")
          tt (if dt-ms
-              (let [a (array-of t) n (java.lang.reflect.Array/getLength a) out (int-array n)]
-                (dotimes [i n]
-                  (let [v (java.lang.reflect.Array/getDouble a i)]
-                    (when-not (and (Double/isFinite v) (>= v 0)) (fail (str what ": time " v " ms of event " i " is not a time >= 0") {:event i :value v}))
-                    (aset out i (int (Math/floor (/ v dt-ms))))))
-                out)
-              (ints-of what :t t))
+              (Dataset/steps (array-of t) (double dt-ms) what)
+              (Dataset/wholeNumbers (array-of t) what "t" "event"))
          units (or units (inc (reduce max -1 u)))
          steps (or steps (inc (reduce max -1 tt)))]
      (when-not (pos-int? steps) (fail (str what ": no events and no :steps") {}))
@@ -651,7 +626,7 @@
   (with-open [r (io/reader file)]
     (let [[head & lines] (line-seq r)
           header (mapv str/trim (str/split (or head "") #","))]
-      (when (or (nil? head) (some #(re-matches #"-?[0-9.eE+-]+" %) header))
+      (when (or (nil? head) (some parse-double header))
         (fail (str file ": the first line must be a header naming the columns, got " (pr-str head)) {:file (str file)}))
       [header
        (vec (keep-indexed

@@ -81,7 +81,7 @@ es.onerror=function(){status.textContent='reconnecting…';};})();")
   []
   (:url @@state))
 
-(declare stop!)
+(declare show!)
 
 (defn start!
   "Starts the view's server (once: when it runs, returns it as it is).
@@ -106,7 +106,7 @@ es.onerror=function(){status.textContent='reconnecting…';};})();")
              st (atom {:items [] :next-id 1 :clients #{} :history history
                        :auth (http/auth bind p token (str "chive-view-" p))
                        :url (str "http://" (http/url-host bind) ":" p "/?token=" token) :port p :server server})
-             tap-fn (fn [v] (try ((requiring-resolve `show!) v :label "tap>") (catch Throwable _ nil)))]
+             tap-fn (fn [v] (try (show! v :label "tap>") (catch Throwable _ nil)))]
          (.createContext server "/"
                          (reify HttpHandler
                            (handle [_ ex]

@@ -157,11 +157,19 @@
         (cond (.isPrimitive ct) (str ct)
               (and (.isArray ct) (.isPrimitive (.getComponentType ct))) (str (.getComponentType ct) "[]"))))))
 
-(defn- as-doubles ^doubles [a]
+(defn- as-doubles
+  "A primitive array's values as double[] (typed loops: no reflection or boxing per element)."
+  ^doubles [a]
   (let [n (java.lang.reflect.Array/getLength a) out (double-array n)]
-    (if (instance? (Class/forName "[Z") a)
-      (dotimes [i n] (aset out i (if (aget ^booleans a i) 1.0 0.0)))
-      (dotimes [i n] (aset out i (double (java.lang.reflect.Array/get a i)))))
+    (condp instance? a
+      (Class/forName "[D") (System/arraycopy a 0 out 0 n)
+      (Class/forName "[F") (let [^floats x a] (dotimes [i n] (aset out i (double (aget x i)))))
+      (Class/forName "[I") (let [^ints x a] (dotimes [i n] (aset out i (double (aget x i)))))
+      (Class/forName "[J") (let [^longs x a] (dotimes [i n] (aset out i (double (aget x i)))))
+      (Class/forName "[S") (let [^shorts x a] (dotimes [i n] (aset out i (double (aget x i)))))
+      (Class/forName "[B") (let [^bytes x a] (dotimes [i n] (aset out i (double (aget x i)))))
+      (Class/forName "[C") (let [^chars x a] (dotimes [i n] (aset out i (double (int (aget x i))))))
+      (Class/forName "[Z") (let [^booleans x a] (dotimes [i n] (aset out i (if (aget x i) 1.0 0.0)))))
     out))
 
 (defn- array-summary [v]

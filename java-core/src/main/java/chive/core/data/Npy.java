@@ -185,14 +185,7 @@ public final class Npy {
 
   /** Writes a float[], double[], int[], long[], short[], byte[] or boolean[] as a one-dimensional array. */
   public static void writeAny(Path file, Object a) throws IOException {
-    if (a instanceof float[]) write(file, (float[]) a);
-    else if (a instanceof double[]) write(file, (double[]) a);
-    else if (a instanceof int[]) write(file, (int[]) a);
-    else if (a instanceof long[]) write(file, (long[]) a);
-    else if (a instanceof short[]) write(file, (short[]) a);
-    else if (a instanceof byte[]) write(file, (byte[]) a);
-    else if (a instanceof boolean[]) write(file, (boolean[]) a);
-    else throw new ChiveException(file + ": cannot write " + (a == null ? "null" : a.getClass().getSimpleName()) + " as NPY");
+    Files.write(file, encode(a, null, file.toString()));
   }
 
   public static void write(Path file, short[] a) throws IOException { write(file, "<i2", new int[] {a.length}, bytes(a)); }
@@ -300,7 +293,7 @@ public final class Npy {
     public final String dtype;
     public final int[] shape;
     public final long length;
-    private final int item;
+    private final int item, kind;
     private final boolean fortran;
     private final java.nio.MappedByteBuffer[] chunks;
     private final long[] cStride, fStride;
@@ -308,6 +301,8 @@ public final class Npy {
 
     Mapped(String dtype, int[] shape, long length, int item, boolean bigEndian, boolean fortran, java.nio.MappedByteBuffer[] chunks) {
       this.dtype = dtype; this.shape = shape; this.length = length; this.item = item; this.fortran = fortran;
+      this.kind = java.util.Arrays.asList(KINDS).indexOf(dtype);
+      if (kind < 0) throw new ChiveException("cannot read dtype " + dtype + " as numbers");
       this.chunks = chunks;
       for (java.nio.MappedByteBuffer c : chunks) c.order(bigEndian ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
       int k = shape.length;
@@ -331,19 +326,21 @@ public final class Npy {
       long off = offset(i);
       java.nio.MappedByteBuffer b = chunks[(int) (off >>> CHUNK_BITS)];
       int p = (int) (off & ((1L << CHUNK_BITS) - 1));
-      switch (dtype) {
-        case "<f4": return b.getFloat(p);
-        case "<f8": return b.getDouble(p);
-        case "<i2": return b.getShort(p);
-        case "<i4": return b.getInt(p);
-        case "<i8": return b.getLong(p);
-        case "|i1": return b.get(p);
-        case "|u1": case "|b1": return b.get(p) & 0xFF;
-        case "<u2": return b.getShort(p) & 0xFFFF;
-        case "<u4": return b.getInt(p) & 0xFFFFFFFFL;
-        default: throw new ChiveException("cannot read dtype " + dtype + " as numbers");
+      switch (kind) {
+        case 0: return b.getFloat(p);
+        case 1: return b.getDouble(p);
+        case 2: return b.getShort(p);
+        case 3: return b.getInt(p);
+        case 4: return b.getLong(p);
+        case 5: return b.get(p);
+        case 6: case 7: return b.get(p) & 0xFF;
+        case 8: return b.getShort(p) & 0xFFFF;
+        default: return b.getInt(p) & 0xFFFFFFFFL;
       }
     }
+
+    /** The numeric dtypes, in the order of get()'s cases (resolved once, not per element). */
+    private static final String[] KINDS = {"<f4", "<f8", "<i2", "<i4", "<i8", "|i1", "|u1", "|b1", "<u2", "<u4"};
 
     /** Elements {@code from .. from+n-1} (C order) as floats. */
     public float[] floats(long from, int n) {

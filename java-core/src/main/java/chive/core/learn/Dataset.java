@@ -140,15 +140,54 @@ public final class Dataset {
    * sample and the value.
    */
   public static int[] labels(Object y, int classes, String what) {
-    int n = length(y);
+    int[] out = wholeNumbers(y, what, "label", "sample");
+    for (int i = 0; i < out.length; i++) {
+      if (classes > 0 && out[i] >= classes) throw new ChiveException(what + ": label " + out[i] + " of sample " + i + " is outside 0.." + (classes - 1));
+    }
+    return out;
+  }
+
+  /**
+   * Whole numbers &gt;= 0 from an array of any numeric type (event indices,
+   * steps, labels); an error names {@code name} ("label"), the element
+   * ({@code per} i) and the value.
+   */
+  public static int[] wholeNumbers(Object a, String what, String name, String per) {
+    int n = length(a);
     int[] out = new int[n];
     for (int i = 0; i < n; i++) {
-      double v = at(y, i);
+      double v = at(a, i);
       if (v != Math.rint(v) || v < 0 || v > Integer.MAX_VALUE) {
-        throw new ChiveException(what + ": label " + v + " of sample " + i + " is not a whole number >= 0");
+        throw new ChiveException(what + ": " + name + " " + v + " of " + per + " " + i + " is not a whole number >= 0");
       }
       out[i] = (int) v;
-      if (classes > 0 && out[i] >= classes) throw new ChiveException(what + ": label " + out[i] + " of sample " + i + " is outside 0.." + (classes - 1));
+    }
+    return out;
+  }
+
+  /** Times in ms (any numeric type, finite, &gt;= 0) as step numbers floor(t / dtMs). */
+  public static int[] steps(Object timesMs, double dtMs, String what) {
+    int n = length(timesMs);
+    int[] out = new int[n];
+    for (int i = 0; i < n; i++) {
+      double v = at(timesMs, i);
+      if (!Double.isFinite(v) || v < 0) throw new ChiveException(what + ": time " + v + " ms of event " + i + " is not a time >= 0");
+      out[i] = (int) Math.floor(v / dtMs);
+    }
+    return out;
+  }
+
+  /** Values in [0, 1] (any numeric type, C order, {@code features} per sample) as floats; an error names the sample, the feature and the value. */
+  public static float[] fractions(Object a, int features, String what) {
+    int n = length(a);
+    float[] out = new float[n];
+    for (int i = 0; i < n; i++) {
+      double v = at(a, i);
+      if (!(v >= 0 && v <= 1)) {
+        throw new ChiveException(what + ": value " + v + " at sample " + i / features + ", feature " + i % features
+            + " is outside [0, 1]; scale the features first (rates and intensities are fractions of the maximum)");
+      }
+      out[i] = (float) v;
     }
     return out;
   }
