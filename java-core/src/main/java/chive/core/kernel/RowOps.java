@@ -17,6 +17,16 @@ public final class RowOps {
     for (; j < hi; j++) tgt[j] += w[j + off];
   }
 
+  /**
+   * y[yOff + i] += a·x[xOff + i] for i in [0, n) (the product rounded, then
+   * the sum: no fused multiply-add, as the scalar loop): the event kernels'
+   * row of output channels per spike and kernel tap.
+   */
+  public static void axpy(float[] y, int yOff, float[] x, int xOff, int n, float a) {
+    int i = Simd.ENABLED ? RowVector.axpy(y, yOff, x, xOff, n, a) : 0;
+    for (; i < n; i++) y[yOff + i] += a * x[xOff + i];
+  }
+
   /** w[j + off] = min(wMax, max(wMin, w[j + off] - a·y[j])) for j in [lo, hi) (STDP depression at a pre spike). */
   public static void depress(float[] w, int off, float[] y, float a, float wMin, float wMax, int lo, int hi) {
     int j = Simd.ENABLED ? RowVector.depress(w, off, y, a, wMin, wMax, lo, hi) : lo;

@@ -22,6 +22,14 @@ final class RowVector {
     return j;
   }
 
+  static int axpy(float[] y, int yOff, float[] x, int xOff, int n, float a) {
+    int i = 0;
+    for (; n - i >= LANES; i += LANES) {
+      FloatVector.fromArray(F, y, yOff + i).add(FloatVector.fromArray(F, x, xOff + i).mul(a)).intoArray(y, yOff + i);
+    }
+    return i;
+  }
+
   static int depress(float[] w, int off, float[] y, float a, float wMin, float wMax, int lo, int hi) {
     int j = lo;
     for (; hi - j >= LANES; j += LANES) {

@@ -1,5 +1,6 @@
 package chive.core.learn;
 
+import chive.core.kernel.RowOps;
 import chive.core.sim.ChiveException;
 
 /**
@@ -12,8 +13,9 @@ import chive.core.sim.ChiveException;
  *
  * <p>Two kernels, chosen per call: dense, im2col of a block of rows and one
  * GEMM per group (through {@link chive.core.kernel.Kernels}); and, for binary
- * input (spikes) sparser than {@link #sparseDensityMax()}, an event scatter:
- * each input spike adds the kernel slice it touches to the output, and the
+ * input (spikes) sparser than {@link #breakEvenDensity}, an event scatter:
+ * each input spike adds the kernel slice it touches to the output (a row of
+ * output channels per tap, on SIMD lanes: {@link RowOps#axpy}), and the
  * weight gradient gathers the output gradient at the same places. Both are
  * tested against each other and against a direct loop.
  */
@@ -21,7 +23,10 @@ public final class Conv2d extends Weighted {
   public final int cin, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups;
   public final float[] w, b;
   private int h, wi, ho, wo;
-  private volatile double sparseDensityMax = 0.1;
+  /** A fixed density limit for the event kernels, or NaN: the cost model decides ({@link #breakEvenDensity}). */
+  private volatile double sparseDensityMax = Double.NaN;
+  /** Kernel taps per input position, averaged over the map (fewer than kH·kW at padded edges). */
+  private double tapsPerInput;
 
   public Conv2d(int cin, int cout, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int groups, boolean bias) {
     if (cin <= 0 || cout <= 0) throw new ChiveException("conv2d: channels must be > 0, got " + cin + " in and " + cout + " out");
@@ -52,11 +57,45 @@ public final class Conv2d extends Weighted {
     return b == null ? new int[][] {ws} : new int[][] {ws, {cout}};
   }
 
-  /** The event kernel is used for binary input with at most this fraction of ones (0: never; 1: always). */
+  /**
+   * The fixed limit set by {@link #setSparseDensityMax}: the event kernel is
+   * used for binary input with at most this fraction of ones (0: never; 1:
+   * always); NaN (the default) when the cost model chooses.
+   */
   public double sparseDensityMax() { return sparseDensityMax; }
   public void setSparseDensityMax(double d) {
-    if (!(d >= 0 && d <= 1)) throw new ChiveException("conv2d: sparse density limit must be in [0, 1], got " + d);
+    if (!(Double.isNaN(d) || d >= 0 && d <= 1)) throw new ChiveException("conv2d: sparse density limit must be in [0, 1] (or NaN: automatic), got " + d);
     sparseDensityMax = d;
+  }
+
+  // The cost model's unit costs, in ns per item, measured on the build
+  // machine (2-core AMD EPYC VM, JDK 17, OpenBLAS 0.3.31, one thread, 24 rows
+  // of 1->32 channels on 28x28 and 32->64 on 14x14, 3x3 padding 1, densities
+  // 0.02-0.6): only their ratios matter. Event kernel: one output channel of
+  // one tap (SIMD lanes or scalar), a tap's own overhead, an output element
+  // zeroed and transposed from the channels-last accumulator. Dense kernel:
+  // one multiply-add of the GEMM (OpenBLAS or chive's Java GEMM), one im2col
+  // element, one output element copied out of the GEMM's result.
+  private static final double T_LANE_SIMD = 0.17, T_LANE_SCALAR = 0.5, T_TAP = 2.0, T_TRANSPOSE = 0.5;
+  private static final double T_GEMM_OPENBLAS = 0.032, T_GEMM_JAVA = 0.32, T_COL = 0.3, T_COPY = 0.3;
+
+  /**
+   * The input density (fraction of ones) below which the event kernel is
+   * expected to be faster than im2col + GEMM for this shape and these
+   * kernels: per row, events·taps·(C_out/groups·lane + tap) + C_out·H_out·W_out·transpose
+   * against H_out·W_out·groups·K·(C_out/groups·gemm + col) + C_out·H_out·W_out·copy,
+   * K = C_in/groups·kH·kW (the backward pass mirrors the same sums). The
+   * measured crossovers were 0.07 (1->32 channels) and 0.2-0.3 (32->64),
+   * where the model gives 0.09 and 0.19.
+   */
+  public double breakEvenDensity(chive.core.kernel.Kernels kernels) {
+    final int hw = ho * wo, cog = cout / groups, k = K();
+    final double lane = chive.core.kernel.Simd.ENABLED ? T_LANE_SIMD : T_LANE_SCALAR;
+    final double gemm = "openblas".equals(kernels.name()) ? T_GEMM_OPENBLAS : T_GEMM_JAVA;
+    final double dense = (double) hw * groups * k * (cog * gemm + T_COL) + (double) cout * hw * T_COPY;
+    final double fixed = (double) cout * hw * T_TRANSPOSE;
+    final double perDensity = (double) cin * h * wi * tapsPerInput * (cog * lane + T_TAP);
+    return Math.max(0, Math.min(1, (dense - fixed) / perDensity));
   }
 
   @Override
@@ -94,7 +133,9 @@ public final class Conv2d extends Weighted {
   boolean useSparse(Activation in, int rows, Env env) {
     if (!in.binary() || env.dense) return false;
     double density = in.eventCount() / ((double) rows * cin * h * wi);
-    return sparseDensityMax > 0 && density <= sparseDensityMax;
+    double limit = sparseDensityMax;
+    if (Double.isNaN(limit)) return density < breakEvenDensity(env.kernels);
+    return limit > 0 && density <= limit;
   }
 
   @Override
@@ -229,6 +270,7 @@ public final class Conv2d extends Weighted {
       for (int i = 0; i < m; i++) { tk[n] = wOff[i]; tpos[n++] = pos[i]; }
     }
     start[inHW] = n;
+    tapsPerInput = n / (double) inHW;
     tapStart = start;
     tapK = java.util.Arrays.copyOf(tk, n);
     tapPos = java.util.Arrays.copyOf(tpos, n);
@@ -287,8 +329,7 @@ public final class Conv2d extends Weighted {
             // Few events (a latency code's row): add straight into y, no transposition.
             for (int ol = 0, o = g * cog; ol < cog; ol++, o++) y[yo + pos + o * hw] += v * w[o * k + wo0];
           } else {
-            final int wOff = (g * k + wo0) * cog, aOff = pos * cout + g * cog;
-            for (int ol = 0; ol < cog; ol++) acc[aOff + ol] += v * wt[wOff + ol];
+            RowOps.axpy(acc, pos * cout + g * cog, wt, (g * k + wo0) * cog, cog, v);
           }
         }
       }
@@ -366,8 +407,7 @@ public final class Conv2d extends Weighted {
           if (direct) {
             for (int ol = 0, o = g * cog; ol < cog; ol++, o++) dW[o * k + wo0] += v * gy[yo + pos + o * hw];
           } else {
-            final int wOff = (g * k + wo0) * cog, gOff = pos * cout + g * cog;
-            for (int ol = 0; ol < cog; ol++) dwt[wOff + ol] += v * gt[gOff + ol];
+            RowOps.axpy(dwt, (g * k + wo0) * cog, gt, pos * cout + g * cog, cog, v);
           }
         }
       }

@@ -183,6 +183,8 @@ public final class Neuron extends Module {
     int[] evPtr, evIdx;
     /** Backward scratch (length n): surrogate row, per-unit β and θ gradient sums, zeros, a sink for gIn. */
     float[] sig, accB, accT, zero, sink;
+    /** Backward's carried gradients of U and I (length n). */
+    float[] luN, liN;
   }
 
   @Override public Ctx newContext() { return new NCtx(); }
@@ -199,17 +201,20 @@ public final class Neuron extends Module {
   public Activation forward(Ctx ctx, Activation in, int samples, Env env) {
     NCtx c = (NCtx) ctx;
     final int T = env.steps, rows = samples * T, n = this.n, grp = group, P = beta.length;
-    if (c.u == null || c.rows != rows) {
-      c.rows = rows;
+    // The buffers only grow (every row used is written below): groups of
+    // other sizes (an evaluation's, a last batch's) do not reallocate them
+    // call after call.
+    if (c.u == null || c.u.length < rows * n) {
       c.u = new float[rows * n];
       c.s = spiking() ? new float[rows * n] : null;
       c.i = currentBased ? new float[rows * n] : null;
-      c.evPtr = new int[rows + 1];
     }
+    if (c.evPtr == null || c.rows != rows) c.evPtr = new int[rows + 1];
+    c.rows = rows;
     final float[] X0 = in.values(), U = c.u, S = c.s, I = c.i;
-    if (recurrent && (c.xr == null || c.xr.length != rows * n)) c.xr = new float[rows * n];
+    if (recurrent) c.xr = grow(c.xr, rows * n);
     final float[] X = recurrent ? c.xr : X0, V = v, D = drive;
-    if (D != null && (c.jd == null || c.jd.length != rows * n)) c.jd = new float[rows * n];
+    if (D != null) c.jd = grow(c.jd, rows * n);
     final float[] JD = c.jd;
     final boolean sp = spiking(), smooth = env.smooth, list = sp && !smooth;
     final Surrogate sg = surrogate;
@@ -308,7 +313,11 @@ public final class Neuron extends Module {
     int k = 0;
     final float[] dBeta = learnBeta ? grads[k++] : null, dAlpha = learnAlpha ? grads[k++] : null, dTh = learnThreshold ? grads[k++] : null;
     final float[] dV = recurrent ? grads[k++] : null;
-    float[] luN = new float[n], liN = new float[n];
+    if (c.luN == null || c.luN.length != n) {
+      c.luN = new float[n];
+      c.liN = new float[n];
+    }
+    final float[] luN = c.luN, liN = c.liN;
     if (recurrent && (c.gr == null || c.gr.length != n)) {
       c.gr = new float[n];
       c.dx = new float[n];

@@ -333,7 +333,7 @@ public final class SpikingNet implements AutoCloseable {
       for (int l = 0; l < modules.length; l++) {
         in[l] = a;
         a = modules[l].forward(ctx[l], a, s1 - s0, env);
-        spikeCount[l] = modules[l].spiking() ? (a.binary() ? a.eventCount() : sum(a.values())) : 0;
+        spikeCount[l] = modules[l].spiking() ? (a.binary() ? a.eventCount() : sum(a.values(), rows * modules[l].outSize())) : 0;
         if (record != null) {
           float[] m = membrane ? modules[l].membrane(ctx[l]) : null;
           float[] src = m != null ? m : a.values();
@@ -343,7 +343,8 @@ public final class SpikingNet implements AutoCloseable {
       out = a;
     }
 
-    private double sum(float[] v) { double s = 0; for (float f : v) s += f; return s; }
+    /** The sum of the first n values (stages' buffers may be longer than this group's rows). */
+    private double sum(float[] v, int n) { double s = 0; for (int i = 0; i < n; i++) s += v[i]; return s; }
 
     /** Loss of samples [s0, s1), predictions, and dL/d(output) into g of the last stage. Returns {loss sum, correct}. */
     double[] lossAndGrad(Input x, int[] labels, int s0, int s1, int[] pred, boolean backward) {

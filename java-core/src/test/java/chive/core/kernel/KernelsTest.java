@@ -74,4 +74,53 @@ class KernelsTest {
     }
     assertTrue(cases == 2 * 6 * 4 * 2 * 5, "every case ran: " + cases);
   }
+
+  /**
+   * The learning code hands the kernels buffers longer than the matrices
+   * (grown to the largest group seen) and calls them from several threads:
+   * OpenBLAS copies only the blocks through per-thread native buffers, so
+   * the tail of every array is untouched, results do not mix between
+   * threads, and sizes that shrink and grow again on one thread stay right.
+   */
+  @Test
+  void oversizedBuffersManyThreadsAndChangingSizes() throws Exception {
+    Kernels kern = Kernels.named("auto");
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+    try {
+      java.util.List<java.util.concurrent.Future<Integer>> fs = new java.util.ArrayList<>();
+      for (int t = 0; t < 3; t++) {
+        final int seed = 100 + t;
+        fs.add(pool.submit(() -> {
+          SplittableRandom r = new SplittableRandom(seed);
+          int checked = 0;
+          for (int call = 0; call < 40; call++) {
+            int m = 1 + r.nextInt(40), n = 1 + r.nextInt(300), k = 1 + r.nextInt(50);
+            boolean ta = r.nextBoolean(), tb = r.nextBoolean();
+            float beta = call % 3 == 0 ? 0f : 0.5f;
+            int lda = ta ? m : k, ldb = tb ? k : n, ldc = n;
+            int extra = 1 + r.nextInt(5000);
+            float[] a = random((ta ? k : m) * lda + extra, r), b = random((tb ? n : k) * ldb + extra, r), c = random(m * ldc + extra, r);
+            double[] want = new double[c.length];
+            for (int i = 0; i < c.length; i++) want[i] = c[i];
+            naive(ta, tb, m, n, k, 1.25f, a, lda, b, ldb, beta, want, ldc);
+            float[] before = c.clone();
+            kern.sgemm(ta, tb, m, n, k, 1.25f, a, lda, b, ldb, beta, c, ldc);
+            for (int i = 0; i < c.length; i++) {
+              if (i < m * ldc) assertEquals(want[i], c[i], 1e-5 * (1 + Math.abs(want[i]) + k), kern.name() + " call " + call + " at " + i);
+              else assertEquals(before[i], c[i], 0f, kern.name() + " call " + call + ": element " + i + " past C's block left alone");
+            }
+            checked++;
+          }
+          return checked;
+        }));
+      }
+      for (java.util.concurrent.Future<Integer> f : fs) assertEquals(40, f.get());
+    } finally {
+      pool.shutdownNow();
+    }
+    float[] small = new float[5];
+    chive.core.sim.ChiveException e = org.junit.jupiter.api.Assertions.assertThrows(chive.core.sim.ChiveException.class,
+        () -> Kernels.openblas().sgemm(false, false, 2, 3, 4, 1f, small, 4, new float[12], 3, 0f, new float[6], 3));
+    assertTrue(e.getMessage().contains("A has 5 elements") && e.getMessage().contains("needs 8"), e.getMessage());
+  }
 }

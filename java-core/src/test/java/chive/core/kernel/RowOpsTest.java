@@ -46,6 +46,25 @@ class RowOpsTest {
   }
 
   @Test
+  void axpyIsThePlainLoop() {
+    assertTrue(Simd.ENABLED, "tests must run with --add-modules jdk.incubator.vector");
+    SplittableRandom r = new SplittableRandom(21);
+    for (int trial = 0; trial < 400; trial++) {
+      int n = r.nextInt(100), yOff = r.nextInt(40), xOff = r.nextInt(40);
+      float[] y = new float[yOff + n + r.nextInt(20)], x = new float[xOff + n + r.nextInt(20)];
+      for (int i = 0; i < y.length; i++) y[i] = value(r, r.nextInt(50)) * (float) r.nextDouble(-3, 3);
+      for (int i = 0; i < x.length; i++) x[i] = value(r, r.nextInt(50)) * (float) r.nextDouble(-3, 3);
+      float a = trial % 3 == 0 ? 1f : (float) r.nextDouble(-2, 2);
+      float[] y1 = y.clone(), y2 = y.clone();
+      RowOps.axpy(y1, yOff, x, xOff, n, a);
+      for (int i = 0; i < n; i++) y2[yOff + i] += a * x[xOff + i];
+      for (int i = 0; i < y.length; i++) {
+        assertEquals(Float.floatToRawIntBits(y2[i]), Float.floatToRawIntBits(y1[i]), "axpy, trial " + trial + ", i " + i);
+      }
+    }
+  }
+
+  @Test
   void flushSubnormalIsThePlainLoop() {
     SplittableRandom r = new SplittableRandom(4);
     for (int trial = 0; trial < 200; trial++) {

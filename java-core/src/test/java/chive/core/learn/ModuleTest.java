@@ -269,6 +269,37 @@ class ModuleTest {
   }
 
   @Test
+  @DisplayName("Conv2d's automatic choice: the event kernel below the cost model's break-even density, the dense one above")
+  void convAutomaticChoiceFollowsTheCostModel() {
+    Conv2d c = new Conv2d(32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, true);
+    c.initNormal(1, new SplittableRandom(5));
+    Module[] ms = {c, new Flatten()};
+    int T = 2, batch = 2, inN = 32 * 14 * 14;
+    try (SpikingNet net = new SpikingNet(ms, new int[] {32, 14, 14}, SpikingNet.LossKind.MAX_CE, false, 1, Kernels.named("auto"), 1)) {
+      assertTrue(Double.isNaN(c.sparseDensityMax()), "automatic by default");
+      double be = c.breakEvenDensity(Kernels.named("auto"));
+      if (Kernels.named("auto").name().equals("openblas")) {
+        // Measured crossovers for this shape: 0.2-0.3 (SIMD lanes), 0.065 (scalar).
+        assertTrue(be > (chive.core.kernel.Simd.ENABLED ? 0.12 : 0.04) && be < 0.35, "break-even density " + be);
+      }
+      assertEquals(1.0, c.breakEvenDensity(Kernels.java()), 0.0, "chive's Java GEMM is slower than any event count this shape can have");
+      for (double density : new double[] {be * 0.5, Math.min(0.95, be * 1.5 + 0.05)}) {
+        long before = net.sparseProducts();
+        net.record(Input.dense(binary(batch * T * inN, density, 3), batch, T, inN, true));
+        assertEquals(density < be, net.sparseProducts() > before, "density " + density + " against break-even " + be);
+      }
+      c.setSparseDensityMax(1.0);
+      long before = net.sparseProducts();
+      net.record(Input.dense(binary(batch * T * inN, 0.9, 3), batch, T, inN, true));
+      assertTrue(net.sparseProducts() > before, "a fixed limit of 1 forces the event kernel");
+      c.setSparseDensityMax(Double.NaN);
+      assertTrue(Double.isNaN(c.sparseDensityMax()), "NaN returns to the cost model");
+      chive.core.sim.ChiveException e = assertThrows(chive.core.sim.ChiveException.class, () -> c.setSparseDensityMax(1.5));
+      assertTrue(e.getMessage().contains("1.5"), e.getMessage());
+    }
+  }
+
+  @Test
   @DisplayName("Conv2d's input gradient: event path and dense path agree when the conv is not the first stage")
   void convInputGradientBothPaths() {
     float[][] ref = null;
