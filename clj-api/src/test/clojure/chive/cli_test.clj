@@ -3,6 +3,7 @@
   (chive.impl.cli, org.clojure/tools.cli): --help exits 0 with the usage, a
   missing or bad value or an unknown option exits 2 with one line naming it."
   (:require [clojure.test :refer [deftest is testing]]
+            [cheshire.core]
             [clojure.java.io :as io]
             [clojure.string :as str]
             [chive.impl.cmd.bench :as bench]
@@ -24,6 +25,7 @@
   ;; name, command fn, args with a bad value, the option the message must name
   [["bench" bench/command ["cuba" "--n" "x"] "--n x"]
    ["bench sg" sgbench/command ["sg-randman" "--epochs" "0"] "--epochs 0"]
+   ["bench threads-ceiling" (fn [args] (bench/command (cons "threads-ceiling" args))) ["--threads" "1"] "--threads 1"]
    ["train" train/command ["diehl-cook" "--neurons" "-1"] "--neurons -1"]
    ["notebook" notebook/command ["serve" "--port" "99999"] "--port 99999"]
    ["repl" repl/command ["--port" "abc"] "--port abc"]
@@ -53,6 +55,21 @@
     (let [[code _ err] (run train/command ["kohonen"])]
       (is (= 2 code))
       (is (str/includes? err "unknown training \"kohonen\"; valid: diehl-cook")))))
+
+(deftest threads-ceiling-measures-one-against-several-threads
+  (let [[code out err] (run bench/command ["threads-ceiling" "--n" "1000" "--steps" "200" "--repeat" "3" "--threads" "3"])
+        rows (mapv #(cheshire.core/parse-string % true) (str/split-lines (str/trim out)))]
+    (is (= 0 code) err)
+    (is (= 4 (count rows)) "one line per repeat, then the medians")
+    (doseq [r (butlast rows)]
+      (is (= {:bench "threads-ceiling" :n 1000 :steps 200 :threads 3 :barrier true} (select-keys r [:bench :n :steps :threads :barrier])))
+      (is (every? #(pos? (% r)) [:run_s_1 :run_s_threads]))
+      (is (< (abs (- (:speedup r) (/ (:run_s_1 r) (:run_s_threads r)))) 1e-9)))
+    (let [m (peek rows)]
+      (is (= 3 (:repeats m)))
+      (is (<= (:min_speedup m) (:median_speedup m) (:max_speedup m)))
+      (is (= (:median_run_s_1 m) (second (sort (map :run_s_1 (butlast rows))))) "the median of three is the middle one"))
+    (is (str/includes? err "a barrier per step"))))
 
 (deftest bin-chive-exits-with-the-codes
   ;; Through the launcher and a real JVM exit, once for help and once for a bad value.
