@@ -89,6 +89,7 @@ public final class Conv2d extends Weighted {
    * where the model gives 0.09 and 0.19.
    */
   public double breakEvenDensity(chive.core.kernel.Kernels kernels) {
+    if (tapStart == null) throw new ChiveException("conv2d: the break-even density needs the input shape: build the network first");
     final int hw = ho * wo, cog = cout / groups, k = K();
     final double lane = chive.core.kernel.Simd.ENABLED ? T_LANE_SIMD : T_LANE_SCALAR;
     final double gemm = "openblas".equals(kernels.name()) ? T_GEMM_OPENBLAS : T_GEMM_JAVA;

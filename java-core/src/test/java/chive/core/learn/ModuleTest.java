@@ -272,6 +272,8 @@ class ModuleTest {
   @DisplayName("Conv2d's automatic choice: the event kernel below the cost model's break-even density, the dense one above")
   void convAutomaticChoiceFollowsTheCostModel() {
     Conv2d c = new Conv2d(32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, true);
+    ChiveException unbound = assertThrows(ChiveException.class, () -> c.breakEvenDensity(Kernels.java()));
+    assertTrue(unbound.getMessage().contains("input shape"), unbound.getMessage());
     c.initNormal(1, new SplittableRandom(5));
     Module[] ms = {c, new Flatten()};
     int T = 2, batch = 2, inN = 32 * 14 * 14;
