@@ -262,6 +262,13 @@ with open(d + '/events.csv', 'w') as f:
                               (learn/array-dataset {:shape [2 2] :data (double-array [0 1.5 0 0])} (int-array [0 1]))))
         (is (thrown-with-msg? Exception #"event 0 belongs to sample 5"
                               (learn/event-dataset {:sample (int-array [5]) :t (int-array [0]) :unit (int-array [0])} (int-array [0 1]))))
+        (let [ev {:sample (int-array [0 0]) :t (double-array [1.0 1e12]) :unit (int-array [0 1])}]
+          (is (thrown-with-msg? Exception #"bin width dt must be a time > 0, got 0.0 ms"
+                                (learn/event-dataset ev (int-array [0]) {:dt (ms 0)})))
+          (is (thrown-with-msg? Exception #"time 1.0E12 ms of event 1 is step 1000000000000 at dt 1.0 ms, past the 2147483647 steps"
+                                (learn/event-dataset ev (int-array [0]) {:dt (ms 1)})))
+          (is (thrown-with-msg? Exception #"t 3.0E9 of event 1 is not a whole number >= 0 below 2147483647"
+                                (learn/event-dataset (assoc ev :t (long-array [1 3000000000])) (int-array [0])))))
         (is (thrown-with-msg? Exception #"no array named x or X or data or spikes"
                               (do (cio/write-npz! (io/file dir "bad.npz") {"foo" (float-array 1)})
                                   (learn/read-dataset {:npz (io/file dir "bad.npz")}))))))))

@@ -74,7 +74,6 @@ final class OpenBlasKernels implements Kernels {
                     float[] b, int ldb, float beta, float[] c, int ldc) {
     if (m == 0 || n == 0) return;
     long ec = extent(m, n, ldc, "C", c);
-    Scratch s = scratch.get();
     if (k == 0 || alpha == 0f) {
       // Nothing of A or B is read: C = beta·C here, as BLAS defines it.
       for (int i = 0; i < m; i++) for (int j = 0, o = i * ldc; j < n; j++) c[o + j] = beta == 0f ? 0f : beta * c[o + j];
@@ -82,6 +81,7 @@ final class OpenBlasKernels implements Kernels {
     }
     long ea = ta ? extent(k, m, lda, "A", a) : extent(m, k, lda, "A", a);
     long eb = tb ? extent(n, k, ldb, "B", b) : extent(k, n, ldb, "B", b);
+    Scratch s = scratch.get();
     s.a = ensure(s.a, ea);
     s.b = ensure(s.b, eb);
     s.c = ensure(s.c, ec);

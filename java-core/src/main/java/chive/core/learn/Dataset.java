@@ -157,8 +157,10 @@ public final class Dataset {
     int[] out = new int[n];
     for (int i = 0; i < n; i++) {
       double v = at(a, i);
-      if (v != Math.rint(v) || v < 0 || v > Integer.MAX_VALUE) {
-        throw new ChiveException(what + ": " + name + " " + v + " of " + per + " " + i + " is not a whole number >= 0");
+      // The largest kept below Integer.MAX_VALUE so that a count derived as max + 1 is an int too.
+      if (v != Math.rint(v) || v < 0 || v >= Integer.MAX_VALUE) {
+        throw new ChiveException(what + ": " + name + " " + v + " of " + per + " " + i + " is not a whole number >= 0"
+            + (v >= Integer.MAX_VALUE ? " below " + Integer.MAX_VALUE : ""));
       }
       out[i] = (int) v;
     }
@@ -167,12 +169,18 @@ public final class Dataset {
 
   /** Times in ms (any numeric type, finite, &gt;= 0) as step numbers floor(t / dtMs). */
   public static int[] steps(Object timesMs, double dtMs, String what) {
+    if (!(dtMs > 0) || Double.isInfinite(dtMs)) throw new ChiveException(what + ": the bin width dt must be a time > 0, got " + dtMs + " ms");
     int n = length(timesMs);
     int[] out = new int[n];
     for (int i = 0; i < n; i++) {
       double v = at(timesMs, i);
       if (!Double.isFinite(v) || v < 0) throw new ChiveException(what + ": time " + v + " ms of event " + i + " is not a time >= 0");
-      out[i] = (int) Math.floor(v / dtMs);
+      double step = Math.floor(v / dtMs);
+      if (step >= Integer.MAX_VALUE) {
+        throw new ChiveException(what + ": time " + v + " ms of event " + i + " is step " + (long) step + " at dt " + dtMs
+            + " ms, past the " + Integer.MAX_VALUE + " steps a dataset can have (a time unit mix-up?)");
+      }
+      out[i] = (int) step;
     }
     return out;
   }
